@@ -1,0 +1,129 @@
+//! Builds the Application: connects Redis, assembles the routes, spawns the sweeper, binds
+//! (port 0 in tests) and runs until a shutdown signal.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use poem::Server;
+use poem::listener::TcpAcceptor;
+use tokio::sync::watch;
+
+use crate::config::Settings;
+use crate::http::auth::Authenticator;
+use crate::http::{self, AppState};
+use crate::metrics::Metrics;
+use crate::store::{Connection, Store};
+use crate::sweeper;
+
+/// How long in-flight requests may take to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartError(pub String);
+
+pub struct Application {
+    addr: SocketAddr,
+    acceptor: TcpAcceptor,
+    state: AppState,
+    auth: Arc<Authenticator>,
+    sweep_period: Duration,
+}
+
+/// Makes the verifier from the settings; `serve` and `token` share it.
+pub fn authenticator(settings: &Settings) -> Result<Authenticator, StartError> {
+    let pem = match &settings.jwt_public_key_file {
+        Some(path) => Some(
+            std::fs::read(path)
+                .map_err(|e| StartError(format!("LIVEROOM_JWT_PUBLIC_KEY_FILE {path}: {e}")))?,
+        ),
+        None => None,
+    };
+    Authenticator::new(
+        settings.jwt_secret.as_deref(),
+        pem.as_deref(),
+        settings.jwt_issuer.as_deref(),
+        settings.jwt_audience.as_deref(),
+    )
+    .map_err(|e| StartError(e.to_string()))
+}
+
+/// The state the handlers share, on a Redis connection (used by the app and by `liveroom openapi`).
+pub fn state(settings: &Settings, conn: Connection) -> Result<AppState, StartError> {
+    let store = Store::new(
+        conn,
+        &settings.redis_key_prefix,
+        settings.timings(),
+        settings.redis_timeout(),
+    );
+    Ok(AppState {
+        store,
+        streams: Arc::new(settings.streams()),
+        zone: settings.zone().map_err(|e| StartError(e.to_string()))?,
+        metrics: Arc::new(Metrics::default()),
+        draining: Arc::new(AtomicBool::new(false)),
+    })
+}
+
+/// The spec the code generates, without a Redis (the connection is lazy and never used).
+pub async fn offline_spec() -> Result<String, StartError> {
+    let settings = crate::cli::default_settings();
+    let conn = Connection::open(&settings.redis_target(), settings.redis_timeout())
+        .await
+        .map_err(|e| StartError(e.to_string()))?;
+    Ok(http::spec_json(state(&settings, conn)?))
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        settings.validate().map_err(|e| StartError(e.to_string()))?;
+        let auth = Arc::new(authenticator(&settings)?);
+        let conn = Connection::open(&settings.redis_target(), settings.redis_timeout())
+            .await
+            .map_err(|e| StartError(format!("redis: {e}")))?;
+        let state = state(&settings, conn)?;
+        let listener = tokio::net::TcpListener::bind(settings.bind)
+            .await
+            .map_err(|e| StartError(format!("bind {}: {e}", settings.bind)))?;
+        let addr = listener.local_addr().map_err(|e| StartError(e.to_string()))?;
+        let acceptor = TcpAcceptor::from_tokio(listener).map_err(|e| StartError(e.to_string()))?;
+        // Sweep at least every second, so an offline anchor's room closes within ~1 s of its deadline.
+        let sweep_period = Duration::from_millis(settings.heartbeat_interval_ms.clamp(50, 1000));
+        Ok(Self { addr, acceptor, state, auth, sweep_period })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests and stops the sweeper.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let sweeper =
+            tokio::spawn(sweeper::run(self.state.store.clone(), self.sweep_period, stop_rx));
+        let draining = self.state.draining.clone();
+        let routes = http::routes(self.state, self.auth);
+        tracing::info!(addr = %self.addr, "liveroom listening");
+        let result = Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(
+                routes,
+                async move {
+                    shutdown.await;
+                    draining.store(true, Ordering::Relaxed);
+                },
+                Some(SHUTDOWN_GRACE),
+            )
+            .await;
+        let _ = stop_tx.send(true);
+        let _ = sweeper.await;
+        tracing::info!("liveroom stopped");
+        result
+    }
+}

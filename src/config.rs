@@ -1,0 +1,148 @@
+//! Settings: every one an environment variable and the same-named flag of `liveroom serve`
+//! (CONTRACT section 9), validated once at start-up. Secrets are never logged.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::domain::time::Zone;
+use crate::store::{RedisTarget, Timings};
+use crate::streams::StreamConfig;
+
+#[derive(Args, Clone)]
+pub struct Settings {
+    /// Listen address.
+    #[arg(long, env = "LIVEROOM_BIND", default_value = "0.0.0.0:8080")]
+    pub bind: SocketAddr,
+
+    /// One Redis.
+    #[arg(long, env = "LIVEROOM_REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    pub redis_url: String,
+
+    /// Redis Cluster seed URLs, comma-separated (instead of LIVEROOM_REDIS_URL).
+    #[arg(long, env = "LIVEROOM_REDIS_CLUSTER")]
+    pub redis_cluster: Option<String>,
+
+    /// Prefix of every Redis key, so that several deployments (or tests) can share one Redis.
+    #[arg(long, env = "LIVEROOM_REDIS_KEY_PREFIX", default_value = "lr:")]
+    pub redis_key_prefix: String,
+
+    /// How long one Redis call may take before the request answers 503.
+    #[arg(long, env = "LIVEROOM_REDIS_TIMEOUT_MS", default_value_t = 1500)]
+    pub redis_timeout_ms: u64,
+
+    /// HS256 secret.
+    #[arg(long, env = "LIVEROOM_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// PEM public key (RS256 or ES256) instead of the secret.
+    #[arg(long, env = "LIVEROOM_JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key_file: Option<String>,
+
+    /// Required `iss` claim, when set.
+    #[arg(long, env = "LIVEROOM_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+
+    /// Required `aud` claim, when set.
+    #[arg(long, env = "LIVEROOM_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+
+    /// A member must heartbeat this often.
+    #[arg(long, env = "LIVEROOM_HEARTBEAT_INTERVAL_MS", default_value_t = 5000)]
+    pub heartbeat_interval_ms: u64,
+
+    /// Intervals without a heartbeat after which a member is gone.
+    #[arg(long, env = "LIVEROOM_HEARTBEAT_MISSES", default_value_t = 3)]
+    pub heartbeat_misses: u64,
+
+    /// A live room closes once its anchor has been silent this long.
+    #[arg(long, env = "LIVEROOM_ANCHOR_OFFLINE_CLOSE_MS", default_value_t = 600_000)]
+    pub anchor_offline_close_ms: u64,
+
+    /// Ended rooms are removed this long after they end (0: kept until deleted).
+    #[arg(long, env = "LIVEROOM_ENDED_RETENTION_SECS", default_value_t = 0)]
+    pub ended_retention_secs: u64,
+
+    /// Zone of "YYYY-MM-DD HH:MM:SS" times: an offset such as +08:00, or UTC.
+    #[arg(long, env = "LIVEROOM_TIMEZONE", default_value = "+08:00")]
+    pub timezone: String,
+
+    /// `text` or `json`.
+    #[arg(long, env = "LIVEROOM_LOG_FORMAT", default_value = "text")]
+    pub log_format: String,
+
+    /// push_url = {base}/{live_id}
+    #[arg(long, env = "LIVEROOM_PUBLISH_BASE", default_value = "rtmp://127.0.0.1:1935/live")]
+    pub publish_base: String,
+
+    /// rtmp_url = {base}/{live_id}
+    #[arg(long, env = "LIVEROOM_PLAY_RTMP_BASE", default_value = "rtmp://127.0.0.1:1935/live")]
+    pub play_rtmp_base: String,
+
+    /// flv_url = {base}/{live_id}.flv, hls_url = {base}/{live_id}.m3u8
+    #[arg(long, env = "LIVEROOM_PLAY_HTTP_BASE", default_value = "http://127.0.0.1:8080/live")]
+    pub play_http_base: String,
+
+    /// URL signing: `none` (signing schemes arrive with the streams work).
+    #[arg(long, env = "LIVEROOM_URL_SIGNING", default_value = "none")]
+    pub url_signing: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SettingsError(pub String);
+
+impl Settings {
+    pub fn zone(&self) -> Result<Zone, SettingsError> {
+        Zone::parse(&self.timezone).map_err(|e| SettingsError(format!("LIVEROOM_TIMEZONE: {e}")))
+    }
+
+    pub fn redis_target(&self) -> RedisTarget {
+        match self.redis_cluster.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(seeds) => RedisTarget::Cluster(
+                seeds.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+            ),
+            None => RedisTarget::Single(self.redis_url.clone()),
+        }
+    }
+
+    pub fn redis_timeout(&self) -> Duration {
+        Duration::from_millis(self.redis_timeout_ms.max(1))
+    }
+
+    pub fn timings(&self) -> Timings {
+        Timings {
+            member_window_ms: self.heartbeat_interval_ms.max(1) * self.heartbeat_misses.max(1),
+            anchor_close_ms: self.anchor_offline_close_ms.max(1),
+            ended_retention_ms: self.ended_retention_secs * 1000,
+        }
+    }
+
+    pub fn streams(&self) -> StreamConfig {
+        StreamConfig {
+            publish_base: self.publish_base.clone(),
+            play_rtmp_base: self.play_rtmp_base.clone(),
+            play_http_base: self.play_http_base.clone(),
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        self.zone()?;
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(SettingsError("LIVEROOM_LOG_FORMAT must be text or json".into()));
+        }
+        if self.url_signing != "none" {
+            return Err(SettingsError(format!(
+                "LIVEROOM_URL_SIGNING={:?} is not supported by this version (only none)",
+                self.url_signing
+            )));
+        }
+        if self.heartbeat_interval_ms == 0 || self.heartbeat_misses == 0 {
+            return Err(SettingsError(
+                "LIVEROOM_HEARTBEAT_INTERVAL_MS and LIVEROOM_HEARTBEAT_MISSES must be positive".into(),
+            ));
+        }
+        Ok(())
+    }
+}

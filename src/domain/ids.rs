@@ -1,0 +1,61 @@
+use std::fmt;
+
+const PREFIX: &str = "live_";
+
+/// A room's id: `live_` + a UUIDv7 in simple form (32 lower-case hex digits).
+///
+/// Only the server makes them, so anything else names no room: it parses to `None` and the caller
+/// answers 404 without asking Redis. The form also keeps ids free of `{`/`}`, which matters because
+/// the id is the Redis Cluster hash tag of every key of the room.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LiveId(String);
+
+impl LiveId {
+    pub fn generate() -> Self {
+        Self(format!("{PREFIX}{}", uuid::Uuid::now_v7().simple()))
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        let hex = raw.strip_prefix(PREFIX)?;
+        let ok = hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        ok.then(|| Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for LiveId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_parse_back() {
+        let id = LiveId::generate();
+        assert_eq!(LiveId::parse(id.as_str()), Some(id));
+    }
+
+    #[test]
+    fn other_forms_name_no_room() {
+        for raw in [
+            "",
+            "live_",
+            "live_1",
+            "extends",
+            "LIVE_0192f0c1a2b34c5d8e9f0a1b2c3d4e5f",
+            "live_0192F0C1A2B34C5D8E9F0A1B2C3D4E5F",
+            "live_0192f0c1a2b34c5d8e9f0a1b2c3d4e5",
+            "live_0192f0c1a2b34c5d8e9f0a1b2c3d4e5f0",
+            "live_{192f0c1a2b34c5d8e9f0a1b2c3d4e5f",
+        ] {
+            assert_eq!(LiveId::parse(raw), None, "{raw:?}");
+        }
+    }
+}

@@ -1,0 +1,63 @@
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::Invalid;
+
+pub const MAX_USER_ID_BYTES: usize = 128;
+
+/// A user id as the token's `sub` gives it: 1–128 bytes, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UserId(String);
+
+impl UserId {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        if raw.is_empty() || raw.len() > MAX_USER_ID_BYTES {
+            return Err(Invalid::new(format!("sub must be 1 to {MAX_USER_ID_BYTES} bytes")));
+        }
+        if raw.chars().any(char::is_control) {
+            return Err(Invalid::new("sub must not contain control characters"));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a user shows of themself: the token's claims are the profile (the server never asks).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Looks {
+    pub nick: String,
+    #[serde(default)]
+    pub avatar: String,
+    #[serde(default)]
+    pub extends: BTreeMap<String, String>,
+}
+
+impl Looks {
+    /// The form stored in Redis; deterministic (sorted keys), so an unchanged profile compares equal.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| String::from("{}"))
+    }
+
+    pub fn from_json(raw: &str) -> Option<Self> {
+        serde_json::from_str(raw).ok()
+    }
+}
+
+/// The caller, as its verified token describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub user_id: UserId,
+    pub looks: Looks,
+}
+
+/// A user as rooms show them: the profile plus the im_userid the server gave them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub user_id: String,
+    pub im_userid: i64,
+    pub looks: Looks,
+}

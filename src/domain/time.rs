@@ -1,0 +1,63 @@
+use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
+
+use super::Invalid;
+
+/// The zone of `"YYYY-MM-DD HH:MM:SS"` times (`LIVEROOM_TIMEZONE`): a fixed offset such as
+/// `+08:00`, or `UTC`/`Z`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Zone(FixedOffset);
+
+impl Zone {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let raw = raw.trim();
+        if raw.eq_ignore_ascii_case("utc") || raw == "Z" {
+            return Ok(Self(FixedOffset::east_opt(0).ok_or_else(|| Invalid::new("utc"))?));
+        }
+        let bad = || Invalid::new(format!("timezone must be an offset such as +08:00 (got {raw:?})"));
+        let (sign, rest) = match raw.as_bytes().first() {
+            Some(b'+') => (1, &raw[1..]),
+            Some(b'-') => (-1, &raw[1..]),
+            _ => return Err(bad()),
+        };
+        let (h, m) = rest.split_once(':').ok_or_else(bad)?;
+        let h: i32 = h.parse().map_err(|_| bad())?;
+        let m: i32 = m.parse().map_err(|_| bad())?;
+        if h > 23 || m > 59 {
+            return Err(bad());
+        }
+        FixedOffset::east_opt(sign * (h * 3600 + m * 60)).map(Self).ok_or_else(bad)
+    }
+
+    /// Unix seconds of a request time: `"YYYY-MM-DD HH:MM:SS"` in this zone, or RFC 3339.
+    pub fn parse_time(&self, field: &str, raw: &str) -> Result<i64, Invalid> {
+        let raw = raw.trim();
+        if let Ok(t) = NaiveDateTime::parse_from_str(raw, "%Y-%m-%d %H:%M:%S") {
+            return self
+                .0
+                .from_local_datetime(&t)
+                .single()
+                .map(|t| t.timestamp())
+                .ok_or_else(|| Invalid::new(format!("{field} is not a valid time")));
+        }
+        DateTime::parse_from_rfc3339(raw).map(|t| t.timestamp()).map_err(|_| {
+            Invalid::new(format!(
+                "{field} must be \"YYYY-MM-DD HH:MM:SS\" or RFC 3339 (got {raw:?})"
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_times_are_in_the_configured_zone() {
+        let zone = Zone::parse("+08:00").unwrap();
+        assert_eq!(zone.parse_time("start_at", "2021-12-02 11:11:11").unwrap(), 1638414671);
+        assert_eq!(zone.parse_time("start_at", "2021-12-02T03:11:11Z").unwrap(), 1638414671);
+        assert!(zone.parse_time("start_at", "2021-13-02 11:11:11").is_err());
+        assert_eq!(Zone::parse("UTC").unwrap().parse_time("x", "1970-01-01 00:00:10").unwrap(), 10);
+        assert!(Zone::parse("Asia/Shanghai").is_err());
+    }
+}

@@ -1,0 +1,77 @@
+//! Endpoints 6 and 7: search and the live list.
+
+use poem_openapi::OpenApi;
+use poem_openapi::param::Query;
+use poem_openapi::payload::Json;
+
+use super::auth::Caller;
+use super::envelope::RoomPageEnvelope;
+use super::error::ApiError;
+use super::model::{RoomData, RoomPage};
+use super::{ApiTags, AppState};
+use crate::domain::ids::LiveId;
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::room::{LiveStatus, Room};
+use crate::domain::search::Keyword;
+
+pub struct DiscoveryApi {
+    pub state: AppState,
+}
+
+impl DiscoveryApi {
+    fn answer(&self, page: Page<Room>, caller: &Caller) -> Json<RoomPageEnvelope> {
+        let streams = &self.state.streams;
+        let page = page.map(|room| {
+            let urls = streams.urls(&room, caller.user_id());
+            RoomData::new(room, urls)
+        });
+        RoomPageEnvelope::ok(RoomPage::new(page))
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Discovery")]
+impl DiscoveryApi {
+    /// 搜索直播 — rooms whose title or anchor nick contains the keyword (full-width/half-width
+    /// and case insensitive), or whose live_id is the keyword; newest created first.
+    #[oai(path = "/client/live/room", method = "get", operation_id = "searchRooms")]
+    async fn search(
+        &self,
+        caller: Caller,
+        /// 页码 (>= 1, default 1)
+        page_num: Query<Option<i64>>,
+        /// 分页数量 (1–100, default 20)
+        page_size: Query<Option<i64>>,
+        /// 搜索关键字 (at most 64 characters; empty: every room)
+        keyword: Query<Option<String>>,
+        /// Only rooms of this status: 0 created, 1 live, 2 ended
+        live_status: Query<Option<i64>>,
+    ) -> Result<Json<RoomPageEnvelope>, ApiError> {
+        let page = PageRequest::parse(page_num.0, page_size.0)?;
+        let raw = keyword.0.as_deref();
+        let kw = Keyword::parse(raw)?;
+        let exact = raw.map(str::trim).and_then(LiveId::parse);
+        let status = match live_status.0 {
+            None => None,
+            Some(code) => Some(LiveStatus::from_code(code).ok_or_else(|| {
+                ApiError::BadRequest(format!("live_status must be 0, 1 or 2 (got {code})"))
+            })?),
+        };
+        let rooms = self.state.store.search(&kw, exact.as_ref(), status, page).await?;
+        Ok(self.answer(rooms, &caller))
+    }
+
+    /// 直播列表 — rooms that are live now, most recently started first.
+    #[oai(path = "/client/live/room/list", method = "get", operation_id = "listLiveRooms")]
+    async fn list(
+        &self,
+        caller: Caller,
+        /// 页码 (>= 1, default 1)
+        page_num: Query<Option<i64>>,
+        /// 分页数量 (1–100, default 20)
+        page_size: Query<Option<i64>>,
+    ) -> Result<Json<RoomPageEnvelope>, ApiError> {
+        let page = PageRequest::parse(page_num.0, page_size.0)?;
+        let rooms = self.state.store.live_rooms(page).await?;
+        Ok(self.answer(rooms, &caller))
+    }
+}

@@ -1,0 +1,154 @@
+//! One error type for every endpoint, mapped to the contract's HTTP status and code.
+//! Infrastructure errors are logged with the request id and never shown.
+
+use poem::http::{HeaderValue, StatusCode, header};
+use poem::{IntoResponse, Response};
+use poem_openapi::ApiResponse;
+use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::Type;
+
+use super::envelope::{Envelope, current_request_id};
+use crate::domain::Invalid;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("only the room's anchor may do this")]
+    NotAnchor,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("not a member of this room (never joined, left, or missed too many heartbeats): join again")]
+    NotMember,
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("internal error")]
+    Internal,
+    #[error("the service cannot reach its storage right now; try again")]
+    Unavailable,
+}
+
+impl ApiError {
+    pub fn no_such_room() -> Self {
+        Self::NotFound("no such room".into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::NotAnchor => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) | Self::NotMember => StatusCode::CONFLICT,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The contract's code (section 3).
+    pub fn code(&self) -> i32 {
+        match self {
+            Self::NotMember => 40901,
+            other => i32::from(other.status().as_u16()) * 100,
+        }
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> Self {
+        Self::BadRequest(e.0)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::no_such_room(),
+            StoreError::NotAnchor => Self::NotAnchor,
+            StoreError::Conflict(why) => Self::Conflict(why),
+            StoreError::NotMember => Self::NotMember,
+            StoreError::Unavailable(why) => {
+                tracing::warn!(request_id = %current_request_id(), error = %why, "redis unavailable");
+                Self::Unavailable
+            }
+            StoreError::Internal(why) => {
+                tracing::error!(request_id = %current_request_id(), error = %why, "internal error");
+                Self::Internal
+            }
+        }
+    }
+}
+
+/// The error code of a response, for the request log line.
+#[derive(Debug, Clone, Copy)]
+pub struct ResponseCode(pub i32);
+
+impl poem::error::ResponseError for ApiError {
+    fn status(&self) -> StatusCode {
+        ApiError::status(self)
+    }
+
+    fn as_response(&self) -> Response {
+        let body = Envelope {
+            request_id: current_request_id(),
+            code: self.code(),
+            message: self.to_string(),
+        };
+        let mut resp = poem::web::Json(body).with_status(self.status()).into_response();
+        resp.extensions_mut().insert(ResponseCode(self.code()));
+        if matches!(self, Self::Unauthorized(_)) {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+        }
+        resp
+    }
+}
+
+impl ApiResponse for ApiError {
+    fn meta() -> MetaResponses {
+        let described = [
+            (400, "40000: a parameter is missing, malformed or out of range"),
+            (401, "40100: no token, or a token that fails verification"),
+            (403, "40300: the caller is not the room's anchor"),
+            (404, "40400: no such room"),
+            (409, "40900: the room's state forbids it; 40901: not a member (join again)"),
+            (413, "41300: request body over 64 KiB"),
+            (500, "50000: a bug, logged with the request id"),
+            (503, "50300: Redis unreachable; the request had no effect or is safe to retry"),
+        ];
+        MetaResponses {
+            responses: described
+                .into_iter()
+                .map(|(status, description)| MetaResponse {
+                    description,
+                    status: Some(status),
+                    status_range: None,
+                    content: vec![MetaMediaType {
+                        content_type: "application/json; charset=utf-8",
+                        schema: Envelope::schema_ref(),
+                    }],
+                    headers: vec![],
+                })
+                .collect(),
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        Envelope::register(registry);
+    }
+}
+

@@ -1,0 +1,49 @@
+//! Health, readiness and metrics (no token).
+
+use std::sync::atomic::Ordering;
+
+use poem_openapi::payload::PlainText;
+use poem_openapi::{ApiResponse, OpenApi};
+
+use super::{ApiTags, AppState};
+
+pub struct OpsApi {
+    pub state: AppState,
+}
+
+#[derive(ApiResponse)]
+enum Ready {
+    /// Redis answers and the process is not shutting down.
+    #[oai(status = 200)]
+    Ready(PlainText<String>),
+    /// Redis does not answer, or the process is draining before shutdown.
+    #[oai(status = 503)]
+    NotReady(PlainText<String>),
+}
+
+#[OpenApi(tag = "ApiTags::Ops")]
+impl OpsApi {
+    /// The process is up.
+    #[oai(path = "/healthz", method = "get", operation_id = "healthz")]
+    async fn healthz(&self) -> PlainText<&'static str> {
+        PlainText("ok")
+    }
+
+    /// Redis is reachable and the process takes traffic.
+    #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
+    async fn readyz(&self) -> Ready {
+        if self.state.draining.load(Ordering::Relaxed) {
+            return Ready::NotReady(PlainText("draining".into()));
+        }
+        match self.state.store.ping().await {
+            Ok(()) => Ready::Ready(PlainText("ready".into())),
+            Err(e) => Ready::NotReady(PlainText(format!("redis: {e}"))),
+        }
+    }
+
+    /// Prometheus text.
+    #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
+    async fn metrics(&self) -> PlainText<String> {
+        PlainText(self.state.metrics.render())
+    }
+}

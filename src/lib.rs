@@ -1,0 +1,13 @@
+//! liveroom: the rooms of a live-streaming platform, as a stateless HTTP service over Redis.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod metrics;
+pub mod shutdown;
+pub mod store;
+pub mod streams;
+pub mod sweeper;
+pub mod telemetry;

@@ -1,0 +1,73 @@
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::Parser;
+use liveroom::app::Application;
+use liveroom::cli::{Cli, Command};
+use liveroom::http::auth::{Authenticator, Claims};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Serve(settings) => {
+            liveroom::telemetry::init(&settings.log_format);
+            let app = match Application::build(*settings).await {
+                Ok(app) => app,
+                Err(e) => {
+                    eprintln!("liveroom: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match app.run_until(liveroom::shutdown::signal()).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("liveroom: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Token { sub, nick, avatar, ttl, jwt_secret, jwt_issuer, jwt_audience } => {
+            let auth = match Authenticator::new(jwt_secret.as_deref(), None, None, None) {
+                Ok(auth) => auth,
+                Err(e) => {
+                    eprintln!("liveroom: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+            let claims =
+                Claims {
+                sub,
+                exp: now + ttl,
+                nbf: None,
+                iss: jwt_issuer,
+                aud: jwt_audience.map(serde_json::Value::String),
+                nick,
+                avatar,
+                extends: None,
+            };
+            match auth.sign(&claims) {
+                Ok(token) => {
+                    println!("{token}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("liveroom: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Openapi => {
+            match liveroom::app::offline_spec().await {
+                Ok(spec) => {
+                    println!("{spec}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("liveroom: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

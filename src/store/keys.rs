@@ -1,0 +1,117 @@
+//! The whole Redis key schema, in one place.
+//!
+//! Every key of one room carries the room's id as its hash tag (`{live_…}`), so a room's
+//! multi-key changes run as one script on one Redis Cluster slot. A user's state is one hash,
+//! `user:{user_id}` (one key, so any slot will do). The global indexes share the hash tag
+//! `{rooms}`, so that search can intersect them in one script. Counters are single keys.
+
+use crate::domain::ids::LiveId;
+
+#[derive(Debug, Clone)]
+pub struct Keys {
+    prefix: String,
+}
+
+/// The keys of one room, in the order every per-room script takes them (see lua/lib.lua).
+pub type RoomKeys = [String; 6];
+
+/// The global index keys, in the order every index script takes them (see lua/index_lib.lua).
+pub type IndexKeys = [String; 9];
+
+impl Keys {
+    /// `prefix` lets several deployments (or tests) share one Redis.
+    pub fn new(prefix: &str) -> Self {
+        Self { prefix: prefix.to_owned() }
+    }
+
+    pub fn room(&self, id: &LiveId) -> RoomKeys {
+        let p = &self.prefix;
+        [
+            format!("{p}room:{{{id}}}"),
+            format!("{p}room:{{{id}}}:members"),
+            format!("{p}room:{{{id}}}:order"),
+            format!("{p}room:{{{id}}}:entries"),
+            format!("{p}room:{{{id}}}:uv"),
+            format!("{p}room:{{{id}}}:anchor"),
+        ]
+    }
+
+    pub fn user(&self, user_id: &str) -> String {
+        format!("{}user:{{{user_id}}}", self.prefix)
+    }
+
+    pub fn index(&self) -> IndexKeys {
+        let p = &self.prefix;
+        [
+            format!("{p}idx:{{rooms}}:created"),
+            format!("{p}idx:{{rooms}}:status:0"),
+            format!("{p}idx:{{rooms}}:status:1"),
+            format!("{p}idx:{{rooms}}:status:2"),
+            format!("{p}idx:{{rooms}}:live"),
+            format!("{p}idx:{{rooms}}:ver"),
+            format!("{p}idx:{{rooms}}:text"),
+            format!("{p}idx:{{rooms}}:close_at"),
+            format!("{p}idx:{{rooms}}:purge_at"),
+        ]
+    }
+
+    /// Prefix of the search gram sets (`…:g:` + one character or a pair of characters).
+    pub fn gram_prefix(&self) -> String {
+        format!("{}idx:{{rooms}}:g:", self.prefix)
+    }
+
+    /// Rooms that may hold members, for the sweeper's trim of lapsed ones.
+    pub fn occupied(&self) -> String {
+        format!("{}idx:{{rooms}}:occupied", self.prefix)
+    }
+
+    pub fn live(&self) -> String {
+        format!("{}idx:{{rooms}}:live", self.prefix)
+    }
+
+    pub fn close_at(&self) -> String {
+        format!("{}idx:{{rooms}}:close_at", self.prefix)
+    }
+
+    pub fn purge_at(&self) -> String {
+        format!("{}idx:{{rooms}}:purge_at", self.prefix)
+    }
+
+    pub fn chat_id_counter(&self) -> String {
+        format!("{}seq:chat_id", self.prefix)
+    }
+
+    pub fn im_userid_counter(&self) -> String {
+        format!("{}seq:im_userid", self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The slot-relevant part of a key: what Redis Cluster hashes.
+    fn hash_tag(key: &str) -> &str {
+        match key.find('{') {
+            Some(open) => match key[open + 1..].find('}') {
+                Some(len) if len > 0 => &key[open + 1..open + 1 + len],
+                _ => key,
+            },
+            None => key,
+        }
+    }
+
+    #[test]
+    fn a_rooms_keys_share_one_slot() {
+        let keys = Keys::new("t:");
+        let id = LiveId::generate();
+        for key in keys.room(&id) {
+            assert_eq!(hash_tag(&key), id.as_str());
+        }
+        for key in keys.index() {
+            assert_eq!(hash_tag(&key), "rooms");
+        }
+        assert_eq!(hash_tag(&keys.occupied()), "rooms");
+        assert_eq!(hash_tag(&format!("{}x", keys.gram_prefix())), "rooms");
+    }
+}

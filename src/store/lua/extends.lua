@@ -1,0 +1,6 @@
+-- Replaces the room's extends. ARGV: user_id, window_ms, extends JSON.
+local user, window, extends = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'NOT_FOUND'} end
+if redis.call('HGET', KEYS[1], 'anchor_id') ~= user then return {'FORBIDDEN'} end
+redis.call('HSET', KEYS[1], 'extends', extends)
+return room_view(now_ms(), window)

@@ -1,0 +1,32 @@
+-- A member's or the anchor's heartbeat. ARGV: user_id, "profile json", window_ms.
+-- Never creates a member: a lapsed or departed user answers NOT_MEMBER and must join again.
+-- Answers {'OK', live_status, anchor profile changed (0/1)}.
+local user, profile, window = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local room = redis.call('HMGET', KEYS[1], 'live_status', 'anchor_id', 'anchor_profile')
+local status = room[1]
+if not status then return {'NOT_FOUND'} end
+if status == '2' then return {'OK', 2, 0} end
+local now = now_ms()
+local is_anchor = room[2] == user
+local changed = 0
+if is_anchor then
+  anchor_beat(now, window)
+  if room[3] ~= profile then
+    redis.call('HSET', KEYS[1], 'anchor_profile', profile)
+    redis.call('HINCRBY', KEYS[1], 'ver', 1)
+    changed = 1
+  end
+end
+local last = redis.call('ZSCORE', KEYS[2], user)
+if last and tonumber(last) > now - window then
+  redis.call('ZADD', KEYS[2], now, user)
+  local entry = redis.call('HGET', KEYS[4], user)
+  local seq, imid, old = string.match(entry or '', '^(%d+)\t([^\t]*)\t(.*)$')
+  if seq and old ~= profile then
+    redis.call('HSET', KEYS[4], user, seq .. '\t' .. imid .. '\t' .. profile)
+  end
+  return {'OK', tonumber(status), changed}
+end
+if last then drop_member(user, entry_seq(redis.call('HGET', KEYS[4], user))) end
+if is_anchor then return {'OK', tonumber(status), changed} end
+return {'NOT_MEMBER'}

@@ -1,0 +1,26 @@
+-- A user joins (or re-joins) the room. ARGV: user_id, seq, "imid\tprofile json", window_ms.
+-- seq orders this user's joins and leaves across rooms (see store/presence.rs): an entry
+-- written by a later seq wins, so a join that lost a race is superseded, not applied.
+-- Answers the view plus 1 when the room had no member before (the caller marks it occupied).
+local user, seq, profile, window = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local status = redis.call('HGET', KEYS[1], 'live_status')
+if not status then return {'NOT_FOUND'} end
+if status == '2' then return {'CONFLICT', 'the live has ended; it cannot be joined'} end
+local now = now_ms()
+local first = 0
+if entry_seq(redis.call('HGET', KEYS[4], user)) <= seq then
+  local last = redis.call('ZSCORE', KEYS[2], user)
+  if not (last and tonumber(last) > now - window) then
+    -- a new visit, counted once; re-joining the room one is in is only a heartbeat
+    if redis.call('ZCARD', KEYS[2]) == 0 then first = 1 end
+    local pv = redis.call('HINCRBY', KEYS[1], 'pv', 1)
+    redis.call('PFADD', KEYS[5], user)
+    redis.call('ZADD', KEYS[3], pv, user)
+  end
+  redis.call('ZADD', KEYS[2], now, user)
+  redis.call('HSET', KEYS[4], user, seq .. '\t' .. profile)
+  if redis.call('HGET', KEYS[1], 'anchor_id') == user then anchor_beat(now, window) end
+end
+local view = room_view(now, window)
+view[#view + 1] = first
+return view

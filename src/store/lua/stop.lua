@@ -1,0 +1,15 @@
+-- Stops the live (1 -> 2) and releases its members. ARGV: user_id, window_ms.
+-- Answers the view and the released members {user, seq, ...}.
+local user, window = ARGV[1], tonumber(ARGV[2])
+local status = redis.call('HGET', KEYS[1], 'live_status')
+if not status then return {'NOT_FOUND'} end
+if redis.call('HGET', KEYS[1], 'anchor_id') ~= user then return {'FORBIDDEN'} end
+if status ~= '1' then
+  if status == '0' then return {'CONFLICT', 'the live has not started'} end
+  return {'CONFLICT', 'the live has already ended'}
+end
+local now = now_ms()
+local released = end_room(now, 'stopped')
+local view = room_view(now, window)
+view[#view + 1] = released
+return view

@@ -1,0 +1,149 @@
+//! The only thing that talks to Redis. One node or a cluster behind one type; every operation is
+//! a script (or a plain command) of one round trip, bounded by a timeout.
+
+mod connection;
+mod discovery;
+pub mod keys;
+mod presence;
+mod reply;
+mod rooms;
+pub mod scripts;
+mod sweep;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::{FromRedisValue, Value};
+
+pub use connection::{Connection, RedisTarget};
+pub use presence::Heartbeat;
+pub use sweep::SweepReport;
+
+use self::keys::Keys;
+use self::scripts::Scripts;
+
+/// Presence and retention timings, from the settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Timings {
+    /// A member (or the anchor) is present while its last heartbeat is younger than this.
+    pub member_window_ms: u64,
+    /// A live room closes once its anchor has been silent this long.
+    pub anchor_close_ms: u64,
+    /// Ended rooms are removed this long after they end (0: kept until deleted).
+    pub ended_retention_ms: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no such room")]
+    NotFound,
+    #[error("the caller is not the room's anchor")]
+    NotAnchor,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the user is not a member of the room")]
+    NotMember,
+    #[error("redis is unavailable: {0}")]
+    Unavailable(String),
+    #[error("unexpected redis answer: {0}")]
+    Internal(String),
+}
+
+impl From<redis::RedisError> for StoreError {
+    fn from(e: redis::RedisError) -> Self {
+        use redis::ServerErrorKind as K;
+        let transient = e.is_io_error()
+            || e.is_timeout()
+            || e.is_connection_dropped()
+            || e.is_connection_refusal()
+            || matches!(
+                e.kind(),
+                redis::ErrorKind::Server(
+                    K::BusyLoading | K::ClusterDown | K::MasterDown | K::TryAgain | K::Moved | K::Ask
+                )
+            );
+        if transient { Self::Unavailable(e.to_string()) } else { Self::Internal(e.to_string()) }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    conn: Connection,
+    keys: Keys,
+    scripts: Scripts,
+    timings: Timings,
+    timeout: Duration,
+}
+
+impl Store {
+    pub fn new(conn: Connection, key_prefix: &str, timings: Timings, timeout: Duration) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                conn,
+                keys: Keys::new(key_prefix),
+                scripts: Scripts::new(),
+                timings,
+                timeout,
+            }),
+        }
+    }
+
+    fn keys(&self) -> &Keys {
+        &self.inner.keys
+    }
+
+    fn scripts(&self) -> &Scripts {
+        &self.inner.scripts
+    }
+
+    fn timings(&self) -> Timings {
+        self.inner.timings
+    }
+
+    fn window(&self) -> u64 {
+        self.inner.timings.member_window_ms
+    }
+
+    /// Runs a script: one EVALSHA (plus SCRIPT LOAD and a retry the first time a node lacks it),
+    /// bounded by the store's timeout so that a stalled Redis answers 503 instead of hanging.
+    async fn eval<T: FromRedisValue>(
+        &self,
+        script: &redis::Script,
+        keys: &[String],
+        args: &[String],
+    ) -> StoreResult<T> {
+        let mut invocation = script.prepare_invoke();
+        for k in keys {
+            invocation.key(k);
+        }
+        for a in args {
+            invocation.arg(a);
+        }
+        let mut conn = self.inner.conn.clone();
+        match tokio::time::timeout(self.inner.timeout, invocation.invoke_async(&mut conn)).await {
+            Ok(result) => Ok(result?),
+            Err(_) => Err(StoreError::Unavailable("redis did not answer in time".into())),
+        }
+    }
+
+    /// One plain command, bounded like `eval`.
+    async fn command<T: FromRedisValue>(&self, cmd: redis::Cmd) -> StoreResult<T> {
+        let mut conn = self.inner.conn.clone();
+        match tokio::time::timeout(self.inner.timeout, cmd.query_async(&mut conn)).await {
+            Ok(result) => Ok(result?),
+            Err(_) => Err(StoreError::Unavailable("redis did not answer in time".into())),
+        }
+    }
+
+    /// Whether Redis answers now (for `/readyz`).
+    pub async fn ping(&self) -> StoreResult<()> {
+        let _: Value = self.command(redis::cmd("PING")).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,264 @@
+//! The room lifecycle: create, read, start, stop, delete, extends; and the global index that
+//! follows each room after its own atomic change.
+
+use std::collections::BTreeMap;
+
+use redis::Value;
+
+use super::reply::{self, bad, fields, int, status};
+use super::{Store, StoreError, StoreResult};
+use crate::domain::ids::LiveId;
+use crate::domain::profile::{Looks, Person, Profile};
+use crate::domain::room::{Extends, LiveStatus, NewRoom, Room};
+use crate::domain::search::room_text;
+
+/// A room as a script's view answers it: {hash, online, uv, anchor present}.
+pub(super) fn decode_view(v: &[Value]) -> StoreResult<Room> {
+    let what = "room view";
+    let h = v.first().and_then(fields).ok_or_else(|| bad(what))?;
+    let get = |k: &str| h.get(k).cloned().unwrap_or_default();
+    let num = |k: &str| h.get(k).and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+    let live_id = LiveId::parse(&get("live_id")).ok_or_else(|| bad(what))?;
+    let looks = Looks::from_json(&get("anchor_profile")).ok_or_else(|| bad(what))?;
+    let extends: BTreeMap<String, String> =
+        serde_json::from_str(&get("extends")).map_err(|_| bad(what))?;
+    let live_status = LiveStatus::from_code(num("live_status")).ok_or_else(|| bad(what))?;
+    let count = |i: usize| v.get(i).and_then(int).unwrap_or(0).max(0) as u64;
+    Ok(Room {
+        live_id,
+        title: get("title"),
+        notice: get("notice"),
+        cover_url: get("cover_url"),
+        extends,
+        anchor: Person { user_id: get("anchor_id"), im_userid: num("anchor_imid"), looks },
+        anchor_online: count(3) == 1,
+        pk_id: get("pk_id"),
+        online_count: count(1),
+        start_time: num("start_time"),
+        end_time: num("end_time"),
+        chat_id: num("chat_id"),
+        pv: num("pv").max(0) as u64,
+        uv: count(2),
+        live_status,
+        created_ms: num("created_ms"),
+        started_ms: num("started_ms"),
+        ended_ms: num("ended_ms"),
+        anchor_seen_ms: num("anchor_seen"),
+        publish_expire_at: num("publish_expire_at"),
+        version: num("ver"),
+    })
+}
+
+impl Store {
+    /// Creates a room with the caller as its anchor. Round trips: the chat_id counter and the
+    /// anchor's im_userid in parallel (plus two the first time a user is seen), the room, the index.
+    pub async fn create_room(&self, new: NewRoom, anchor: &Profile) -> StoreResult<Room> {
+        let chat_id = redis::cmd("INCR").arg(self.keys().chat_id_counter()).clone();
+        let (chat_id, imid) =
+            tokio::try_join!(self.command::<i64>(chat_id), self.im_userid(anchor.user_id.as_str()))?;
+        let id = LiveId::generate();
+        let mut args = vec![self.window().to_string()];
+        let mut field = |k: &str, v: String| {
+            args.push(k.to_owned());
+            args.push(v);
+        };
+        field("live_id", id.to_string());
+        field("title", new.title.as_str().to_owned());
+        field("notice", new.notice);
+        field("cover_url", new.cover_url);
+        field("extends", new.extends.to_json());
+        field("anchor_id", anchor.user_id.as_str().to_owned());
+        field("anchor_imid", imid.to_string());
+        field("anchor_profile", anchor.looks.to_json());
+        field("start_time", new.start_at.to_string());
+        field("end_time", new.end_at.to_string());
+        field("publish_expire_at", new.publish_expire_at.to_string());
+        field("chat_id", chat_id.to_string());
+        field("pk_id", String::new());
+        let answer: Value = self.eval(&self.scripts().create, &self.keys().room(&id), &args).await?;
+        let (_, view) = status(&answer, "create")?;
+        let room = decode_view(view)?;
+        self.sync_index(&room).await;
+        Ok(room)
+    }
+
+    /// The user's im_userid, allocated the first time the user is seen.
+    pub(super) async fn im_userid(&self, user_id: &str) -> StoreResult<i64> {
+        let key = self.keys().user(user_id);
+        let known: Option<i64> =
+            self.command(redis::cmd("HGET").arg(&key).arg("imid").clone()).await?;
+        match known {
+            Some(imid) => Ok(imid),
+            None => self.allocate_im_userid(&key).await,
+        }
+    }
+
+    pub(super) async fn allocate_im_userid(&self, user_key: &str) -> StoreResult<i64> {
+        let fresh: i64 =
+            self.command(redis::cmd("INCR").arg(self.keys().im_userid_counter()).clone()).await?;
+        let keys = [user_key.to_owned()];
+        self.eval(&self.scripts().user_imid, &keys, &[fresh.to_string()]).await
+    }
+
+    /// One room as it is now: one round trip.
+    pub async fn room(&self, id: &LiveId) -> StoreResult<Room> {
+        let args = [self.window().to_string()];
+        let answer: Value = self.eval(&self.scripts().read, &self.keys().room(id), &args).await?;
+        decode_view(status(&answer, "read")?.1)
+    }
+
+    /// Rooms by id, in that order, skipping any deleted meanwhile. The reads go out together, so
+    /// on one multiplexed connection they cost one round trip.
+    pub(super) async fn rooms(&self, ids: &[String]) -> StoreResult<Vec<Room>> {
+        let reads = ids.iter().filter_map(|raw| LiveId::parse(raw)).map(|id| async move {
+            match self.room(&id).await {
+                Ok(room) => Ok(Some(room)),
+                Err(StoreError::NotFound) => Ok(None),
+                Err(e) => Err(e),
+            }
+        });
+        let rooms = futures_util::future::try_join_all(reads).await?;
+        Ok(rooms.into_iter().flatten().collect())
+    }
+
+    /// Starts the live (anchor only). On a live room it answers the room, as a heartbeat.
+    pub async fn start(&self, id: &LiveId, user_id: &str) -> StoreResult<Room> {
+        let t = self.timings();
+        let args =
+            [user_id.to_owned(), t.member_window_ms.to_string(), t.anchor_close_ms.to_string()];
+        let answer: Value = self.eval(&self.scripts().start, &self.keys().room(id), &args).await?;
+        let room = decode_view(status(&answer, "start")?.1)?;
+        self.sync_index(&room).await;
+        Ok(room)
+    }
+
+    /// Stops the live (anchor only, only while live) and releases its members.
+    pub async fn stop(&self, id: &LiveId, user_id: &str) -> StoreResult<Room> {
+        let args = [user_id.to_owned(), self.window().to_string()];
+        let answer: Value = self.eval(&self.scripts().stop, &self.keys().room(id), &args).await?;
+        let (_, rest) = status(&answer, "stop")?;
+        let room = decode_view(rest)?;
+        self.sync_index(&room).await;
+        self.release_users(id, reply::released(rest.get(4))).await;
+        Ok(room)
+    }
+
+    /// Deletes the room (anchor only), whatever its state: every key of the room goes.
+    pub async fn delete(&self, id: &LiveId, user_id: &str) -> StoreResult<()> {
+        let args = [user_id.to_owned()];
+        let answer: Value = self.eval(&self.scripts().delete, &self.keys().room(id), &args).await?;
+        let (_, rest) = status(&answer, "delete")?;
+        self.unindex(id).await;
+        self.release_users(id, reply::released(rest.first())).await;
+        Ok(())
+    }
+
+    /// Replaces the room's extends (anchor only).
+    pub async fn set_extends(
+        &self,
+        id: &LiveId,
+        user_id: &str,
+        extends: &Extends,
+    ) -> StoreResult<Room> {
+        let args = [user_id.to_owned(), self.window().to_string(), extends.to_json()];
+        let answer: Value = self.eval(&self.scripts().extends, &self.keys().room(id), &args).await?;
+        decode_view(status(&answer, "extends")?.1)
+    }
+
+    /// Brings the global indexes in line with the room. A failure here must not undo the room's
+    /// own change, which has happened: it is retried in the background until Redis answers.
+    pub(super) async fn sync_index(&self, room: &Room) {
+        if let Err(e) = self.try_sync_index(room).await {
+            tracing::warn!(live_id = %room.live_id, error = %e, "index update failed; retrying");
+            self.repair_index_later(room.live_id.clone());
+        }
+    }
+
+    async fn try_sync_index(&self, room: &Room) -> StoreResult<()> {
+        let t = self.timings();
+        let close_at = room.anchor_seen_ms + t.anchor_close_ms as i64;
+        let purge_at = if room.live_status == LiveStatus::Ended && t.ended_retention_ms > 0 {
+            room.ended_ms + t.ended_retention_ms as i64
+        } else {
+            0
+        };
+        let args = [
+            self.keys().gram_prefix(),
+            room.live_id.to_string(),
+            room.version.to_string(),
+            room.live_status.code().to_string(),
+            room.created_ms.to_string(),
+            room.started_ms.to_string(),
+            close_at.to_string(),
+            purge_at.to_string(),
+            room_text(&room.title, &room.anchor.looks.nick),
+        ];
+        let _: i64 = self.eval(&self.scripts().index_sync, &self.keys().index(), &args).await?;
+        Ok(())
+    }
+
+    pub(super) async fn unindex(&self, id: &LiveId) {
+        if let Err(e) = self.try_unindex(id).await {
+            tracing::warn!(live_id = %id, error = %e, "index removal failed; retrying");
+            self.repair_index_later(id.clone());
+        }
+    }
+
+    async fn try_unindex(&self, id: &LiveId) -> StoreResult<()> {
+        let empty = String::new();
+        let args = [
+            self.keys().gram_prefix(),
+            id.to_string(),
+            "0".into(),
+            "d".into(),
+            empty.clone(),
+            empty.clone(),
+            "0".into(),
+            "0".into(),
+            empty,
+        ];
+        let _: i64 = self.eval(&self.scripts().index_sync, &self.keys().index(), &args).await?;
+        Ok(())
+    }
+
+    /// Re-reads the room and syncs the index from what it is then, until that works (a minute at
+    /// most: the sweeper's reconciliation is not needed for correctness of reads, which skip
+    /// rooms that are gone, but lists would show stale positions until the room changes again).
+    fn repair_index_later(&self, id: LiveId) {
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut delay = std::time::Duration::from_millis(200);
+            for _ in 0..12 {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(10));
+                let done = match store.room(&id).await {
+                    Ok(room) => store.try_sync_index(&room).await.is_ok(),
+                    Err(StoreError::NotFound) => store.try_unindex(&id).await.is_ok(),
+                    Err(_) => false,
+                };
+                if done {
+                    tracing::info!(live_id = %id, "index repaired");
+                    return;
+                }
+            }
+            tracing::error!(live_id = %id, "index repair gave up");
+        });
+    }
+
+    /// Clears the user pointers of members a room let go, unless they have moved on since.
+    pub(super) async fn release_users(&self, id: &LiveId, users: Vec<(String, i64)>) {
+        for chunk in users.chunks(256) {
+            let releases = chunk.iter().map(|(user, seq)| {
+                let keys = [self.keys().user(user)];
+                let args = [id.to_string(), seq.to_string()];
+                async move { self.eval::<i64>(&self.scripts().user_release, &keys, &args).await }
+            });
+            if let Err(e) = futures_util::future::try_join_all(releases).await {
+                // Harmless when it fails: a stale pointer only makes the next join leave a room
+                // the user is no longer in.
+                tracing::warn!(live_id = %id, error = %e, "releasing user pointers failed");
+                return;
+            }
+        }
+    }
+}

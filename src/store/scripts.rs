@@ -1,0 +1,75 @@
+//! The Lua scripts, compiled into the binary and invoked by EVALSHA (reloaded after NOSCRIPT).
+
+use redis::Script;
+
+const ROOM_LIB: &str = include_str!("lua/lib.lua");
+const INDEX_LIB: &str = include_str!("lua/index_lib.lua");
+
+fn with(lib: &str, body: &str) -> Script {
+    Script::new(&format!("{lib}\n{body}"))
+}
+
+pub struct Scripts {
+    // per room (KEYS: the room's keys)
+    pub create: Script,
+    pub read: Script,
+    pub start: Script,
+    pub stop: Script,
+    pub close_offline: Script,
+    pub delete: Script,
+    pub purge: Script,
+    pub extends: Script,
+    pub join: Script,
+    pub evict: Script,
+    pub heartbeat: Script,
+    pub members: Script,
+    pub trim: Script,
+    // per user (KEYS: the user's hash)
+    pub user_join: Script,
+    pub user_abort_join: Script,
+    pub user_leave: Script,
+    pub user_release: Script,
+    pub user_imid: Script,
+    // global indexes
+    pub index_sync: Script,
+    pub search: Script,
+    pub page: Script,
+    pub due: Script,
+}
+
+impl Scripts {
+    pub fn new() -> Self {
+        let room = |body| with(ROOM_LIB, body);
+        let index = |body| with(INDEX_LIB, body);
+        Self {
+            create: room(include_str!("lua/create.lua")),
+            read: room(include_str!("lua/read.lua")),
+            start: room(include_str!("lua/start.lua")),
+            stop: room(include_str!("lua/stop.lua")),
+            close_offline: room(include_str!("lua/close_offline.lua")),
+            delete: room(include_str!("lua/delete.lua")),
+            purge: room(include_str!("lua/purge.lua")),
+            extends: room(include_str!("lua/extends.lua")),
+            join: room(include_str!("lua/join.lua")),
+            evict: room(include_str!("lua/evict.lua")),
+            heartbeat: room(include_str!("lua/heartbeat.lua")),
+            members: room(include_str!("lua/members.lua")),
+            trim: room(include_str!("lua/trim.lua")),
+            user_join: Script::new(include_str!("lua/user_join.lua")),
+            user_abort_join: Script::new(include_str!("lua/user_abort_join.lua")),
+            user_leave: Script::new(include_str!("lua/user_leave.lua")),
+            user_release: Script::new(include_str!("lua/user_release.lua")),
+            user_imid: Script::new(include_str!("lua/user_imid.lua")),
+            index_sync: index(include_str!("lua/index_sync.lua")),
+            search: index(include_str!("lua/search.lua")),
+            page: Script::new(include_str!("lua/page.lua")),
+            due: Script::new(include_str!("lua/due.lua")),
+        }
+    }
+}
+
+impl Default for Scripts {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,121 @@
+//! The sweeper's operations: close rooms whose anchor went silent, purge ended rooms past their
+//! retention, trim lapsed members. Every step is a conditional script, so any number of replicas
+//! may sweep at once: each room is closed once, with one end_time.
+
+use redis::Value;
+
+use super::reply::{self, array, bad, int, status, text};
+use super::rooms::decode_view;
+use super::{Store, StoreResult};
+use crate::domain::ids::LiveId;
+
+/// What one sweep did, for logs and tests.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SweepReport {
+    pub closed: usize,
+    pub purged: usize,
+    pub lapsed: usize,
+}
+
+const BATCH: usize = 200;
+
+impl Store {
+    pub async fn sweep(&self, occupied_cursor: &mut usize) -> StoreResult<SweepReport> {
+        let mut report = SweepReport::default();
+        report.closed = self.close_offline_rooms().await?;
+        report.purged = self.purge_ended_rooms().await?;
+        report.lapsed = self.trim_lapsed_members(occupied_cursor).await?;
+        Ok(report)
+    }
+
+    async fn due(&self, key: String) -> StoreResult<Vec<LiveId>> {
+        let ids: Vec<String> = self.eval(&self.scripts().due, &[key], &[BATCH.to_string()]).await?;
+        Ok(ids.iter().filter_map(|raw| LiveId::parse(raw)).collect())
+    }
+
+    async fn close_offline_rooms(&self) -> StoreResult<usize> {
+        let mut closed = 0;
+        for id in self.due(self.keys().close_at()).await? {
+            let t = self.timings();
+            let args = [t.member_window_ms.to_string(), t.anchor_close_ms.to_string()];
+            let answer: Value =
+                self.eval(&self.scripts().close_offline, &self.keys().room(&id), &args).await?;
+            let parts = array(&answer).ok_or_else(|| bad("close_offline"))?;
+            match parts.first().and_then(text).as_deref() {
+                Some("LATER") => {
+                    // The anchor came back: the deadline moves (XX: never re-add a room that
+                    // a concurrent stop or delete has just taken out).
+                    let deadline = parts.get(1).and_then(int).ok_or_else(|| bad("close_offline"))?;
+                    let cmd = redis::cmd("ZADD")
+                        .arg(self.keys().close_at())
+                        .arg("XX")
+                        .arg(deadline)
+                        .arg(id.as_str())
+                        .clone();
+                    let _: i64 = self.command(cmd).await?;
+                }
+                Some("OK") => {
+                    let (_, rest) = status(&answer, "close_offline")?;
+                    let room = decode_view(rest)?;
+                    self.sync_index(&room).await;
+                    self.release_users(&id, reply::released(rest.get(4))).await;
+                    tracing::info!(live_id = %id, "closed: anchor offline");
+                    closed += 1;
+                }
+                _ => {
+                    // not live any more: its own change already updated (or will update) the index
+                    let cmd = redis::cmd("ZREM").arg(self.keys().close_at()).arg(id.as_str()).clone();
+                    let _: i64 = self.command(cmd).await?;
+                }
+            }
+        }
+        Ok(closed)
+    }
+
+    async fn purge_ended_rooms(&self) -> StoreResult<usize> {
+        let mut purged = 0;
+        for id in self.due(self.keys().purge_at()).await? {
+            let answer: Value = self.eval(&self.scripts().purge, &self.keys().room(&id), &[]).await?;
+            if status(&answer, "purge")?.0 == "OK" {
+                self.unindex(&id).await;
+                purged += 1;
+            }
+        }
+        Ok(purged)
+    }
+
+    /// Trims one batch of occupied rooms per sweep, walking the set with a cursor.
+    async fn trim_lapsed_members(&self, cursor: &mut usize) -> StoreResult<usize> {
+        let occupied = self.keys().occupied();
+        let range = redis::cmd("ZRANGE")
+            .arg(&occupied)
+            .arg(*cursor)
+            .arg(*cursor + BATCH - 1)
+            .clone();
+        let ids: Vec<String> = self.command(range).await?;
+        *cursor = if ids.len() < BATCH { 0 } else { *cursor + ids.len() };
+        let mut lapsed = 0;
+        let window = [self.window().to_string()];
+        for id in ids.iter().filter_map(|raw| LiveId::parse(raw)) {
+            let answer: Value = self.eval(&self.scripts().trim, &self.keys().room(&id), &window).await?;
+            let (_, rest) = status(&answer, "trim")?;
+            let left = rest.first().and_then(int).unwrap_or(0);
+            let removed = reply::released(rest.get(1));
+            lapsed += removed.len();
+            self.release_users(&id, removed).await;
+            if left == 0 {
+                // Take the room out, then look again: a join that raced this sweep either saw
+                // the room empty (and re-adds it itself) or is seen here and put back.
+                let rem = redis::cmd("ZREM").arg(&occupied).arg(id.as_str()).clone();
+                let _: i64 = self.command(rem).await?;
+                let card = redis::cmd("ZCARD").arg(&self.keys().room(&id)[1]).clone();
+                let still: i64 = self.command(card).await?;
+                if still > 0 {
+                    let add = redis::cmd("ZADD").arg(&occupied).arg("NX").arg(0).arg(id.as_str()).clone();
+                    let _: i64 = self.command(add).await?;
+                }
+            }
+        }
+        Ok(lapsed)
+    }
+}

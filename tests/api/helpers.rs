@@ -1,0 +1,361 @@
+//! The test harness: a real `redis-server` per test binary on a free port (and private ones for
+//! tests that kill theirs), a fresh app on port 0 per test with its own key prefix, and clients.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use liveroom::app::Application;
+use liveroom::config::Settings;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+pub const SECRET: &str = "test-secret";
+
+/// A redis-server of the tests' own. It dies with the test process: it is started under a shell
+/// that kills it when our end of its stdin closes, whatever way the test process ends.
+pub struct RedisServer {
+    pub port: u16,
+    pub dir: std::path::PathBuf,
+    guard: Child,
+    extra_args: Vec<String>,
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+}
+
+impl RedisServer {
+    pub fn start(extra_args: &[&str]) -> Self {
+        let extra_args: Vec<String> = extra_args.iter().map(|s| s.to_string()).collect();
+        for _ in 0..20 {
+            let port = free_port();
+            let dir = std::env::temp_dir().join(format!("liveroom-test-redis-{port}"));
+            let _ = std::fs::create_dir_all(&dir);
+            let guard = Self::spawn(port, &dir, &extra_args);
+            let server = Self { port, dir, guard, extra_args: extra_args.clone() };
+            if server.wait_ready(Duration::from_secs(5)) {
+                return server;
+            }
+        }
+        panic!("could not start redis-server (is it installed? scripts/test.sh installs it)");
+    }
+
+    fn spawn(port: u16, dir: &std::path::Path, extra: &[String]) -> Child {
+        let args = format!(
+            "--port {port} --bind 127.0.0.1 --save '' --appendonly no --dir {} {}",
+            dir.display(),
+            extra.join(" ")
+        );
+        // `exec 3<&0` keeps our pipe; when it closes, `read` returns and the server is killed.
+        let script = format!(
+            "redis-server {args} >{dir}/redis.log 2>&1 & pid=$!; echo $pid > {dir}/redis.pid; \
+             read _ ; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null",
+            dir = dir.display()
+        );
+        Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sh")
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn wait_ready(&self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if self.cli(&["PING"]).map(|s| s.trim() == "PONG").unwrap_or(false) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// Runs redis-cli against this server and returns what it printed.
+    pub fn cli(&self, args: &[&str]) -> Option<String> {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string(), "--no-raw"])
+            .args(args)
+            .output()
+            .ok()?;
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    pub fn pid(&self) -> Option<i32> {
+        std::fs::read_to_string(self.dir.join("redis.pid")).ok()?.trim().parse().ok()
+    }
+
+    /// Kills the server (SIGKILL) and waits until its port is free.
+    pub fn kill(&mut self) {
+        if let Some(stdin) = self.guard.stdin.as_mut() {
+            let _ = stdin.write_all(b"\n");
+        }
+        let _ = self.guard.wait();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline && self.cli(&["PING"]).is_some() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts the server again on the same port.
+    pub fn restart(&mut self) {
+        self.guard = Self::spawn(self.port, &self.dir, &self.extra_args);
+        assert!(self.wait_ready(Duration::from_secs(5)), "redis did not come back");
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        if let Some(stdin) = self.guard.stdin.as_mut() {
+            let _ = stdin.write_all(b"\n");
+        }
+        let _ = self.guard.wait();
+    }
+}
+
+/// The Redis shared by the tests of this binary (each test has its own key prefix).
+pub fn shared_redis() -> &'static RedisServer {
+    static REDIS: OnceLock<RedisServer> = OnceLock::new();
+    REDIS.get_or_init(|| RedisServer::start(&[]))
+}
+
+pub fn unique_prefix() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!("t{}-{}:", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Settings for a test app: the shared Redis, a fresh prefix, port 0.
+pub fn test_settings() -> Settings {
+    let mut s = liveroom::cli::default_settings();
+    s.bind = "127.0.0.1:0".parse().expect("addr");
+    s.redis_url = shared_redis().url();
+    s.redis_key_prefix = unique_prefix();
+    s.jwt_secret = Some(SECRET.to_owned());
+    s
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub settings: Settings,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    pub server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(test_settings()).await
+}
+
+pub async fn spawn_app_with(settings: Settings) -> TestApp {
+    liveroom::telemetry::init("text");
+    let app = Application::build(settings.clone()).await.expect("app builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = rx.await;
+    }));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client");
+    TestApp { base, client, settings, shutdown: Some(tx), server: Some(server) }
+}
+
+/// An answer: status, body as JSON (Null when not JSON), headers.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Answer {
+    pub fn code(&self) -> i64 {
+        self.body["code"].as_i64().unwrap_or(-1)
+    }
+
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+
+    /// Asserts the contract's error answer: HTTP status, envelope code, a message.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: i64) {
+        assert_eq!(self.status.as_u16(), status, "{:?}", self.body);
+        assert_eq!(self.code(), code, "{:?}", self.body);
+        assert!(self.body["message"].as_str().is_some_and(|m| !m.is_empty()), "{:?}", self.body);
+        assert!(self.body["request_id"].as_str().is_some_and(|m| !m.is_empty()), "{:?}", self.body);
+        assert!(self.body.get("data").is_none(), "{:?}", self.body);
+    }
+
+    #[track_caller]
+    pub fn assert_ok(&self) -> &Value {
+        assert_eq!(self.status, StatusCode::OK, "{:?}", self.body);
+        assert_eq!(self.code(), 0, "{:?}", self.body);
+        assert_eq!(self.body["message"], "success");
+        &self.body["data"]
+    }
+}
+
+pub fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// A token signed with the tests' secret for `sub`, with any extra claims.
+pub fn token_with(claims: Value) -> String {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .expect("sign")
+}
+
+pub fn token(sub: &str) -> String {
+    token_with(json!({"sub": sub, "exp": now_secs() + 3600, "nick": format!("nick-{sub}")}))
+}
+
+impl TestApp {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        Answer { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), headers }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Answer {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    /// Creates a room as `anchor` and returns its live_id.
+    pub async fn create_room(&self, anchor: &str, title: &str) -> String {
+        let a = self
+            .request(
+                Method::POST,
+                "/client/live/room/instance",
+                Some(&token(anchor)),
+                Some(json!({"title": title})),
+            )
+            .await;
+        a.assert_ok()["live_id"].as_str().expect("live_id").to_owned()
+    }
+
+    pub async fn info(&self, live_id: &str, user: &str) -> Answer {
+        self.get(&format!("/client/live/room/info/{live_id}"), &token(user)).await
+    }
+
+    pub async fn start(&self, live_id: &str, user: &str) -> Answer {
+        self.request(Method::PUT, &format!("/client/live/room/{live_id}"), Some(&token(user)), None)
+            .await
+    }
+
+    pub async fn stop(&self, live_id: &str, user: &str) -> Answer {
+        self.request(Method::POST, &format!("/client/live/room/{live_id}"), Some(&token(user)), None)
+            .await
+    }
+
+    pub async fn delete(&self, live_id: &str, user: &str) -> Answer {
+        self.request(
+            Method::DELETE,
+            &format!("/client/live/room/instance/{live_id}"),
+            Some(&token(user)),
+            None,
+        )
+        .await
+    }
+
+    pub async fn join(&self, live_id: &str, user: &str) -> Answer {
+        self.request(Method::POST, &format!("/client/live/room/user/{live_id}"), Some(&token(user)), None)
+            .await
+    }
+
+    pub async fn leave(&self, live_id: &str, user: &str) -> Answer {
+        self.request(
+            Method::DELETE,
+            &format!("/client/live/room/user/{live_id}"),
+            Some(&token(user)),
+            None,
+        )
+        .await
+    }
+
+    pub async fn heartbeat(&self, live_id: &str, user: &str) -> Answer {
+        self.get(&format!("/client/live/room/heartbeat/{live_id}"), &token(user)).await
+    }
+
+    pub async fn user_list(&self, live_id: &str, page_num: u32, page_size: u32) -> Answer {
+        self.get(
+            &format!(
+                "/client/live/room/user_list?live_id={live_id}&page_num={page_num}&page_size={page_size}"
+            ),
+            &token("lister"),
+        )
+        .await
+    }
+
+    /// A room's online_count as info shows it.
+    pub async fn online_count(&self, live_id: &str) -> u64 {
+        self.info(live_id, "observer").await.assert_ok()["online_count"].as_u64().expect("count")
+    }
+
+    /// Redis key of this app's deployment (its prefix + `rest`).
+    pub fn key(&self, rest: &str) -> String {
+        format!("{}{rest}", self.settings.redis_key_prefix)
+    }
+
+    /// Stops the app (graceful shutdown) and waits for it.
+    pub async fn stop_app(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}
+
+/// Polls `check` until it returns Some, or panics after `within`.
+pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub fn extends(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}

@@ -1,0 +1,9 @@
+//! The integration suite: every test talks to a real Redis through a real app on port 0.
+
+mod auth;
+mod discovery;
+mod faults;
+mod helpers;
+mod openapi;
+mod presence;
+mod rooms;
