@@ -88,11 +88,18 @@ impl Application {
         let listener = tokio::net::TcpListener::bind(settings.bind)
             .await
             .map_err(|e| StartError(format!("bind {}: {e}", settings.bind)))?;
-        let addr = listener.local_addr().map_err(|e| StartError(e.to_string()))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| StartError(e.to_string()))?;
         let acceptor = TcpAcceptor::from_tokio(listener).map_err(|e| StartError(e.to_string()))?;
-        // Sweep at least every second, so an offline anchor's room closes within ~1 s of its deadline.
-        let sweep_period = Duration::from_millis(settings.heartbeat_interval_ms.clamp(50, 1000));
-        Ok(Self { addr, acceptor, state, auth, sweep_period })
+        let sweep_period = settings.sweep_period();
+        Ok(Self {
+            addr,
+            acceptor,
+            state,
+            auth,
+            sweep_period,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -106,8 +113,11 @@ impl Application {
     /// Serves until `shutdown` resolves, then drains in-flight requests and stops the sweeper.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let sweeper =
-            tokio::spawn(sweeper::run(self.state.store.clone(), self.sweep_period, stop_rx));
+        let sweeper = tokio::spawn(sweeper::run(
+            self.state.store.clone(),
+            self.sweep_period,
+            stop_rx,
+        ));
         let draining = self.state.draining.clone();
         let routes = http::routes(self.state, self.auth);
         tracing::info!(addr = %self.addr, "liveroom listening");

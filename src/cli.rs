@@ -5,7 +5,11 @@ use clap::{Parser, Subcommand};
 use crate::config::Settings;
 
 #[derive(Parser)]
-#[command(name = "liveroom", version, about = "Rooms of a live-streaming platform")]
+#[command(
+    name = "liveroom",
+    version,
+    about = "Rooms of a live-streaming platform"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

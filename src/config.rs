@@ -17,7 +17,11 @@ pub struct Settings {
     pub bind: SocketAddr,
 
     /// One Redis.
-    #[arg(long, env = "LIVEROOM_REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    #[arg(
+        long,
+        env = "LIVEROOM_REDIS_URL",
+        default_value = "redis://127.0.0.1:6379"
+    )]
     pub redis_url: String,
 
     /// Redis Cluster seed URLs, comma-separated (instead of LIVEROOM_REDIS_URL).
@@ -57,12 +61,21 @@ pub struct Settings {
     pub heartbeat_misses: u64,
 
     /// A live room closes once its anchor has been silent this long.
-    #[arg(long, env = "LIVEROOM_ANCHOR_OFFLINE_CLOSE_MS", default_value_t = 600_000)]
+    #[arg(
+        long,
+        env = "LIVEROOM_ANCHOR_OFFLINE_CLOSE_MS",
+        default_value_t = 600_000
+    )]
     pub anchor_offline_close_ms: u64,
 
     /// Ended rooms are removed this long after they end (0: kept until deleted).
     #[arg(long, env = "LIVEROOM_ENDED_RETENTION_SECS", default_value_t = 0)]
     pub ended_retention_secs: u64,
+
+    /// How often this replica sweeps (offline closes, retention, lapsed members); 0: every
+    /// heartbeat interval, at most 1 s apart.
+    #[arg(long, env = "LIVEROOM_SWEEP_INTERVAL_MS", default_value_t = 0)]
+    pub sweep_interval_ms: u64,
 
     /// Zone of "YYYY-MM-DD HH:MM:SS" times: an offset such as +08:00, or UTC.
     #[arg(long, env = "LIVEROOM_TIMEZONE", default_value = "+08:00")]
@@ -73,15 +86,27 @@ pub struct Settings {
     pub log_format: String,
 
     /// push_url = {base}/{live_id}
-    #[arg(long, env = "LIVEROOM_PUBLISH_BASE", default_value = "rtmp://127.0.0.1:1935/live")]
+    #[arg(
+        long,
+        env = "LIVEROOM_PUBLISH_BASE",
+        default_value = "rtmp://127.0.0.1:1935/live"
+    )]
     pub publish_base: String,
 
     /// rtmp_url = {base}/{live_id}
-    #[arg(long, env = "LIVEROOM_PLAY_RTMP_BASE", default_value = "rtmp://127.0.0.1:1935/live")]
+    #[arg(
+        long,
+        env = "LIVEROOM_PLAY_RTMP_BASE",
+        default_value = "rtmp://127.0.0.1:1935/live"
+    )]
     pub play_rtmp_base: String,
 
     /// flv_url = {base}/{live_id}.flv, hls_url = {base}/{live_id}.m3u8
-    #[arg(long, env = "LIVEROOM_PLAY_HTTP_BASE", default_value = "http://127.0.0.1:8080/live")]
+    #[arg(
+        long,
+        env = "LIVEROOM_PLAY_HTTP_BASE",
+        default_value = "http://127.0.0.1:8080/live"
+    )]
     pub play_http_base: String,
 
     /// URL signing: `none` (signing schemes arrive with the streams work).
@@ -99,9 +124,18 @@ impl Settings {
     }
 
     pub fn redis_target(&self) -> RedisTarget {
-        match self.redis_cluster.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        match self
+            .redis_cluster
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             Some(seeds) => RedisTarget::Cluster(
-                seeds.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+                seeds
+                    .split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
             ),
             None => RedisTarget::Single(self.redis_url.clone()),
         }
@@ -119,6 +153,13 @@ impl Settings {
         }
     }
 
+    pub fn sweep_period(&self) -> Duration {
+        match self.sweep_interval_ms {
+            0 => Duration::from_millis(self.heartbeat_interval_ms.clamp(50, 1000)),
+            ms => Duration::from_millis(ms),
+        }
+    }
+
     pub fn streams(&self) -> StreamConfig {
         StreamConfig {
             publish_base: self.publish_base.clone(),
@@ -130,7 +171,9 @@ impl Settings {
     pub fn validate(&self) -> Result<(), SettingsError> {
         self.zone()?;
         if !matches!(self.log_format.as_str(), "text" | "json") {
-            return Err(SettingsError("LIVEROOM_LOG_FORMAT must be text or json".into()));
+            return Err(SettingsError(
+                "LIVEROOM_LOG_FORMAT must be text or json".into(),
+            ));
         }
         if self.url_signing != "none" {
             return Err(SettingsError(format!(
@@ -140,7 +183,8 @@ impl Settings {
         }
         if self.heartbeat_interval_ms == 0 || self.heartbeat_misses == 0 {
             return Err(SettingsError(
-                "LIVEROOM_HEARTBEAT_INTERVAL_MS and LIVEROOM_HEARTBEAT_MISSES must be positive".into(),
+                "LIVEROOM_HEARTBEAT_INTERVAL_MS and LIVEROOM_HEARTBEAT_MISSES must be positive"
+                    .into(),
             ));
         }
         Ok(())

@@ -26,7 +26,15 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        Command::Token { sub, nick, avatar, ttl, jwt_secret, jwt_issuer, jwt_audience } => {
+        Command::Token {
+            sub,
+            nick,
+            avatar,
+            ttl,
+            jwt_secret,
+            jwt_issuer,
+            jwt_audience,
+        } => {
             let auth = match Authenticator::new(jwt_secret.as_deref(), None, None, None) {
                 Ok(auth) => auth,
                 Err(e) => {
@@ -34,9 +42,11 @@ async fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-            let claims =
-                Claims {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            let claims = Claims {
                 sub,
                 exp: now + ttl,
                 nbf: None,
@@ -57,17 +67,15 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        Command::Openapi => {
-            match liveroom::app::offline_spec().await {
-                Ok(spec) => {
-                    println!("{spec}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("liveroom: {e}");
-                    ExitCode::FAILURE
-                }
+        Command::Openapi => match liveroom::app::offline_spec().await {
+            Ok(spec) => {
+                println!("{spec}");
+                ExitCode::SUCCESS
             }
-        }
+            Err(e) => {
+                eprintln!("liveroom: {e}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }

@@ -35,7 +35,9 @@ impl Metrics {
     }
 
     pub fn render(&self) -> String {
-        let Ok(c) = self.inner.lock() else { return String::new() };
+        let Ok(c) = self.inner.lock() else {
+            return String::new();
+        };
         let mut out = String::from(
             "# HELP liveroom_requests_total Requests answered, by HTTP status and contract code.\n\
              # TYPE liveroom_requests_total counter\n",
@@ -50,7 +52,9 @@ impl Metrics {
              # TYPE liveroom_request_duration_seconds histogram\n",
         );
         for (bound, n) in BUCKETS.iter().zip(c.buckets.iter()) {
-            out.push_str(&format!("liveroom_request_duration_seconds_bucket{{le=\"{bound}\"}} {n}\n"));
+            out.push_str(&format!(
+                "liveroom_request_duration_seconds_bucket{{le=\"{bound}\"}} {n}\n"
+            ));
         }
         out.push_str(&format!(
             "liveroom_request_duration_seconds_bucket{{le=\"+Inf\"}} {}\n\

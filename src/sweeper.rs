@@ -10,7 +10,7 @@ use crate::store::Store;
 /// Sweeps every `period` until `stop` turns true.
 pub async fn run(store: Store, period: Duration, mut stop: watch::Receiver<bool>) {
     let mut cursor = 0usize;
-    let mut tick = tokio::time::interval(period);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

@@ -15,14 +15,19 @@ impl PageRequest {
         let num = num.unwrap_or(1);
         let size = size.unwrap_or(i64::from(DEFAULT_PAGE_SIZE));
         if num < 1 || num > i64::from(u32::MAX) {
-            return Err(Invalid::new(format!("page_num must be 1 or more (got {num})")));
+            return Err(Invalid::new(format!(
+                "page_num must be 1 or more (got {num})"
+            )));
         }
         if !(1..=i64::from(MAX_PAGE_SIZE)).contains(&size) {
             return Err(Invalid::new(format!(
                 "page_size must be between 1 and {MAX_PAGE_SIZE} (got {size})"
             )));
         }
-        Ok(Self { num: num as u32, size: size as u32 })
+        Ok(Self {
+            num: num as u32,
+            size: size as u32,
+        })
     }
 
     /// Index of the page's first item.
@@ -43,7 +48,12 @@ pub struct Page<T> {
 impl<T> Page<T> {
     pub fn new(request: PageRequest, total_count: u64, list: Vec<T>) -> Self {
         let page_total = total_count.div_ceil(u64::from(request.size));
-        Self { total_count, page_total, end_page: u64::from(request.num) >= page_total, list }
+        Self {
+            total_count,
+            page_total,
+            end_page: u64::from(request.num) >= page_total,
+            list,
+        }
     }
 
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
@@ -65,7 +75,11 @@ mod tests {
         let req = PageRequest::parse(Some(2), Some(20)).unwrap();
         let page = Page::new(req, 41, vec![(); 20]);
         assert_eq!((page.page_total, page.end_page), (3, false));
-        let last = Page::new(PageRequest::parse(Some(3), Some(20)).unwrap(), 41, vec![(); 1]);
+        let last = Page::new(
+            PageRequest::parse(Some(3), Some(20)).unwrap(),
+            41,
+            vec![(); 1],
+        );
         assert!(last.end_page);
         let empty = Page::<()>::new(PageRequest::parse(None, None).unwrap(), 0, vec![]);
         assert_eq!((empty.page_total, empty.end_page), (0, true));
@@ -76,6 +90,9 @@ mod tests {
         assert!(PageRequest::parse(Some(0), None).is_err());
         assert!(PageRequest::parse(None, Some(0)).is_err());
         assert!(PageRequest::parse(None, Some(101)).is_err());
-        assert_eq!(PageRequest::parse(None, None).unwrap(), PageRequest { num: 1, size: 20 });
+        assert_eq!(
+            PageRequest::parse(None, None).unwrap(),
+            PageRequest { num: 1, size: 20 }
+        );
     }
 }

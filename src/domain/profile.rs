@@ -13,7 +13,9 @@ pub struct UserId(String);
 impl UserId {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         if raw.is_empty() || raw.len() > MAX_USER_ID_BYTES {
-            return Err(Invalid::new(format!("sub must be 1 to {MAX_USER_ID_BYTES} bytes")));
+            return Err(Invalid::new(format!(
+                "sub must be 1 to {MAX_USER_ID_BYTES} bytes"
+            )));
         }
         if raw.chars().any(char::is_control) {
             return Err(Invalid::new("sub must not contain control characters"));

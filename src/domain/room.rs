@@ -62,7 +62,9 @@ impl Title {
 fn at_most(field: &str, raw: &str, max: usize) -> Result<String, Invalid> {
     let n = raw.chars().count();
     if n > max {
-        return Err(Invalid::new(format!("{field} must be at most {max} characters (got {n})")));
+        return Err(Invalid::new(format!(
+            "{field} must be at most {max} characters (got {n})"
+        )));
     }
     Ok(raw.to_owned())
 }
@@ -75,7 +77,9 @@ pub fn parse_cover_url(raw: &str) -> Result<String, Invalid> {
     }
     match url::Url::parse(&raw) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(raw),
-        _ => Err(Invalid::new(format!("cover_url must be an http(s) URL (got {raw:?})"))),
+        _ => Err(Invalid::new(format!(
+            "cover_url must be an http(s) URL (got {raw:?})"
+        ))),
     }
 }
 
@@ -157,7 +161,11 @@ impl NewRoom {
         }
         Ok(Self {
             title: Title::parse(&input.title)?,
-            notice: at_most("notice", input.notice.as_deref().unwrap_or(""), MAX_NOTICE_CHARS)?,
+            notice: at_most(
+                "notice",
+                input.notice.as_deref().unwrap_or(""),
+                MAX_NOTICE_CHARS,
+            )?,
             cover_url: parse_cover_url(input.cover_url.as_deref().unwrap_or(""))?,
             extends: Extends::parse("extends", input.extends.unwrap_or_default())?,
             start_at,

@@ -7,7 +7,10 @@ pub const MAX_KEYWORD_CHARS: usize = 64;
 /// Text as the search index holds it: NFKC (full-width and half-width forms become one), then
 /// lower case, with control characters dropped (they separate fields in the index).
 pub fn fold(text: &str) -> String {
-    text.nfkc().flat_map(char::to_lowercase).filter(|c| !c.is_control()).collect()
+    text.nfkc()
+        .flat_map(char::to_lowercase)
+        .filter(|c| !c.is_control())
+        .collect()
 }
 
 /// A search keyword, folded; empty means "every room".

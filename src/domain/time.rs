@@ -11,9 +11,15 @@ impl Zone {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let raw = raw.trim();
         if raw.eq_ignore_ascii_case("utc") || raw == "Z" {
-            return Ok(Self(FixedOffset::east_opt(0).ok_or_else(|| Invalid::new("utc"))?));
+            return Ok(Self(
+                FixedOffset::east_opt(0).ok_or_else(|| Invalid::new("utc"))?,
+            ));
         }
-        let bad = || Invalid::new(format!("timezone must be an offset such as +08:00 (got {raw:?})"));
+        let bad = || {
+            Invalid::new(format!(
+                "timezone must be an offset such as +08:00 (got {raw:?})"
+            ))
+        };
         let (sign, rest) = match raw.as_bytes().first() {
             Some(b'+') => (1, &raw[1..]),
             Some(b'-') => (-1, &raw[1..]),
@@ -25,7 +31,9 @@ impl Zone {
         if h > 23 || m > 59 {
             return Err(bad());
         }
-        FixedOffset::east_opt(sign * (h * 3600 + m * 60)).map(Self).ok_or_else(bad)
+        FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+            .map(Self)
+            .ok_or_else(bad)
     }
 
     /// Unix seconds of a request time: `"YYYY-MM-DD HH:MM:SS"` in this zone, or RFC 3339.
@@ -39,11 +47,13 @@ impl Zone {
                 .map(|t| t.timestamp())
                 .ok_or_else(|| Invalid::new(format!("{field} is not a valid time")));
         }
-        DateTime::parse_from_rfc3339(raw).map(|t| t.timestamp()).map_err(|_| {
-            Invalid::new(format!(
-                "{field} must be \"YYYY-MM-DD HH:MM:SS\" or RFC 3339 (got {raw:?})"
-            ))
-        })
+        DateTime::parse_from_rfc3339(raw)
+            .map(|t| t.timestamp())
+            .map_err(|_| {
+                Invalid::new(format!(
+                    "{field} must be \"YYYY-MM-DD HH:MM:SS\" or RFC 3339 (got {raw:?})"
+                ))
+            })
     }
 }
 
@@ -54,10 +64,22 @@ mod tests {
     #[test]
     fn local_times_are_in_the_configured_zone() {
         let zone = Zone::parse("+08:00").unwrap();
-        assert_eq!(zone.parse_time("start_at", "2021-12-02 11:11:11").unwrap(), 1638414671);
-        assert_eq!(zone.parse_time("start_at", "2021-12-02T03:11:11Z").unwrap(), 1638414671);
+        assert_eq!(
+            zone.parse_time("start_at", "2021-12-02 11:11:11").unwrap(),
+            1638414671
+        );
+        assert_eq!(
+            zone.parse_time("start_at", "2021-12-02T03:11:11Z").unwrap(),
+            1638414671
+        );
         assert!(zone.parse_time("start_at", "2021-13-02 11:11:11").is_err());
-        assert_eq!(Zone::parse("UTC").unwrap().parse_time("x", "1970-01-01 00:00:10").unwrap(), 10);
+        assert_eq!(
+            Zone::parse("UTC")
+                .unwrap()
+                .parse_time("x", "1970-01-01 00:00:10")
+                .unwrap(),
+            10
+        );
         assert!(Zone::parse("Asia/Shanghai").is_err());
     }
 }

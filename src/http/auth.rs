@@ -86,15 +86,24 @@ impl Authenticator {
         validation.leeway = LEEWAY_SECS;
         validation.validate_exp = true;
         validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        let mut required = vec!["exp", "sub"];
         if let Some(iss) = issuer {
             validation.set_issuer(&[iss]);
+            required.push("iss");
         }
         match audience {
-            Some(aud) => validation.set_audience(&[aud]),
+            Some(aud) => {
+                validation.set_audience(&[aud]);
+                required.push("aud");
+            }
             None => validation.validate_aud = false,
         }
-        Ok(Self { decoding, validation, encoding })
+        validation.set_required_spec_claims(&required);
+        Ok(Self {
+            decoding,
+            validation,
+            encoding,
+        })
     }
 
     /// Signs a token for `liveroom token` (HS256 only: the service holds no private key).
@@ -115,9 +124,22 @@ impl Authenticator {
             .map_err(|e| format!("invalid token: {e}"))?;
         let claims = data.claims;
         let user_id = UserId::parse(&claims.sub).map_err(|e| format!("invalid token: {e}"))?;
-        let nick = claims.nick.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| claims.sub.clone());
-        let avatar = claims.avatar.filter(|a| a.len() <= 2048).unwrap_or_default();
-        Ok(Profile { user_id, looks: Looks { nick, avatar, extends: claims.extends.unwrap_or_default() } })
+        let nick = claims
+            .nick
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| claims.sub.clone());
+        let avatar = claims
+            .avatar
+            .filter(|a| a.len() <= 2048)
+            .unwrap_or_default();
+        Ok(Profile {
+            user_id,
+            looks: Looks {
+                nick,
+                avatar,
+                extends: claims.extends.unwrap_or_default(),
+            },
+        })
     }
 }
 
@@ -135,7 +157,9 @@ impl Caller {
             ApiError::Unauthorized("missing token: send Authorization: Bearer <token>".into())
         })?;
         if values.next().is_some() {
-            return Err(ApiError::Unauthorized("more than one Authorization header".into()));
+            return Err(ApiError::Unauthorized(
+                "more than one Authorization header".into(),
+            ));
         }
         if value.len() > MAX_TOKEN_BYTES + 7 {
             return Err(ApiError::Unauthorized(format!(
@@ -149,11 +173,15 @@ impl Caller {
         let token = match raw.split_once(' ') {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
             Some(_) => {
-                return Err(ApiError::Unauthorized("Authorization must be Bearer <token>".into()));
+                return Err(ApiError::Unauthorized(
+                    "Authorization must be Bearer <token>".into(),
+                ));
             }
             None => raw,
         };
-        auth.verify(token).map(Caller).map_err(ApiError::Unauthorized)
+        auth.verify(token)
+            .map(Caller)
+            .map_err(ApiError::Unauthorized)
     }
 }
 

@@ -33,7 +33,11 @@ impl DiscoveryApi {
 impl DiscoveryApi {
     /// 搜索直播 — rooms whose title or anchor nick contains the keyword (full-width/half-width
     /// and case insensitive), or whose live_id is the keyword; newest created first.
-    #[oai(path = "/client/live/room", method = "get", operation_id = "searchRooms")]
+    #[oai(
+        path = "/client/live/room",
+        method = "get",
+        operation_id = "searchRooms"
+    )]
     async fn search(
         &self,
         caller: Caller,
@@ -56,12 +60,20 @@ impl DiscoveryApi {
                 ApiError::BadRequest(format!("live_status must be 0, 1 or 2 (got {code})"))
             })?),
         };
-        let rooms = self.state.store.search(&kw, exact.as_ref(), status, page).await?;
+        let rooms = self
+            .state
+            .store
+            .search(&kw, exact.as_ref(), status, page)
+            .await?;
         Ok(self.answer(rooms, &caller))
     }
 
     /// 直播列表 — rooms that are live now, most recently started first.
-    #[oai(path = "/client/live/room/list", method = "get", operation_id = "listLiveRooms")]
+    #[oai(
+        path = "/client/live/room/list",
+        method = "get",
+        operation_id = "listLiveRooms"
+    )]
     async fn list(
         &self,
         caller: Caller,

@@ -85,6 +85,10 @@ pub struct Envelope {
 
 impl Envelope {
     pub fn ok() -> Json<Self> {
-        Json(Self { request_id: current_request_id(), code: 0, message: "success".into() })
+        Json(Self {
+            request_id: current_request_id(),
+            code: 0,
+            message: "success".into(),
+        })
     }
 }

@@ -23,7 +23,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
-    #[error("not a member of this room (never joined, left, or missed too many heartbeats): join again")]
+    #[error(
+        "not a member of this room (never joined, left, or missed too many heartbeats): join again"
+    )]
     NotMember,
     #[error("{0}")]
     MethodNotAllowed(String),
@@ -106,7 +108,9 @@ impl poem::error::ResponseError for ApiError {
             code: self.code(),
             message: self.to_string(),
         };
-        let mut resp = poem::web::Json(body).with_status(self.status()).into_response();
+        let mut resp = poem::web::Json(body)
+            .with_status(self.status())
+            .into_response();
         resp.extensions_mut().insert(ResponseCode(self.code()));
         if matches!(self, Self::Unauthorized(_)) {
             resp.headers_mut().insert(
@@ -121,14 +125,23 @@ impl poem::error::ResponseError for ApiError {
 impl ApiResponse for ApiError {
     fn meta() -> MetaResponses {
         let described = [
-            (400, "40000: a parameter is missing, malformed or out of range"),
+            (
+                400,
+                "40000: a parameter is missing, malformed or out of range",
+            ),
             (401, "40100: no token, or a token that fails verification"),
             (403, "40300: the caller is not the room's anchor"),
             (404, "40400: no such room"),
-            (409, "40900: the room's state forbids it; 40901: not a member (join again)"),
+            (
+                409,
+                "40900: the room's state forbids it; 40901: not a member (join again)",
+            ),
             (413, "41300: request body over 64 KiB"),
             (500, "50000: a bug, logged with the request id"),
-            (503, "50300: Redis unreachable; the request had no effect or is safe to retry"),
+            (
+                503,
+                "50300: Redis unreachable; the request had no effect or is safe to retry",
+            ),
         ];
         MetaResponses {
             responses: described
@@ -151,4 +164,3 @@ impl ApiResponse for ApiError {
         Envelope::register(registry);
     }
 }
-

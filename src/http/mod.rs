@@ -2,6 +2,7 @@
 //! middleware (request id, envelope for every failure, body limit, one log line per request).
 
 pub mod auth;
+mod body;
 mod discovery;
 pub mod envelope;
 pub mod error;
@@ -9,7 +10,6 @@ pub mod model;
 mod ops;
 mod presence;
 mod rooms;
-pub mod strict;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -63,13 +63,24 @@ mod live_id {
     }
 }
 
-pub type Apis = (rooms::RoomsApi, presence::PresenceApi, discovery::DiscoveryApi, ops::OpsApi);
+pub type Apis = (
+    rooms::RoomsApi,
+    presence::PresenceApi,
+    discovery::DiscoveryApi,
+    ops::OpsApi,
+);
 
 pub fn openapi_service(state: AppState, server_url: &str) -> OpenApiService<Apis, ()> {
     let apis = (
-        rooms::RoomsApi { state: state.clone() },
-        presence::PresenceApi { state: state.clone() },
-        discovery::DiscoveryApi { state: state.clone() },
+        rooms::RoomsApi {
+            state: state.clone(),
+        },
+        presence::PresenceApi {
+            state: state.clone(),
+        },
+        discovery::DiscoveryApi {
+            state: state.clone(),
+        },
         ops::OpsApi { state },
     );
     let mut service = OpenApiService::new(apis, "liveroom", env!("CARGO_PKG_VERSION"))
@@ -110,8 +121,11 @@ pub fn routes(state: AppState, auth: Arc<Authenticator>) -> impl Endpoint {
 /// (poem's own parse errors included), and the one log line.
 async fn serve<E: Endpoint>(ep: Arc<E>, mut req: Request, metrics: &Metrics) -> Response {
     let started = Instant::now();
-    let request_id =
-        request_id_from(req.headers().get("x-request-id").and_then(|v| v.to_str().ok()));
+    let request_id = request_id_from(
+        req.headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok()),
+    );
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let mut resp = with_request_id(request_id.clone(), async {

@@ -8,34 +8,33 @@ use crate::domain::page::Page;
 use crate::domain::profile::Person;
 use crate::domain::room::Room;
 use crate::streams::StreamUrls;
-use super::strict::Text;
 
 /// 创建直播间 — a room to create.
-#[derive(Object, Debug)]
+#[derive(Object, Debug, serde::Deserialize)]
 pub struct CreateRoomRequest {
     /// 直播标题: 1–128 characters after trimming.
-    pub title: Text,
+    pub title: String,
     /// 直播公告: at most 1024 characters.
-    pub notice: Option<Text>,
+    pub notice: Option<String>,
     /// Cover image, an http(s) URL of at most 2048 characters.
-    pub cover_url: Option<Text>,
+    pub cover_url: Option<String>,
     /// 扩展信息: at most 32 pairs; keys 1–64 characters, values at most 1024.
-    pub extends: Option<BTreeMap<String, Text>>,
+    pub extends: Option<BTreeMap<String, String>>,
     /// 直播开始时间: "YYYY-MM-DD HH:MM:SS" in the service's zone (default +08:00), or RFC 3339.
-    pub start_at: Option<Text>,
+    pub start_at: Option<String>,
     /// 直播结束时间: as start_at; must be after it.
-    pub end_at: Option<Text>,
+    pub end_at: Option<String>,
     /// 自定义推流地址Token过期时间: as start_at.
-    pub publish_expire_at: Option<Text>,
+    pub publish_expire_at: Option<String>,
 }
 
 /// 更新直播扩展 — the room's new extends, replacing the old.
-#[derive(Object, Debug)]
+#[derive(Object, Debug, serde::Deserialize)]
 pub struct UpdateExtendsRequest {
     /// 直播间ID
-    pub live_id: Text,
+    pub live_id: String,
     /// 扩展信息: at most 32 pairs; keys 1–64 characters, values at most 1024.
-    pub extends: BTreeMap<String, Text>,
+    pub extends: BTreeMap<String, String>,
 }
 
 /// 主播信息 — the room's anchor.

@@ -18,32 +18,51 @@ pub struct PresenceApi {
 #[OpenApi(tag = "ApiTags::Presence")]
 impl PresenceApi {
     /// 加入直播 — join the room; the caller first leaves the room it was in.
-    #[oai(path = "/client/live/room/user/:live_id", method = "post", operation_id = "joinRoom")]
+    #[oai(
+        path = "/client/live/room/user/:live_id",
+        method = "post",
+        operation_id = "joinRoom"
+    )]
     async fn join(
         &self,
         caller: Caller,
         /// 直播间ID
         live_id: Path<String>,
     ) -> Result<Json<RoomEnvelope>, ApiError> {
-        let room = self.state.store.join(&live_id::parse(&live_id)?, &caller.0).await?;
+        let room = self
+            .state
+            .store
+            .join(&live_id::parse(&live_id)?, &caller.0)
+            .await?;
         let urls = self.state.streams.urls(&room, caller.user_id());
         Ok(RoomEnvelope::ok(RoomData::new(room, urls)))
     }
 
     /// 离开直播 — leave the room. Final: a late heartbeat does not bring the member back.
-    #[oai(path = "/client/live/room/user/:live_id", method = "delete", operation_id = "leaveRoom")]
+    #[oai(
+        path = "/client/live/room/user/:live_id",
+        method = "delete",
+        operation_id = "leaveRoom"
+    )]
     async fn leave(
         &self,
         caller: Caller,
         /// 直播间ID
         live_id: Path<String>,
     ) -> Result<Json<Envelope>, ApiError> {
-        self.state.store.leave(&live_id::parse(&live_id)?, caller.user_id()).await?;
+        self.state
+            .store
+            .leave(&live_id::parse(&live_id)?, caller.user_id())
+            .await?;
         Ok(Envelope::ok())
     }
 
     /// 心跳 — a member's (or the anchor's) heartbeat, every 5 s. 40901 means: join again.
-    #[oai(path = "/client/live/room/heartbeat/:live_id", method = "get", operation_id = "heartbeat")]
+    #[oai(
+        path = "/client/live/room/heartbeat/:live_id",
+        method = "get",
+        operation_id = "heartbeat"
+    )]
     async fn heartbeat(
         &self,
         caller: Caller,
@@ -59,7 +78,11 @@ impl PresenceApi {
     }
 
     /// 房间用户列表 — the room's current members, most recent joiner first.
-    #[oai(path = "/client/live/room/user_list", method = "get", operation_id = "listMembers")]
+    #[oai(
+        path = "/client/live/room/user_list",
+        method = "get",
+        operation_id = "listMembers"
+    )]
     async fn user_list(
         &self,
         _caller: Caller,
@@ -71,7 +94,11 @@ impl PresenceApi {
         page_size: Query<Option<i64>>,
     ) -> Result<Json<MemberPageEnvelope>, ApiError> {
         let page = PageRequest::parse(page_num.0, page_size.0)?;
-        let members = self.state.store.members(&live_id::parse(&live_id)?, page).await?;
+        let members = self
+            .state
+            .store
+            .members(&live_id::parse(&live_id)?, page)
+            .await?;
         Ok(MemberPageEnvelope::ok(members.into()))
     }
 }

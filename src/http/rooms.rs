@@ -1,14 +1,14 @@
 //! Endpoints 1–5 and 11: create, info, start, stop, delete, extends.
 
+use poem_openapi::OpenApi;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
-use poem_openapi::OpenApi;
 
 use super::auth::Caller;
+use super::body::JsonBody;
 use super::envelope::{Envelope, RoomEnvelope};
 use super::error::ApiError;
 use super::model::{CreateRoomRequest, RoomData, UpdateExtendsRequest};
-use super::strict::{Text, plain_map};
 use super::{ApiTags, AppState, live_id};
 use crate::domain::room::{Extends, NewRoom, NewRoomInput, Room};
 
@@ -26,22 +26,25 @@ impl RoomsApi {
 #[OpenApi(tag = "ApiTags::Rooms")]
 impl RoomsApi {
     /// 创建直播间 — create a room; the caller becomes its anchor (主播).
-    #[oai(path = "/client/live/room/instance", method = "post", operation_id = "createRoom")]
+    #[oai(
+        path = "/client/live/room/instance",
+        method = "post",
+        operation_id = "createRoom"
+    )]
     async fn create(
         &self,
         caller: Caller,
-        body: Json<CreateRoomRequest>,
+        body: JsonBody<CreateRoomRequest>,
     ) -> Result<Json<RoomEnvelope>, ApiError> {
         let b = body.0;
-        let text = |t: Option<Text>| t.map(|t| t.0);
         let input = NewRoomInput {
-            title: b.title.0,
-            notice: text(b.notice),
-            cover_url: text(b.cover_url),
-            extends: b.extends.map(plain_map),
-            start_at: text(b.start_at),
-            end_at: text(b.end_at),
-            publish_expire_at: text(b.publish_expire_at),
+            title: b.title,
+            notice: b.notice,
+            cover_url: b.cover_url,
+            extends: b.extends,
+            start_at: b.start_at,
+            end_at: b.end_at,
+            publish_expire_at: b.publish_expire_at,
         };
         let new = NewRoom::parse(input, self.state.zone)?;
         let room = self.state.store.create_room(new, &caller.0).await?;
@@ -49,7 +52,11 @@ impl RoomsApi {
     }
 
     /// 查询直播间 — one room.
-    #[oai(path = "/client/live/room/info/:live_id", method = "get", operation_id = "getRoom")]
+    #[oai(
+        path = "/client/live/room/info/:live_id",
+        method = "get",
+        operation_id = "getRoom"
+    )]
     async fn info(
         &self,
         caller: Caller,
@@ -61,51 +68,80 @@ impl RoomsApi {
     }
 
     /// 开始直播 — start the live (anchor only): 0 -> 1. On a live room it answers the room.
-    #[oai(path = "/client/live/room/:live_id", method = "put", operation_id = "startLive")]
+    #[oai(
+        path = "/client/live/room/:live_id",
+        method = "put",
+        operation_id = "startLive"
+    )]
     async fn start(
         &self,
         caller: Caller,
         /// 直播间ID
         live_id: Path<String>,
     ) -> Result<Json<RoomEnvelope>, ApiError> {
-        let room = self.state.store.start(&live_id::parse(&live_id)?, caller.user_id()).await?;
+        let room = self
+            .state
+            .store
+            .start(&live_id::parse(&live_id)?, caller.user_id())
+            .await?;
         Ok(self.answer(room, &caller))
     }
 
     /// 停止直播 — stop the live (anchor only, only while live): 1 -> 2. Members are released.
-    #[oai(path = "/client/live/room/:live_id", method = "post", operation_id = "stopLive")]
+    #[oai(
+        path = "/client/live/room/:live_id",
+        method = "post",
+        operation_id = "stopLive"
+    )]
     async fn stop(
         &self,
         caller: Caller,
         /// 直播间ID
         live_id: Path<String>,
     ) -> Result<Json<Envelope>, ApiError> {
-        self.state.store.stop(&live_id::parse(&live_id)?, caller.user_id()).await?;
+        self.state
+            .store
+            .stop(&live_id::parse(&live_id)?, caller.user_id())
+            .await?;
         Ok(Envelope::ok())
     }
 
     /// 删除直播间 — delete the room (anchor only), whatever its state.
-    #[oai(path = "/client/live/room/instance/:live_id", method = "delete", operation_id = "deleteRoom")]
+    #[oai(
+        path = "/client/live/room/instance/:live_id",
+        method = "delete",
+        operation_id = "deleteRoom"
+    )]
     async fn delete(
         &self,
         caller: Caller,
         /// 直播间ID
         live_id: Path<String>,
     ) -> Result<Json<Envelope>, ApiError> {
-        self.state.store.delete(&live_id::parse(&live_id)?, caller.user_id()).await?;
+        self.state
+            .store
+            .delete(&live_id::parse(&live_id)?, caller.user_id())
+            .await?;
         Ok(Envelope::ok())
     }
 
     /// 更新直播扩展 — replace the room's extends (anchor only).
-    #[oai(path = "/client/live/room/extends", method = "put", operation_id = "updateExtends")]
+    #[oai(
+        path = "/client/live/room/extends",
+        method = "put",
+        operation_id = "updateExtends"
+    )]
     async fn update_extends(
         &self,
         caller: Caller,
-        body: Json<UpdateExtendsRequest>,
+        body: JsonBody<UpdateExtendsRequest>,
     ) -> Result<Json<Envelope>, ApiError> {
-        let id = live_id::parse(&body.0.live_id.0)?;
-        let extends = Extends::parse("extends", plain_map(body.0.extends))?;
-        self.state.store.set_extends(&id, caller.user_id(), &extends).await?;
+        let id = live_id::parse(&body.0.live_id)?;
+        let extends = Extends::parse("extends", body.0.extends)?;
+        self.state
+            .store
+            .set_extends(&id, caller.user_id(), &extends)
+            .await?;
         Ok(Envelope::ok())
     }
 }

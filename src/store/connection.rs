@@ -31,7 +31,9 @@ impl Connection {
                     .set_response_timeout(Some(timeout))
                     .set_number_of_retries(2)
                     .set_max_delay(Duration::from_millis(500));
-                Ok(Self::Single(ConnectionManager::new_lazy_with_config(client, config)?))
+                Ok(Self::Single(ConnectionManager::new_lazy_with_config(
+                    client, config,
+                )?))
             }
             RedisTarget::Cluster(seeds) => {
                 let client = ClusterClientBuilder::new(seeds.clone())

@@ -40,12 +40,16 @@ impl Store {
         let args = [
             self.keys().gram_prefix(),
             keyword.folded().to_owned(),
-            live_status.map(|s| s.code().to_string()).unwrap_or_default(),
+            live_status
+                .map(|s| s.code().to_string())
+                .unwrap_or_default(),
             page.offset().to_string(),
             page.size.to_string(),
             exact_id.map(LiveId::to_string).unwrap_or_default(),
         ];
-        let answer: Value = self.eval(&self.scripts().search, &self.keys().index(), &args).await?;
+        let answer: Value = self
+            .eval(&self.scripts().search, &self.keys().index(), &args)
+            .await?;
         let (total, ids) = id_page(&answer, "search")?;
         let rooms = self.rooms(&ids).await?;
         Ok(Page::new(page, total, rooms))

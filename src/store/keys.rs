@@ -21,7 +21,9 @@ pub type IndexKeys = [String; 9];
 impl Keys {
     /// `prefix` lets several deployments (or tests) share one Redis.
     pub fn new(prefix: &str) -> Self {
-        Self { prefix: prefix.to_owned() }
+        Self {
+            prefix: prefix.to_owned(),
+        }
     }
 
     pub fn room(&self, id: &LiveId) -> RoomKeys {

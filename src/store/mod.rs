@@ -59,10 +59,19 @@ impl From<redis::RedisError> for StoreError {
             || matches!(
                 e.kind(),
                 redis::ErrorKind::Server(
-                    K::BusyLoading | K::ClusterDown | K::MasterDown | K::TryAgain | K::Moved | K::Ask
+                    K::BusyLoading
+                        | K::ClusterDown
+                        | K::MasterDown
+                        | K::TryAgain
+                        | K::Moved
+                        | K::Ask
                 )
             );
-        if transient { Self::Unavailable(e.to_string()) } else { Self::Internal(e.to_string()) }
+        if transient {
+            Self::Unavailable(e.to_string())
+        } else {
+            Self::Internal(e.to_string())
+        }
     }
 }
 
@@ -128,7 +137,9 @@ impl Store {
         let mut conn = self.inner.conn.clone();
         match tokio::time::timeout(self.inner.timeout, invocation.invoke_async(&mut conn)).await {
             Ok(result) => Ok(result?),
-            Err(_) => Err(StoreError::Unavailable("redis did not answer in time".into())),
+            Err(_) => Err(StoreError::Unavailable(
+                "redis did not answer in time".into(),
+            )),
         }
     }
 
@@ -137,7 +148,9 @@ impl Store {
         let mut conn = self.inner.conn.clone();
         match tokio::time::timeout(self.inner.timeout, cmd.query_async(&mut conn)).await {
             Ok(result) => Ok(result?),
-            Err(_) => Err(StoreError::Unavailable("redis did not answer in time".into())),
+            Err(_) => Err(StoreError::Unavailable(
+                "redis did not answer in time".into(),
+            )),
         }
     }
 

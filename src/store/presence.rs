@@ -32,10 +32,17 @@ impl Store {
         let user = who.user_id.as_str();
         let user_key = self.keys().user(user);
         let answer: Value = self
-            .eval(&self.scripts().user_join, std::slice::from_ref(&user_key), &[id.to_string()])
+            .eval(
+                &self.scripts().user_join,
+                std::slice::from_ref(&user_key),
+                &[id.to_string()],
+            )
             .await?;
         let parts = array(&answer).ok_or_else(|| bad("user_join"))?;
-        let seq = parts.first().and_then(int).ok_or_else(|| bad("user_join"))?;
+        let seq = parts
+            .first()
+            .and_then(int)
+            .ok_or_else(|| bad("user_join"))?;
         let prev = parts.get(1).and_then(text).unwrap_or_default();
         let imid = match parts.get(2).and_then(int) {
             Some(imid) => imid,
@@ -48,8 +55,9 @@ impl Store {
             format!("{imid}\t{}", who.looks.to_json()),
             self.window().to_string(),
         ];
-        let answer: Result<Value, StoreError> =
-            self.eval(&self.scripts().join, &self.keys().room(id), &args).await;
+        let answer: Result<Value, StoreError> = self
+            .eval(&self.scripts().join, &self.keys().room(id), &args)
+            .await;
         let joined = answer.and_then(|a| {
             let (_, rest) = status(&a, "join")?;
             Ok((decode_view(rest)?, rest.get(5).and_then(int) == Some(1)))
@@ -63,7 +71,12 @@ impl Store {
             Err(e) => return Err(e),
         };
         if first_member {
-            let add = redis::cmd("ZADD").arg(self.keys().occupied()).arg("NX").arg(0).arg(id.as_str()).clone();
+            let add = redis::cmd("ZADD")
+                .arg(self.keys().occupied())
+                .arg("NX")
+                .arg(0)
+                .arg(id.as_str())
+                .clone();
             let _: i64 = self.command(add).await?;
         }
         if let Some(prev) = LiveId::parse(&prev).filter(|p| p != id) {
@@ -77,17 +90,21 @@ impl Store {
     async fn abort_join(&self, id: &LiveId, user_key: &str, user: &str, seq: i64, prev: &str) {
         let keys = [user_key.to_owned()];
         let args = [id.to_string(), seq.to_string(), prev.to_owned()];
-        let restored = self.eval::<i64>(&self.scripts().user_abort_join, &keys, &args).await;
-        if let (Ok(0), Some(prev)) = (restored, LiveId::parse(prev)) {
-            if let Err(e) = self.evict(&prev, user, seq).await {
-                tracing::warn!(live_id = %prev, error = %e, "leaving the previous room failed");
-            }
+        let restored = self
+            .eval::<i64>(&self.scripts().user_abort_join, &keys, &args)
+            .await;
+        if let (Ok(0), Some(prev)) = (restored, LiveId::parse(prev))
+            && let Err(e) = self.evict(&prev, user, seq).await
+        {
+            tracing::warn!(live_id = %prev, error = %e, "leaving the previous room failed");
         }
     }
 
     async fn evict(&self, id: &LiveId, user: &str, seq: i64) -> StoreResult<bool> {
         let args = [user.to_owned(), seq.to_string()];
-        let answer: Value = self.eval(&self.scripts().evict, &self.keys().room(id), &args).await?;
+        let answer: Value = self
+            .eval(&self.scripts().evict, &self.keys().room(id), &args)
+            .await?;
         match status(&answer, "evict") {
             Ok((_, rest)) => Ok(rest.first().and_then(int) == Some(1)),
             Err(StoreError::NotFound) => Ok(false),
@@ -99,9 +116,13 @@ impl Store {
     /// Round trips: the user's pointer, the room.
     pub async fn leave(&self, id: &LiveId, user: &str) -> StoreResult<()> {
         let keys = [self.keys().user(user)];
-        let seq: i64 = self.eval(&self.scripts().user_leave, &keys, &[id.to_string()]).await?;
+        let seq: i64 = self
+            .eval(&self.scripts().user_leave, &keys, &[id.to_string()])
+            .await?;
         let args = [user.to_owned(), seq.to_string()];
-        let answer: Value = self.eval(&self.scripts().evict, &self.keys().room(id), &args).await?;
+        let answer: Value = self
+            .eval(&self.scripts().evict, &self.keys().room(id), &args)
+            .await?;
         status(&answer, "leave")?;
         Ok(())
     }
@@ -109,17 +130,23 @@ impl Store {
     /// A member's or the anchor's heartbeat: one round trip (the index is touched only when the
     /// anchor's nick changed, which search follows).
     pub async fn heartbeat(&self, id: &LiveId, who: &Profile) -> StoreResult<Heartbeat> {
-        let args =
-            [who.user_id.as_str().to_owned(), who.looks.to_json(), self.window().to_string()];
-        let answer: Value =
-            self.eval(&self.scripts().heartbeat, &self.keys().room(id), &args).await?;
+        let args = [
+            who.user_id.as_str().to_owned(),
+            who.looks.to_json(),
+            self.window().to_string(),
+        ];
+        let answer: Value = self
+            .eval(&self.scripts().heartbeat, &self.keys().room(id), &args)
+            .await?;
         let (_, rest) = status(&answer, "heartbeat")?;
         let code = rest.first().and_then(int).ok_or_else(|| bad("heartbeat"))?;
         let live_status = LiveStatus::from_code(code).ok_or_else(|| bad("heartbeat"))?;
         if rest.get(1).and_then(int) == Some(1) {
             match self.room(id).await {
                 Ok(room) => self.sync_index(&room).await,
-                Err(e) => tracing::warn!(live_id = %id, error = %e, "reading room for index failed"),
+                Err(e) => {
+                    tracing::warn!(live_id = %id, error = %e, "reading room for index failed")
+                }
             }
         }
         Ok(Heartbeat { live_status })
@@ -127,11 +154,20 @@ impl Store {
 
     /// A page of the room's current members, most recent joiner first: one round trip.
     pub async fn members(&self, id: &LiveId, page: PageRequest) -> StoreResult<Page<Person>> {
-        let args = [self.window().to_string(), page.offset().to_string(), page.size.to_string()];
-        let answer: Value =
-            self.eval(&self.scripts().members, &self.keys().room(id), &args).await?;
+        let args = [
+            self.window().to_string(),
+            page.offset().to_string(),
+            page.size.to_string(),
+        ];
+        let answer: Value = self
+            .eval(&self.scripts().members, &self.keys().room(id), &args)
+            .await?;
         let (_, rest) = status(&answer, "members")?;
-        let total = rest.first().and_then(int).ok_or_else(|| bad("members"))?.max(0) as u64;
+        let total = rest
+            .first()
+            .and_then(int)
+            .ok_or_else(|| bad("members"))?
+            .max(0) as u64;
         let rows = rest.get(1).and_then(array).ok_or_else(|| bad("members"))?;
         let list = rows
             .chunks(2)
@@ -150,5 +186,9 @@ fn person(user_id: &str, entry: &str) -> Option<Person> {
     let _seq = parts.next()?;
     let im_userid = parts.next()?.parse().ok()?;
     let looks = Looks::from_json(parts.next()?)?;
-    Some(Person { user_id: user_id.to_owned(), im_userid, looks })
+    Some(Person {
+        user_id: user_id.to_owned(),
+        im_userid,
+        looks,
+    })
 }

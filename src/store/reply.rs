@@ -45,7 +45,9 @@ pub fn status<'a>(v: &'a Value, what: &str) -> StoreResult<(String, &'a [Value])
         "FORBIDDEN" => Err(StoreError::NotAnchor),
         "NOT_MEMBER" => Err(StoreError::NotMember),
         "CONFLICT" => Err(StoreError::Conflict(
-            rest.first().and_then(text).unwrap_or_else(|| "the room's state forbids it".into()),
+            rest.first()
+                .and_then(text)
+                .unwrap_or_else(|| "the room's state forbids it".into()),
         )),
         _ => Ok((word, rest)),
     }
@@ -65,7 +67,9 @@ pub fn fields(v: &Value) -> Option<HashMap<String, String>> {
 
 /// A flat [user, seq, …] array of released members.
 pub fn released(v: Option<&Value>) -> Vec<(String, i64)> {
-    let Some(items) = v.and_then(array) else { return Vec::new() };
+    let Some(items) = v.and_then(array) else {
+        return Vec::new();
+    };
     items
         .chunks(2)
         .filter_map(|pair| match pair {

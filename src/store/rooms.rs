@@ -30,7 +30,11 @@ pub(super) fn decode_view(v: &[Value]) -> StoreResult<Room> {
         notice: get("notice"),
         cover_url: get("cover_url"),
         extends,
-        anchor: Person { user_id: get("anchor_id"), im_userid: num("anchor_imid"), looks },
+        anchor: Person {
+            user_id: get("anchor_id"),
+            im_userid: num("anchor_imid"),
+            looks,
+        },
         anchor_online: count(3) == 1,
         pk_id: get("pk_id"),
         online_count: count(1),
@@ -53,9 +57,13 @@ impl Store {
     /// Creates a room with the caller as its anchor. Round trips: the chat_id counter and the
     /// anchor's im_userid in parallel (plus two the first time a user is seen), the room, the index.
     pub async fn create_room(&self, new: NewRoom, anchor: &Profile) -> StoreResult<Room> {
-        let chat_id = redis::cmd("INCR").arg(self.keys().chat_id_counter()).clone();
-        let (chat_id, imid) =
-            tokio::try_join!(self.command::<i64>(chat_id), self.im_userid(anchor.user_id.as_str()))?;
+        let chat_id = redis::cmd("INCR")
+            .arg(self.keys().chat_id_counter())
+            .clone();
+        let (chat_id, imid) = tokio::try_join!(
+            self.command::<i64>(chat_id),
+            self.im_userid(anchor.user_id.as_str())
+        )?;
         let id = LiveId::generate();
         let mut args = vec![self.window().to_string()];
         let mut field = |k: &str, v: String| {
@@ -75,7 +83,9 @@ impl Store {
         field("publish_expire_at", new.publish_expire_at.to_string());
         field("chat_id", chat_id.to_string());
         field("pk_id", String::new());
-        let answer: Value = self.eval(&self.scripts().create, &self.keys().room(&id), &args).await?;
+        let answer: Value = self
+            .eval(&self.scripts().create, &self.keys().room(&id), &args)
+            .await?;
         let (_, view) = status(&answer, "create")?;
         let room = decode_view(view)?;
         self.sync_index(&room).await;
@@ -85,8 +95,9 @@ impl Store {
     /// The user's im_userid, allocated the first time the user is seen.
     pub(super) async fn im_userid(&self, user_id: &str) -> StoreResult<i64> {
         let key = self.keys().user(user_id);
-        let known: Option<i64> =
-            self.command(redis::cmd("HGET").arg(&key).arg("imid").clone()).await?;
+        let known: Option<i64> = self
+            .command(redis::cmd("HGET").arg(&key).arg("imid").clone())
+            .await?;
         match known {
             Some(imid) => Ok(imid),
             None => self.allocate_im_userid(&key).await,
@@ -94,29 +105,40 @@ impl Store {
     }
 
     pub(super) async fn allocate_im_userid(&self, user_key: &str) -> StoreResult<i64> {
-        let fresh: i64 =
-            self.command(redis::cmd("INCR").arg(self.keys().im_userid_counter()).clone()).await?;
+        let fresh: i64 = self
+            .command(
+                redis::cmd("INCR")
+                    .arg(self.keys().im_userid_counter())
+                    .clone(),
+            )
+            .await?;
         let keys = [user_key.to_owned()];
-        self.eval(&self.scripts().user_imid, &keys, &[fresh.to_string()]).await
+        self.eval(&self.scripts().user_imid, &keys, &[fresh.to_string()])
+            .await
     }
 
     /// One room as it is now: one round trip.
     pub async fn room(&self, id: &LiveId) -> StoreResult<Room> {
         let args = [self.window().to_string()];
-        let answer: Value = self.eval(&self.scripts().read, &self.keys().room(id), &args).await?;
+        let answer: Value = self
+            .eval(&self.scripts().read, &self.keys().room(id), &args)
+            .await?;
         decode_view(status(&answer, "read")?.1)
     }
 
     /// Rooms by id, in that order, skipping any deleted meanwhile. The reads go out together, so
     /// on one multiplexed connection they cost one round trip.
     pub(super) async fn rooms(&self, ids: &[String]) -> StoreResult<Vec<Room>> {
-        let reads = ids.iter().filter_map(|raw| LiveId::parse(raw)).map(|id| async move {
-            match self.room(&id).await {
-                Ok(room) => Ok(Some(room)),
-                Err(StoreError::NotFound) => Ok(None),
-                Err(e) => Err(e),
-            }
-        });
+        let reads = ids
+            .iter()
+            .filter_map(|raw| LiveId::parse(raw))
+            .map(|id| async move {
+                match self.room(&id).await {
+                    Ok(room) => Ok(Some(room)),
+                    Err(StoreError::NotFound) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            });
         let rooms = futures_util::future::try_join_all(reads).await?;
         Ok(rooms.into_iter().flatten().collect())
     }
@@ -124,9 +146,14 @@ impl Store {
     /// Starts the live (anchor only). On a live room it answers the room, as a heartbeat.
     pub async fn start(&self, id: &LiveId, user_id: &str) -> StoreResult<Room> {
         let t = self.timings();
-        let args =
-            [user_id.to_owned(), t.member_window_ms.to_string(), t.anchor_close_ms.to_string()];
-        let answer: Value = self.eval(&self.scripts().start, &self.keys().room(id), &args).await?;
+        let args = [
+            user_id.to_owned(),
+            t.member_window_ms.to_string(),
+            t.anchor_close_ms.to_string(),
+        ];
+        let answer: Value = self
+            .eval(&self.scripts().start, &self.keys().room(id), &args)
+            .await?;
         let room = decode_view(status(&answer, "start")?.1)?;
         self.sync_index(&room).await;
         Ok(room)
@@ -135,7 +162,9 @@ impl Store {
     /// Stops the live (anchor only, only while live) and releases its members.
     pub async fn stop(&self, id: &LiveId, user_id: &str) -> StoreResult<Room> {
         let args = [user_id.to_owned(), self.window().to_string()];
-        let answer: Value = self.eval(&self.scripts().stop, &self.keys().room(id), &args).await?;
+        let answer: Value = self
+            .eval(&self.scripts().stop, &self.keys().room(id), &args)
+            .await?;
         let (_, rest) = status(&answer, "stop")?;
         let room = decode_view(rest)?;
         self.sync_index(&room).await;
@@ -146,7 +175,9 @@ impl Store {
     /// Deletes the room (anchor only), whatever its state: every key of the room goes.
     pub async fn delete(&self, id: &LiveId, user_id: &str) -> StoreResult<()> {
         let args = [user_id.to_owned()];
-        let answer: Value = self.eval(&self.scripts().delete, &self.keys().room(id), &args).await?;
+        let answer: Value = self
+            .eval(&self.scripts().delete, &self.keys().room(id), &args)
+            .await?;
         let (_, rest) = status(&answer, "delete")?;
         self.unindex(id).await;
         self.release_users(id, reply::released(rest.first())).await;
@@ -160,8 +191,14 @@ impl Store {
         user_id: &str,
         extends: &Extends,
     ) -> StoreResult<Room> {
-        let args = [user_id.to_owned(), self.window().to_string(), extends.to_json()];
-        let answer: Value = self.eval(&self.scripts().extends, &self.keys().room(id), &args).await?;
+        let args = [
+            user_id.to_owned(),
+            self.window().to_string(),
+            extends.to_json(),
+        ];
+        let answer: Value = self
+            .eval(&self.scripts().extends, &self.keys().room(id), &args)
+            .await?;
         decode_view(status(&answer, "extends")?.1)
     }
 
@@ -193,7 +230,9 @@ impl Store {
             purge_at.to_string(),
             room_text(&room.title, &room.anchor.looks.nick),
         ];
-        let _: i64 = self.eval(&self.scripts().index_sync, &self.keys().index(), &args).await?;
+        let _: i64 = self
+            .eval(&self.scripts().index_sync, &self.keys().index(), &args)
+            .await?;
         Ok(())
     }
 
@@ -217,7 +256,9 @@ impl Store {
             "0".into(),
             empty,
         ];
-        let _: i64 = self.eval(&self.scripts().index_sync, &self.keys().index(), &args).await?;
+        let _: i64 = self
+            .eval(&self.scripts().index_sync, &self.keys().index(), &args)
+            .await?;
         Ok(())
     }
 
@@ -251,7 +292,10 @@ impl Store {
             let releases = chunk.iter().map(|(user, seq)| {
                 let keys = [self.keys().user(user)];
                 let args = [id.to_string(), seq.to_string()];
-                async move { self.eval::<i64>(&self.scripts().user_release, &keys, &args).await }
+                async move {
+                    self.eval::<i64>(&self.scripts().user_release, &keys, &args)
+                        .await
+                }
             });
             if let Err(e) = futures_util::future::try_join_all(releases).await {
                 // Harmless when it fails: a stale pointer only makes the next join leave a room

@@ -21,15 +21,17 @@ const BATCH: usize = 200;
 
 impl Store {
     pub async fn sweep(&self, occupied_cursor: &mut usize) -> StoreResult<SweepReport> {
-        let mut report = SweepReport::default();
-        report.closed = self.close_offline_rooms().await?;
-        report.purged = self.purge_ended_rooms().await?;
-        report.lapsed = self.trim_lapsed_members(occupied_cursor).await?;
-        Ok(report)
+        Ok(SweepReport {
+            closed: self.close_offline_rooms().await?,
+            purged: self.purge_ended_rooms().await?,
+            lapsed: self.trim_lapsed_members(occupied_cursor).await?,
+        })
     }
 
     async fn due(&self, key: String) -> StoreResult<Vec<LiveId>> {
-        let ids: Vec<String> = self.eval(&self.scripts().due, &[key], &[BATCH.to_string()]).await?;
+        let ids: Vec<String> = self
+            .eval(&self.scripts().due, &[key], &[BATCH.to_string()])
+            .await?;
         Ok(ids.iter().filter_map(|raw| LiveId::parse(raw)).collect())
     }
 
@@ -37,15 +39,22 @@ impl Store {
         let mut closed = 0;
         for id in self.due(self.keys().close_at()).await? {
             let t = self.timings();
-            let args = [t.member_window_ms.to_string(), t.anchor_close_ms.to_string()];
-            let answer: Value =
-                self.eval(&self.scripts().close_offline, &self.keys().room(&id), &args).await?;
+            let args = [
+                t.member_window_ms.to_string(),
+                t.anchor_close_ms.to_string(),
+            ];
+            let answer: Value = self
+                .eval(&self.scripts().close_offline, &self.keys().room(&id), &args)
+                .await?;
             let parts = array(&answer).ok_or_else(|| bad("close_offline"))?;
             match parts.first().and_then(text).as_deref() {
                 Some("LATER") => {
                     // The anchor came back: the deadline moves (XX: never re-add a room that
                     // a concurrent stop or delete has just taken out).
-                    let deadline = parts.get(1).and_then(int).ok_or_else(|| bad("close_offline"))?;
+                    let deadline = parts
+                        .get(1)
+                        .and_then(int)
+                        .ok_or_else(|| bad("close_offline"))?;
                     let cmd = redis::cmd("ZADD")
                         .arg(self.keys().close_at())
                         .arg("XX")
@@ -64,7 +73,10 @@ impl Store {
                 }
                 _ => {
                     // not live any more: its own change already updated (or will update) the index
-                    let cmd = redis::cmd("ZREM").arg(self.keys().close_at()).arg(id.as_str()).clone();
+                    let cmd = redis::cmd("ZREM")
+                        .arg(self.keys().close_at())
+                        .arg(id.as_str())
+                        .clone();
                     let _: i64 = self.command(cmd).await?;
                 }
             }
@@ -75,7 +87,9 @@ impl Store {
     async fn purge_ended_rooms(&self) -> StoreResult<usize> {
         let mut purged = 0;
         for id in self.due(self.keys().purge_at()).await? {
-            let answer: Value = self.eval(&self.scripts().purge, &self.keys().room(&id), &[]).await?;
+            let answer: Value = self
+                .eval(&self.scripts().purge, &self.keys().room(&id), &[])
+                .await?;
             if status(&answer, "purge")?.0 == "OK" {
                 self.unindex(&id).await;
                 purged += 1;
@@ -93,11 +107,17 @@ impl Store {
             .arg(*cursor + BATCH - 1)
             .clone();
         let ids: Vec<String> = self.command(range).await?;
-        *cursor = if ids.len() < BATCH { 0 } else { *cursor + ids.len() };
+        *cursor = if ids.len() < BATCH {
+            0
+        } else {
+            *cursor + ids.len()
+        };
         let mut lapsed = 0;
         let window = [self.window().to_string()];
         for id in ids.iter().filter_map(|raw| LiveId::parse(raw)) {
-            let answer: Value = self.eval(&self.scripts().trim, &self.keys().room(&id), &window).await?;
+            let answer: Value = self
+                .eval(&self.scripts().trim, &self.keys().room(&id), &window)
+                .await?;
             let (_, rest) = status(&answer, "trim")?;
             let left = rest.first().and_then(int).unwrap_or(0);
             let removed = reply::released(rest.get(1));
@@ -111,7 +131,12 @@ impl Store {
                 let card = redis::cmd("ZCARD").arg(&self.keys().room(&id)[1]).clone();
                 let still: i64 = self.command(card).await?;
                 if still > 0 {
-                    let add = redis::cmd("ZADD").arg(&occupied).arg("NX").arg(0).arg(id.as_str()).clone();
+                    let add = redis::cmd("ZADD")
+                        .arg(&occupied)
+                        .arg("NX")
+                        .arg(0)
+                        .arg(id.as_str())
+                        .clone();
                     let _: i64 = self.command(add).await?;
                 }
             }

@@ -1,1 +1,223 @@
+//! CONTRACT section 4: bearer tokens, and every way a token can fail.
+
+use base64::Engine;
+use reqwest::Method;
+use serde_json::json;
+
 use super::helpers::*;
+
+async fn list_with(app: &TestApp, authorization: Option<&str>) -> Answer {
+    let mut req = app
+        .client
+        .get(format!("{}/client/live/room/list", app.base));
+    if let Some(a) = authorization {
+        req = req.header("Authorization", a);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.json().await.unwrap_or(serde_json::Value::Null);
+    Answer {
+        status,
+        body,
+        headers,
+    }
+}
+
+#[track_caller]
+fn assert_401(a: &Answer) {
+    a.assert_error(401, 40100);
+    assert_eq!(
+        a.headers["www-authenticate"],
+        "Bearer error=\"invalid_token\""
+    );
+}
+
+fn b64(v: &serde_json::Value) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
+}
+
+#[tokio::test]
+async fn bearer_and_bare_tokens_are_accepted() {
+    let app = spawn_app().await;
+    let t = token("u1");
+    list_with(&app, Some(&format!("Bearer {t}")))
+        .await
+        .assert_ok();
+    list_with(&app, Some(&format!("bearer {t}")))
+        .await
+        .assert_ok();
+    list_with(&app, Some(&t)).await.assert_ok();
+}
+
+#[tokio::test]
+async fn every_endpoint_needs_a_token() {
+    let app = spawn_app().await;
+    let id = "live_0192f0c1a2b34c5d8e9f0a1b2c3d4e5f";
+    let calls = [
+        (Method::POST, "/client/live/room/instance".to_owned()),
+        (Method::GET, format!("/client/live/room/info/{id}")),
+        (Method::PUT, format!("/client/live/room/{id}")),
+        (Method::POST, format!("/client/live/room/{id}")),
+        (Method::DELETE, format!("/client/live/room/instance/{id}")),
+        (Method::GET, "/client/live/room".to_owned()),
+        (Method::GET, "/client/live/room/list".to_owned()),
+        (Method::POST, format!("/client/live/room/user/{id}")),
+        (Method::DELETE, format!("/client/live/room/user/{id}")),
+        (Method::GET, format!("/client/live/room/heartbeat/{id}")),
+        (Method::PUT, "/client/live/room/extends".to_owned()),
+        (
+            Method::GET,
+            format!("/client/live/room/user_list?live_id={id}"),
+        ),
+    ];
+    for (method, path) in calls {
+        let a = app.request(method.clone(), &path, None, None).await;
+        assert_401(&a);
+    }
+}
+
+#[tokio::test]
+async fn bad_tokens_are_refused() {
+    let app = spawn_app().await;
+    let exp = now_secs() + 600;
+    let wrong_key = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &json!({"sub": "u", "exp": exp}),
+        &jsonwebtoken::EncodingKey::from_secret(b"another-secret"),
+    )
+    .unwrap();
+    let alg_none = format!(
+        "{}.{}.",
+        b64(&json!({"alg": "none", "typ": "JWT"})),
+        b64(&json!({"sub": "u", "exp": exp}))
+    );
+    let hs512 = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS512),
+        &json!({"sub": "u", "exp": exp}),
+        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap();
+    let cases = [
+        ("wrong key", wrong_key),
+        ("alg none", alg_none),
+        ("other alg", hs512),
+        (
+            "expired beyond leeway",
+            token_with(json!({"sub": "u", "exp": now_secs() - 120})),
+        ),
+        (
+            "not yet valid",
+            token_with(json!({"sub": "u", "exp": exp, "nbf": now_secs() + 600})),
+        ),
+        ("no exp", token_with(json!({"sub": "u"}))),
+        (
+            "exp as string",
+            token_with(json!({"sub": "u", "exp": exp.to_string()})),
+        ),
+        ("no sub", token_with(json!({"exp": exp}))),
+        ("empty sub", token_with(json!({"sub": "", "exp": exp}))),
+        (
+            "sub with control chars",
+            token_with(json!({"sub": "u\u{0007}x", "exp": exp})),
+        ),
+        (
+            "sub too long",
+            token_with(json!({"sub": "u".repeat(129), "exp": exp})),
+        ),
+        (
+            "over 8 KiB",
+            token_with(json!({"sub": "u", "exp": exp, "pad": "x".repeat(9000)})),
+        ),
+        ("garbage", "not-a-jwt".to_owned()),
+        ("two segments", "abc.def".to_owned()),
+        ("bad base64", "!!!.###.$$$".to_owned()),
+    ];
+    for (what, t) in cases {
+        let a = list_with(&app, Some(&format!("Bearer {t}"))).await;
+        assert_eq!(a.status.as_u16(), 401, "{what}: {:?}", a.body);
+        assert_401(&a);
+    }
+    assert_401(&list_with(&app, Some("Basic dTpw")).await);
+    assert_401(&list_with(&app, Some("Bearer ")).await);
+    // within the leeway: accepted
+    let a = list_with(
+        &app,
+        Some(&token_with(json!({"sub": "u", "exp": now_secs() - 5}))),
+    )
+    .await;
+    a.assert_ok();
+}
+
+#[tokio::test]
+async fn two_authorization_headers_are_refused() {
+    let app = spawn_app().await;
+    let resp = app
+        .client
+        .get(format!("{}/client/live/room/list", app.base))
+        .header("Authorization", format!("Bearer {}", token("a")))
+        .header("Authorization", format!("Bearer {}", token("b")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+}
+
+#[tokio::test]
+async fn issuer_and_audience_are_enforced_when_configured() {
+    let mut s = test_settings();
+    s.jwt_issuer = Some("https://id.example".into());
+    s.jwt_audience = Some("liveroom".into());
+    let app = spawn_app_with(s).await;
+    let exp = now_secs() + 600;
+    let good =
+        token_with(json!({"sub": "u", "exp": exp, "iss": "https://id.example", "aud": "liveroom"}));
+    list_with(&app, Some(&good)).await.assert_ok();
+    for claims in [
+        json!({"sub": "u", "exp": exp, "aud": "liveroom"}),
+        json!({"sub": "u", "exp": exp, "iss": "https://other", "aud": "liveroom"}),
+        json!({"sub": "u", "exp": exp, "iss": "https://id.example", "aud": "other"}),
+    ] {
+        assert_401(&list_with(&app, Some(&token_with(claims))).await);
+    }
+}
+
+#[tokio::test]
+async fn the_server_refuses_to_start_without_a_key() {
+    let mut s = test_settings();
+    s.jwt_secret = None;
+    let err = liveroom::app::Application::build(s)
+        .await
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("LIVEROOM_JWT_SECRET"), "{err}");
+}
+
+#[tokio::test]
+async fn the_token_command_prints_a_token_the_server_accepts() {
+    let app = spawn_app().await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_liveroom"))
+        .args([
+            "token", "--sub", "cli-user", "--nick", "主播1", "--ttl", "600",
+        ])
+        .env("LIVEROOM_JWT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t = String::from_utf8(out.stdout).unwrap();
+    let a = app
+        .request(
+            Method::POST,
+            "/client/live/room/instance",
+            Some(t.trim()),
+            Some(json!({"title": "from the cli"})),
+        )
+        .await;
+    let d = a.assert_ok();
+    assert_eq!(d["anchor_info"]["user_id"], "cli-user");
+    assert_eq!(d["anchor_info"]["nick"], "主播1");
+}

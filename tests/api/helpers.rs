@@ -1,7 +1,6 @@
 //! The test harness: a real `redis-server` per test binary on a free port (and private ones for
 //! tests that kill theirs), a fresh app on port 0 per test with its own key prefix, and clients.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -27,7 +26,10 @@ pub struct RedisServer {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
 }
 
 impl RedisServer {
@@ -38,7 +40,12 @@ impl RedisServer {
             let dir = std::env::temp_dir().join(format!("liveroom-test-redis-{port}"));
             let _ = std::fs::create_dir_all(&dir);
             let guard = Self::spawn(port, &dir, &extra_args);
-            let server = Self { port, dir, guard, extra_args: extra_args.clone() };
+            let server = Self {
+                port,
+                dir,
+                guard,
+                extra_args: extra_args.clone(),
+            };
             if server.wait_ready(Duration::from_secs(5)) {
                 return server;
             }
@@ -75,7 +82,11 @@ impl RedisServer {
     pub fn wait_ready(&self, within: Duration) -> bool {
         let deadline = Instant::now() + within;
         while Instant::now() < deadline {
-            if self.cli(&["PING"]).map(|s| s.trim() == "PONG").unwrap_or(false) {
+            if self
+                .cli(&["PING"])
+                .map(|s| s.trim() == "PONG")
+                .unwrap_or(false)
+            {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -90,11 +101,44 @@ impl RedisServer {
             .args(args)
             .output()
             .ok()?;
-        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Starts `redis-cli MONITOR` against this server.
+    pub fn monitor(&self) -> Monitor {
+        let mut child = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string(), "monitor"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-cli monitor");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        // MONITOR answers OK once it is on
+        let first = rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
+        assert_eq!(first.trim(), "OK", "monitor did not start");
+        Monitor { child, lines: rx }
     }
 
     pub fn pid(&self) -> Option<i32> {
-        std::fs::read_to_string(self.dir.join("redis.pid")).ok()?.trim().parse().ok()
+        std::fs::read_to_string(self.dir.join("redis.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
     }
 
     /// Kills the server (SIGKILL) and waits until its port is free.
@@ -112,7 +156,33 @@ impl RedisServer {
     /// Starts the server again on the same port.
     pub fn restart(&mut self) {
         self.guard = Self::spawn(self.port, &self.dir, &self.extra_args);
-        assert!(self.wait_ready(Duration::from_secs(5)), "redis did not come back");
+        assert!(
+            self.wait_ready(Duration::from_secs(5)),
+            "redis did not come back"
+        );
+    }
+}
+
+/// A running `redis-cli MONITOR`.
+pub struct Monitor {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Monitor {
+    /// The lines seen up to (and with) the first that contains `marker`.
+    pub fn until(mut self, marker: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(10)) {
+            let done = line.contains(marker);
+            out.push(line);
+            if done {
+                break;
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        out
     }
 }
 
@@ -133,7 +203,11 @@ pub fn shared_redis() -> &'static RedisServer {
 
 pub fn unique_prefix() -> String {
     static N: AtomicU64 = AtomicU64::new(0);
-    format!("t{}-{}:", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "t{}-{}:",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Settings for a test app: the shared Redis, a fresh prefix, port 0.
@@ -159,8 +233,10 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
-    liveroom::telemetry::init("text");
-    let app = Application::build(settings.clone()).await.expect("app builds");
+    liveroom::telemetry::init_with("text", "warn");
+    let app = Application::build(settings.clone())
+        .await
+        .expect("app builds");
     let base = format!("http://127.0.0.1:{}", app.port());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async move {
@@ -170,7 +246,13 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         .timeout(Duration::from_secs(10))
         .build()
         .expect("client");
-    TestApp { base, client, settings, shutdown: Some(tx), server: Some(server) }
+    TestApp {
+        base,
+        client,
+        settings,
+        shutdown: Some(tx),
+        server: Some(server),
+    }
 }
 
 /// An answer: status, body as JSON (Null when not JSON), headers.
@@ -186,17 +268,23 @@ impl Answer {
         self.body["code"].as_i64().unwrap_or(-1)
     }
 
-    pub fn data(&self) -> &Value {
-        &self.body["data"]
-    }
-
     /// Asserts the contract's error answer: HTTP status, envelope code, a message.
     #[track_caller]
     pub fn assert_error(&self, status: u16, code: i64) {
         assert_eq!(self.status.as_u16(), status, "{:?}", self.body);
         assert_eq!(self.code(), code, "{:?}", self.body);
-        assert!(self.body["message"].as_str().is_some_and(|m| !m.is_empty()), "{:?}", self.body);
-        assert!(self.body["request_id"].as_str().is_some_and(|m| !m.is_empty()), "{:?}", self.body);
+        assert!(
+            self.body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{:?}",
+            self.body
+        );
+        assert!(
+            self.body["request_id"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{:?}",
+            self.body
+        );
         assert!(self.body.get("data").is_none(), "{:?}", self.body);
     }
 
@@ -210,7 +298,10 @@ impl Answer {
 }
 
 pub fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// A token signed with the tests' secret for `sub`, with any extra claims.
@@ -246,7 +337,11 @@ impl TestApp {
         let status = resp.status();
         let headers = resp.headers().clone();
         let text = resp.text().await.unwrap_or_default();
-        Answer { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), headers }
+        Answer {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            headers,
+        }
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Answer {
@@ -263,21 +358,35 @@ impl TestApp {
                 Some(json!({"title": title})),
             )
             .await;
-        a.assert_ok()["live_id"].as_str().expect("live_id").to_owned()
+        a.assert_ok()["live_id"]
+            .as_str()
+            .expect("live_id")
+            .to_owned()
     }
 
     pub async fn info(&self, live_id: &str, user: &str) -> Answer {
-        self.get(&format!("/client/live/room/info/{live_id}"), &token(user)).await
+        self.get(&format!("/client/live/room/info/{live_id}"), &token(user))
+            .await
     }
 
     pub async fn start(&self, live_id: &str, user: &str) -> Answer {
-        self.request(Method::PUT, &format!("/client/live/room/{live_id}"), Some(&token(user)), None)
-            .await
+        self.request(
+            Method::PUT,
+            &format!("/client/live/room/{live_id}"),
+            Some(&token(user)),
+            None,
+        )
+        .await
     }
 
     pub async fn stop(&self, live_id: &str, user: &str) -> Answer {
-        self.request(Method::POST, &format!("/client/live/room/{live_id}"), Some(&token(user)), None)
-            .await
+        self.request(
+            Method::POST,
+            &format!("/client/live/room/{live_id}"),
+            Some(&token(user)),
+            None,
+        )
+        .await
     }
 
     pub async fn delete(&self, live_id: &str, user: &str) -> Answer {
@@ -291,8 +400,13 @@ impl TestApp {
     }
 
     pub async fn join(&self, live_id: &str, user: &str) -> Answer {
-        self.request(Method::POST, &format!("/client/live/room/user/{live_id}"), Some(&token(user)), None)
-            .await
+        self.request(
+            Method::POST,
+            &format!("/client/live/room/user/{live_id}"),
+            Some(&token(user)),
+            None,
+        )
+        .await
     }
 
     pub async fn leave(&self, live_id: &str, user: &str) -> Answer {
@@ -306,7 +420,11 @@ impl TestApp {
     }
 
     pub async fn heartbeat(&self, live_id: &str, user: &str) -> Answer {
-        self.get(&format!("/client/live/room/heartbeat/{live_id}"), &token(user)).await
+        self.get(
+            &format!("/client/live/room/heartbeat/{live_id}"),
+            &token(user),
+        )
+        .await
     }
 
     pub async fn user_list(&self, live_id: &str, page_num: u32, page_size: u32) -> Answer {
@@ -321,7 +439,9 @@ impl TestApp {
 
     /// A room's online_count as info shows it.
     pub async fn online_count(&self, live_id: &str) -> u64 {
-        self.info(live_id, "observer").await.assert_ok()["online_count"].as_u64().expect("count")
+        self.info(live_id, "observer").await.assert_ok()["online_count"]
+            .as_u64()
+            .expect("count")
     }
 
     /// Redis key of this app's deployment (its prefix + `rest`).
@@ -354,8 +474,4 @@ where
         assert!(Instant::now() < deadline, "timed out waiting for: {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-pub fn extends(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }

@@ -1,0 +1,27 @@
+# Shared by the scripts: install what is missing from Debian's packages, find the toolchain.
+# shellcheck shell=bash
+
+# apt_install PKG... : installs the packages that are not installed yet (needs root or sudo).
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo ">> installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# ensure_cargo: cargo on PATH (rustup's default location included).
+ensure_cargo() {
+  if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+  command -v cargo >/dev/null 2>&1 || {
+    echo "cargo not found: install Rust (https://rustup.rs) first" >&2
+    exit 1
+  }
+}
