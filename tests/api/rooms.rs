@@ -551,3 +551,24 @@ async fn shutdown_finishes_and_stops_serving() {
     let after = app.client.get(format!("{}/healthz", app.base)).send().await;
     assert!(after.is_err(), "still serving after shutdown");
 }
+
+#[tokio::test]
+async fn ended_rooms_are_removed_after_the_retention() {
+    let mut s = test_settings();
+    s.ended_retention_secs = 1;
+    s.heartbeat_interval_ms = 100;
+    let app = spawn_app_with(s).await;
+    let ended = app.create_room("anchor", "retained a while").await;
+    let live = app.create_room("anchor", "still live").await;
+    app.start(&ended, "anchor").await.assert_ok();
+    app.start(&live, "anchor").await.assert_ok();
+    app.stop(&ended, "anchor").await.assert_ok();
+    assert_eq!(app.info(&ended, "x").await.assert_ok()["live_status"], 2, "readable at first");
+    eventually(std::time::Duration::from_secs(10), "the ended room is removed", || async {
+        (app.info(&ended, "x").await.status.as_u16() == 404).then_some(())
+    })
+    .await;
+    let search = app.get("/client/live/room?keyword=retained", &token("x")).await;
+    assert_eq!(search.assert_ok()["total_count"], 0);
+    assert_eq!(app.info(&live, "x").await.assert_ok()["live_status"], 1, "a live room is never purged");
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Redis memory per member: joins N users to one room through the API, then reads MEMORY USAGE
+of the room's keys and of the users' own hashes. Prints figures; never pass/fail.
+
+usage: member-memory.py BASE_URL JWT_SECRET REDIS_PORT KEY_PREFIX [MEMBERS]
+(scripts/member-memory.sh starts its own Redis and liveroom and calls this.)"""
+import base64, hashlib, hmac, http.client, json, subprocess, sys, threading, time, urllib.parse
+
+
+def b64(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def token(secret, sub, nick):
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps({"sub": sub, "exp": int(time.time()) + 3600, "nick": nick}).encode())
+    sig = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{b64(sig)}"
+
+
+def call(conn, method, path, tok, body=None):
+    headers = {"Authorization": f"Bearer {tok}", "Content-Type": "application/json"}
+    conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+    resp = conn.getresponse()
+    data = json.loads(resp.read() or b"null")
+    if resp.status != 200:
+        raise SystemExit(f"{method} {path}: {resp.status} {data}")
+    return data
+
+
+def redis(port, *args):
+    out = subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def main():
+    base, secret, port, prefix = sys.argv[1:5]
+    n = int(sys.argv[5]) if len(sys.argv) > 5 else 10000
+    u = urllib.parse.urlparse(base)
+    conn = http.client.HTTPConnection(u.hostname, u.port)
+    anchor = token(secret, "mem-anchor", "主播")
+    room = call(conn, "POST", "/client/live/room/instance", anchor, {"title": "memory"})["data"]["live_id"]
+    call(conn, "PUT", f"/client/live/room/{room}", anchor)
+    started = time.time()
+
+    def worker(ids):
+        c = http.client.HTTPConnection(u.hostname, u.port)
+        for i in ids:
+            call(c, "POST", f"/client/live/room/user/{room}", token(secret, f"viewer-{i:06d}", f"观众{i}"))
+
+    threads = [threading.Thread(target=worker, args=(range(k, n, 8),)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    took = time.time() - started
+    info = call(conn, "GET", f"/client/live/room/info/{room}", anchor)["data"]
+    keys = {s: f"{prefix}room:{{{room}}}{s}" for s in ["", ":members", ":order", ":entries", ":uv", ":anchor"]}
+    usage = {s: int(redis(port, "MEMORY", "USAGE", k, "SAMPLES", "0") or 0) for s, k in keys.items()}
+    per_member_room = (usage[":members"] + usage[":order"] + usage[":entries"]) / n
+    sample = [f"{prefix}user:{{viewer-{i:06d}}}" for i in range(0, n, max(1, n // 100))]
+    user_bytes = sum(int(redis(port, "MEMORY", "USAGE", k) or 0) for k in sample) / len(sample)
+    print(f"members joined: {n} in {took:.1f} s ({n / took:.0f} joins/s); online_count={info['online_count']} pv={info['pv']} uv={info['uv']}")
+    for s, b in usage.items():
+        print(f"  MEMORY USAGE room{s or ' (hash)'}: {b} bytes")
+    print(f"room-side bytes per member (members + order + entries): {per_member_room:.0f}")
+    print(f"user hash (pointer, seq, im_userid) per user: {user_bytes:.0f} bytes")
+    print(f"total per member: {per_member_room + user_bytes:.0f} bytes")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Redis memory per member on a room of N members (default 10 000): starts its own Redis and
+# liveroom on free ports, joins N users through the API, prints MEMORY USAGE figures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+ensure_cargo
+apt_install redis-server redis-tools
+n="${1:-10000}"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+rport=$(free_port); aport=$(free_port)
+dir=$(mktemp -d)
+cargo build --release --quiet --bin liveroom
+redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" --daemonize yes --logfile "$dir/redis.log"
+LIVEROOM_BIND="127.0.0.1:$aport" LIVEROOM_REDIS_URL="redis://127.0.0.1:$rport" LIVEROOM_JWT_SECRET=mem \
+  RUST_LOG=warn target/release/liveroom serve & app=$!
+trap 'kill $app 2>/dev/null; redis-cli -p $rport shutdown nosave >/dev/null 2>&1; rm -rf "$dir"' EXIT
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$aport/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+python3 scripts/member-memory.py "http://127.0.0.1:$aport" mem "$rport" "lr:" "$n"
