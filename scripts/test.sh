@@ -13,5 +13,7 @@ echo ">> cargo fmt --check"
 cargo fmt --all -- --check
 echo ">> cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
-echo ">> cargo test"
+echo ">> cargo test (single Redis)"
 cargo test --all-targets
+echo ">> cargo test --test api (3-master Redis Cluster)"
+LIVEROOM_TEST_REDIS=cluster cargo test --test api

@@ -8,8 +8,7 @@ use super::helpers::*;
 #[tokio::test]
 async fn redis_down_is_503_then_recovery() {
     let mut redis = RedisServer::start(&[]);
-    let mut s = test_settings();
-    s.redis_url = redis.url();
+    let mut s = settings_for(&redis);
     let app = spawn_app_with(s).await;
     let id = app.create_room("anchor", "t").await;
     app.info(&id, "anchor").await.assert_ok();
@@ -64,8 +63,7 @@ async fn redis_down_is_503_then_recovery() {
 #[tokio::test]
 async fn a_stalled_redis_times_out_as_503() {
     let redis = RedisServer::start(&[]);
-    let mut s = test_settings();
-    s.redis_url = redis.url();
+    let mut s = settings_for(&redis);
     s.redis_timeout_ms = 500;
     let app = spawn_app_with(s).await;
     let id = app.create_room("anchor", "t").await;

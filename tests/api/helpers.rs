@@ -53,6 +53,21 @@ impl RedisServer {
         panic!("could not start redis-server (is it installed? scripts/test.sh installs it)");
     }
 
+    /// Starts a server on a given port (cluster nodes need one whose port + 10000 is free too).
+    pub fn start_on(port: u16, extra_args: &[&str]) -> Self {
+        let extra_args: Vec<String> = extra_args.iter().map(|s| s.to_string()).collect();
+        let dir = std::env::temp_dir().join(format!("liveroom-test-redis-{port}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::create_dir_all(&dir);
+        let guard = Self::spawn(port, &dir, &extra_args);
+        Self {
+            port,
+            dir,
+            guard,
+            extra_args,
+        }
+    }
+
     fn spawn(port: u16, dir: &std::path::Path, extra: &[String]) -> Child {
         let args = format!(
             "--port {port} --bind 127.0.0.1 --save '' --appendonly no --dir {} {}",
@@ -195,10 +210,190 @@ impl Drop for RedisServer {
     }
 }
 
-/// The Redis shared by the tests of this binary (each test has its own key prefix).
-pub fn shared_redis() -> &'static RedisServer {
-    static REDIS: OnceLock<RedisServer> = OnceLock::new();
-    REDIS.get_or_init(|| RedisServer::start(&[]))
+/// A 3-master Redis Cluster of the tests' own.
+pub struct RedisCluster {
+    pub nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    pub fn start() -> Self {
+        for _ in 0..10 {
+            // A cluster node also listens on port + 10000: both must be free, and below 65536.
+            let ports: Vec<u16> = (0..3).map(|_| free_cluster_port()).collect();
+            if ports.iter().collect::<std::collections::HashSet<_>>().len() < 3 {
+                continue;
+            }
+            let nodes: Vec<RedisServer> = ports
+                .iter()
+                .map(|&port| {
+                    let conf = format!("nodes-{port}.conf");
+                    RedisServer::start_on(
+                        port,
+                        &[
+                            "--cluster-enabled",
+                            "yes",
+                            "--cluster-config-file",
+                            &conf,
+                            "--cluster-node-timeout",
+                            "2000",
+                        ],
+                    )
+                })
+                .collect();
+            if nodes.iter().any(|n| !n.wait_ready(Duration::from_secs(5))) {
+                continue;
+            }
+            let addrs: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+            let created = Command::new("redis-cli")
+                .arg("--cluster")
+                .arg("create")
+                .args(&addrs)
+                .arg("--cluster-yes")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            if !created {
+                continue;
+            }
+            let cluster = Self { nodes };
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                let ok = cluster.nodes.iter().all(|n| {
+                    n.cli(&["CLUSTER", "INFO"])
+                        .is_some_and(|i| i.contains("cluster_state:ok"))
+                });
+                if ok {
+                    return cluster;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        panic!("could not start a redis cluster");
+    }
+
+    pub fn seeds(&self) -> String {
+        self.nodes
+            .iter()
+            .map(RedisServer::url)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+fn free_cluster_port() -> u16 {
+    let mut seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(7)
+        ^ std::process::id();
+    loop {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        let candidate = 20000 + (seed >> 8) as u16 % 30000;
+        let free = |p: u16| TcpListener::bind(("127.0.0.1", p)).is_ok();
+        if free(candidate) && free(candidate + 10000) {
+            return candidate;
+        }
+    }
+}
+
+/// The Redis shared by the tests of this binary (each test has its own key prefix): one node,
+/// or a 3-master cluster when `LIVEROOM_TEST_REDIS=cluster`.
+pub enum SharedRedis {
+    Single(RedisServer),
+    Cluster(RedisCluster),
+}
+
+pub fn shared_redis() -> &'static SharedRedis {
+    static REDIS: OnceLock<SharedRedis> = OnceLock::new();
+    REDIS.get_or_init(|| match std::env::var("LIVEROOM_TEST_REDIS").as_deref() {
+        Ok("cluster") => SharedRedis::Cluster(RedisCluster::start()),
+        _ => SharedRedis::Single(RedisServer::start(&[])),
+    })
+}
+
+impl SharedRedis {
+    pub fn is_cluster(&self) -> bool {
+        matches!(self, Self::Cluster(_))
+    }
+
+    /// redis-cli against the shared Redis (following redirects on a cluster).
+    pub fn cli(&self, args: &[&str]) -> Option<String> {
+        match self {
+            Self::Single(server) => server.cli(args),
+            Self::Cluster(cluster) => {
+                let mut all = vec!["-c"];
+                all.extend_from_slice(args);
+                cluster.nodes[0].cli(&all)
+            }
+        }
+    }
+
+    /// redis-cli against every node (one on a single Redis).
+    pub fn on_every_node(&self, args: &[&str]) {
+        let nodes: Vec<&RedisServer> = match self {
+            Self::Single(server) => vec![server],
+            Self::Cluster(cluster) => cluster.nodes.iter().collect(),
+        };
+        for node in nodes {
+            node.cli(args).expect("redis-cli");
+        }
+    }
+
+    /// Points the settings at this Redis.
+    pub fn configure(&self, s: &mut Settings) {
+        match self {
+            Self::Single(server) => {
+                s.redis_url = server.url();
+                s.redis_cluster = None;
+            }
+            Self::Cluster(cluster) => s.redis_cluster = Some(cluster.seeds()),
+        }
+    }
+
+    /// MONITOR on the node that holds `key` (the only node on a single Redis).
+    pub fn monitor_of(&self, key: &str) -> Monitor {
+        match self {
+            Self::Single(server) => server.monitor(),
+            Self::Cluster(cluster) => {
+                let slot = cluster.nodes[0]
+                    .cli(&["CLUSTER", "KEYSLOT", key])
+                    .unwrap_or_default();
+                let slot: u16 = slot
+                    .trim()
+                    .trim_start_matches("(integer) ")
+                    .parse()
+                    .unwrap_or(0);
+                let owner = cluster
+                    .nodes
+                    .iter()
+                    .find(|n| owns_slot(n, slot))
+                    .unwrap_or(&cluster.nodes[0]);
+                owner.monitor()
+            }
+        }
+    }
+
+    /// MONITOR on a single Redis; on a cluster, on the node of the global indexes.
+    pub fn monitor(&self) -> Monitor {
+        self.monitor_of("idx:{rooms}")
+    }
+}
+
+/// Whether the node serves `slot` (from the `myself` line of CLUSTER NODES).
+fn owns_slot(node: &RedisServer, slot: u16) -> bool {
+    let nodes = node.cli(&["CLUSTER", "NODES"]).unwrap_or_default();
+    let Some(me) = nodes.lines().find(|l| l.contains("myself")) else {
+        return false;
+    };
+    me.split_whitespace().skip(8).any(|range| {
+        let (start, end) = range.split_once('-').unwrap_or((range, range));
+        match (start.parse::<u16>(), end.parse::<u16>()) {
+            (Ok(start), Ok(end)) => (start..=end).contains(&slot),
+            _ => false,
+        }
+    })
 }
 
 pub fn unique_prefix() -> String {
@@ -214,9 +409,17 @@ pub fn unique_prefix() -> String {
 pub fn test_settings() -> Settings {
     let mut s = liveroom::cli::default_settings();
     s.bind = "127.0.0.1:0".parse().expect("addr");
-    s.redis_url = shared_redis().url();
+    shared_redis().configure(&mut s);
     s.redis_key_prefix = unique_prefix();
     s.jwt_secret = Some(SECRET.to_owned());
+    s
+}
+
+/// Settings for a test app on a private single Redis (tests that kill, pause or count theirs).
+pub fn settings_for(redis: &RedisServer) -> Settings {
+    let mut s = test_settings();
+    s.redis_cluster = None;
+    s.redis_url = redis.url();
     s
 }
 

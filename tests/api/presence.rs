@@ -459,8 +459,7 @@ async fn the_latest_profile_is_shown() {
 async fn a_heartbeat_is_one_redis_call() {
     // A Redis of its own, and no sweeper ticks during the count.
     let redis = RedisServer::start(&[]);
-    let mut s = test_settings();
-    s.redis_url = redis.url();
+    let mut s = settings_for(&redis);
     s.sweep_interval_ms = 3_600_000;
     let app = spawn_app_with(s).await;
     let id = live_room(&app, "anchor").await;

@@ -222,12 +222,11 @@ async fn delete_removes_the_room_and_every_key_of_it() {
     app.delete(&id, "anchor").await.assert_error(404, 40400);
     app.join(&id, "viewer").await.assert_error(404, 40400);
     app.heartbeat(&id, "viewer").await.assert_error(404, 40400);
-    let keys = shared_redis().cli(&["--scan", "--pattern", &app.key(&format!("room:{{{id}}}*"))]);
-    assert_eq!(
-        keys.as_deref().map(str::trim),
-        Some(""),
-        "room keys left: {keys:?}"
-    );
+    for suffix in ["", ":members", ":order", ":entries", ":uv", ":anchor"] {
+        let key = app.key(&format!("room:{{{id}}}{suffix}"));
+        let exists = shared_redis().cli(&["EXISTS", &key]).unwrap();
+        assert_eq!(exists.trim(), "(integer) 0", "{key} left behind");
+    }
 }
 
 #[tokio::test]
@@ -563,12 +562,36 @@ async fn ended_rooms_are_removed_after_the_retention() {
     app.start(&ended, "anchor").await.assert_ok();
     app.start(&live, "anchor").await.assert_ok();
     app.stop(&ended, "anchor").await.assert_ok();
-    assert_eq!(app.info(&ended, "x").await.assert_ok()["live_status"], 2, "readable at first");
-    eventually(std::time::Duration::from_secs(10), "the ended room is removed", || async {
-        (app.info(&ended, "x").await.status.as_u16() == 404).then_some(())
-    })
+    assert_eq!(
+        app.info(&ended, "x").await.assert_ok()["live_status"],
+        2,
+        "readable at first"
+    );
+    eventually(
+        std::time::Duration::from_secs(10),
+        "the ended room is removed",
+        || async { (app.info(&ended, "x").await.status.as_u16() == 404).then_some(()) },
+    )
     .await;
-    let search = app.get("/client/live/room?keyword=retained", &token("x")).await;
+    let search = app
+        .get("/client/live/room?keyword=retained", &token("x"))
+        .await;
     assert_eq!(search.assert_ok()["total_count"], 0);
-    assert_eq!(app.info(&live, "x").await.assert_ok()["live_status"], 1, "a live room is never purged");
+    assert_eq!(
+        app.info(&live, "x").await.assert_ok()["live_status"],
+        1,
+        "a live room is never purged"
+    );
+}
+
+#[tokio::test]
+async fn scripts_are_reloaded_after_redis_forgets_them() {
+    // as after a node restart or a failover to a replica that never saw SCRIPT LOAD
+    let app = spawn_app().await;
+    let id = app.create_room("anchor", "t").await;
+    app.join(&id, "v").await.assert_ok();
+    shared_redis().on_every_node(&["SCRIPT", "FLUSH"]);
+    app.info(&id, "x").await.assert_ok();
+    app.heartbeat(&id, "v").await.assert_ok();
+    app.start(&id, "anchor").await.assert_ok();
 }
