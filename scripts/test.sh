@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_cargo
 
-apt_install redis-server redis-tools
+apt_install redis-server redis-tools docker-compose
 
 echo ">> cargo fmt --check"
 cargo fmt --all -- --check

@@ -31,6 +31,7 @@ pub struct Application {
     state: AppState,
     auth: Arc<Authenticator>,
     sweep_period: Duration,
+    drain: Duration,
 }
 
 /// Makes the verifier from the settings; `serve` and `token` share it.
@@ -99,6 +100,7 @@ impl Application {
             state,
             auth,
             sweep_period,
+            drain: Duration::from_millis(settings.shutdown_drain_ms),
         })
     }
 
@@ -119,6 +121,7 @@ impl Application {
             stop_rx,
         ));
         let draining = self.state.draining.clone();
+        let drain = self.drain;
         let routes = http::routes(self.state, self.auth);
         tracing::info!(addr = %self.addr, "liveroom listening");
         let result = Server::new_with_acceptor(self.acceptor)
@@ -126,7 +129,9 @@ impl Application {
                 routes,
                 async move {
                     shutdown.await;
+                    // not ready any more; keep serving while load balancers notice, then close
                     draining.store(true, Ordering::Relaxed);
+                    tokio::time::sleep(drain).await;
                 },
                 Some(SHUTDOWN_GRACE),
             )

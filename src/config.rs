@@ -77,6 +77,11 @@ pub struct Settings {
     #[arg(long, env = "LIVEROOM_SWEEP_INTERVAL_MS", default_value_t = 0)]
     pub sweep_interval_ms: u64,
 
+    /// On SIGTERM, how long to keep serving with `/readyz` answering 503 before closing the
+    /// listener, so that load balancers polling readiness stop sending first.
+    #[arg(long, env = "LIVEROOM_SHUTDOWN_DRAIN_MS", default_value_t = 0)]
+    pub shutdown_drain_ms: u64,
+
     /// Zone of "YYYY-MM-DD HH:MM:SS" times: an offset such as +08:00, or UTC.
     #[arg(long, env = "LIVEROOM_TIMEZONE", default_value = "+08:00")]
     pub timezone: String,

@@ -1,6 +1,7 @@
 //! The integration suite: every test talks to a real Redis through a real app on port 0.
 
 mod auth;
+mod deploy;
 mod discovery;
 mod faults;
 mod helpers;
