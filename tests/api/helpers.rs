@@ -25,6 +25,122 @@ pub struct RedisServer {
     extra_args: Vec<String>,
 }
 
+/// A process of the tests' own that dies with the test process: it runs under a shell that kills
+/// it when our end of the shell's stdin closes, whatever way the test process ends.
+pub struct Guarded {
+    guard: Child,
+    pid_file: std::path::PathBuf,
+}
+
+impl Guarded {
+    /// Runs `command` (a shell command line) with `env`, its output to `log`.
+    pub fn spawn(command: &str, env: &[(String, String)], log: &std::path::Path) -> Self {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let pid_file = std::env::temp_dir().join(format!(
+            "liveroom-test-{}-{}.pid",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let script = format!(
+            "{command} >{log} 2>&1 & pid=$!; echo $pid > {pid}; read _ ; kill -9 $pid 2>/dev/null; \
+             wait $pid 2>/dev/null",
+            log = log.display(),
+            pid = pid_file.display()
+        );
+        let guard = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sh");
+        Self { guard, pid_file }
+    }
+
+    pub fn pid(&self) -> Option<i32> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Some(pid) =
+                std::fs::read_to_string(&self.pid_file).ok().and_then(|p| p.trim().parse().ok())
+            {
+                return Some(pid);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+
+    /// Sends a signal (`TERM`, `STOP`, `CONT`, ...) to the process.
+    pub fn signal(&self, name: &str) {
+        if let Some(pid) = self.pid() {
+            let _ = Command::new("kill").args([format!("-{name}"), pid.to_string()]).status();
+        }
+    }
+
+    /// Whether the process still runs (an exited one stays a zombie until the shell reaps it).
+    pub fn alive(&self) -> bool {
+        self.pid().is_some_and(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| stat.rsplit_once(')').map(|(_, rest)| rest.trim().to_owned()))
+                .is_some_and(|rest| !rest.starts_with('Z'))
+        })
+    }
+}
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        if let Some(stdin) = self.guard.stdin.as_mut() {
+            let _ = stdin.write_all(b"\n");
+        }
+        let _ = self.guard.wait();
+        let _ = std::fs::remove_file(&self.pid_file);
+    }
+}
+
+/// nginx of the tests' own, from a configuration body (`daemon off`, error log and pid in its dir).
+pub struct NginxServer {
+    pub dir: std::path::PathBuf,
+    _process: Guarded,
+}
+
+impl NginxServer {
+    /// `http_body` goes inside `http {}`; `files` are written beside the configuration first
+    /// (for `include`s, which resolve relative to it).
+    pub fn start(http_body: &str, files: &[(&str, String)], port: u16) -> Self {
+        let dir = std::env::temp_dir().join(format!("liveroom-test-nginx-{port}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("logs")).expect("nginx dir");
+        for (name, body) in files {
+            std::fs::write(dir.join(name), body).expect("nginx file");
+        }
+        let conf = format!(
+            "daemon off;\nworker_processes 1;\npid {dir}/nginx.pid;\nerror_log {dir}/logs/error.log warn;\n\
+             events {{ worker_connections 1024; }}\n\
+             http {{\n access_log off;\n client_body_temp_path {dir}/tmp;\n proxy_temp_path {dir}/tmp;\n{http_body}\n}}\n",
+            dir = dir.display()
+        );
+        std::fs::write(dir.join("nginx.conf"), conf).expect("nginx.conf");
+        let process = Guarded::spawn(
+            &format!("nginx -p {d} -c {d}/nginx.conf", d = dir.display()),
+            &[],
+            &dir.join("logs/stderr.log"),
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "nginx did not start: {}",
+                std::fs::read_to_string(dir.join("logs/error.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self { dir, _process: process }
+    }
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -429,6 +545,17 @@ pub struct TestApp {
     pub settings: Settings,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     pub server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestApp {
+    /// A client of a server this test did not spawn (a load balancer, another process).
+    pub fn client_of(base: &str, settings: Settings) -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("client");
+        Self { base: base.to_owned(), client, settings, shutdown: None, server: None }
+    }
 }
 
 pub async fn spawn_app() -> TestApp {

@@ -7,4 +7,5 @@ mod faults;
 mod helpers;
 mod openapi;
 mod presence;
+mod replicas;
 mod rooms;
