@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_cargo
 
-apt_install redis-server redis-tools docker-compose
+apt_install redis-server redis-tools docker-compose nginx libnginx-mod-rtmp ffmpeg
 
 echo ">> cargo fmt --check"
 cargo fmt --all -- --check

@@ -32,6 +32,7 @@ pub struct Application {
     auth: Arc<Authenticator>,
     sweep_period: Duration,
     drain: Duration,
+    webhooks: Option<crate::webhooks::WebhookConfig>,
 }
 
 /// Makes the verifier from the settings; `serve` and `token` share it.
@@ -56,6 +57,7 @@ pub fn authenticator(settings: &Settings) -> Result<Authenticator, StartError> {
 pub fn state(settings: &Settings, conn: Connection) -> Result<AppState, StartError> {
     let store = Store::new(
         conn,
+        settings.redis_target(),
         &settings.redis_key_prefix,
         settings.timings(),
         settings.redis_timeout(),
@@ -101,6 +103,7 @@ impl Application {
             auth,
             sweep_period,
             drain: Duration::from_millis(settings.shutdown_drain_ms),
+            webhooks: settings.webhooks().map_err(|e| StartError(e.to_string()))?,
         })
     }
 
@@ -118,8 +121,13 @@ impl Application {
         let sweeper = tokio::spawn(sweeper::run(
             self.state.store.clone(),
             self.sweep_period,
-            stop_rx,
+            stop_rx.clone(),
         ));
+        let delivery = self.webhooks.map(|config| {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            self.state.store.set_event_sink(tx);
+            tokio::spawn(crate::webhooks::run(self.state.store.clone(), config, rx, stop_rx.clone()))
+        });
         let draining = self.state.draining.clone();
         let drain = self.drain;
         let routes = http::routes(self.state, self.auth);
@@ -138,6 +146,9 @@ impl Application {
             .await;
         let _ = stop_tx.send(true);
         let _ = sweeper.await;
+        if let Some(delivery) = delivery {
+            let _ = delivery.await;
+        }
         tracing::info!("liveroom stopped");
         result
     }

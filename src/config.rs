@@ -8,7 +8,7 @@ use clap::Args;
 
 use crate::domain::time::Zone;
 use crate::store::{RedisTarget, Timings};
-use crate::streams::StreamConfig;
+use crate::streams::{Signing, StreamConfig};
 
 #[derive(Args, Clone)]
 pub struct Settings {
@@ -77,6 +77,14 @@ pub struct Settings {
     #[arg(long, env = "LIVEROOM_SWEEP_INTERVAL_MS", default_value_t = 0)]
     pub sweep_interval_ms: u64,
 
+    /// Where room events are POSTed (unset: no webhooks).
+    #[arg(long, env = "LIVEROOM_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+
+    /// The HMAC-SHA256 key of the webhooks' `X-Liveroom-Signature`.
+    #[arg(long, env = "LIVEROOM_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+
     /// On SIGTERM, how long to keep serving with `/readyz` answering 503 before closing the
     /// listener, so that load balancers polling readiness stop sending first.
     #[arg(long, env = "LIVEROOM_SHUTDOWN_DRAIN_MS", default_value_t = 0)]
@@ -114,9 +122,26 @@ pub struct Settings {
     )]
     pub play_http_base: String,
 
-    /// URL signing: `none` (signing schemes arrive with the streams work).
+    /// URL signing: `none`, `aliyun-a` (Alibaba Cloud type A, `?auth_key=`) or `tencent`
+    /// (`?txSecret=&txTime=`).
     #[arg(long, env = "LIVEROOM_URL_SIGNING", default_value = "none")]
     pub url_signing: String,
+
+    /// Key that signs push URLs (required when URLs are signed).
+    #[arg(long, env = "LIVEROOM_PUBLISH_KEY", hide_env_values = true)]
+    pub publish_key: Option<String>,
+
+    /// Key that signs playback URLs (unset: playback URLs are plain).
+    #[arg(long, env = "LIVEROOM_PLAY_KEY", hide_env_values = true)]
+    pub play_key: Option<String>,
+
+    /// Lifetime of a signed playback URL, from the read that issued it.
+    #[arg(long, env = "LIVEROOM_PLAY_URL_TTL_SECS", default_value_t = 3600)]
+    pub play_url_ttl_secs: u64,
+
+    /// Shared secret of the media-server hooks (`/hooks/...?secret=`); unset: they answer 403.
+    #[arg(long, env = "LIVEROOM_HOOK_SECRET", hide_env_values = true)]
+    pub hook_secret: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -166,25 +191,64 @@ impl Settings {
     }
 
     pub fn streams(&self) -> StreamConfig {
+        let key = |k: &Option<String>| k.as_deref().unwrap_or("").to_owned();
         StreamConfig {
             publish_base: self.publish_base.clone(),
             play_rtmp_base: self.play_rtmp_base.clone(),
             play_http_base: self.play_http_base.clone(),
+            // validate() refuses any other value before the service starts
+            signing: Signing::parse(&self.url_signing).unwrap_or(Signing::None),
+            publish_key: key(&self.publish_key),
+            play_key: key(&self.play_key),
+            play_url_ttl_secs: self.play_url_ttl_secs,
+            hook_secret: self.hook_secret.clone().filter(|s| !s.is_empty()),
         }
+    }
+
+    /// Webhook delivery, when a URL is set (a secret is then required).
+    pub fn webhooks(&self) -> Result<Option<crate::webhooks::WebhookConfig>, SettingsError> {
+        let url = match self.webhook_url.as_deref().map(str::trim) {
+            None | Some("") => return Ok(None),
+            Some(url) => url,
+        };
+        match url::Url::parse(url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            _ => return Err(SettingsError(format!("LIVEROOM_WEBHOOK_URL is not an http(s) URL: {url}"))),
+        }
+        let secret = self.webhook_secret.clone().filter(|s| !s.is_empty()).ok_or_else(|| {
+            SettingsError("LIVEROOM_WEBHOOK_URL needs LIVEROOM_WEBHOOK_SECRET (the signing key)".into())
+        })?;
+        Ok(Some(crate::webhooks::WebhookConfig { url: url.to_owned(), secret }))
     }
 
     pub fn validate(&self) -> Result<(), SettingsError> {
         self.zone()?;
+        self.webhooks()?;
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return Err(SettingsError(
                 "LIVEROOM_LOG_FORMAT must be text or json".into(),
             ));
         }
-        if self.url_signing != "none" {
-            return Err(SettingsError(format!(
-                "LIVEROOM_URL_SIGNING={:?} is not supported by this version (only none)",
-                self.url_signing
-            )));
+        match Signing::parse(&self.url_signing) {
+            None => {
+                return Err(SettingsError(format!(
+                    "LIVEROOM_URL_SIGNING must be none, aliyun-a or tencent (got {:?})",
+                    self.url_signing
+                )));
+            }
+            Some(Signing::None) => {}
+            Some(_) if self.publish_key.as_deref().unwrap_or("").is_empty() => {
+                return Err(SettingsError(format!(
+                    "LIVEROOM_URL_SIGNING={} needs LIVEROOM_PUBLISH_KEY",
+                    self.url_signing.trim()
+                )));
+            }
+            Some(_) => {}
+        }
+        if self.play_url_ttl_secs == 0 {
+            return Err(SettingsError(
+                "LIVEROOM_PLAY_URL_TTL_SECS must be positive".into(),
+            ));
         }
         if self.heartbeat_interval_ms == 0 || self.heartbeat_misses == 0 {
             return Err(SettingsError(

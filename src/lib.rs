@@ -11,3 +11,4 @@ pub mod store;
 pub mod streams;
 pub mod sweeper;
 pub mod telemetry;
+pub mod webhooks;

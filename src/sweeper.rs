@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::store::Store;
+use crate::store::{Store, SweepCursors};
 
 /// Sweeps every `period` until `stop` turns true.
 pub async fn run(store: Store, period: Duration, mut stop: watch::Receiver<bool>) {
-    let mut cursor = 0usize;
+    let mut cursors = SweepCursors::default();
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -17,7 +17,7 @@ pub async fn run(store: Store, period: Duration, mut stop: watch::Receiver<bool>
             _ = tick.tick() => {}
             _ = stop.changed() => return,
         }
-        match store.sweep(&mut cursor).await {
+        match store.sweep(&mut cursors).await {
             Ok(report) if report != Default::default() => {
                 tracing::debug!(?report, "sweep");
             }

@@ -35,6 +35,29 @@ impl LiveStatus {
     }
 }
 
+/// Whether the room's stream is being published: 0 idle, 1 publishing (the media-server hooks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StreamStatus {
+    #[default]
+    Idle = 0,
+    Publishing = 1,
+}
+
+impl StreamStatus {
+    /// Anything but 1 (absent included) is idle.
+    pub fn from_code(code: i64) -> Self {
+        if code == 1 {
+            Self::Publishing
+        } else {
+            Self::Idle
+        }
+    }
+
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+}
+
 /// A room title: 1–128 characters after trimming.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Title(String);
@@ -193,11 +216,13 @@ pub struct Room {
     pub pv: u64,
     pub uv: u64,
     pub live_status: LiveStatus,
+    pub stream_status: StreamStatus,
     pub created_ms: i64,
     pub started_ms: i64,
     pub ended_ms: i64,
     /// When the anchor was last heard from (start, heartbeat, join), unix ms by Redis's clock.
     pub anchor_seen_ms: i64,
+    /// When the push URL expires, unix seconds (0: a day after creation, see `streams`).
     pub publish_expire_at: i64,
     /// Bumped by every change the global indexes follow (status, title, anchor nick).
     pub version: i64,

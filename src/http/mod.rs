@@ -4,8 +4,10 @@
 pub mod auth;
 mod body;
 mod discovery;
+mod events;
 pub mod envelope;
 pub mod error;
+mod hooks;
 pub mod model;
 mod ops;
 mod presence;
@@ -40,6 +42,8 @@ pub enum ApiTags {
     Discovery,
     /// Health, readiness and metrics
     Ops,
+    /// Media-server hooks (SRS, nginx-rtmp): may a stream publish? (`?secret=`, no token)
+    Hooks,
 }
 
 /// What every handler shares. Cheap to clone.
@@ -66,8 +70,10 @@ mod live_id {
 pub type Apis = (
     rooms::RoomsApi,
     presence::PresenceApi,
+    events::EventsApi,
     discovery::DiscoveryApi,
     ops::OpsApi,
+    hooks::HooksApi,
 );
 
 pub fn openapi_service(state: AppState, server_url: &str) -> OpenApiService<Apis, ()> {
@@ -78,10 +84,16 @@ pub fn openapi_service(state: AppState, server_url: &str) -> OpenApiService<Apis
         presence::PresenceApi {
             state: state.clone(),
         },
+        events::EventsApi {
+            state: state.clone(),
+        },
         discovery::DiscoveryApi {
             state: state.clone(),
         },
-        ops::OpsApi { state },
+        ops::OpsApi {
+            state: state.clone(),
+        },
+        hooks::HooksApi { state },
     );
     let mut service = OpenApiService::new(apis, "liveroom", env!("CARGO_PKG_VERSION"))
         .summary("Rooms of a live-streaming platform")

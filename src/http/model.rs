@@ -90,6 +90,8 @@ pub struct RoomData {
     pub uv: u64,
     /// 直播间状态: 0 created, 1 live, 2 ended
     pub live_status: i32,
+    /// 推流状态: 0 idle, 1 publishing (as the media server reports it through the hooks)
+    pub stream_status: i32,
 }
 
 impl RoomData {
@@ -120,6 +122,7 @@ impl RoomData {
             pv: room.pv,
             uv: room.uv,
             live_status: room.live_status.code(),
+            stream_status: room.stream_status.code(),
         }
     }
 }

@@ -18,6 +18,8 @@ pub enum RedisTarget {
 pub enum Connection {
     Single(ConnectionManager),
     Cluster(ClusterConnection),
+    /// A connection of its own (blocking reads), not shared.
+    Dedicated(redis::aio::MultiplexedConnection),
 }
 
 impl Connection {
@@ -47,11 +49,35 @@ impl Connection {
     }
 }
 
+impl Connection {
+    /// A new connection used by one task only, for blocking commands (XREAD BLOCK) that would
+    /// stall a shared one. `timeout` must allow for the longest block.
+    pub async fn dedicated(target: &RedisTarget, timeout: Duration) -> redis::RedisResult<Self> {
+        match target {
+            RedisTarget::Single(url) => {
+                let client = redis::Client::open(url.as_str())?;
+                let config = redis::AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(Duration::from_secs(2)))
+                    .set_response_timeout(Some(timeout));
+                Ok(Self::Dedicated(client.get_multiplexed_async_connection_with_config(&config).await?))
+            }
+            RedisTarget::Cluster(seeds) => {
+                let client = ClusterClientBuilder::new(seeds.clone())
+                    .connection_timeout(Duration::from_secs(2))
+                    .response_timeout(timeout)
+                    .build()?;
+                Ok(Self::Cluster(client.get_async_connection().await?))
+            }
+        }
+    }
+}
+
 impl ConnectionLike for Connection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
             Self::Single(c) => c.req_packed_command(cmd),
             Self::Cluster(c) => c.req_packed_command(cmd),
+            Self::Dedicated(c) => c.req_packed_command(cmd),
         }
     }
 
@@ -64,6 +90,7 @@ impl ConnectionLike for Connection {
         match self {
             Self::Single(c) => c.req_packed_commands(pipeline, offset, count),
             Self::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Dedicated(c) => c.req_packed_commands(pipeline, offset, count),
         }
     }
 
@@ -71,6 +98,7 @@ impl ConnectionLike for Connection {
         match self {
             Self::Single(c) => c.get_db(),
             Self::Cluster(c) => c.get_db(),
+            Self::Dedicated(c) => c.get_db(),
         }
     }
 }

@@ -13,7 +13,7 @@ pub struct Keys {
 }
 
 /// The keys of one room, in the order every per-room script takes them (see lua/lib.lua).
-pub type RoomKeys = [String; 6];
+pub type RoomKeys = [String; 7];
 
 /// The global index keys, in the order every index script takes them (see lua/index_lib.lua).
 pub type IndexKeys = [String; 9];
@@ -35,6 +35,7 @@ impl Keys {
             format!("{p}room:{{{id}}}:entries"),
             format!("{p}room:{{{id}}}:uv"),
             format!("{p}room:{{{id}}}:anchor"),
+            format!("{p}room:{{{id}}}:events"),
         ]
     }
 
@@ -77,6 +78,16 @@ impl Keys {
 
     pub fn purge_at(&self) -> String {
         format!("{}idx:{{rooms}}:purge_at", self.prefix)
+    }
+
+    /// Rooms whose event log has webhooks to deliver.
+    pub fn webhook_pending(&self) -> String {
+        format!("{}idx:{{rooms}}:webhook_pending", self.prefix)
+    }
+
+    /// The lease of the replica delivering a room's webhooks.
+    pub fn webhook_lease(&self, id: &LiveId) -> String {
+        format!("{}room:{{{id}}}:webhook_lease", self.prefix)
     }
 
     pub fn chat_id_counter(&self) -> String {

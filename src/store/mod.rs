@@ -3,11 +3,13 @@
 
 mod connection;
 mod discovery;
+mod events;
 pub mod keys;
 mod presence;
 mod reply;
 mod rooms;
 pub mod scripts;
+mod streams;
 mod sweep;
 
 use std::sync::Arc;
@@ -16,10 +18,12 @@ use std::time::Duration;
 use redis::{FromRedisValue, Value};
 
 pub use connection::{Connection, RedisTarget};
+pub use events::{StoredEvent, Watcher};
 pub use presence::Heartbeat;
-pub use sweep::SweepReport;
+pub use sweep::{SweepCursors, SweepReport};
 
 use self::keys::Keys;
+use crate::domain::ids::LiveId;
 use self::scripts::Scripts;
 
 /// Presence and retention timings, from the settings.
@@ -84,6 +88,10 @@ pub struct Store {
 
 struct Inner {
     conn: Connection,
+    /// Where Redis is, for connections of their own (blocking reads of event logs).
+    target: RedisTarget,
+    /// Told the rooms whose event log grew, when webhooks are on.
+    event_sink: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<LiveId>>,
     keys: Keys,
     scripts: Scripts,
     timings: Timings,
@@ -91,10 +99,18 @@ struct Inner {
 }
 
 impl Store {
-    pub fn new(conn: Connection, key_prefix: &str, timings: Timings, timeout: Duration) -> Self {
+    pub fn new(
+        conn: Connection,
+        target: RedisTarget,
+        key_prefix: &str,
+        timings: Timings,
+        timeout: Duration,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 conn,
+                target,
+                event_sink: std::sync::OnceLock::new(),
                 keys: Keys::new(key_prefix),
                 scripts: Scripts::new(),
                 timings,

@@ -70,6 +70,7 @@ impl Store {
             }
             Err(e) => return Err(e),
         };
+        self.note_events(id);
         if first_member {
             let add = redis::cmd("ZADD")
                 .arg(self.keys().occupied())
@@ -101,12 +102,15 @@ impl Store {
     }
 
     async fn evict(&self, id: &LiveId, user: &str, seq: i64) -> StoreResult<bool> {
-        let args = [user.to_owned(), seq.to_string()];
+        let args = [user.to_owned(), seq.to_string(), "moved".into(), self.window().to_string()];
         let answer: Value = self
             .eval(&self.scripts().evict, &self.keys().room(id), &args)
             .await?;
         match status(&answer, "evict") {
-            Ok((_, rest)) => Ok(rest.first().and_then(int) == Some(1)),
+            Ok((_, rest)) => {
+                self.note_events(id);
+                Ok(rest.first().and_then(int) == Some(1))
+            }
             Err(StoreError::NotFound) => Ok(false),
             Err(e) => Err(e),
         }
@@ -119,11 +123,12 @@ impl Store {
         let seq: i64 = self
             .eval(&self.scripts().user_leave, &keys, &[id.to_string()])
             .await?;
-        let args = [user.to_owned(), seq.to_string()];
+        let args = [user.to_owned(), seq.to_string(), "left".into(), self.window().to_string()];
         let answer: Value = self
             .eval(&self.scripts().evict, &self.keys().room(id), &args)
             .await?;
         status(&answer, "leave")?;
+        self.note_events(id);
         Ok(())
     }
 
@@ -141,6 +146,9 @@ impl Store {
         let (_, rest) = status(&answer, "heartbeat")?;
         let code = rest.first().and_then(int).ok_or_else(|| bad("heartbeat"))?;
         let live_status = LiveStatus::from_code(code).ok_or_else(|| bad("heartbeat"))?;
+        if rest.get(2).and_then(int).is_some_and(|n| n > 0) {
+            self.note_events(id);
+        }
         if rest.get(1).and_then(int) == Some(1) {
             match self.room(id).await {
                 Ok(room) => self.sync_index(&room).await,

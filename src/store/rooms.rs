@@ -9,8 +9,11 @@ use super::reply::{self, bad, fields, int, status};
 use super::{Store, StoreError, StoreResult};
 use crate::domain::ids::LiveId;
 use crate::domain::profile::{Looks, Person, Profile};
-use crate::domain::room::{Extends, LiveStatus, NewRoom, Room};
+use crate::domain::room::{Extends, LiveStatus, NewRoom, Room, StreamStatus};
 use crate::domain::search::room_text;
+
+/// How long a deleted room's event log stays for watchers and webhook delivery.
+const DELETED_EVENT_LOG_TTL_MS: u64 = 24 * 3600 * 1000;
 
 /// A room as a script's view answers it: {hash, online, uv, anchor present}.
 pub(super) fn decode_view(v: &[Value]) -> StoreResult<Room> {
@@ -44,6 +47,7 @@ pub(super) fn decode_view(v: &[Value]) -> StoreResult<Room> {
         pv: num("pv").max(0) as u64,
         uv: count(2),
         live_status,
+        stream_status: StreamStatus::from_code(num("stream_status")),
         created_ms: num("created_ms"),
         started_ms: num("started_ms"),
         ended_ms: num("ended_ms"),
@@ -80,7 +84,13 @@ impl Store {
         field("anchor_profile", anchor.looks.to_json());
         field("start_time", new.start_at.to_string());
         field("end_time", new.end_at.to_string());
-        field("publish_expire_at", new.publish_expire_at.to_string());
+        // The push URL expires at publish_expire_at, by default at the planned end (and without
+        // either a day after creation: `streams::push_url_expiry`).
+        let publish_expire_at = match new.publish_expire_at {
+            0 => new.end_at,
+            at => at,
+        };
+        field("publish_expire_at", publish_expire_at.to_string());
         field("chat_id", chat_id.to_string());
         field("pk_id", String::new());
         let answer: Value = self
@@ -155,6 +165,7 @@ impl Store {
             .eval(&self.scripts().start, &self.keys().room(id), &args)
             .await?;
         let room = decode_view(status(&answer, "start")?.1)?;
+        self.note_events(id);
         self.sync_index(&room).await;
         Ok(room)
     }
@@ -167,18 +178,22 @@ impl Store {
             .await?;
         let (_, rest) = status(&answer, "stop")?;
         let room = decode_view(rest)?;
+        self.note_events(id);
         self.sync_index(&room).await;
         self.release_users(id, reply::released(rest.get(4))).await;
         Ok(room)
     }
 
-    /// Deletes the room (anchor only), whatever its state: every key of the room goes.
+    /// Deletes the room (anchor only), whatever its state: every key of the room goes, but for
+    /// its event log, which stays a day (or until its webhooks are delivered) so that watchers
+    /// and receivers learn of the delete.
     pub async fn delete(&self, id: &LiveId, user_id: &str) -> StoreResult<()> {
-        let args = [user_id.to_owned()];
+        let args = [user_id.to_owned(), DELETED_EVENT_LOG_TTL_MS.to_string()];
         let answer: Value = self
             .eval(&self.scripts().delete, &self.keys().room(id), &args)
             .await?;
         let (_, rest) = status(&answer, "delete")?;
+        self.note_events(id);
         self.unindex(id).await;
         self.release_users(id, reply::released(rest.first())).await;
         Ok(())
@@ -199,7 +214,9 @@ impl Store {
         let answer: Value = self
             .eval(&self.scripts().extends, &self.keys().room(id), &args)
             .await?;
-        decode_view(status(&answer, "extends")?.1)
+        let room = decode_view(status(&answer, "extends")?.1)?;
+        self.note_events(id);
+        Ok(room)
     }
 
     /// Brings the global indexes in line with the room. A failure here must not undo the room's

@@ -24,6 +24,9 @@ pub struct Scripts {
     pub heartbeat: Script,
     pub members: Script,
     pub trim: Script,
+    pub may_watch: Script,
+    pub stream_publish: Script,
+    pub stream_unpublish: Script,
     // per user (KEYS: the user's hash)
     pub user_join: Script,
     pub user_abort_join: Script,
@@ -35,6 +38,7 @@ pub struct Scripts {
     pub search: Script,
     pub page: Script,
     pub due: Script,
+    pub lease: Script,
 }
 
 impl Scripts {
@@ -55,6 +59,10 @@ impl Scripts {
             heartbeat: room(include_str!("lua/heartbeat.lua")),
             members: room(include_str!("lua/members.lua")),
             trim: room(include_str!("lua/trim.lua")),
+            may_watch: room(include_str!("lua/may_watch.lua")),
+            lease: Script::new(include_str!("lua/lease.lua")),
+            stream_publish: room(include_str!("lua/stream_publish.lua")),
+            stream_unpublish: room(include_str!("lua/stream_unpublish.lua")),
             user_join: Script::new(include_str!("lua/user_join.lua")),
             user_abort_join: Script::new(include_str!("lua/user_abort_join.lua")),
             user_leave: Script::new(include_str!("lua/user_leave.lua")),

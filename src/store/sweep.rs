@@ -19,13 +19,22 @@ pub struct SweepReport {
 
 const BATCH: usize = 200;
 
+/// Where the sweeper's walks over the occupied and the live rooms stand.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SweepCursors {
+    occupied: usize,
+    live: usize,
+}
+
 impl Store {
-    pub async fn sweep(&self, occupied_cursor: &mut usize) -> StoreResult<SweepReport> {
-        Ok(SweepReport {
-            closed: self.close_offline_rooms().await?,
-            purged: self.purge_ended_rooms().await?,
-            lapsed: self.trim_lapsed_members(occupied_cursor).await?,
-        })
+    pub async fn sweep(&self, cursors: &mut SweepCursors) -> StoreResult<SweepReport> {
+        let closed = self.close_offline_rooms().await?;
+        let purged = self.purge_ended_rooms().await?;
+        // Rooms with members (lapsed ones to trim), then live rooms (an anchor whose presence
+        // lapsed is announced even when nobody is in the room).
+        let lapsed = self.pass_over_rooms(self.keys().occupied(), &mut cursors.occupied, true).await?
+            + self.pass_over_rooms(self.keys().live(), &mut cursors.live, false).await?;
+        Ok(SweepReport { closed, purged, lapsed })
     }
 
     async fn due(&self, key: String) -> StoreResult<Vec<LiveId>> {
@@ -69,6 +78,7 @@ impl Store {
                     self.sync_index(&room).await;
                     self.release_users(&id, reply::released(rest.get(4))).await;
                     tracing::info!(live_id = %id, "closed: anchor offline");
+                    self.note_events(&id);
                     closed += 1;
                 }
                 _ => {
@@ -98,9 +108,15 @@ impl Store {
         Ok(purged)
     }
 
-    /// Trims one batch of occupied rooms per sweep, walking the set with a cursor.
-    async fn trim_lapsed_members(&self, cursor: &mut usize) -> StoreResult<usize> {
-        let occupied = self.keys().occupied();
+    /// Runs `trim.lua` over one batch of the rooms of `set` per sweep, walking it with a cursor.
+    /// On the occupied set, a room left without members leaves the set.
+    async fn pass_over_rooms(
+        &self,
+        set: String,
+        cursor: &mut usize,
+        is_occupied_set: bool,
+    ) -> StoreResult<usize> {
+        let occupied = set;
         let range = redis::cmd("ZRANGE")
             .arg(&occupied)
             .arg(*cursor)
@@ -121,9 +137,12 @@ impl Store {
             let (_, rest) = status(&answer, "trim")?;
             let left = rest.first().and_then(int).unwrap_or(0);
             let removed = reply::released(rest.get(1));
+            if rest.get(2).and_then(int).is_some_and(|n| n > 0) {
+                self.note_events(&id);
+            }
             lapsed += removed.len();
             self.release_users(&id, removed).await;
-            if left == 0 {
+            if left == 0 && is_occupied_set {
                 // Take the room out, then look again: a join that raced this sweep either saw
                 // the room empty (and re-adds it itself) or is seen here and put back.
                 let rem = redis::cmd("ZREM").arg(&occupied).arg(id.as_str()).clone();

@@ -221,3 +221,61 @@ async fn the_token_command_prints_a_token_the_server_accepts() {
     assert_eq!(d["anchor_info"]["user_id"], "cli-user");
     assert_eq!(d["anchor_info"]["nick"], "主播1");
 }
+
+/// An RSA or EC key pair from openssl, as (private PEM, public key file).
+fn key_pair(kind: &str) -> (Vec<u8>, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("liveroom-test-keys-{}-{kind}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let private = dir.join("private.pem");
+    let public = dir.join("public.pem");
+    let generate = match kind {
+        "rsa" => vec!["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+        _ => vec!["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+    };
+    let ok = std::process::Command::new("openssl")
+        .args(&generate)
+        .arg("-out")
+        .arg(&private)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "openssl genpkey");
+    let ok = std::process::Command::new("openssl")
+        .args(["pkey", "-pubout", "-in"])
+        .arg(&private)
+        .arg("-out")
+        .arg(&public)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "openssl pkey");
+    (std::fs::read(&private).unwrap(), public)
+}
+
+#[tokio::test]
+async fn public_key_algorithms_and_no_hs_rs_swap() {
+    for (kind, alg) in [("rsa", jsonwebtoken::Algorithm::RS256), ("ec", jsonwebtoken::Algorithm::ES256)] {
+        let (private, public) = key_pair(kind);
+        let mut s = test_settings();
+        s.jwt_secret = None;
+        s.jwt_public_key_file = Some(public.display().to_string());
+        let app = spawn_app_with(s).await;
+        let claims = json!({"sub": "u", "exp": now_secs() + 600});
+        let key = match kind {
+            "rsa" => jsonwebtoken::EncodingKey::from_rsa_pem(&private).unwrap(),
+            _ => jsonwebtoken::EncodingKey::from_ec_pem(&private).unwrap(),
+        };
+        let good = jsonwebtoken::encode(&jsonwebtoken::Header::new(alg), &claims, &key).unwrap();
+        list_with(&app, Some(&good)).await.assert_ok();
+        // the classic confusion: HS256 "signed" with the public key as the secret
+        let public_pem = std::fs::read(&public).unwrap();
+        let swapped = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(&public_pem),
+        )
+        .unwrap();
+        assert_401(&list_with(&app, Some(&swapped)).await);
+        assert_401(&list_with(&app, Some(&token_with(claims.clone()))).await);
+    }
+}

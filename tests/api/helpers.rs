@@ -100,47 +100,6 @@ impl Drop for Guarded {
     }
 }
 
-/// nginx of the tests' own, from a configuration body (`daemon off`, error log and pid in its dir).
-pub struct NginxServer {
-    pub dir: std::path::PathBuf,
-    _process: Guarded,
-}
-
-impl NginxServer {
-    /// `http_body` goes inside `http {}`; `files` are written beside the configuration first
-    /// (for `include`s, which resolve relative to it).
-    pub fn start(http_body: &str, files: &[(&str, String)], port: u16) -> Self {
-        let dir = std::env::temp_dir().join(format!("liveroom-test-nginx-{port}"));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("logs")).expect("nginx dir");
-        for (name, body) in files {
-            std::fs::write(dir.join(name), body).expect("nginx file");
-        }
-        let conf = format!(
-            "daemon off;\nworker_processes 1;\npid {dir}/nginx.pid;\nerror_log {dir}/logs/error.log warn;\n\
-             events {{ worker_connections 1024; }}\n\
-             http {{\n access_log off;\n client_body_temp_path {dir}/tmp;\n proxy_temp_path {dir}/tmp;\n{http_body}\n}}\n",
-            dir = dir.display()
-        );
-        std::fs::write(dir.join("nginx.conf"), conf).expect("nginx.conf");
-        let process = Guarded::spawn(
-            &format!("nginx -p {d} -c {d}/nginx.conf", d = dir.display()),
-            &[],
-            &dir.join("logs/stderr.log"),
-        );
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "nginx did not start: {}",
-                std::fs::read_to_string(dir.join("logs/error.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Self { dir, _process: process }
-    }
-}
-
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -270,6 +229,14 @@ impl RedisServer {
             .trim()
             .parse()
             .ok()
+    }
+
+    /// Pauses (SIGSTOP) or resumes (SIGCONT) the server.
+    pub fn signal_pause(&self, pause: bool) {
+        let pid = self.pid().expect("redis pid");
+        let sig = if pause { "-STOP" } else { "-CONT" };
+        let ok = Command::new("kill").args([sig, &pid.to_string()]).status().is_ok_and(|s| s.success());
+        assert!(ok, "kill {sig}");
     }
 
     /// Kills the server (SIGKILL) and waits until its port is free.

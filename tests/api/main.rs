@@ -3,9 +3,12 @@
 mod auth;
 mod deploy;
 mod discovery;
+mod events;
 mod faults;
 mod helpers;
+mod nginx;
 mod openapi;
 mod presence;
 mod replicas;
 mod rooms;
+mod streams;

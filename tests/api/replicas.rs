@@ -10,6 +10,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::helpers::*;
+use super::nginx::NginxServer;
 
 struct Replica {
     port: u16,
@@ -73,8 +74,12 @@ fn upstream(replicas: &[Replica]) -> String {
 fn nginx_in_front(replicas: &[Replica]) -> (NginxServer, String) {
     let port = free_port();
     let shared = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nginx/liveroom.conf");
-    let body = format!("{}include {shared};\n", upstream(replicas));
-    let nginx = NginxServer::start(&body, &[("liveroom-listen.conf", format!("listen 127.0.0.1:{port};\n"))], port);
+    let conf = format!(
+        "http {{\n access_log off;\n client_body_temp_path tmp;\n proxy_temp_path tmp;\n{}include {shared};\n}}\n",
+        upstream(replicas)
+    );
+    let listen = format!("listen 127.0.0.1:{port};\n");
+    let nginx = NginxServer::start_with(&conf, &[("liveroom-listen.conf", listen)]);
     (nginx, format!("http://127.0.0.1:{port}"))
 }
 

@@ -3,11 +3,14 @@
 local user = ARGV[1]
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'NOT_FOUND'} end
 if redis.call('HGET', KEYS[1], 'anchor_id') ~= user then return {'FORBIDDEN'} end
-local users = redis.call('ZRANGE', KEYS[2], 0, -1)
+local now = now_ms()
 local out = {}
-for _, u in ipairs(users) do
-  out[#out + 1] = u
-  out[#out + 1] = tostring(entry_seq(redis.call('HGET', KEYS[4], u)))
+if redis.call('HGET', KEYS[1], 'live_status') == '2' then
+  emit(now, 'live_ended', {reason = 'deleted'})
+else
+  out = end_room(now, 'deleted')
 end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+-- The event log outlives the room a while, so that watchers and webhooks learn of the delete.
+redis.call('PEXPIRE', KEYS[7], tonumber(ARGV[2]))
 return {'OK', out}

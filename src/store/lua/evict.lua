@@ -1,11 +1,17 @@
--- A user leaves the room (by leave, or by joining another). ARGV: user_id, seq.
+-- A user leaves the room (by leave, or by joining another). ARGV: user_id, seq, reason
+-- ('left' | 'moved'), window_ms.
 -- Answers {'OK', 1} when the user was removed, {'OK', 0} when there was nothing to do.
-local user, seq = ARGV[1], tonumber(ARGV[2])
+local user, seq, reason, window = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local status = redis.call('HGET', KEYS[1], 'live_status')
 if not status then return {'NOT_FOUND'} end
 if status == '2' then return {'OK', 0} end
 if entry_seq(redis.call('HGET', KEYS[4], user)) > seq then return {'OK', 0} end
 local was = redis.call('ZSCORE', KEYS[2], user)
-drop_member(user, seq)
-if was then return {'OK', 1} end
-return {'OK', 0}
+if not was then
+  redis.call('HSET', KEYS[4], user, tostring(seq))
+  return {'OK', 0}
+end
+local now = now_ms()
+drop_member(now, user, seq, reason)
+count_event(now, window)
+return {'OK', 1}

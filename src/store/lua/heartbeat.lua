@@ -1,11 +1,11 @@
 -- A member's or the anchor's heartbeat. ARGV: user_id, "profile json", window_ms.
 -- Never creates a member: a lapsed or departed user answers NOT_MEMBER and must join again.
--- Answers {'OK', live_status, anchor profile changed (0/1)}.
+-- Answers {'OK', live_status, anchor profile changed (0/1), events written (0/1)}.
 local user, profile, window = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local room = redis.call('HMGET', KEYS[1], 'live_status', 'anchor_id', 'anchor_profile')
 local status = room[1]
 if not status then return {'NOT_FOUND'} end
-if status == '2' then return {'OK', 2, 0} end
+if status == '2' then return {'OK', 2, 0, 0} end
 local now = now_ms()
 local is_anchor = room[2] == user
 local changed = 0
@@ -25,8 +25,11 @@ if last and tonumber(last) > now - window then
   if seq and old ~= profile then
     redis.call('HSET', KEYS[4], user, seq .. '\t' .. imid .. '\t' .. profile)
   end
-  return {'OK', tonumber(status), changed}
+  return {'OK', tonumber(status), changed, written.events}
 end
-if last then drop_member(user, entry_seq(redis.call('HGET', KEYS[4], user))) end
-if is_anchor then return {'OK', tonumber(status), changed} end
+if last then
+  drop_member(now, user, entry_seq(redis.call('HGET', KEYS[4], user)), 'lapsed')
+  count_event(now, window)
+end
+if is_anchor then return {'OK', tonumber(status), changed, written.events} end
 return {'NOT_MEMBER'}

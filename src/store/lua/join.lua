@@ -12,13 +12,19 @@ if entry_seq(redis.call('HGET', KEYS[4], user)) <= seq then
   local last = redis.call('ZSCORE', KEYS[2], user)
   if not (last and tonumber(last) > now - window) then
     -- a new visit, counted once; re-joining the room one is in is only a heartbeat
+    if last then drop_member(now, user, entry_seq(redis.call('HGET', KEYS[4], user)), 'lapsed') end
     if redis.call('ZCARD', KEYS[2]) == 0 then first = 1 end
     local pv = redis.call('HINCRBY', KEYS[1], 'pv', 1)
     redis.call('PFADD', KEYS[5], user)
     redis.call('ZADD', KEYS[3], pv, user)
+    redis.call('ZADD', KEYS[2], now, user)
+    redis.call('HSET', KEYS[4], user, seq .. '\t' .. profile)
+    emit(now, 'member_joined', {user_id = user})
+    count_event(now, window)
+  else
+    redis.call('ZADD', KEYS[2], now, user)
+    redis.call('HSET', KEYS[4], user, seq .. '\t' .. profile)
   end
-  redis.call('ZADD', KEYS[2], now, user)
-  redis.call('HSET', KEYS[4], user, seq .. '\t' .. profile)
   if redis.call('HGET', KEYS[1], 'anchor_id') == user then anchor_beat(now, window) end
 end
 local view = room_view(now, window)

@@ -4,5 +4,5 @@ if redis.call('HGET', KEYS[1], 'live_status') ~= '2' then
   if redis.call('EXISTS', KEYS[1]) == 0 then return {'OK'} end
   return {'KEEP'}
 end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
 return {'OK'}

@@ -9,6 +9,7 @@ local now = now_ms()
 if status == '0' then
   redis.call('HSET', KEYS[1], 'live_status', '1', 'start_time', math.floor(now / 1000), 'started_ms', now)
   redis.call('HINCRBY', KEYS[1], 'ver', 1)
+  emit(now, 'live_started')
 end
 anchor_beat(now, window)
 local view = room_view(now, window)
