@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::http::auth::Authenticator;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
+use crate::ratelimit::{Limits, RateLimiter};
 use crate::store::{Connection, Store};
 use crate::sweeper;
 
@@ -68,6 +69,11 @@ pub fn state(settings: &Settings, conn: Connection) -> Result<AppState, StartErr
         zone: settings.zone().map_err(|e| StartError(e.to_string()))?,
         metrics: Arc::new(Metrics::default()),
         draining: Arc::new(AtomicBool::new(false)),
+        limiter: Arc::new(RateLimiter::new(Limits {
+            per_user: settings.rate_limit_user_per_sec,
+            per_ip: settings.rate_limit_ip_per_sec,
+        })),
+        trust_forwarded_for: settings.rate_limit_trust_xff,
     })
 }
 
@@ -128,6 +134,10 @@ impl Application {
             self.state.store.set_event_sink(tx);
             tokio::spawn(crate::webhooks::run(self.state.store.clone(), config, rx, stop_rx.clone()))
         });
+        let limiter = self.state.limiter.clone();
+        let store = self.state.store.clone();
+        let stop_limits = stop_rx.clone();
+        let reporter = tokio::spawn(async move { limiter.run(store, stop_limits).await });
         let draining = self.state.draining.clone();
         let drain = self.drain;
         let routes = http::routes(self.state, self.auth);
@@ -146,6 +156,7 @@ impl Application {
             .await;
         let _ = stop_tx.send(true);
         let _ = sweeper.await;
+        let _ = reporter.await;
         if let Some(delivery) = delivery {
             let _ = delivery.await;
         }

@@ -77,6 +77,18 @@ pub struct Settings {
     #[arg(long, env = "LIVEROOM_SWEEP_INTERVAL_MS", default_value_t = 0)]
     pub sweep_interval_ms: u64,
 
+    /// Requests a second one user may make (0: no limit).
+    #[arg(long, env = "LIVEROOM_RATE_LIMIT_USER_PER_SEC", default_value_t = 50)]
+    pub rate_limit_user_per_sec: u32,
+
+    /// Requests a second one client address may make (0: no limit).
+    #[arg(long, env = "LIVEROOM_RATE_LIMIT_IP_PER_SEC", default_value_t = 1000)]
+    pub rate_limit_ip_per_sec: u32,
+
+    /// Take the client address from the last X-Forwarded-For entry (behind a trusted proxy).
+    #[arg(long, env = "LIVEROOM_RATE_LIMIT_TRUST_XFF", default_value_t = false)]
+    pub rate_limit_trust_xff: bool,
+
     /// Where room events are POSTed (unset: no webhooks).
     #[arg(long, env = "LIVEROOM_WEBHOOK_URL")]
     pub webhook_url: Option<String>,

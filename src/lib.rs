@@ -6,6 +6,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod metrics;
+pub mod ratelimit;
 pub mod shutdown;
 pub mod store;
 pub mod streams;

@@ -1,67 +1,165 @@
-//! Request counters and latency, rendered as Prometheus text.
+//! Prometheus text for `/metrics`: requests by route and code, latency by route, Redis calls,
+//! errors and round-trip latency, and the room and member gauges.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// Upper bounds (seconds) of the latency histogram's buckets.
-const BUCKETS: [f64; 10] = [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
+use crate::store::Gauges;
+
+/// Upper bounds (seconds) of the latency histograms' buckets.
+pub const BUCKETS: [f64; 12] =
+    [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+
+/// A latency histogram that many threads add to.
+#[derive(Default)]
+pub struct Histogram {
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    pub fn observe(&self, took: Duration) {
+        let secs = took.as_secs_f64();
+        if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros.fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let sep = if labels.is_empty() { "" } else { "," };
+        let mut cumulative = 0;
+        for (bound, n) in BUCKETS.iter().zip(self.buckets.iter()) {
+            cumulative += n.load(Ordering::Relaxed);
+            out.push_str(&format!("{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {cumulative}\n"));
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let braces = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+        out.push_str(&format!("{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {count}\n"));
+        out.push_str(&format!("{name}_sum{braces} {sum}\n{name}_count{braces} {count}\n"));
+    }
+}
+
+/// Redis calls as the store makes them.
+#[derive(Default)]
+pub struct RedisStats {
+    pub latency: Histogram,
+    pub errors: AtomicU64,
+}
 
 #[derive(Default)]
 pub struct Metrics {
-    inner: Mutex<Counts>,
+    requests: Mutex<BTreeMap<(String, &'static str, u16, i32), u64>>,
+    latency: Mutex<BTreeMap<(String, &'static str), std::sync::Arc<Histogram>>>,
 }
 
-#[derive(Default)]
-struct Counts {
-    by_status_code: BTreeMap<(u16, i32), u64>,
-    buckets: [u64; BUCKETS.len()],
-    count: u64,
-    sum_secs: f64,
+/// The route a path belongs to, with ids replaced, so that labels stay few.
+pub fn route_of(path: &str) -> &'static str {
+    const ROUTES: [&str; 18] = [
+        "/client/live/room/instance",
+        "/client/live/room/info/{live_id}",
+        "/client/live/room/instance/{live_id}",
+        "/client/live/room/user/{live_id}",
+        "/client/live/room/heartbeat/{live_id}",
+        "/client/live/room/events/{live_id}",
+        "/client/live/room/extends",
+        "/client/live/room/list",
+        "/client/live/room/user_list",
+        "/client/live/room/{live_id}",
+        "/client/live/room",
+        "/hooks/srs",
+        "/hooks/nginx-rtmp/{action}",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/openapi.json",
+        "/docs",
+    ];
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    ROUTES
+        .iter()
+        .find(|route| {
+            let parts: Vec<&str> = route.split('/').collect();
+            (parts.len() == segments.len() || (**route == "/docs" && path.starts_with("/docs")))
+                && parts.iter().zip(segments.iter()).all(|(p, s)| p.starts_with('{') || p == s)
+        })
+        .copied()
+        .unwrap_or("other")
 }
 
 impl Metrics {
-    pub fn observe(&self, status: u16, code: i32, latency: Duration) {
-        let Ok(mut c) = self.inner.lock() else { return };
-        *c.by_status_code.entry((status, code)).or_default() += 1;
-        let secs = latency.as_secs_f64();
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if secs <= *bound {
-                c.buckets[i] += 1;
-            }
+    pub fn observe(&self, method: &str, path: &str, status: u16, code: i32, took: Duration) {
+        let route = route_of(path);
+        if let Ok(mut r) = self.requests.lock() {
+            *r.entry((method.to_owned(), route, status, code)).or_default() += 1;
         }
-        c.count += 1;
-        c.sum_secs += secs;
+        let histogram = match self.latency.lock() {
+            Ok(mut l) => l.entry((method.to_owned(), route)).or_default().clone(),
+            Err(_) => return,
+        };
+        histogram.observe(took);
     }
 
-    pub fn render(&self) -> String {
-        let Ok(c) = self.inner.lock() else {
-            return String::new();
-        };
+    pub fn render(&self, redis: &RedisStats, gauges: Option<Gauges>) -> String {
         let mut out = String::from(
-            "# HELP liveroom_requests_total Requests answered, by HTTP status and contract code.\n\
+            "# HELP liveroom_requests_total Requests answered, by route, HTTP status and contract code.\n\
              # TYPE liveroom_requests_total counter\n",
         );
-        for ((status, code), n) in &c.by_status_code {
-            out.push_str(&format!(
-                "liveroom_requests_total{{status=\"{status}\",code=\"{code}\"}} {n}\n"
-            ));
+        if let Ok(r) = self.requests.lock() {
+            for ((method, route, status, code), n) in r.iter() {
+                out.push_str(&format!(
+                    "liveroom_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\",code=\"{code}\"}} {n}\n"
+                ));
+            }
         }
         out.push_str(
-            "# HELP liveroom_request_duration_seconds Time to answer a request.\n\
+            "# HELP liveroom_request_duration_seconds Time to answer a request, by route.\n\
              # TYPE liveroom_request_duration_seconds histogram\n",
         );
-        for (bound, n) in BUCKETS.iter().zip(c.buckets.iter()) {
+        if let Ok(l) = self.latency.lock() {
+            for ((method, route), h) in l.iter() {
+                let labels = format!("method=\"{method}\",route=\"{route}\"");
+                h.render(&mut out, "liveroom_request_duration_seconds", &labels);
+            }
+        }
+        out.push_str(
+            "# HELP liveroom_redis_call_duration_seconds Round trip of one Redis call (script or command).\n\
+             # TYPE liveroom_redis_call_duration_seconds histogram\n",
+        );
+        redis.latency.render(&mut out, "liveroom_redis_call_duration_seconds", "");
+        out.push_str(&format!(
+            "# HELP liveroom_redis_errors_total Redis calls that failed (unreachable, timed out, refused).\n\
+             # TYPE liveroom_redis_errors_total counter\nliveroom_redis_errors_total {}\n",
+            redis.errors.load(Ordering::Relaxed)
+        ));
+        if let Some(g) = gauges {
             out.push_str(&format!(
-                "liveroom_request_duration_seconds_bucket{{le=\"{bound}\"}} {n}\n"
+                "# HELP liveroom_rooms_live Rooms live now.\n# TYPE liveroom_rooms_live gauge\nliveroom_rooms_live {}\n\
+                 # HELP liveroom_members_online Members in rooms, as the sweepers last counted them.\n\
+                 # TYPE liveroom_members_online gauge\nliveroom_members_online {}\n",
+                g.live, g.members_online
             ));
         }
-        out.push_str(&format!(
-            "liveroom_request_duration_seconds_bucket{{le=\"+Inf\"}} {}\n\
-             liveroom_request_duration_seconds_sum {}\n\
-             liveroom_request_duration_seconds_count {}\n",
-            c.count, c.sum_secs, c.count
-        ));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_keep_labels_few() {
+        assert_eq!(route_of("/client/live/room/info/live_0192"), "/client/live/room/info/{live_id}");
+        assert_eq!(route_of("/client/live/room/extends"), "/client/live/room/extends");
+        assert_eq!(route_of("/client/live/room/live_0192"), "/client/live/room/{live_id}");
+        assert_eq!(route_of("/client/live/room"), "/client/live/room");
+        assert_eq!(route_of("/docs/index.css"), "/docs");
+        assert_eq!(route_of("/anything/else"), "other");
     }
 }

@@ -221,6 +221,11 @@ impl<'a> ApiExtractor<'a> for Caller {
         let auth = req
             .data::<Arc<Authenticator>>()
             .ok_or_else(|| poem::Error::from(ApiError::Internal))?;
-        Ok(Self::from_headers(req, auth)?)
+        let caller = Self::from_headers(req, auth)?;
+        // the per-user limit, once the token proved who the caller is
+        if let Some(limiter) = req.data::<Arc<crate::ratelimit::RateLimiter>>() {
+            limiter.check_user(caller.user_id())?;
+        }
+        Ok(caller)
     }
 }

@@ -33,6 +33,8 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    #[error("too many requests from {who}: at most {limit} a second; retry after {retry_after} s")]
+    TooManyRequests { who: &'static str, limit: u32, retry_after: u64 },
     #[error("internal error")]
     Internal,
     #[error("the service cannot reach its storage right now; try again")]
@@ -54,6 +56,7 @@ impl ApiError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -112,6 +115,11 @@ impl poem::error::ResponseError for ApiError {
             .with_status(self.status())
             .into_response();
         resp.extensions_mut().insert(ResponseCode(self.code()));
+        if let Self::TooManyRequests { retry_after, .. } = self
+            && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         if matches!(self, Self::Unauthorized(_)) {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -137,6 +145,7 @@ impl ApiResponse for ApiError {
                 "40900: the room's state forbids it; 40901: not a member (join again)",
             ),
             (413, "41300: request body over 64 KiB"),
+            (429, "42900: rate limit exceeded (see Retry-After)"),
             (500, "50000: a bug, logged with the request id"),
             (
                 503,

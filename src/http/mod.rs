@@ -26,6 +26,7 @@ use self::envelope::{request_id_from, with_request_id};
 use self::error::{ApiError, ResponseCode};
 use crate::domain::time::Zone;
 use crate::metrics::Metrics;
+use crate::ratelimit::RateLimiter;
 use crate::store::Store;
 use crate::streams::StreamConfig;
 
@@ -55,6 +56,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Set when shutdown begins: `/readyz` answers 503 so load balancers stop sending.
     pub draining: Arc<AtomicBool>,
+    pub limiter: Arc<RateLimiter>,
+    /// Take the client address from X-Forwarded-For (behind a trusted proxy).
+    pub trust_forwarded_for: bool,
 }
 
 mod live_id {
@@ -115,6 +119,8 @@ pub fn spec_json(state: AppState) -> String {
 
 pub fn routes(state: AppState, auth: Arc<Authenticator>) -> impl Endpoint {
     let metrics = state.metrics.clone();
+    let limiter = state.limiter.clone();
+    let trust_xff = state.trust_forwarded_for;
     let service = openapi_service(state, "");
     let docs = service.swagger_ui();
     let spec = service.spec_endpoint();
@@ -123,15 +129,23 @@ pub fn routes(state: AppState, auth: Arc<Authenticator>) -> impl Endpoint {
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .data(auth)
+        .data(limiter.clone())
         .around(move |ep, req| {
             let metrics = metrics.clone();
-            async move { Ok(serve(ep, req, &metrics).await) }
+            let limiter = limiter.clone();
+            async move { Ok(serve(ep, req, &metrics, &limiter, trust_xff).await) }
         })
 }
 
 /// Around every request: the request id, the body limit, the envelope for every failure
 /// (poem's own parse errors included), and the one log line.
-async fn serve<E: Endpoint>(ep: Arc<E>, mut req: Request, metrics: &Metrics) -> Response {
+async fn serve<E: Endpoint>(
+    ep: Arc<E>,
+    mut req: Request,
+    metrics: &Metrics,
+    limiter: &RateLimiter,
+    trust_xff: bool,
+) -> Response {
     let started = Instant::now();
     let request_id = request_id_from(
         req.headers()
@@ -141,6 +155,11 @@ async fn serve<E: Endpoint>(ep: Arc<E>, mut req: Request, metrics: &Metrics) -> 
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let mut resp = with_request_id(request_id.clone(), async {
+        if path.starts_with("/client/")
+            && let Err(e) = limiter.check_ip(&client_address(&req, trust_xff))
+        {
+            return poem::error::ResponseError::as_response(&e);
+        }
         if let Err(e) = limit_body(&mut req).await {
             return poem::error::ResponseError::as_response(&e);
         }
@@ -160,7 +179,7 @@ async fn serve<E: Endpoint>(ep: Arc<E>, mut req: Request, metrics: &Metrics) -> 
         None => i32::from(status.as_u16()) * 100,
     };
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    metrics.observe(status.as_u16(), code, started.elapsed());
+    metrics.observe(method.as_str(), &path, status.as_u16(), code, started.elapsed());
     tracing::info!(
         target: "liveroom::request",
         %request_id, %method, %path, status = status.as_u16(), code,
@@ -168,6 +187,27 @@ async fn serve<E: Endpoint>(ep: Arc<E>, mut req: Request, metrics: &Metrics) -> 
         "request"
     );
     resp
+}
+
+/// The client's address: the peer, or behind a trusted proxy the last X-Forwarded-For entry
+/// (the one that proxy appended).
+fn client_address(req: &Request, trust_xff: bool) -> String {
+    if trust_xff
+        && let Some(last) = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .rfind(|s| !s.is_empty())
+    {
+        return last.to_owned();
+    }
+    match req.remote_addr().as_socket_addr() {
+        Some(addr) => addr.ip().to_string(),
+        None => req.remote_addr().to_string(),
+    }
 }
 
 async fn limit_body(req: &mut Request) -> Result<(), ApiError> {

@@ -44,6 +44,7 @@ impl OpsApi {
     /// Prometheus text.
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
     async fn metrics(&self) -> PlainText<String> {
-        PlainText(self.state.metrics.render())
+        let gauges = self.state.store.gauges().await.ok();
+        PlainText(self.state.metrics.render(self.state.store.redis_stats(), gauges))
     }
 }

@@ -68,6 +68,12 @@ impl Keys {
         format!("{}idx:{{rooms}}:occupied", self.prefix)
     }
 
+    /// Members by room as the sweeper last counted them, and their total (a gauge).
+    pub fn online_counts(&self) -> [String; 2] {
+        let p = &self.prefix;
+        [format!("{p}idx:{{rooms}}:online"), format!("{p}idx:{{rooms}}:online_total")]
+    }
+
     pub fn live(&self) -> String {
         format!("{}idx:{{rooms}}:live", self.prefix)
     }
@@ -88,6 +94,11 @@ impl Keys {
     /// The lease of the replica delivering a room's webhooks.
     pub fn webhook_lease(&self, id: &LiveId) -> String {
         format!("{}room:{{{id}}}:webhook_lease", self.prefix)
+    }
+
+    /// A rate-limit counter: one subject (`u:{user}` or `ip:{addr}`), one one-second window.
+    pub fn rate_window(&self, subject: &str, index: u64) -> String {
+        format!("{}rl:{{{subject}}}:{index}", self.prefix)
     }
 
     pub fn chat_id_counter(&self) -> String {

@@ -6,6 +6,7 @@ mod discovery;
 mod events;
 pub mod keys;
 mod presence;
+mod ratelimit;
 mod reply;
 mod rooms;
 pub mod scripts;
@@ -20,7 +21,7 @@ use redis::{FromRedisValue, Value};
 pub use connection::{Connection, RedisTarget};
 pub use events::{StoredEvent, Watcher};
 pub use presence::Heartbeat;
-pub use sweep::{SweepCursors, SweepReport};
+pub use sweep::{Gauges, SweepCursors, SweepReport};
 
 use self::keys::Keys;
 use crate::domain::ids::LiveId;
@@ -94,6 +95,7 @@ struct Inner {
     event_sink: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<LiveId>>,
     keys: Keys,
     scripts: Scripts,
+    stats: crate::metrics::RedisStats,
     timings: Timings,
     timeout: Duration,
 }
@@ -112,6 +114,7 @@ impl Store {
                 target,
                 event_sink: std::sync::OnceLock::new(),
                 keys: Keys::new(key_prefix),
+                stats: Default::default(),
                 scripts: Scripts::new(),
                 timings,
                 timeout,
@@ -151,23 +154,39 @@ impl Store {
             invocation.arg(a);
         }
         let mut conn = self.inner.conn.clone();
-        match tokio::time::timeout(self.inner.timeout, invocation.invoke_async(&mut conn)).await {
-            Ok(result) => Ok(result?),
-            Err(_) => Err(StoreError::Unavailable(
-                "redis did not answer in time".into(),
-            )),
-        }
+        let started = std::time::Instant::now();
+        let answer = tokio::time::timeout(self.inner.timeout, invocation.invoke_async(&mut conn)).await;
+        self.observed(started, answer)
     }
 
     /// One plain command, bounded like `eval`.
     async fn command<T: FromRedisValue>(&self, cmd: redis::Cmd) -> StoreResult<T> {
         let mut conn = self.inner.conn.clone();
-        match tokio::time::timeout(self.inner.timeout, cmd.query_async(&mut conn)).await {
-            Ok(result) => Ok(result?),
-            Err(_) => Err(StoreError::Unavailable(
-                "redis did not answer in time".into(),
-            )),
+        let started = std::time::Instant::now();
+        let answer = tokio::time::timeout(self.inner.timeout, cmd.query_async(&mut conn)).await;
+        self.observed(started, answer)
+    }
+
+    /// Counts a call for /metrics and turns a timeout into Unavailable.
+    fn observed<T>(
+        &self,
+        started: std::time::Instant,
+        answer: Result<redis::RedisResult<T>, tokio::time::error::Elapsed>,
+    ) -> StoreResult<T> {
+        self.inner.stats.latency.observe(started.elapsed());
+        let result = match answer {
+            Ok(result) => result.map_err(StoreError::from),
+            Err(_) => Err(StoreError::Unavailable("redis did not answer in time".into())),
+        };
+        if matches!(result, Err(StoreError::Unavailable(_))) {
+            self.inner.stats.errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
+        result
+    }
+
+    /// Redis call counts and latency, for /metrics.
+    pub fn redis_stats(&self) -> &crate::metrics::RedisStats {
+        &self.inner.stats
     }
 
     /// Whether Redis answers now (for `/readyz`).

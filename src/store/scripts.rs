@@ -39,6 +39,8 @@ pub struct Scripts {
     pub page: Script,
     pub due: Script,
     pub lease: Script,
+    pub ratelimit: Script,
+    pub online_sync: Script,
 }
 
 impl Scripts {
@@ -61,6 +63,8 @@ impl Scripts {
             trim: room(include_str!("lua/trim.lua")),
             may_watch: room(include_str!("lua/may_watch.lua")),
             lease: Script::new(include_str!("lua/lease.lua")),
+            ratelimit: Script::new(include_str!("lua/ratelimit.lua")),
+            online_sync: Script::new(include_str!("lua/online_sync.lua")),
             stream_publish: room(include_str!("lua/stream_publish.lua")),
             stream_unpublish: room(include_str!("lua/stream_unpublish.lua")),
             user_join: Script::new(include_str!("lua/user_join.lua")),

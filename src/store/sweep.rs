@@ -9,6 +9,13 @@ use super::rooms::decode_view;
 use super::{Store, StoreResult};
 use crate::domain::ids::LiveId;
 
+/// Room and member gauges.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Gauges {
+    pub live: u64,
+    pub members_online: u64,
+}
+
 /// What one sweep did, for logs and tests.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct SweepReport {
@@ -129,6 +136,7 @@ impl Store {
             *cursor + ids.len()
         };
         let mut lapsed = 0;
+        let mut counts: Vec<String> = Vec::with_capacity(ids.len() * 2);
         let window = [self.window().to_string()];
         for id in ids.iter().filter_map(|raw| LiveId::parse(raw)) {
             let answer: Value = self
@@ -141,6 +149,8 @@ impl Store {
                 self.note_events(&id);
             }
             lapsed += removed.len();
+            counts.push(id.to_string());
+            counts.push(left.max(0).to_string());
             self.release_users(&id, removed).await;
             if left == 0 && is_occupied_set {
                 // Take the room out, then look again: a join that raced this sweep either saw
@@ -160,6 +170,19 @@ impl Store {
                 }
             }
         }
+        if !counts.is_empty() {
+            let _: i64 =
+                self.eval(&self.scripts().online_sync, &self.keys().online_counts(), &counts).await?;
+        }
         Ok(lapsed)
+    }
+
+    /// Gauges for /metrics: live rooms, members online (as the sweepers last counted them).
+    pub async fn gauges(&self) -> StoreResult<Gauges> {
+        let live = redis::cmd("ZCARD").arg(self.keys().live()).clone();
+        let members = redis::cmd("GET").arg(&self.keys().online_counts()[1]).clone();
+        let (live, members): (u64, Option<i64>) =
+            tokio::try_join!(self.command(live), self.command(members))?;
+        Ok(Gauges { live, members_online: members.unwrap_or(0).max(0) as u64 })
     }
 }

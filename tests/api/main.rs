@@ -9,6 +9,7 @@ mod helpers;
 mod nginx;
 mod openapi;
 mod presence;
+mod ratelimit;
 mod replicas;
 mod rooms;
 mod streams;

@@ -27,6 +27,8 @@ impl Replica {
             ("LIVEROOM_REDIS_KEY_PREFIX".to_owned(), settings.redis_key_prefix.clone()),
             ("LIVEROOM_JWT_SECRET".to_owned(), SECRET.to_owned()),
             ("RUST_LOG".to_owned(), "warn".to_owned()),
+            ("LIVEROOM_RATE_LIMIT_USER_PER_SEC".to_owned(), "0".to_owned()),
+            ("LIVEROOM_RATE_LIMIT_IP_PER_SEC".to_owned(), "0".to_owned()),
         ];
         match &settings.redis_cluster {
             Some(seeds) => env.push(("LIVEROOM_REDIS_CLUSTER".to_owned(), seeds.clone())),

@@ -537,7 +537,9 @@ async fn operational_endpoints_answer() {
         .unwrap();
     let text = metrics.text().await.unwrap();
     assert!(
-        text.contains("liveroom_requests_total{status=\"200\",code=\"0\"}"),
+        text.contains(
+            "liveroom_requests_total{method=\"POST\",route=\"/client/live/room/instance\",status=\"200\",code=\"0\"} 1"
+        ),
         "{text}"
     );
 }
@@ -594,4 +596,42 @@ async fn scripts_are_reloaded_after_redis_forgets_them() {
     app.info(&id, "x").await.assert_ok();
     app.heartbeat(&id, "v").await.assert_ok();
     app.start(&id, "anchor").await.assert_ok();
+}
+
+#[tokio::test]
+async fn metrics_show_routes_redis_and_gauges() {
+    let mut s = test_settings();
+    s.heartbeat_interval_ms = 100; // sweeps every 100 ms: the member gauge follows quickly
+    let app = spawn_app_with(s).await;
+    let id = app.create_room("anchor", "t").await;
+    app.start(&id, "anchor").await.assert_ok();
+    app.join(&id, "v1").await.assert_ok();
+    app.join(&id, "v2").await.assert_ok();
+    app.info("live_0192f0c1a2b34c5d8e9f0a1b2c3d4e5f", "x").await.assert_error(404, 40400);
+    let scrape = || async {
+        app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap()
+    };
+    let text = eventually(std::time::Duration::from_secs(10), "the member gauge", || async {
+        let text = scrape().await;
+        text.contains("liveroom_members_online 2").then_some(text)
+    })
+    .await;
+    assert!(text.contains("liveroom_rooms_live 1"), "{text}");
+    assert!(
+        text.contains("route=\"/client/live/room/info/{live_id}\",status=\"404\",code=\"40400\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("liveroom_request_duration_seconds_count{method=\"POST\",route=\"/client/live/room/user/{live_id}\"} 2"), "{text}");
+    assert!(text.contains("liveroom_redis_errors_total 0"), "{text}");
+    let calls = text
+        .lines()
+        .find_map(|l| l.strip_prefix("liveroom_redis_call_duration_seconds_count "))
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(calls > 5, "{text}");
+    app.leave(&id, "v1").await.assert_ok();
+    eventually(std::time::Duration::from_secs(10), "the gauge follows a leave", || async {
+        scrape().await.contains("liveroom_members_online 1").then_some(())
+    })
+    .await;
 }
