@@ -3,8 +3,11 @@
 //!
 //! Each replica decides locally, from the shared count of the current one-second window (as Redis
 //! last told it) plus its own requests not yet reported; every 50 ms it reports them (one script
-//! per active subject, sent together) and learns the new shared count. So the limit holds across
-//! replicas to within what the others served in the last 50 ms, and a request never waits for Redis.
+//! per busy subject, sent together) and learns the new shared count. A subject is reported only
+//! once this replica has seen a tenth of its limit in the window: a viewer heartbeating every 5 s
+//! costs Redis nothing, while one that sprays requests over N replicas is counted everywhere after
+//! at most N tenths of the limit. So the limit holds across replicas to within that, plus what the
+//! others served in their last 50 ms, and a request never waits for Redis.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -32,6 +35,10 @@ struct Window {
     shared: u64,
     /// This replica's requests not yet reported.
     unreported: u64,
+    /// This replica's requests in this window, reported or not.
+    seen: u64,
+    /// Reported once `seen` reaches this (a tenth of the limit).
+    report_from: u64,
 }
 
 pub struct RateLimiter {
@@ -65,13 +72,15 @@ impl RateLimiter {
         let Ok(mut windows) = self.windows.lock() else { return Ok(()) };
         let w = windows.entry(subject).or_default();
         if w.index != index {
-            *w = Window { index, ..Window::default() };
+            let report_from = (u64::from(limit) / 10).max(1);
+            *w = Window { index, report_from, ..Window::default() };
         }
         if w.shared + w.unreported >= u64::from(limit) {
             let retry_after = (1000 - now % 1000).div_ceil(1000).max(1);
             return Err(ApiError::TooManyRequests { who, limit, retry_after });
         }
         w.unreported += 1;
+        w.seen += 1;
         Ok(())
     }
 
@@ -95,7 +104,7 @@ impl RateLimiter {
             windows.retain(|_, w| w.index + 1 >= index); // forget old windows
             windows
                 .iter_mut()
-                .filter(|(_, w)| w.unreported > 0)
+                .filter(|(_, w)| w.unreported > 0 && w.seen >= w.report_from)
                 .map(|(subject, w)| {
                     let n = std::mem::take(&mut w.unreported);
                     (subject.clone(), w.index, n)
