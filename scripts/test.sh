@@ -7,7 +7,12 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_cargo
 
-apt_install redis-server redis-tools docker-compose nginx libnginx-mod-rtmp ffmpeg
+apt_install redis-server redis-tools docker-compose nginx libnginx-mod-rtmp ffmpeg \
+  python3 python3-venv chromium fonts-wqy-zenhei
+# node and npm as they are (a NodeSource nodejs brings its own npm), else Debian's
+command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+# playwright-core for the browser test (tests/browser), driving Debian's chromium
+(cd tests/browser && npm ci --no-audit --no-fund --silent)
 
 echo ">> cargo fmt --check"
 cargo fmt --all -- --check
@@ -17,3 +22,5 @@ echo ">> cargo test (single Redis)"
 cargo test --all-targets
 echo ">> cargo test --test api (3-master Redis Cluster)"
 LIVEROOM_TEST_REDIS=cluster cargo test --test api
+echo ">> scripts/fuzz.sh (Schemathesis against the served spec)"
+scripts/fuzz.sh

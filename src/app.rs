@@ -132,7 +132,12 @@ impl Application {
         let delivery = self.webhooks.map(|config| {
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
             self.state.store.set_event_sink(tx);
-            tokio::spawn(crate::webhooks::run(self.state.store.clone(), config, rx, stop_rx.clone()))
+            tokio::spawn(crate::webhooks::run(
+                self.state.store.clone(),
+                config,
+                rx,
+                stop_rx.clone(),
+            ))
         });
         let limiter = self.state.limiter.clone();
         let store = self.state.store.clone();

@@ -225,12 +225,25 @@ impl Settings {
         };
         match url::Url::parse(url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-            _ => return Err(SettingsError(format!("LIVEROOM_WEBHOOK_URL is not an http(s) URL: {url}"))),
+            _ => {
+                return Err(SettingsError(format!(
+                    "LIVEROOM_WEBHOOK_URL is not an http(s) URL: {url}"
+                )));
+            }
         }
-        let secret = self.webhook_secret.clone().filter(|s| !s.is_empty()).ok_or_else(|| {
-            SettingsError("LIVEROOM_WEBHOOK_URL needs LIVEROOM_WEBHOOK_SECRET (the signing key)".into())
-        })?;
-        Ok(Some(crate::webhooks::WebhookConfig { url: url.to_owned(), secret }))
+        let secret = self
+            .webhook_secret
+            .clone()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                SettingsError(
+                    "LIVEROOM_WEBHOOK_URL needs LIVEROOM_WEBHOOK_SECRET (the signing key)".into(),
+                )
+            })?;
+        Ok(Some(crate::webhooks::WebhookConfig {
+            url: url.to_owned(),
+            secret,
+        }))
     }
 
     pub fn validate(&self) -> Result<(), SettingsError> {

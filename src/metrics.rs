@@ -9,8 +9,9 @@ use std::time::Duration;
 use crate::store::Gauges;
 
 /// Upper bounds (seconds) of the latency histograms' buckets.
-pub const BUCKETS: [f64; 12] =
-    [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+pub const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
 
 /// A latency histogram that many threads add to.
 #[derive(Default)]
@@ -27,7 +28,8 @@ impl Histogram {
             self.buckets[i].fetch_add(1, Ordering::Relaxed);
         }
         self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum_micros.fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
     }
 
     fn render(&self, out: &mut String, name: &str, labels: &str) {
@@ -35,13 +37,23 @@ impl Histogram {
         let mut cumulative = 0;
         for (bound, n) in BUCKETS.iter().zip(self.buckets.iter()) {
             cumulative += n.load(Ordering::Relaxed);
-            out.push_str(&format!("{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {cumulative}\n"));
+            out.push_str(&format!(
+                "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {cumulative}\n"
+            ));
         }
         let count = self.count.load(Ordering::Relaxed);
         let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        let braces = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
-        out.push_str(&format!("{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {count}\n"));
-        out.push_str(&format!("{name}_sum{braces} {sum}\n{name}_count{braces} {count}\n"));
+        let braces = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
+        out.push_str(&format!(
+            "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {count}\n"
+        ));
+        out.push_str(&format!(
+            "{name}_sum{braces} {sum}\n{name}_count{braces} {count}\n"
+        ));
     }
 }
 
@@ -52,9 +64,12 @@ pub struct RedisStats {
     pub errors: AtomicU64,
 }
 
+/// A request's labels: method, route, HTTP status, contract code.
+type RequestLabels = (String, &'static str, u16, i32);
+
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, &'static str, u16, i32), u64>>,
+    requests: Mutex<BTreeMap<RequestLabels, u64>>,
     latency: Mutex<BTreeMap<(String, &'static str), std::sync::Arc<Histogram>>>,
 }
 
@@ -86,7 +101,10 @@ pub fn route_of(path: &str) -> &'static str {
         .find(|route| {
             let parts: Vec<&str> = route.split('/').collect();
             (parts.len() == segments.len() || (**route == "/docs" && path.starts_with("/docs")))
-                && parts.iter().zip(segments.iter()).all(|(p, s)| p.starts_with('{') || p == s)
+                && parts
+                    .iter()
+                    .zip(segments.iter())
+                    .all(|(p, s)| p.starts_with('{') || p == s)
         })
         .copied()
         .unwrap_or("other")
@@ -96,7 +114,8 @@ impl Metrics {
     pub fn observe(&self, method: &str, path: &str, status: u16, code: i32, took: Duration) {
         let route = route_of(path);
         if let Ok(mut r) = self.requests.lock() {
-            *r.entry((method.to_owned(), route, status, code)).or_default() += 1;
+            *r.entry((method.to_owned(), route, status, code))
+                .or_default() += 1;
         }
         let histogram = match self.latency.lock() {
             Ok(mut l) => l.entry((method.to_owned(), route)).or_default().clone(),
@@ -131,7 +150,9 @@ impl Metrics {
             "# HELP liveroom_redis_call_duration_seconds Round trip of one Redis call (script or command).\n\
              # TYPE liveroom_redis_call_duration_seconds histogram\n",
         );
-        redis.latency.render(&mut out, "liveroom_redis_call_duration_seconds", "");
+        redis
+            .latency
+            .render(&mut out, "liveroom_redis_call_duration_seconds", "");
         out.push_str(&format!(
             "# HELP liveroom_redis_errors_total Redis calls that failed (unreachable, timed out, refused).\n\
              # TYPE liveroom_redis_errors_total counter\nliveroom_redis_errors_total {}\n",
@@ -155,9 +176,18 @@ mod tests {
 
     #[test]
     fn routes_keep_labels_few() {
-        assert_eq!(route_of("/client/live/room/info/live_0192"), "/client/live/room/info/{live_id}");
-        assert_eq!(route_of("/client/live/room/extends"), "/client/live/room/extends");
-        assert_eq!(route_of("/client/live/room/live_0192"), "/client/live/room/{live_id}");
+        assert_eq!(
+            route_of("/client/live/room/info/live_0192"),
+            "/client/live/room/info/{live_id}"
+        );
+        assert_eq!(
+            route_of("/client/live/room/extends"),
+            "/client/live/room/extends"
+        );
+        assert_eq!(
+            route_of("/client/live/room/live_0192"),
+            "/client/live/room/{live_id}"
+        );
         assert_eq!(route_of("/client/live/room"), "/client/live/room");
         assert_eq!(route_of("/docs/index.css"), "/docs");
         assert_eq!(route_of("/anything/else"), "other");

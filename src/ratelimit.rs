@@ -47,12 +47,18 @@ pub struct RateLimiter {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 impl RateLimiter {
     pub fn new(limits: Limits) -> Self {
-        Self { limits, windows: Mutex::default() }
+        Self {
+            limits,
+            windows: Mutex::default(),
+        }
     }
 
     pub fn check_user(&self, user: &str) -> Result<(), ApiError> {
@@ -69,15 +75,25 @@ impl RateLimiter {
         }
         let now = now_ms();
         let index = now / 1000;
-        let Ok(mut windows) = self.windows.lock() else { return Ok(()) };
+        let Ok(mut windows) = self.windows.lock() else {
+            return Ok(());
+        };
         let w = windows.entry(subject).or_default();
         if w.index != index {
             let report_from = (u64::from(limit) / 10).max(1);
-            *w = Window { index, report_from, ..Window::default() };
+            *w = Window {
+                index,
+                report_from,
+                ..Window::default()
+            };
         }
         if w.shared + w.unreported >= u64::from(limit) {
             let retry_after = (1000 - now % 1000).div_ceil(1000).max(1);
-            return Err(ApiError::TooManyRequests { who, limit, retry_after });
+            return Err(ApiError::TooManyRequests {
+                who,
+                limit,
+                retry_after,
+            });
         }
         w.unreported += 1;
         w.seen += 1;
@@ -100,7 +116,9 @@ impl RateLimiter {
     async fn report(&self, store: &Store) {
         let index = now_ms() / 1000;
         let due: Vec<(String, u64, u64)> = {
-            let Ok(mut windows) = self.windows.lock() else { return };
+            let Ok(mut windows) = self.windows.lock() else {
+                return;
+            };
             windows.retain(|_, w| w.index + 1 >= index); // forget old windows
             windows
                 .iter_mut()
@@ -111,11 +129,17 @@ impl RateLimiter {
                 })
                 .collect()
         };
-        let reports = due.iter().map(|(subject, index, n)| store.count_requests(subject, *index, *n));
+        let reports = due
+            .iter()
+            .map(|(subject, index, n)| store.count_requests(subject, *index, *n));
         let answers = futures_util::future::join_all(reports).await;
-        let Ok(mut windows) = self.windows.lock() else { return };
+        let Ok(mut windows) = self.windows.lock() else {
+            return;
+        };
         for ((subject, index, n), answer) in due.into_iter().zip(answers) {
-            let Some(w) = windows.get_mut(&subject) else { continue };
+            let Some(w) = windows.get_mut(&subject) else {
+                continue;
+            };
             if w.index != index {
                 continue;
             }

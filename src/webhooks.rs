@@ -58,7 +58,10 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let owner = uuid::Uuid::new_v4().to_string();
-    let client = match reqwest::Client::builder().timeout(Duration::from_secs(5)).build() {
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+    {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "webhook client");
@@ -175,7 +178,10 @@ async fn post_until_accepted(
     let mut backoff = Duration::from_millis(100);
     let mut attempt = 1u32;
     loop {
-        let t = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let t = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         let sent = client
             .post(&config.url)
             .header("Content-Type", "application/json")

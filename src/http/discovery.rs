@@ -7,7 +7,7 @@ use poem_openapi::payload::Json;
 use super::auth::Caller;
 use super::envelope::RoomPageEnvelope;
 use super::error::ApiError;
-use super::model::{RoomData, RoomPage};
+use super::model::{LiveStatusParam, PageNum, PageSize, RoomData, RoomPage};
 use super::{ApiTags, AppState};
 use crate::domain::ids::LiveId;
 use crate::domain::page::{Page, PageRequest};
@@ -33,6 +33,11 @@ impl DiscoveryApi {
 impl DiscoveryApi {
     /// 搜索直播 — rooms whose title or anchor nick contains the keyword (full-width/half-width
     /// and case insensitive), or whose live_id is the keyword; newest created first.
+    ///
+    /// 直播间搜索。
+    ///
+    /// Rooms not deleted, of any status unless `live_status` says which; an empty keyword lists
+    /// them all.
     #[oai(
         path = "/client/live/room",
         method = "get",
@@ -41,20 +46,20 @@ impl DiscoveryApi {
     async fn search(
         &self,
         caller: Caller,
-        /// 页码 (>= 1, default 1)
-        page_num: Query<Option<i64>>,
-        /// 分页数量 (1–100, default 20)
-        page_size: Query<Option<i64>>,
-        /// 搜索关键字 (at most 64 characters; empty: every room)
+        /// 页码 — the page: 1 or more (default 1).
+        page_num: Query<Option<PageNum>>,
+        /// 分页数量 — rooms per page: 1–100 (default 20).
+        page_size: Query<Option<PageSize>>,
+        /// 搜索关键字 — the keyword: at most 64 characters after trimming; empty: every room.
         keyword: Query<Option<String>>,
-        /// Only rooms of this status: 0 created, 1 live, 2 ended
-        live_status: Query<Option<i64>>,
+        /// 直播间状态 — only rooms of this status: 0 created, 1 live, 2 ended.
+        live_status: Query<Option<LiveStatusParam>>,
     ) -> Result<Json<RoomPageEnvelope>, ApiError> {
-        let page = PageRequest::parse(page_num.0, page_size.0)?;
+        let page = PageRequest::parse(page_num.0.map(|p| p.0), page_size.0.map(|p| p.0))?;
         let raw = keyword.0.as_deref();
         let kw = Keyword::parse(raw)?;
         let exact = raw.map(str::trim).and_then(LiveId::parse);
-        let status = match live_status.0 {
+        let status = match live_status.0.map(|s| s.0) {
             None => None,
             Some(code) => Some(LiveStatus::from_code(code).ok_or_else(|| {
                 ApiError::BadRequest(format!("live_status must be 0, 1 or 2 (got {code})"))
@@ -69,6 +74,10 @@ impl DiscoveryApi {
     }
 
     /// 直播列表 — rooms that are live now, most recently started first.
+    ///
+    /// 分页查看直播间列表。只会看到正在直播的直播间。
+    ///
+    /// The rooms that are live (status 1), one page.
     #[oai(
         path = "/client/live/room/list",
         method = "get",
@@ -77,12 +86,12 @@ impl DiscoveryApi {
     async fn list(
         &self,
         caller: Caller,
-        /// 页码 (>= 1, default 1)
-        page_num: Query<Option<i64>>,
-        /// 分页数量 (1–100, default 20)
-        page_size: Query<Option<i64>>,
+        /// 页码 — the page: 1 or more (default 1).
+        page_num: Query<Option<PageNum>>,
+        /// 分页数量 — rooms per page: 1–100 (default 20).
+        page_size: Query<Option<PageSize>>,
     ) -> Result<Json<RoomPageEnvelope>, ApiError> {
-        let page = PageRequest::parse(page_num.0, page_size.0)?;
+        let page = PageRequest::parse(page_num.0.map(|p| p.0), page_size.0.map(|p| p.0))?;
         let rooms = self.state.store.live_rooms(page).await?;
         Ok(self.answer(rooms, &caller))
     }

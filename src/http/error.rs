@@ -4,7 +4,7 @@
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::{IntoResponse, Response};
 use poem_openapi::ApiResponse;
-use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::Type;
 
 use super::envelope::{Envelope, current_request_id};
@@ -34,7 +34,11 @@ pub enum ApiError {
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("too many requests from {who}: at most {limit} a second; retry after {retry_after} s")]
-    TooManyRequests { who: &'static str, limit: u32, retry_after: u64 },
+    TooManyRequests {
+        who: &'static str,
+        limit: u32,
+        retry_after: u64,
+    },
     #[error("internal error")]
     Internal,
     #[error("the service cannot reach its storage right now; try again")]
@@ -152,24 +156,101 @@ impl ApiResponse for ApiError {
                 "50300: Redis unreachable; the request had no effect or is safe to retry",
             ),
         ];
-        MetaResponses {
-            responses: described
-                .into_iter()
-                .map(|(status, description)| MetaResponse {
-                    description,
-                    status: Some(status),
-                    status_range: None,
-                    content: vec![MetaMediaType {
-                        content_type: "application/json; charset=utf-8",
-                        schema: Envelope::schema_ref(),
-                    }],
-                    headers: vec![],
-                })
-                .collect(),
-        }
+        envelope_responses(&described)
     }
 
     fn register(registry: &mut Registry) {
         Envelope::register(registry);
     }
 }
+
+/// The envelope answers, each with the headers it carries: `WWW-Authenticate` on a 401
+/// (RFC 6750), `Retry-After` on a 429.
+fn envelope_responses(described: &[(u16, &'static str)]) -> MetaResponses {
+    let header = |name: &str, description: &str| MetaHeader {
+        name: name.to_owned(),
+        description: Some(description.to_owned()),
+        required: true,
+        deprecated: false,
+        schema: String::schema_ref(),
+    };
+    MetaResponses {
+        responses: described
+            .iter()
+            .map(|&(status, description)| MetaResponse {
+                description,
+                status: Some(status),
+                status_range: None,
+                content: vec![MetaMediaType {
+                    content_type: "application/json; charset=utf-8",
+                    schema: Envelope::schema_ref(),
+                }],
+                headers: match status {
+                    401 => vec![header(
+                        "WWW-Authenticate",
+                        "`Bearer error=\"invalid_token\"` (RFC 6750)",
+                    )],
+                    429 => vec![header("Retry-After", "Seconds to wait before trying again")],
+                    _ => vec![],
+                },
+            })
+            .collect(),
+    }
+}
+
+/// The envelope answers of a request refused before its handler runs: a JSON body that cannot
+/// be read (400), a body over the limit (413). For the operations whose own answers are their
+/// callers' formats (the media-server hooks): a handler's `Result<_, BodyRefused>` only tells
+/// the spec; the value cannot exist.
+pub enum BodyRefused {}
+
+/// As [`BodyRefused`], for a form body, which must also say it is one (415 otherwise), and a
+/// path parameter that is not one of its values (400).
+pub enum FormRefused {}
+
+const BODY_REFUSED: [(u16, &str); 2] = [
+    (
+        400,
+        "40000: the body (or a parameter) is missing or malformed",
+    ),
+    (413, "41300: request body over 64 KiB"),
+];
+
+macro_rules! refused {
+    ($name:ident, $described:expr) => {
+        impl ApiResponse for $name {
+            fn meta() -> MetaResponses {
+                envelope_responses(&$described)
+            }
+
+            fn register(registry: &mut Registry) {
+                Envelope::register(registry);
+            }
+        }
+
+        impl IntoResponse for $name {
+            fn into_response(self) -> Response {
+                match self {}
+            }
+        }
+
+        impl From<$name> for poem::Error {
+            fn from(refused: $name) -> Self {
+                match refused {}
+            }
+        }
+    };
+}
+
+refused!(BodyRefused, BODY_REFUSED);
+refused!(
+    FormRefused,
+    [
+        BODY_REFUSED[0],
+        BODY_REFUSED[1],
+        (
+            415,
+            "41500: the body is not `application/x-www-form-urlencoded`",
+        ),
+    ]
+);

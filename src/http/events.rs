@@ -1,16 +1,20 @@
 //! Room events as Server-Sent Events, for the room's members and anchor, from any replica.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use futures_util::stream::{self, BoxStream, StreamExt};
 use poem::web::sse::Event;
+use poem::{IntoResponse, Response};
 use poem_openapi::param::{Header, Path};
 use poem_openapi::payload::EventStream;
-use poem_openapi::{Object, OpenApi};
+use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::Type;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use super::auth::Caller;
 use super::error::ApiError;
+use super::model::{EXAMPLE_LIVE_ID, Extends};
 use super::{ApiTags, AppState, live_id};
 use crate::store::{StoredEvent, Watcher};
 
@@ -18,27 +22,119 @@ use crate::store::{StoredEvent, Watcher};
 const BLOCK: Duration = Duration::from_secs(10);
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-/// One room event, the `data:` of an SSE message (`event:` is its type, `id:` its position in
-/// the room's log, for `Last-Event-ID`).
-#[derive(Object, Debug, Default)]
+/// The spec's names of one message of the stream and of its `data` (see `finish_spec`).
+pub const MESSAGE_SCHEMA: &str = "RoomEventMessage";
+pub const EVENT_SCHEMA: &str = "RoomEvent";
+
+/// 直播间事件类型 — the type of a room event (the message's `event:`, the data's `type`).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "snake_case")]
+pub enum RoomEventType {
+    /// The live started (0 -> 1). 开始直播
+    LiveStarted,
+    /// The live ended (`reason`). 直播结束
+    LiveEnded,
+    /// The anchor's presence began. 主播上线
+    AnchorOnline,
+    /// The anchor's presence lapsed. 主播离线
+    AnchorOffline,
+    /// A new visit (`user_id`). 用户加入
+    MemberJoined,
+    /// A member left (`user_id`, `reason`). 用户离开
+    MemberLeft,
+    /// The room's extends were replaced (`extends`). 扩展信息更新
+    ExtendsUpdated,
+    /// The count of members online changed (`online_count`), at most once a second. 在线人数
+    OnlineCount,
+}
+
+/// 直播间事件 — one room event: the JSON `data` of a message of the event stream, and the body
+/// of a webhook (which adds `event_id`).
+#[derive(Object, Debug)]
+#[oai(example)]
 pub struct RoomEvent {
+    /// 直播间ID
     pub live_id: String,
-    /// live_started, live_ended, anchor_online, anchor_offline, member_joined, member_left,
-    /// extends_updated, online_count
     #[oai(rename = "type")]
-    pub kind: String,
-    /// unix ms
+    pub kind: RoomEventType,
+    /// When it happened, unix ms (Redis's clock).
     pub at: i64,
-    /// live_ended: stopped | anchor_offline | deleted; member_left: left | lapsed | moved | room_ended
+    /// live_ended: stopped | anchor_offline | deleted; member_left: left | lapsed | moved |
+    /// room_ended
     pub reason: Option<String>,
     /// member_joined, member_left
     pub user_id: Option<String>,
     /// online_count
     pub online_count: Option<u64>,
-    /// extends_updated
-    pub extends: Option<BTreeMap<String, String>>,
-    #[oai(skip)]
-    stored: Option<StoredEvent>,
+    pub extends: Option<Extends>,
+}
+
+impl poem_openapi::types::Example for RoomEvent {
+    fn example() -> Self {
+        Self {
+            live_id: EXAMPLE_LIVE_ID.into(),
+            kind: RoomEventType::MemberJoined,
+            at: 1_656_315_406_000,
+            reason: None,
+            user_id: Some("user_2".into()),
+            online_count: None,
+            extends: None,
+        }
+    }
+}
+
+/// One message of the event stream as Server-Sent Events frame it: `id:`, `event:`, `data:`.
+#[derive(Object, Debug)]
+pub struct RoomEventMessage {
+    /// The event's position in the room's log (`1700000000000-0`): send it back as
+    /// `Last-Event-ID` to resume after it.
+    pub id: String,
+    /// The event's type, one of `RoomEventType`.
+    pub event: String,
+    /// The event, a `RoomEvent` as JSON.
+    pub data: String,
+}
+
+impl From<StoredEvent> for RoomEventMessage {
+    fn from(e: StoredEvent) -> Self {
+        Self {
+            id: e.id,
+            event: e.kind,
+            data: e.data,
+        }
+    }
+}
+
+/// The answer of the events endpoint: `text/event-stream`, one `RoomEventMessage` per event.
+pub struct RoomEventStream(EventStream<BoxStream<'static, RoomEventMessage>>);
+
+impl IntoResponse for RoomEventStream {
+    fn into_response(self) -> Response {
+        self.0.into_response()
+    }
+}
+
+impl ApiResponse for RoomEventStream {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "The room's events from now on (or after `Last-Event-ID`), one \
+                              message each; a comment every 15 s keeps the connection alive; \
+                              the stream ends after `live_ended`.",
+                status: Some(200),
+                status_range: None,
+                content: vec![MetaMediaType {
+                    content_type: "text/event-stream",
+                    schema: RoomEventMessage::schema_ref(),
+                }],
+                headers: vec![],
+            }],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        RoomEventMessage::register(registry);
+    }
 }
 
 struct Follow {
@@ -48,10 +144,32 @@ struct Follow {
     ended: bool,
 }
 
+/// `ms-seq`, both parts 64-bit numbers as Redis's stream ids are (a bigger one would end the
+/// stream at once with Redis's error).
 fn is_stream_id(raw: &str) -> bool {
-    raw.split_once('-').is_some_and(|(ms, seq)| {
-        !ms.is_empty() && !seq.is_empty() && ms.bytes().chain(seq.bytes()).all(|b| b.is_ascii_digit())
-    })
+    let number = |s: &str| s.bytes().all(|b| b.is_ascii_digit()) && s.parse::<u64>().is_ok();
+    raw.split_once('-')
+        .is_some_and(|(ms, seq)| number(ms) && number(seq))
+}
+
+#[cfg(test)]
+#[test]
+fn stream_ids_are_two_64_bit_numbers() {
+    assert!(is_stream_id("1700000000000-0"));
+    assert!(is_stream_id("18446744073709551615-18446744073709551615"));
+    for bad in [
+        "",
+        "-",
+        "1-",
+        "-1",
+        "1",
+        "1-2-3",
+        "+1-0",
+        "1-0 ",
+        "18446744073709551616-0",
+    ] {
+        assert!(!is_stream_id(bad), "{bad:?}");
+    }
 }
 
 pub struct EventsApi {
@@ -62,16 +180,20 @@ pub struct EventsApi {
 impl EventsApi {
     /// 直播间事件 — the room's events as Server-Sent Events (members and the anchor only).
     /// Resumes after `Last-Event-ID`; ends after `live_ended`.
-    #[oai(path = "/client/live/room/events/:live_id", method = "get", operation_id = "roomEvents")]
+    #[oai(
+        path = "/client/live/room/events/:live_id",
+        method = "get",
+        operation_id = "roomEvents"
+    )]
     async fn events(
         &self,
         caller: Caller,
         /// 直播间ID
         live_id: Path<String>,
-        /// The `id:` of the last event received, to resume after it.
-        #[oai(name = "Last-Event-ID")]
+        /// The `id:` of the last event received (`1700000000000-0`), to resume after it.
+        #[oai(name = "Last-Event-ID", validator(pattern = r"^[0-9]+-[0-9]+$"))]
         last_event_id: Header<Option<String>>,
-    ) -> Result<EventStream<BoxStream<'static, RoomEvent>>, ApiError> {
+    ) -> Result<RoomEventStream, ApiError> {
         let id = live_id::parse(&live_id)?;
         let store = &self.state.store;
         store.may_watch(&id, caller.user_id()).await?;
@@ -85,7 +207,12 @@ impl EventsApi {
             None => store.last_event_id(&id).await?,
         };
         let watcher = store.watcher(&id, BLOCK).await?;
-        let follow = Follow { watcher, last, buffered: VecDeque::new(), ended: false };
+        let follow = Follow {
+            watcher,
+            last,
+            buffered: VecDeque::new(),
+            ended: false,
+        };
         let events = stream::unfold(follow, |mut f| async move {
             loop {
                 if let Some(event) = f.buffered.pop_front() {
@@ -93,8 +220,7 @@ impl EventsApi {
                     if event.kind == "live_ended" {
                         f.ended = true;
                     }
-                    let item = RoomEvent { stored: Some(event), ..RoomEvent::default() };
-                    return Some((item, f));
+                    return Some((RoomEventMessage::from(event), f));
                 }
                 if f.ended {
                     return None;
@@ -108,13 +234,9 @@ impl EventsApi {
                 }
             }
         });
-        Ok(EventStream::new(events.boxed()).keep_alive(KEEP_ALIVE).to_event(|item| {
-            let stored = item.stored.unwrap_or_else(|| StoredEvent {
-                id: String::new(),
-                kind: String::new(),
-                data: String::new(),
-            });
-            Event::message(stored.data).id(stored.id).event_type(stored.kind)
-        }))
+        let stream = EventStream::new(events.boxed())
+            .keep_alive(KEEP_ALIVE)
+            .to_event(|m| Event::message(m.data).id(m.id).event_type(m.event));
+        Ok(RoomEventStream(stream))
     }
 }

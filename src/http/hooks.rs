@@ -12,6 +12,7 @@ use poem_openapi::payload::{Form, Json, PlainText};
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use super::body::JsonBody;
+use super::error::{BodyRefused, FormRefused};
 use super::{ApiTags, AppState};
 use crate::domain::ids::LiveId;
 use crate::store::StoreError;
@@ -28,12 +29,19 @@ pub struct SrsCallback {
     /// refreshes the anchor's presence like an update. Other actions are answered code 0.
     pub action: String,
     /// The application (`live`).
+    #[oai(nullable)]
     pub app: Option<String>,
     /// The stream name: the room's live_id.
+    #[oai(nullable)]
     pub stream: Option<String>,
     /// The publish URL's query string, with its `?` (`?auth_key=...` or `?txSecret=...&txTime=...`).
+    #[oai(nullable)]
     pub param: Option<String>,
+    /// The virtual host (`__defaultVhost__`).
+    #[oai(nullable)]
     pub vhost: Option<String>,
+    /// The publisher's address.
+    #[oai(nullable)]
     pub ip: Option<String>,
 }
 
@@ -227,12 +235,12 @@ impl HooksApi {
         /// The hook secret (`LIVEROOM_HOOK_SECRET`).
         secret: Query<Option<String>>,
         body: JsonBody<SrsCallback>,
-    ) -> SrsResponse {
+    ) -> Result<SrsResponse, BodyRefused> {
         if !self.authorized(secret.0.as_deref()) {
-            return SrsResponse::Forbidden(Json(SrsAnswer {
+            return Ok(SrsResponse::Forbidden(Json(SrsAnswer {
                 code: 40300,
                 message: FORBIDDEN.into(),
-            }));
+            })));
         }
         let cb = body.0;
         let stream = cb.stream.as_deref();
@@ -245,7 +253,7 @@ impl HooksApi {
             "on_unpublish" => self.unpublish(stream).await,
             _ => Verdict::Allow,
         };
-        srs(verdict)
+        Ok(srs(verdict))
     }
 
     /// nginx-rtmp notification: may this stream publish?
@@ -266,9 +274,9 @@ impl HooksApi {
         /// The hook secret (`LIVEROOM_HOOK_SECRET`).
         secret: Query<Option<String>>,
         form: Form<NginxRtmpNotify>,
-    ) -> NginxRtmpResponse {
+    ) -> Result<NginxRtmpResponse, FormRefused> {
         if !self.authorized(secret.0.as_deref()) {
-            return NginxRtmpResponse::Refused(PlainText(FORBIDDEN.into()));
+            return Ok(NginxRtmpResponse::Refused(PlainText(FORBIDDEN.into())));
         }
         let n = form.0;
         let stream = n.name.as_deref();
@@ -287,6 +295,6 @@ impl HooksApi {
             NginxRtmpEvent::Update => self.update(stream).await,
             NginxRtmpEvent::PublishDone => self.unpublish(stream).await,
         };
-        nginx(verdict)
+        Ok(nginx(verdict))
     }
 }

@@ -45,6 +45,10 @@ impl OpsApi {
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
     async fn metrics(&self) -> PlainText<String> {
         let gauges = self.state.store.gauges().await.ok();
-        PlainText(self.state.metrics.render(self.state.store.redis_stats(), gauges))
+        PlainText(
+            self.state
+                .metrics
+                .render(self.state.store.redis_stats(), gauges),
+        )
     }
 }

@@ -26,6 +26,11 @@ impl RoomsApi {
 #[OpenApi(tag = "ApiTags::Rooms")]
 impl RoomsApi {
     /// 创建直播间 — create a room; the caller becomes its anchor (主播).
+    ///
+    /// 创建一个直播间。创建直播间的用户，作为直播间的主播。
+    ///
+    /// Creates a room. The user who creates it is its anchor. The room starts in status 0
+    /// (created); `start` makes it live.
     #[oai(
         path = "/client/live/room/instance",
         method = "post",
@@ -41,7 +46,7 @@ impl RoomsApi {
             title: b.title,
             notice: b.notice,
             cover_url: b.cover_url,
-            extends: b.extends,
+            extends: b.extends.map(|e| e.0),
             start_at: b.start_at,
             end_at: b.end_at,
             publish_expire_at: b.publish_expire_at,
@@ -52,6 +57,10 @@ impl RoomsApi {
     }
 
     /// 查询直播间 — one room.
+    ///
+    /// 查询直播间信息。
+    ///
+    /// The room as it is now; `push_url` is shown to its anchor only.
     #[oai(
         path = "/client/live/room/info/:live_id",
         method = "get",
@@ -68,6 +77,12 @@ impl RoomsApi {
     }
 
     /// 开始直播 — start the live (anchor only): 0 -> 1. On a live room it answers the room.
+    ///
+    /// 开始直播间的直播。开始直播后，其他用户可以看到该直播间。只有直播间的主播，才能开始直播。
+    /// 直播间关闭之后，不能调用该接口开始直播。
+    ///
+    /// Starts the room's live: others then see it in the live list. Only the room's anchor may
+    /// start it (403); an ended room cannot be started again (409/40900).
     #[oai(
         path = "/client/live/room/:live_id",
         method = "put",
@@ -88,6 +103,11 @@ impl RoomsApi {
     }
 
     /// 停止直播 — stop the live (anchor only, only while live): 1 -> 2. Members are released.
+    ///
+    /// 停止直播。只有直播间的主播才能停止直播。只有直播间在直播状态，才能停止直播。
+    ///
+    /// Stops the live. Only the room's anchor may stop it (403), and only while it is live
+    /// (409/40900).
     #[oai(
         path = "/client/live/room/:live_id",
         method = "post",
@@ -107,6 +127,11 @@ impl RoomsApi {
     }
 
     /// 删除直播间 — delete the room (anchor only), whatever its state.
+    ///
+    /// 删除直播间。只有直播间的主播才能删除直播间。
+    ///
+    /// Deletes the room. Only the room's anchor may delete it (403); afterwards the room is 404
+    /// everywhere.
     #[oai(
         path = "/client/live/room/instance/:live_id",
         method = "delete",
@@ -126,6 +151,10 @@ impl RoomsApi {
     }
 
     /// 更新直播扩展 — replace the room's extends (anchor only).
+    ///
+    /// 更新直播间的扩展信息。
+    ///
+    /// Replaces the room's extension pairs with the ones sent.
     #[oai(
         path = "/client/live/room/extends",
         method = "put",
@@ -137,7 +166,7 @@ impl RoomsApi {
         body: JsonBody<UpdateExtendsRequest>,
     ) -> Result<Json<Envelope>, ApiError> {
         let id = live_id::parse(&body.0.live_id)?;
-        let extends = Extends::parse("extends", body.0.extends)?;
+        let extends = Extends::parse("extends", body.0.extends.0)?;
         self.state
             .store
             .set_extends(&id, caller.user_id(), &extends)

@@ -59,7 +59,11 @@ impl Connection {
                 let config = redis::AsyncConnectionConfig::new()
                     .set_connection_timeout(Some(Duration::from_secs(2)))
                     .set_response_timeout(Some(timeout));
-                Ok(Self::Dedicated(client.get_multiplexed_async_connection_with_config(&config).await?))
+                Ok(Self::Dedicated(
+                    client
+                        .get_multiplexed_async_connection_with_config(&config)
+                        .await?,
+                ))
             }
             RedisTarget::Cluster(seeds) => {
                 let client = ClusterClientBuilder::new(seeds.clone())

@@ -28,7 +28,9 @@ pub struct StoredEvent {
 
 /// Reads `[[id, [field, value, ...]], ...]`.
 fn entries(v: &Value) -> Vec<StoredEvent> {
-    let Some(items) = array(v) else { return Vec::new() };
+    let Some(items) = array(v) else {
+        return Vec::new();
+    };
     items
         .iter()
         .filter_map(|entry| {
@@ -103,18 +105,27 @@ impl Store {
     /// Whether `user` may watch the room: its anchor, or a present member.
     pub async fn may_watch(&self, id: &LiveId, user: &str) -> StoreResult<()> {
         let args = [user.to_owned(), self.window().to_string()];
-        let answer: Value =
-            self.eval(&self.scripts().may_watch, &self.keys().room(id), &args).await?;
+        let answer: Value = self
+            .eval(&self.scripts().may_watch, &self.keys().room(id), &args)
+            .await?;
         status(&answer, "may_watch").map(|_| ())
     }
 
     /// The id of the log's newest event ("0-0" when it has none): a watcher starting now reads
     /// after it.
     pub async fn last_event_id(&self, id: &LiveId) -> StoreResult<String> {
-        let cmd =
-            redis::cmd("XREVRANGE").arg(self.events_key(id)).arg("+").arg("-").arg("COUNT").arg(1).clone();
+        let cmd = redis::cmd("XREVRANGE")
+            .arg(self.events_key(id))
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .clone();
         let answer: Value = self.command(cmd).await?;
-        Ok(entries(&answer).pop().map(|e| e.id).unwrap_or_else(|| "0-0".into()))
+        Ok(entries(&answer)
+            .pop()
+            .map(|e| e.id)
+            .unwrap_or_else(|| "0-0".into()))
     }
 
     /// Events after `after`, oldest first, at most `count`.
@@ -141,7 +152,10 @@ impl Store {
         let conn = Connection::dedicated(&self.inner.target, self.inner.timeout + block)
             .await
             .map_err(StoreError::from)?;
-        Ok(Watcher { conn, key: self.events_key(id) })
+        Ok(Watcher {
+            conn,
+            key: self.events_key(id),
+        })
     }
 
     // ---- webhook delivery ----
@@ -166,14 +180,23 @@ impl Store {
 
     /// Rooms with events to deliver, oldest mark first.
     pub async fn rooms_to_deliver(&self, count: usize) -> StoreResult<Vec<LiveId>> {
-        let cmd =
-            redis::cmd("ZRANGE").arg(self.keys().webhook_pending()).arg(0).arg(count.max(1) - 1).clone();
+        let cmd = redis::cmd("ZRANGE")
+            .arg(self.keys().webhook_pending())
+            .arg(0)
+            .arg(count.max(1) - 1)
+            .clone();
         let ids: Vec<String> = self.command(cmd).await?;
         Ok(ids.iter().filter_map(|raw| LiveId::parse(raw)).collect())
     }
 
     /// Takes, renews or releases the room's delivery lease; true while `owner` holds it.
-    pub async fn delivery_lease(&self, id: &LiveId, op: &str, owner: &str, ttl: Duration) -> StoreResult<bool> {
+    pub async fn delivery_lease(
+        &self,
+        id: &LiveId,
+        op: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> StoreResult<bool> {
         let keys = [self.keys().webhook_lease(id)];
         let args = [op.to_owned(), owner.to_owned(), ttl.as_millis().to_string()];
         let held: i64 = self.eval(&self.scripts().lease, &keys, &args).await?;
@@ -182,7 +205,11 @@ impl Store {
 
     /// The next events to deliver: first those read before but not acknowledged (a delivery cut
     /// short), then new ones. `None` when the room's log is gone.
-    pub async fn events_to_deliver(&self, id: &LiveId, count: usize) -> StoreResult<Option<Vec<StoredEvent>>> {
+    pub async fn events_to_deliver(
+        &self,
+        id: &LiveId,
+        count: usize,
+    ) -> StoreResult<Option<Vec<StoredEvent>>> {
         let key = self.events_key(id);
         for from in ["0", ">"] {
             let read = redis::cmd("XREADGROUP")
@@ -202,7 +229,12 @@ impl Store {
                     if exists == 0 {
                         return Ok(None);
                     }
-                    let create = redis::cmd("XGROUP").arg("CREATE").arg(&key).arg(GROUP).arg("0").clone();
+                    let create = redis::cmd("XGROUP")
+                        .arg("CREATE")
+                        .arg(&key)
+                        .arg(GROUP)
+                        .arg("0")
+                        .clone();
                     match self.command::<Value>(create).await {
                         Ok(_) => {}
                         Err(StoreError::Internal(e)) if e.contains("BUSYGROUP") => {}
@@ -222,7 +254,11 @@ impl Store {
 
     /// The receiver has the event.
     pub async fn delivered(&self, id: &LiveId, event_id: &str) -> StoreResult<()> {
-        let cmd = redis::cmd("XACK").arg(self.events_key(id)).arg(GROUP).arg(event_id).clone();
+        let cmd = redis::cmd("XACK")
+            .arg(self.events_key(id))
+            .arg(GROUP)
+            .arg(event_id)
+            .clone();
         let _: i64 = self.command(cmd).await?;
         Ok(())
     }
@@ -230,7 +266,10 @@ impl Store {
     /// Nothing left to deliver: the room leaves the pending set (and a deleted room's log goes).
     /// Looks again afterwards, so an event written meanwhile is not left behind.
     pub async fn delivery_done(&self, id: &LiveId) -> StoreResult<bool> {
-        let rem = redis::cmd("ZREM").arg(self.keys().webhook_pending()).arg(id.as_str()).clone();
+        let rem = redis::cmd("ZREM")
+            .arg(self.keys().webhook_pending())
+            .arg(id.as_str())
+            .clone();
         let _: i64 = self.command(rem).await?;
         match self.events_to_deliver(id, 1).await? {
             Some(more) if !more.is_empty() => {
@@ -238,10 +277,13 @@ impl Store {
                 Ok(false)
             }
             _ => {
-                let room_exists: i64 =
-                    self.command(redis::cmd("EXISTS").arg(&self.keys().room(id)[0]).clone()).await?;
+                let room_exists: i64 = self
+                    .command(redis::cmd("EXISTS").arg(&self.keys().room(id)[0]).clone())
+                    .await?;
                 if room_exists == 0 {
-                    let _: i64 = self.command(redis::cmd("DEL").arg(self.events_key(id)).clone()).await?;
+                    let _: i64 = self
+                        .command(redis::cmd("DEL").arg(self.events_key(id)).clone())
+                        .await?;
                 }
                 Ok(true)
             }

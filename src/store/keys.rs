@@ -71,7 +71,10 @@ impl Keys {
     /// Members by room as the sweeper last counted them, and their total (a gauge).
     pub fn online_counts(&self) -> [String; 2] {
         let p = &self.prefix;
-        [format!("{p}idx:{{rooms}}:online"), format!("{p}idx:{{rooms}}:online_total")]
+        [
+            format!("{p}idx:{{rooms}}:online"),
+            format!("{p}idx:{{rooms}}:online_total"),
+        ]
     }
 
     pub fn live(&self) -> String {

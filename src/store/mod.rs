@@ -24,8 +24,8 @@ pub use presence::Heartbeat;
 pub use sweep::{Gauges, SweepCursors, SweepReport};
 
 use self::keys::Keys;
-use crate::domain::ids::LiveId;
 use self::scripts::Scripts;
+use crate::domain::ids::LiveId;
 
 /// Presence and retention timings, from the settings.
 #[derive(Debug, Clone, Copy)]
@@ -155,7 +155,8 @@ impl Store {
         }
         let mut conn = self.inner.conn.clone();
         let started = std::time::Instant::now();
-        let answer = tokio::time::timeout(self.inner.timeout, invocation.invoke_async(&mut conn)).await;
+        let answer =
+            tokio::time::timeout(self.inner.timeout, invocation.invoke_async(&mut conn)).await;
         self.observed(started, answer)
     }
 
@@ -176,10 +177,15 @@ impl Store {
         self.inner.stats.latency.observe(started.elapsed());
         let result = match answer {
             Ok(result) => result.map_err(StoreError::from),
-            Err(_) => Err(StoreError::Unavailable("redis did not answer in time".into())),
+            Err(_) => Err(StoreError::Unavailable(
+                "redis did not answer in time".into(),
+            )),
         };
         if matches!(result, Err(StoreError::Unavailable(_))) {
-            self.inner.stats.errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.inner
+                .stats
+                .errors
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         result
     }

@@ -102,7 +102,12 @@ impl Store {
     }
 
     async fn evict(&self, id: &LiveId, user: &str, seq: i64) -> StoreResult<bool> {
-        let args = [user.to_owned(), seq.to_string(), "moved".into(), self.window().to_string()];
+        let args = [
+            user.to_owned(),
+            seq.to_string(),
+            "moved".into(),
+            self.window().to_string(),
+        ];
         let answer: Value = self
             .eval(&self.scripts().evict, &self.keys().room(id), &args)
             .await?;
@@ -123,7 +128,12 @@ impl Store {
         let seq: i64 = self
             .eval(&self.scripts().user_leave, &keys, &[id.to_string()])
             .await?;
-        let args = [user.to_owned(), seq.to_string(), "left".into(), self.window().to_string()];
+        let args = [
+            user.to_owned(),
+            seq.to_string(),
+            "left".into(),
+            self.window().to_string(),
+        ];
         let answer: Value = self
             .eval(&self.scripts().evict, &self.keys().room(id), &args)
             .await?;

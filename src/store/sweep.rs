@@ -39,9 +39,17 @@ impl Store {
         let purged = self.purge_ended_rooms().await?;
         // Rooms with members (lapsed ones to trim), then live rooms (an anchor whose presence
         // lapsed is announced even when nobody is in the room).
-        let lapsed = self.pass_over_rooms(self.keys().occupied(), &mut cursors.occupied, true).await?
-            + self.pass_over_rooms(self.keys().live(), &mut cursors.live, false).await?;
-        Ok(SweepReport { closed, purged, lapsed })
+        let lapsed = self
+            .pass_over_rooms(self.keys().occupied(), &mut cursors.occupied, true)
+            .await?
+            + self
+                .pass_over_rooms(self.keys().live(), &mut cursors.live, false)
+                .await?;
+        Ok(SweepReport {
+            closed,
+            purged,
+            lapsed,
+        })
     }
 
     async fn due(&self, key: String) -> StoreResult<Vec<LiveId>> {
@@ -171,8 +179,13 @@ impl Store {
             }
         }
         if !counts.is_empty() {
-            let _: i64 =
-                self.eval(&self.scripts().online_sync, &self.keys().online_counts(), &counts).await?;
+            let _: i64 = self
+                .eval(
+                    &self.scripts().online_sync,
+                    &self.keys().online_counts(),
+                    &counts,
+                )
+                .await?;
         }
         Ok(lapsed)
     }
@@ -180,9 +193,14 @@ impl Store {
     /// Gauges for /metrics: live rooms, members online (as the sweepers last counted them).
     pub async fn gauges(&self) -> StoreResult<Gauges> {
         let live = redis::cmd("ZCARD").arg(self.keys().live()).clone();
-        let members = redis::cmd("GET").arg(&self.keys().online_counts()[1]).clone();
+        let members = redis::cmd("GET")
+            .arg(&self.keys().online_counts()[1])
+            .clone();
         let (live, members): (u64, Option<i64>) =
             tokio::try_join!(self.command(live), self.command(members))?;
-        Ok(Gauges { live, members_online: members.unwrap_or(0).max(0) as u64 })
+        Ok(Gauges {
+            live,
+            members_online: members.unwrap_or(0).max(0) as u64,
+        })
     }
 }

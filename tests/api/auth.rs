@@ -224,13 +224,26 @@ async fn the_token_command_prints_a_token_the_server_accepts() {
 
 /// An RSA or EC key pair from openssl, as (private PEM, public key file).
 fn key_pair(kind: &str) -> (Vec<u8>, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!("liveroom-test-keys-{}-{kind}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("liveroom-test-keys-{}-{kind}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let private = dir.join("private.pem");
     let public = dir.join("public.pem");
     let generate = match kind {
-        "rsa" => vec!["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
-        _ => vec!["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        "rsa" => vec![
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+        ],
+        _ => vec![
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ],
     };
     let ok = std::process::Command::new("openssl")
         .args(&generate)
@@ -254,7 +267,10 @@ fn key_pair(kind: &str) -> (Vec<u8>, std::path::PathBuf) {
 
 #[tokio::test]
 async fn public_key_algorithms_and_no_hs_rs_swap() {
-    for (kind, alg) in [("rsa", jsonwebtoken::Algorithm::RS256), ("ec", jsonwebtoken::Algorithm::ES256)] {
+    for (kind, alg) in [
+        ("rsa", jsonwebtoken::Algorithm::RS256),
+        ("ec", jsonwebtoken::Algorithm::ES256),
+    ] {
         let (private, public) = key_pair(kind);
         let mut s = test_settings();
         s.jwt_secret = None;

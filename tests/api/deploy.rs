@@ -11,7 +11,11 @@ fn compose_file_is_valid_and_uses_the_tested_nginx_config() {
         .env("LIVEROOM_JWT_SECRET", "x")
         .output()
         .expect("docker-compose (scripts/test.sh installs it)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let config = String::from_utf8_lossy(&out.stdout);
     for service in ["redis:", "liveroom1:", "liveroom2:", "liveroom3:", "nginx:"] {
         assert!(config.contains(service), "{service} missing:\n{config}");

@@ -26,7 +26,12 @@ struct SseClient {
 }
 
 impl SseClient {
-    async fn open(app: &TestApp, live_id: &str, user: &str, last_event_id: Option<&str>) -> Result<Self, Answer> {
+    async fn open(
+        app: &TestApp,
+        live_id: &str,
+        user: &str,
+        last_event_id: Option<&str>,
+    ) -> Result<Self, Answer> {
         let mut req = app
             .client
             .get(format!("{}/client/live/room/events/{live_id}", app.base))
@@ -40,10 +45,22 @@ impl SseClient {
             let status = resp.status();
             let headers = resp.headers().clone();
             let body = resp.json().await.unwrap_or(Value::Null);
-            return Err(Answer { status, body, headers });
+            return Err(Answer {
+                status,
+                body,
+                headers,
+            });
         }
-        assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
-        Ok(Self { body: resp.bytes_stream().map(|c| c.map(|b| b.to_vec())).boxed(), buf: String::new() })
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream")
+        );
+        Ok(Self {
+            body: resp.bytes_stream().map(|c| c.map(|b| b.to_vec())).boxed(),
+            buf: String::new(),
+        })
     }
 
     /// The next event (keep-alive comments skipped), or None when the stream ended.
@@ -64,7 +81,11 @@ impl SseClient {
                 if kind.is_empty() && data.is_empty() {
                     continue; // a keep-alive comment
                 }
-                return Some(Sse { id, kind, data: serde_json::from_str(&data).unwrap_or(Value::Null) });
+                return Some(Sse {
+                    id,
+                    kind,
+                    data: serde_json::from_str(&data).unwrap_or(Value::Null),
+                });
             }
             match tokio::time::timeout(Duration::from_secs(20), self.body.next()).await {
                 Ok(Some(Ok(chunk))) => self.buf.push_str(&String::from_utf8_lossy(&chunk)),
@@ -107,7 +128,9 @@ fn summary(events: &[Sse]) -> Vec<String> {
 
 /// Every event of the room's log, in order, as SSE replays it from the beginning.
 async fn whole_log(app: &TestApp, live_id: &str, anchor: &str) -> Vec<Sse> {
-    let mut sse = SseClient::open(app, live_id, anchor, Some("0-0")).await.expect("open");
+    let mut sse = SseClient::open(app, live_id, anchor, Some("0-0"))
+        .await
+        .expect("open");
     let mut out = Vec::new();
     while let Some(e) = sse.next().await {
         out.push(e);
@@ -123,7 +146,9 @@ async fn watchers_see_joins_lapses_and_the_anchor_going_offline_in_order() {
     let app = spawn_app_with(s).await;
     let id = app.create_room("anchor", "events").await;
     app.start(&id, "anchor").await.assert_ok();
-    let mut sse = SseClient::open(&app, &id, "anchor", None).await.expect("the anchor may watch");
+    let mut sse = SseClient::open(&app, &id, "anchor", None)
+        .await
+        .expect("the anchor may watch");
 
     let anchor_beats = async {
         for _ in 0..15 {
@@ -141,9 +166,17 @@ async fn watchers_see_joins_lapses_and_the_anchor_going_offline_in_order() {
     let all: Vec<Sse> = first.into_iter().chain(rest).collect();
     assert_eq!(
         summary(&all),
-        ["member_joined b", "member_left b lapsed", "anchor_offline", "live_ended anchor_offline"]
+        [
+            "member_joined b",
+            "member_left b lapsed",
+            "anchor_offline",
+            "live_ended anchor_offline"
+        ]
     );
-    assert!(sse.next().await.is_none(), "the stream ends after live_ended");
+    assert!(
+        sse.next().await.is_none(),
+        "the stream ends after live_ended"
+    );
     for e in &all {
         assert_eq!(e.data["live_id"], id.as_str());
         assert_eq!(e.data["type"], e.kind.as_str());
@@ -165,19 +198,29 @@ async fn a_watcher_resumes_after_a_disconnect_without_gaps() {
     app.join(&id, "u3").await.assert_ok();
     app.leave(&id, "u1").await.assert_ok();
     let extends = json!({"live_id": id, "extends": {"k": "v"}});
-    app.request(reqwest::Method::PUT, "/client/live/room/extends", Some(&token("anchor")), Some(extends))
-        .await
-        .assert_ok();
+    app.request(
+        reqwest::Method::PUT,
+        "/client/live/room/extends",
+        Some(&token("anchor")),
+        Some(extends),
+    )
+    .await
+    .assert_ok();
     app.stop(&id, "anchor").await.assert_ok();
 
     let last = seen.last().unwrap().id.clone();
-    let mut resumed = SseClient::open(&app, &id, "anchor", Some(&last)).await.unwrap();
+    let mut resumed = SseClient::open(&app, &id, "anchor", Some(&last))
+        .await
+        .unwrap();
     while let Some(e) = resumed.next().await {
         seen.push(e);
     }
     // what the two sessions saw is the log after the moment of the first connect, exactly
     let log = whole_log(&app, &id, "anchor").await;
-    let from = log.iter().position(|e| e.id == seen[0].id).expect("first seen is in the log");
+    let from = log
+        .iter()
+        .position(|e| e.id == seen[0].id)
+        .expect("first seen is in the log");
     let expected: Vec<&str> = log[from..].iter().map(|e| e.id.as_str()).collect();
     let got: Vec<&str> = seen.iter().map(|e| e.id.as_str()).collect();
     // the first session skipped online_count events; the log has them
@@ -189,7 +232,10 @@ async fn a_watcher_resumes_after_a_disconnect_without_gaps() {
         .collect();
     assert_eq!(got, expected_no_counts);
     assert_eq!(
-        summary(&seen[2..]).into_iter().filter(|s| !s.starts_with("online_count")).collect::<Vec<_>>(),
+        summary(&seen[2..])
+            .into_iter()
+            .filter(|s| !s.starts_with("online_count"))
+            .collect::<Vec<_>>(),
         [
             "member_joined u3",
             "member_left u1 left",
@@ -205,15 +251,29 @@ async fn a_watcher_resumes_after_a_disconnect_without_gaps() {
 async fn only_members_and_the_anchor_may_watch() {
     let app = spawn_app().await;
     let id = app.create_room("anchor", "private").await;
-    let stranger = SseClient::open(&app, &id, "stranger", None).await.err().expect("refused");
+    let stranger = SseClient::open(&app, &id, "stranger", None)
+        .await
+        .err()
+        .expect("refused");
     stranger.assert_error(409, 40901);
     app.join(&id, "member").await.assert_ok();
     assert!(SseClient::open(&app, &id, "member", None).await.is_ok());
-    let missing = SseClient::open(&app, "live_0192f0c1a2b34c5d8e9f0a1b2c3d4e5f", "anchor", None).await;
+    let missing = SseClient::open(
+        &app,
+        "live_0192f0c1a2b34c5d8e9f0a1b2c3d4e5f",
+        "anchor",
+        None,
+    )
+    .await;
     missing.err().expect("404").assert_error(404, 40400);
     let bad = SseClient::open(&app, &id, "anchor", Some("yesterday")).await;
     bad.err().expect("400").assert_error(400, 40000);
-    let resp = app.client.get(format!("{}/client/live/room/events/{id}", app.base)).send().await.unwrap();
+    let resp = app
+        .client
+        .get(format!("{}/client/live/room/events/{id}", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 401);
 }
 
@@ -227,8 +287,17 @@ struct Received {
 
 async fn receiver(fail_first: usize) -> (String, Arc<Mutex<Received>>) {
     #[handler]
-    async fn hook(req: &poem::Request, body: String, state: Data<&Arc<Mutex<Received>>>) -> StatusCode {
-        let sig = req.headers().get("x-liveroom-signature").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    async fn hook(
+        req: &poem::Request,
+        body: String,
+        state: Data<&Arc<Mutex<Received>>>,
+    ) -> StatusCode {
+        let sig = req
+            .headers()
+            .get("x-liveroom-signature")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
         let mut r = state.0.lock().unwrap();
         if r.refused < r.fail_first {
             r.refused += 1;
@@ -237,11 +306,16 @@ async fn receiver(fail_first: usize) -> (String, Arc<Mutex<Received>>) {
         r.requests.push((sig, body));
         StatusCode::NO_CONTENT
     }
-    let shared = Arc::new(Mutex::new(Received { fail_first, ..Received::default() }));
+    let shared = Arc::new(Mutex::new(Received {
+        fail_first,
+        ..Received::default()
+    }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let acceptor = poem::listener::TcpAcceptor::from_tokio(listener).unwrap();
-    let app = poem::Route::new().at("/hook", poem::post(hook)).data(shared.clone());
+    let app = poem::Route::new()
+        .at("/hook", poem::post(hook))
+        .data(shared.clone());
     tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(app));
     (format!("http://127.0.0.1:{port}/hook"), shared)
 }
@@ -259,8 +333,12 @@ fn with_webhooks(url: &str) -> liveroom::config::Settings {
 }
 
 fn valid_signature(header: &str, body: &str) -> bool {
-    let Some((t, v1)) = header.split_once(",v1=") else { return false };
-    let Some(t) = t.strip_prefix("t=") else { return false };
+    let Some((t, v1)) = header.split_once(",v1=") else {
+        return false;
+    };
+    let Some(t) = t.strip_prefix("t=") else {
+        return false;
+    };
     let mut mac = Hmac::<Sha256>::new_from_slice(b"hook-secret").unwrap();
     mac.update(format!("{t}.{body}").as_bytes());
     hex::encode(mac.finalize().into_bytes()) == v1
@@ -274,9 +352,16 @@ async fn a_room_lifetime(app: &TestApp, received: &Arc<Mutex<Received>>) -> Stri
     app.join(&id, "u2").await.assert_ok();
     app.leave(&id, "u1").await.assert_ok();
     app.stop(&id, "anchor").await.assert_ok();
-    eventually(Duration::from_secs(20), "the receiver has live_ended", || async {
-        accepted(received).iter().any(|(_, b)| b.contains("live_ended") && b.contains(&id)).then_some(())
-    })
+    eventually(
+        Duration::from_secs(20),
+        "the receiver has live_ended",
+        || async {
+            accepted(received)
+                .iter()
+                .any(|(_, b)| b.contains("live_ended") && b.contains(&id))
+                .then_some(())
+        },
+    )
     .await;
     id
 }
@@ -299,7 +384,10 @@ async fn webhooks_arrive_in_order_signed_despite_failures() {
         }
     }
     let expected: Vec<String> = log.iter().map(|e| format!("{id}-{}", e.id)).collect();
-    assert_eq!(seen, expected, "every event once after deduplication, in log order");
+    assert_eq!(
+        seen, expected,
+        "every event once after deduplication, in log order"
+    );
 }
 
 #[tokio::test]
@@ -315,22 +403,42 @@ async fn two_replicas_deliver_each_event_once() {
     two.start(&other, "anchor-2").await.assert_ok();
     two.join(&other, "u9").await.assert_ok();
     two.stop(&other, "anchor-2").await.assert_ok();
-    eventually(Duration::from_secs(20), "the second room's live_ended", || async {
-        accepted(&received).iter().any(|(_, b)| b.contains("live_ended") && b.contains(&other)).then_some(())
-    })
+    eventually(
+        Duration::from_secs(20),
+        "the second room's live_ended",
+        || async {
+            accepted(&received)
+                .iter()
+                .any(|(_, b)| b.contains("live_ended") && b.contains(&other))
+                .then_some(())
+        },
+    )
     .await;
     let ids: Vec<String> = accepted(&received)
         .iter()
-        .map(|(_, b)| serde_json::from_str::<Value>(b).unwrap()["event_id"].as_str().unwrap().to_owned())
+        .map(|(_, b)| {
+            serde_json::from_str::<Value>(b).unwrap()["event_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     let mut unique = ids.clone();
     unique.sort();
     unique.dedup();
-    assert_eq!(ids.len(), unique.len(), "a receiver that always accepts gets each event once");
+    assert_eq!(
+        ids.len(),
+        unique.len(),
+        "a receiver that always accepts gets each event once"
+    );
     for room in [&id, &other] {
         let log = whole_log(&one, room, if room == &id { "anchor" } else { "anchor-2" }).await;
         let expected: Vec<String> = log.iter().map(|e| format!("{room}-{}", e.id)).collect();
-        let got: Vec<String> = ids.iter().filter(|e| e.starts_with(room.as_str())).cloned().collect();
+        let got: Vec<String> = ids
+            .iter()
+            .filter(|e| e.starts_with(room.as_str()))
+            .cloned()
+            .collect();
         assert_eq!(got, expected, "{room}: in log order");
     }
 }

@@ -106,7 +106,11 @@ async fn killed_under_load_only_503_then_recovery() {
             let mut seen = Vec::new(); // (status, code, took)
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 let started = Instant::now();
-                let a = if w % 2 == 0 { app.info(&id, "v").await } else { app.heartbeat(&id, "v").await };
+                let a = if w % 2 == 0 {
+                    app.info(&id, "v").await
+                } else {
+                    app.heartbeat(&id, "v").await
+                };
                 seen.push((a.status.as_u16(), a.code(), started.elapsed()));
             }
             seen
@@ -127,9 +131,18 @@ async fn killed_under_load_only_503_then_recovery() {
     redis.restart();
     let back = Instant::now();
     // (this Redis keeps nothing on disk: it comes back empty, so the room is gone now)
-    eventually(Duration::from_secs(10), "requests succeed again", || async {
-        (app.get("/client/live/room/list", &token("v")).await.status.as_u16() == 200).then_some(())
-    })
+    eventually(
+        Duration::from_secs(10),
+        "requests succeed again",
+        || async {
+            (app.get("/client/live/room/list", &token("v"))
+                .await
+                .status
+                .as_u16()
+                == 200)
+                .then_some(())
+        },
+    )
     .await;
     let recovered_in = back.elapsed();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -141,7 +154,9 @@ async fn killed_under_load_only_503_then_recovery() {
                 // the member and the room were lost with the unpersisted Redis: 404 and 40901
                 // are true answers after the restart; during the outage only 503/50300
                 assert!(
-                    (status, code) == (503, 50300) || (status, code) == (404, 40400) || (status, code) == (409, 40901),
+                    (status, code) == (503, 50300)
+                        || (status, code) == (404, 40400)
+                        || (status, code) == (409, 40901),
                     "{status} {code}"
                 );
                 assert!(took < Duration::from_secs(2), "a failure took {took:?}");
@@ -149,7 +164,10 @@ async fn killed_under_load_only_503_then_recovery() {
         }
     }
     assert!(failures > 0, "the outage was seen");
-    assert!(recovered_in < Duration::from_secs(2), "recovered {recovered_in:?} after Redis answered");
+    assert!(
+        recovered_in < Duration::from_secs(2),
+        "recovered {recovered_in:?} after Redis answered"
+    );
 }
 
 #[tokio::test]
@@ -196,6 +214,11 @@ async fn rooms_acknowledged_before_a_crash_survive_with_aof() {
         app.info(id, "x").await.assert_ok();
     }
     assert_eq!(app.info(&ids[0], "x").await.assert_ok()["live_status"], 1);
-    let list = app.get("/client/live/room?keyword=durable&page_size=100", &token("x")).await;
+    let list = app
+        .get(
+            "/client/live/room?keyword=durable&page_size=100",
+            &token("x"),
+        )
+        .await;
     assert_eq!(list.assert_ok()["total_count"], 20);
 }

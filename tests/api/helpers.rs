@@ -62,8 +62,9 @@ impl Guarded {
     pub fn pid(&self) -> Option<i32> {
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
-            if let Some(pid) =
-                std::fs::read_to_string(&self.pid_file).ok().and_then(|p| p.trim().parse().ok())
+            if let Some(pid) = std::fs::read_to_string(&self.pid_file)
+                .ok()
+                .and_then(|p| p.trim().parse().ok())
             {
                 return Some(pid);
             }
@@ -75,7 +76,9 @@ impl Guarded {
     /// Sends a signal (`TERM`, `STOP`, `CONT`, ...) to the process.
     pub fn signal(&self, name: &str) {
         if let Some(pid) = self.pid() {
-            let _ = Command::new("kill").args([format!("-{name}"), pid.to_string()]).status();
+            let _ = Command::new("kill")
+                .args([format!("-{name}"), pid.to_string()])
+                .status();
         }
     }
 
@@ -84,7 +87,10 @@ impl Guarded {
         self.pid().is_some_and(|pid| {
             std::fs::read_to_string(format!("/proc/{pid}/stat"))
                 .ok()
-                .and_then(|stat| stat.rsplit_once(')').map(|(_, rest)| rest.trim().to_owned()))
+                .and_then(|stat| {
+                    stat.rsplit_once(')')
+                        .map(|(_, rest)| rest.trim().to_owned())
+                })
                 .is_some_and(|rest| !rest.starts_with('Z'))
         })
     }
@@ -235,7 +241,10 @@ impl RedisServer {
     pub fn signal_pause(&self, pause: bool) {
         let pid = self.pid().expect("redis pid");
         let sig = if pause { "-STOP" } else { "-CONT" };
-        let ok = Command::new("kill").args([sig, &pid.to_string()]).status().is_ok_and(|s| s.success());
+        let ok = Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
         assert!(ok, "kill {sig}");
     }
 
@@ -397,10 +406,6 @@ pub fn shared_redis() -> &'static SharedRedis {
 }
 
 impl SharedRedis {
-    pub fn is_cluster(&self) -> bool {
-        matches!(self, Self::Cluster(_))
-    }
-
     /// redis-cli against the shared Redis (following redirects on a cluster).
     pub fn cli(&self, args: &[&str]) -> Option<String> {
         match self {
@@ -524,7 +529,13 @@ impl TestApp {
             .timeout(Duration::from_secs(10))
             .build()
             .expect("client");
-        Self { base: base.to_owned(), client, settings, shutdown: None, server: None }
+        Self {
+            base: base.to_owned(),
+            client,
+            settings,
+            shutdown: None,
+            server: None,
+        }
     }
 }
 

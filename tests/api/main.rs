@@ -1,6 +1,7 @@
 //! The integration suite: every test talks to a real Redis through a real app on port 0.
 
 mod auth;
+mod browser;
 mod deploy;
 mod discovery;
 mod events;
@@ -12,4 +13,5 @@ mod presence;
 mod ratelimit;
 mod replicas;
 mod rooms;
+mod sdk;
 mod streams;

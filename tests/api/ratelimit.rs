@@ -7,7 +7,10 @@ use super::helpers::*;
 /// Waits for the start of a one-second window, so a burst falls in one window.
 async fn at_window_start() {
     eventually(Duration::from_secs(3), "a fresh second", || async {
-        let ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_millis();
+        let ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .subsec_millis();
         (ms < 50).then_some(())
     })
     .await;
@@ -29,10 +32,16 @@ async fn a_user_over_the_limit_gets_429_with_retry_after() {
     refused.assert_error(429, 42900);
     assert_eq!(refused.headers["retry-after"], "1");
     // another user is not affected
-    app.get("/client/live/room/list", &token("modest")).await.assert_ok();
+    app.get("/client/live/room/list", &token("modest"))
+        .await
+        .assert_ok();
     // and the next window lets the first user in again
     eventually(Duration::from_secs(3), "the next window", || async {
-        (app.get("/client/live/room/list", &token("greedy")).await.status == 200).then_some(())
+        (app.get("/client/live/room/list", &token("greedy"))
+            .await
+            .status
+            == 200)
+            .then_some(())
     })
     .await;
 }
@@ -45,12 +54,26 @@ async fn an_address_over_the_limit_gets_429() {
     at_window_start().await;
     let mut statuses = Vec::new();
     for i in 0..9 {
-        statuses.push(app.get("/client/live/room/list", &token(&format!("user{i}"))).await.status.as_u16());
+        statuses.push(
+            app.get("/client/live/room/list", &token(&format!("user{i}")))
+                .await
+                .status
+                .as_u16(),
+        );
     }
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 6, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        6,
+        "{statuses:?}"
+    );
     assert!(statuses.contains(&429));
     // operational endpoints are not limited
-    let health = app.client.get(format!("{}/healthz", app.base)).send().await.unwrap();
+    let health = app
+        .client
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status().as_u16(), 200);
 }
 
@@ -64,7 +87,12 @@ async fn the_limit_holds_across_replicas() {
     let (mut ok, mut refused) = (0, 0);
     for i in 0..60 {
         let app = if i % 2 == 0 { &one } else { &two };
-        match app.get("/client/live/room/list", &token("everywhere")).await.status.as_u16() {
+        match app
+            .get("/client/live/room/list", &token("everywhere"))
+            .await
+            .status
+            .as_u16()
+        {
             200 => ok += 1,
             429 => refused += 1,
             other => panic!("{other}"),
@@ -77,7 +105,10 @@ async fn the_limit_holds_across_replicas() {
     // Each replica alone would have let 20 through (40 in all); together they let about 20,
     // plus what one replica served in the 50 ms before it reported.
     assert!(refused > 0, "refused none of {ok}");
-    assert!(ok <= 32, "{ok} passed: the replicas did not share the count");
+    assert!(
+        ok <= 32,
+        "{ok} passed: the replicas did not share the count"
+    );
 }
 
 #[tokio::test]

@@ -24,10 +24,16 @@ impl Replica {
         let port = free_port();
         let mut env = vec![
             ("LIVEROOM_BIND".to_owned(), format!("127.0.0.1:{port}")),
-            ("LIVEROOM_REDIS_KEY_PREFIX".to_owned(), settings.redis_key_prefix.clone()),
+            (
+                "LIVEROOM_REDIS_KEY_PREFIX".to_owned(),
+                settings.redis_key_prefix.clone(),
+            ),
             ("LIVEROOM_JWT_SECRET".to_owned(), SECRET.to_owned()),
             ("RUST_LOG".to_owned(), "warn".to_owned()),
-            ("LIVEROOM_RATE_LIMIT_USER_PER_SEC".to_owned(), "0".to_owned()),
+            (
+                "LIVEROOM_RATE_LIMIT_USER_PER_SEC".to_owned(),
+                "0".to_owned(),
+            ),
             ("LIVEROOM_RATE_LIMIT_IP_PER_SEC".to_owned(), "0".to_owned()),
         ];
         match &settings.redis_cluster {
@@ -36,17 +42,30 @@ impl Replica {
         }
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let log = std::env::temp_dir().join(format!("liveroom-test-replica-{port}.log"));
-        let mut replica = Self { port, env, log, process: None };
+        let mut replica = Self {
+            port,
+            env,
+            log,
+            process: None,
+        };
         replica.run();
         replica
     }
 
     fn run(&mut self) {
         let bin = env!("CARGO_BIN_EXE_liveroom");
-        self.process = Some(Guarded::spawn(&format!("exec {bin} serve"), &self.env, &self.log));
+        self.process = Some(Guarded::spawn(
+            &format!("exec {bin} serve"),
+            &self.env,
+            &self.log,
+        ));
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "replica on {} did not start", self.port);
+            assert!(
+                std::time::Instant::now() < deadline,
+                "replica on {} did not start",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -56,9 +75,11 @@ impl Replica {
         let process = self.process.as_ref().expect("running");
         let started = std::time::Instant::now();
         process.signal("TERM");
-        eventually(Duration::from_secs(20), "the replica exits after SIGTERM", || async {
-            (!process.alive()).then_some(())
-        })
+        eventually(
+            Duration::from_secs(20),
+            "the replica exits after SIGTERM",
+            || async { (!process.alive()).then_some(()) },
+        )
         .await;
         self.process = None;
         started.elapsed()
@@ -93,7 +114,10 @@ fn through(base: &str, settings: &liveroom::config::Settings) -> TestApp {
 #[tokio::test]
 async fn every_step_on_another_replica() {
     let settings = test_settings();
-    let extra = [("LIVEROOM_HEARTBEAT_INTERVAL_MS", "100"), ("LIVEROOM_ANCHOR_OFFLINE_CLOSE_MS", "800")];
+    let extra = [
+        ("LIVEROOM_HEARTBEAT_INTERVAL_MS", "100"),
+        ("LIVEROOM_ANCHOR_OFFLINE_CLOSE_MS", "800"),
+    ];
     let replicas: Vec<Replica> = (0..3).map(|_| Replica::start(&settings, &extra)).collect();
     let (_nginx, base) = nginx_in_front(&replicas);
     let lb = through(&base, &settings);
@@ -105,7 +129,9 @@ async fn every_step_on_another_replica() {
     lb.heartbeat(&id, "viewer").await.assert_ok();
     let list = lb.get("/client/live/room/list", &token("x")).await;
     assert_eq!(list.assert_ok()["list"][0]["live_id"], id.as_str());
-    let found = lb.get("/client/live/room?keyword=多副本", &token("x")).await;
+    let found = lb
+        .get("/client/live/room?keyword=多副本", &token("x"))
+        .await;
     assert_eq!(found.assert_ok()["total_count"], 1);
     let other = lb.create_room("anchor-2", "other").await;
     lb.start(&other, "anchor-2").await.assert_ok();
@@ -122,7 +148,9 @@ async fn every_step_on_another_replica() {
         (d["live_status"] == 2).then_some(d)
     })
     .await;
-    let ver = shared_redis().cli(&["HGET", &lb.key(&format!("room:{{{other}}}")), "ver"]).unwrap();
+    let ver = shared_redis()
+        .cli(&["HGET", &lb.key(&format!("room:{{{other}}}")), "ver"])
+        .unwrap();
     assert_eq!(ver.trim(), "\"3\"", "created, started, closed once");
     assert_eq!(closed["online_count"], 0);
 }
@@ -141,17 +169,30 @@ async fn a_rolling_restart_under_traffic_fails_no_request() {
     let failures = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let mut traffic = Vec::new();
     for worker in 0..4 {
-        let (lb, stop, sent, failures, id) =
-            (lb.clone(), stop.clone(), sent.clone(), failures.clone(), id.clone());
+        let (lb, stop, sent, failures, id) = (
+            lb.clone(),
+            stop.clone(),
+            sent.clone(),
+            failures.clone(),
+            id.clone(),
+        );
         traffic.push(tokio::spawn(async move {
             let user = format!("viewer-{worker}");
             let mut i = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let (method, path, body): (Method, String, Option<Value>) = match i % 4 {
                     0 => (Method::POST, format!("/client/live/room/user/{id}"), None),
-                    1 => (Method::GET, format!("/client/live/room/heartbeat/{id}"), None),
+                    1 => (
+                        Method::GET,
+                        format!("/client/live/room/heartbeat/{id}"),
+                        None,
+                    ),
                     2 => (Method::GET, "/client/live/room/list".to_owned(), None),
-                    _ => (Method::POST, "/client/live/room/instance".to_owned(), Some(json!({"title": "r"}))),
+                    _ => (
+                        Method::POST,
+                        "/client/live/room/instance".to_owned(),
+                        Some(json!({"title": "r"})),
+                    ),
                 };
                 let resp = lb
                     .client
@@ -164,7 +205,9 @@ async fn a_rolling_restart_under_traffic_fails_no_request() {
                     Ok(r) => {
                         let status = r.status().as_u16();
                         let text = r.text().await.unwrap_or_default();
-                        (status == 200).then_some(()).ok_or(format!("{method} {path}: {status} {text}"))
+                        (status == 200)
+                            .then_some(())
+                            .ok_or(format!("{method} {path}: {status} {text}"))
                     }
                     Err(e) => Err(format!("{method} {path}: {e}")),
                 };
@@ -200,5 +243,11 @@ async fn a_rolling_restart_under_traffic_fails_no_request() {
         t.await.unwrap();
     }
     let failures = failures.lock().unwrap();
-    assert!(failures.is_empty(), "{} of {} requests failed: {:#?}", failures.len(), sent.load(Ordering::Relaxed), &failures[..failures.len().min(10)]);
+    assert!(
+        failures.is_empty(),
+        "{} of {} requests failed: {:#?}",
+        failures.len(),
+        sent.load(Ordering::Relaxed),
+        &failures[..failures.len().min(10)]
+    );
 }

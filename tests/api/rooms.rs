@@ -607,18 +607,33 @@ async fn metrics_show_routes_redis_and_gauges() {
     app.start(&id, "anchor").await.assert_ok();
     app.join(&id, "v1").await.assert_ok();
     app.join(&id, "v2").await.assert_ok();
-    app.info("live_0192f0c1a2b34c5d8e9f0a1b2c3d4e5f", "x").await.assert_error(404, 40400);
+    app.info("live_0192f0c1a2b34c5d8e9f0a1b2c3d4e5f", "x")
+        .await
+        .assert_error(404, 40400);
     let scrape = || async {
-        app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap()
+        app.client
+            .get(format!("{}/metrics", app.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     };
-    let text = eventually(std::time::Duration::from_secs(10), "the member gauge", || async {
-        let text = scrape().await;
-        text.contains("liveroom_members_online 2").then_some(text)
-    })
+    let text = eventually(
+        std::time::Duration::from_secs(10),
+        "the member gauge",
+        || async {
+            let text = scrape().await;
+            text.contains("liveroom_members_online 2").then_some(text)
+        },
+    )
     .await;
     assert!(text.contains("liveroom_rooms_live 1"), "{text}");
     assert!(
-        text.contains("route=\"/client/live/room/info/{live_id}\",status=\"404\",code=\"40400\"} 1"),
+        text.contains(
+            "route=\"/client/live/room/info/{live_id}\",status=\"404\",code=\"40400\"} 1"
+        ),
         "{text}"
     );
     assert!(text.contains("liveroom_request_duration_seconds_count{method=\"POST\",route=\"/client/live/room/user/{live_id}\"} 2"), "{text}");
@@ -630,8 +645,15 @@ async fn metrics_show_routes_redis_and_gauges() {
         .unwrap_or(0);
     assert!(calls > 5, "{text}");
     app.leave(&id, "v1").await.assert_ok();
-    eventually(std::time::Duration::from_secs(10), "the gauge follows a leave", || async {
-        scrape().await.contains("liveroom_members_online 1").then_some(())
-    })
+    eventually(
+        std::time::Duration::from_secs(10),
+        "the gauge follows a leave",
+        || async {
+            scrape()
+                .await
+                .contains("liveroom_members_online 1")
+                .then_some(())
+        },
+    )
     .await;
 }

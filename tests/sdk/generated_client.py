@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""The Python side of the SDK test (tests/api/sdk.rs): generates a client from the spec that
+liveroom serves, with openapi-python-client, and drives create, join, heartbeat and user_list
+through it.
+
+The Rust test spawns the app and passes, in the environment:
+  LIVEROOM_BASE_URL          the app, e.g. http://127.0.0.1:41234
+  ANCHOR_ID, ANCHOR_TOKEN    a user who creates the room, and a bearer token for it
+  VIEWER_ID, VIEWER_TOKEN    a user who joins it
+
+Run with any python3: the first run makes the virtualenv target/pyenv (the one scripts/fuzz.sh
+uses too) and installs tests/sdk/requirements.txt into it; then the script runs itself again
+inside it. The client is generated into target/sdk-client/liveroom_client; a warning of the
+generator fails the test, as does any answer the generated client does not expect.
+Prints one JSON line of what it saw, which the Rust side checks against the server.
+"""
+
+import fcntl
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV = ROOT / "target" / "pyenv"
+REQUIREMENTS = Path(__file__).with_name("requirements.txt")
+OUT = ROOT / "target" / "sdk-client"
+PACKAGE = "liveroom_client"
+
+
+def fail(message: str) -> None:
+    print(f"sdk test: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def pinned_version() -> str:
+    for line in REQUIREMENTS.read_text().splitlines():
+        if line.startswith("openapi-python-client=="):
+            return line.split("==", 1)[1].strip()
+    fail(f"{REQUIREMENTS} pins no openapi-python-client")
+    return ""
+
+
+def ensure_virtualenv() -> Path:
+    """The virtualenv with the pinned generator, made or completed under a lock."""
+    python = VENV / "bin" / "python"
+    VENV.parent.mkdir(parents=True, exist_ok=True)
+    with open(VENV.parent / "pyenv.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not python.exists():
+            print(f"sdk test: making the virtualenv {VENV}", file=sys.stderr)
+            subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        wanted = pinned_version()
+        have = subprocess.run(
+            [str(python), "-c", "import importlib.metadata as m; print(m.version('openapi-python-client'))"],
+            capture_output=True,
+            text=True,
+        )
+        if have.returncode != 0 or have.stdout.strip() != wanted:
+            print(f"sdk test: installing {REQUIREMENTS} into {VENV}", file=sys.stderr)
+            subprocess.run(
+                [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", str(REQUIREMENTS)],
+                check=True,
+            )
+    return python
+
+
+def generate(base: str) -> None:
+    """The client of the served spec; the generator's warnings are failures."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, PATH=f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
+    command = [
+        str(VENV / "bin" / "openapi-python-client"),
+        "generate",
+        "--url",
+        f"{base}/openapi.json",
+        "--meta",
+        "none",
+        "--output-path",
+        str(OUT / PACKAGE),
+        "--overwrite",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=OUT)
+    said = (done.stdout + done.stderr).strip()
+    lines = [line for line in said.splitlines() if line.strip() and not line.startswith("Generating ")]
+    if done.returncode != 0 or lines:
+        fail(f"openapi-python-client did not generate the client cleanly:\n{said}")
+
+
+def expect(condition: bool, what: str, got: object) -> None:
+    if not condition:
+        fail(f"{what}; got {got!r}")
+
+
+def drive(base: str) -> dict:
+    sys.path.insert(0, str(OUT))
+    from liveroom_client import AuthenticatedClient
+    from liveroom_client.api.presence import heartbeat, join_room, list_members
+    from liveroom_client.api.rooms import create_room
+    from liveroom_client.models import (
+        CreateRoomRequest,
+        Envelope,
+        HeartbeatEnvelope,
+        MemberPageEnvelope,
+        RoomEnvelope,
+    )
+
+    anchor_id, viewer_id = os.environ["ANCHOR_ID"], os.environ["VIEWER_ID"]
+    anchor = AuthenticatedClient(base_url=base, token=os.environ["ANCHOR_TOKEN"], raise_on_unexpected_status=True)
+    viewer = AuthenticatedClient(base_url=base, token=os.environ["VIEWER_TOKEN"], raise_on_unexpected_status=True)
+
+    # 创建直播间: the generated request model, with its (inline, nullable) extends
+    request = CreateRoomRequest.from_dict({"title": "SDK直播", "notice": "直播公告", "extends": {"age": "18"}})
+    created = create_room.sync_detailed(client=anchor, body=request)
+    expect(created.status_code == 200, "create answers 200", (created.status_code, created.content))
+    expect(isinstance(created.parsed, RoomEnvelope), "create answers a RoomEnvelope", created.parsed)
+    expect(created.parsed.code == 0 and created.parsed.message == "success", "create succeeds", created.parsed)
+    expect("x-request-id" in created.headers, "answers carry X-Request-Id", dict(created.headers))
+    room = created.parsed.data
+    live_id = room.live_id
+    expect(live_id.startswith("live_"), "a live_id of the server's form", live_id)
+    expect(room.title == "SDK直播" and room.live_status == 0, "the room as created", room.to_dict())
+    expect(room.anchor_info.user_id == anchor_id, "the caller is the anchor", room.anchor_info.to_dict())
+    expect(room.extends.additional_properties == {"age": "18"}, "extends as sent", room.extends.to_dict())
+    expect(room.push_url != "", "the anchor sees its push URL", room.push_url)
+
+    # 加入直播
+    joined = join_room.sync_detailed(live_id=live_id, client=viewer)
+    expect(isinstance(joined.parsed, RoomEnvelope) and joined.parsed.code == 0, "join succeeds", joined.parsed)
+    expect(joined.parsed.data.pv == 1 and joined.parsed.data.online_count == 1, "one join, one online", joined.parsed.data.to_dict())
+    expect(joined.parsed.data.push_url == "", "a viewer does not see the push URL", joined.parsed.data.push_url)
+
+    # 心跳
+    beat = heartbeat.sync_detailed(live_id=live_id, client=viewer)
+    expect(isinstance(beat.parsed, HeartbeatEnvelope) and beat.parsed.code == 0, "heartbeat succeeds", beat.parsed)
+    expect(beat.parsed.data.live_id == live_id and beat.parsed.data.live_status == 0, "heartbeat of the created room", beat.parsed.data.to_dict())
+
+    # 房间用户列表
+    members = list_members.sync_detailed(client=anchor, live_id=live_id, page_num=1, page_size=20)
+    expect(isinstance(members.parsed, MemberPageEnvelope) and members.parsed.code == 0, "user_list succeeds", members.parsed)
+    page = members.parsed.data
+    expect(page.total_count == 1 and page.page_total == 1 and page.end_page, "one member on one page", page.to_dict())
+    expect([m.user_id for m in page.list_] == [viewer_id], "the viewer is the member", page.to_dict())
+
+    # an error is the envelope too, typed by the status the spec declares for it
+    missing = heartbeat.sync_detailed(live_id="live_00000000000000000000000000000000", client=viewer)
+    expect(missing.status_code == 404, "a heartbeat to no room is 404", missing.status_code)
+    expect(isinstance(missing.parsed, Envelope) and missing.parsed.code == 40400, "the 404 envelope", missing.parsed)
+
+    return {
+        "live_id": live_id,
+        "members": [m.user_id for m in page.list_],
+        "heartbeat_live_status": beat.parsed.data.live_status,
+        "request_id": created.parsed.request_id,
+    }
+
+
+def main() -> None:
+    if Path(sys.prefix).resolve() != VENV.resolve():
+        python = ensure_virtualenv()
+        os.execv(str(python), [str(python), __file__, *sys.argv[1:]])
+    base = os.environ.get("LIVEROOM_BASE_URL") or fail("LIVEROOM_BASE_URL is not set")
+    generate(base)
+    print(json.dumps(drive(base)))
+
+
+if __name__ == "__main__":
+    main()
