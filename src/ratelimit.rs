@@ -35,6 +35,8 @@ struct Window {
     shared: u64,
     /// This replica's requests not yet reported.
     unreported: u64,
+    /// Reported, but Redis has not answered yet (so not in `shared` yet either).
+    reporting: u64,
     /// This replica's requests in this window, reported or not.
     seen: u64,
     /// Reported once `seen` reaches this (a tenth of the limit).
@@ -87,7 +89,7 @@ impl RateLimiter {
                 ..Window::default()
             };
         }
-        if w.shared + w.unreported >= u64::from(limit) {
+        if w.shared + w.reporting + w.unreported >= u64::from(limit) {
             let retry_after = (1000 - now % 1000).div_ceil(1000).max(1);
             return Err(ApiError::TooManyRequests {
                 who,
@@ -125,6 +127,7 @@ impl RateLimiter {
                 .filter(|(_, w)| w.unreported > 0 && w.seen >= w.report_from)
                 .map(|(subject, w)| {
                     let n = std::mem::take(&mut w.unreported);
+                    w.reporting += n;
                     (subject.clone(), w.index, n)
                 })
                 .collect()
@@ -143,6 +146,7 @@ impl RateLimiter {
             if w.index != index {
                 continue;
             }
+            w.reporting = w.reporting.saturating_sub(n);
             match answer {
                 Ok(shared) => w.shared = w.shared.max(shared),
                 // Redis away: keep counting locally, so the limit still holds on this replica

@@ -1,38 +1,67 @@
 -- Brings the global indexes in line with one room, after the room's own atomic change.
--- Idempotent and ordered by the room's version: a late, older update is ignored.
--- ARGV: gram prefix, live_id, ver, status ('0'|'1'|'2'|'d' deleted), created_ms, started_ms,
---       close deadline ms, purge deadline ms (0: keep), folded text.
-local prefix, id, ver, status = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local created, started, close_at, purge_at, text =
-  ARGV[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9]
-local applied = redis.call('HGET', KEYS[6], id)
-if applied == 'd' then return 0 end
-if status ~= 'd' and applied and tonumber(applied) >= ver then return 0 end
+-- Idempotent and ordered by the room's version: a late, older update is ignored, and nothing
+-- brings back a room deleted within the hour.
+-- ARGV: P, live_id, ver, status ('0'|'1'|'2'|'d' deleted), created_ms, started_ms,
+--       close deadline ms, purge deadline ms (0: keep), folded text ("title\31nick").
+local P, id, ver, status = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local started, close_at, purge_at, text = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9]
+local TOMBSTONE_MS = 3600000
+local hex = string.sub(id, 6)
+local deleted = P .. '#del'
+if redis.call('ZSCORE', deleted, hex) then return 0 end
 
-local old_text = redis.call('HGET', KEYS[7], id)
+local bin = hex_to_bin(hex)
+local mk = map_key(P, hex)
+local n = tonumber(redis.call('HGET', mk, bin))
+local old_status, old_ver, old_text
+if n then
+  local d = doc_get(P, n)
+  local _, s, v, pos = doc_parse(d)
+  if s then old_status, old_ver, old_text = s, v, string.sub(d, pos) end
+end
+if status ~= 'd' and old_ver and old_ver >= ver then return 0 end
+
 local old_grams = old_text and grams_of(old_text) or {}
-local new_grams = status ~= 'd' and grams_of(text) or {}
-for g in pairs(old_grams) do
-  if not new_grams[g] then redis.call('SREM', prefix .. g, id) end
-end
-for g in pairs(new_grams) do
-  if not old_grams[g] then redis.call('SADD', prefix .. g, id) end
-end
 
-redis.call('ZREM', KEYS[2], id)
-redis.call('ZREM', KEYS[3], id)
-redis.call('ZREM', KEYS[4], id)
 if status == 'd' then
-  redis.call('ZREM', KEYS[1], id)
+  if n then
+    for g in pairs(old_grams) do posting_rem(P, g, n) end
+    sync_phrases(P, n, old_text, nil)
+    if old_status then
+      chunk_rem(P, '#all', n)
+      chunk_rem(P, '#s' .. old_status, n)
+    end
+    doc_clear(P, n)
+    redis.call('HDEL', mk, bin)
+  end
+  local now = now_ms()
+  redis.call('ZADD', deleted, now, hex)
+  redis.call('ZREMRANGEBYSCORE', deleted, '-inf', now - TOMBSTONE_MS)
   redis.call('ZREM', KEYS[5], id)
-  redis.call('HDEL', KEYS[7], id)
   redis.call('ZREM', KEYS[8], id)
   redis.call('ZREM', KEYS[9], id)
-  redis.call('HSET', KEYS[6], id, 'd')
   return 1
 end
-redis.call('ZADD', KEYS[1], created, id)
-redis.call('ZADD', KEYS[2 + tonumber(status)], created, id)
+
+if not n then
+  n = redis.call('INCR', P .. '#seq')
+  redis.call('HSET', mk, bin, n)
+end
+local new_grams = grams_of(text)
+for g in pairs(old_grams) do
+  if not new_grams[g] then posting_rem(P, g, n) end
+end
+for g in pairs(new_grams) do
+  if not old_grams[g] then posting_add(P, g, n) end
+end
+sync_phrases(P, n, old_text, text)
+if not old_status then chunk_add(P, '#all', n) end
+if old_status ~= status then
+  if old_status then chunk_rem(P, '#s' .. old_status, n) end
+  chunk_add(P, '#s' .. status, n)
+end
+doc_set(P, n, doc_make(bin, status, ver, text))
+
 if status == '1' then
   redis.call('ZADD', KEYS[5], started, id)
   redis.call('ZADD', KEYS[8], close_at, id)
@@ -41,6 +70,4 @@ else
   redis.call('ZREM', KEYS[8], id)
 end
 if status == '2' and purge_at > 0 then redis.call('ZADD', KEYS[9], purge_at, id) end
-redis.call('HSET', KEYS[7], id, text)
-redis.call('HSET', KEYS[6], id, ver)
 return 1
