@@ -24,20 +24,8 @@ async fn redis_down_is_503_then_recovery() {
             started.elapsed()
         );
     }
-    let ready = app
-        .client
-        .get(format!("{}/readyz", app.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ready.status().as_u16(), 503);
-    let health = app
-        .client
-        .get(format!("{}/healthz", app.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.status().as_u16(), 200, "the process stays up");
+    assert_eq!(app.status_of("/readyz").await, 503);
+    assert_eq!(app.status_of("/healthz").await, 200, "the process stays up");
 
     // Redis returns empty (no persistence here): the service answers again by itself
     redis.restart();
@@ -50,13 +38,7 @@ async fn redis_down_is_503_then_recovery() {
         },
     )
     .await;
-    let ready = app
-        .client
-        .get(format!("{}/readyz", app.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ready.status().as_u16(), 200);
+    assert_eq!(app.status_of("/readyz").await, 200);
     app.create_room("anchor", "after").await;
 }
 

@@ -655,6 +655,17 @@ impl TestApp {
         }
     }
 
+    /// The HTTP status of an unauthenticated GET (operational endpoints).
+    pub async fn status_of(&self, path: &str) -> u16 {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("sent");
+        resp.status().as_u16()
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Answer {
         self.request(Method::GET, path, Some(token), None).await
     }

@@ -506,20 +506,8 @@ async fn times_use_the_configured_zone() {
 #[tokio::test]
 async fn operational_endpoints_answer() {
     let app = spawn_app().await;
-    let health = app
-        .client
-        .get(format!("{}/healthz", app.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.status().as_u16(), 200);
-    let ready = app
-        .client
-        .get(format!("{}/readyz", app.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ready.status().as_u16(), 200);
+    assert_eq!(app.status_of("/healthz").await, 200);
+    assert_eq!(app.status_of("/readyz").await, 200);
     let docs = app
         .client
         .get(format!("{}/docs", app.base))
