@@ -34,22 +34,31 @@ pub struct SweepCursors {
 }
 
 impl Store {
-    pub async fn sweep(&self, cursors: &mut SweepCursors) -> StoreResult<SweepReport> {
-        let closed = self.close_offline_rooms().await?;
+    /// Everything that is due: offline closes (every due room, batch after batch) and purges.
+    pub async fn sweep_deadlines(&self) -> StoreResult<SweepReport> {
+        let mut closed = 0;
+        // a full batch may hide more due rooms behind it: go on (bounded) until one is not full
+        for _ in 0..50 {
+            let (done, batch_full) = self.close_offline_rooms().await?;
+            closed += done;
+            if !batch_full {
+                break;
+            }
+        }
         let purged = self.purge_ended_rooms().await?;
+        Ok(SweepReport { closed, purged, lapsed: 0 })
+    }
+
+    /// One step of the walk over rooms: lapsed members trimmed, anchor lapses announced.
+    pub async fn sweep_rooms(&self, cursors: &mut SweepCursors) -> StoreResult<usize> {
         // Rooms with members (lapsed ones to trim), then live rooms (an anchor whose presence
         // lapsed is announced even when nobody is in the room).
-        let lapsed = self
+        Ok(self
             .pass_over_rooms(self.keys().occupied(), &mut cursors.occupied, true)
             .await?
             + self
                 .pass_over_rooms(self.keys().live(), &mut cursors.live, false)
-                .await?;
-        Ok(SweepReport {
-            closed,
-            purged,
-            lapsed,
-        })
+                .await?)
     }
 
     async fn due(&self, key: String) -> StoreResult<Vec<LiveId>> {
@@ -59,9 +68,12 @@ impl Store {
         Ok(ids.iter().filter_map(|raw| LiveId::parse(raw)).collect())
     }
 
-    async fn close_offline_rooms(&self) -> StoreResult<usize> {
+    /// Closes the due rooms of one batch; says how many, and whether the batch was full.
+    async fn close_offline_rooms(&self) -> StoreResult<(usize, bool)> {
         let mut closed = 0;
-        for id in self.due(self.keys().close_at()).await? {
+        let due = self.due(self.keys().close_at()).await?;
+        let batch_full = due.len() >= BATCH;
+        for id in due {
             let t = self.timings();
             let args = [
                 t.member_window_ms.to_string(),
@@ -106,7 +118,7 @@ impl Store {
                 }
             }
         }
-        Ok(closed)
+        Ok((closed, batch_full))
     }
 
     async fn purge_ended_rooms(&self) -> StoreResult<usize> {
