@@ -46,7 +46,11 @@ impl Store {
             }
         }
         let purged = self.purge_ended_rooms().await?;
-        Ok(SweepReport { closed, purged, lapsed: 0 })
+        Ok(SweepReport {
+            closed,
+            purged,
+            lapsed: 0,
+        })
     }
 
     /// One step of the walk over rooms: lapsed members trimmed, anchor lapses announced.
