@@ -57,19 +57,6 @@ done
 echo ">> building (release)"
 cargo build --release --quiet --bin liveroom --bin bench
 
-# A port nobody listens on (never 6379).
-free_port() {
-  local port
-  while :; do
-    port=$(( 20000 + RANDOM % 30000 ))
-    [ "$port" -eq 6379 ] && continue
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return
-    fi
-  done
-}
-
 work=$(mktemp -d "${TMPDIR:-/tmp}/liveroom-bench.XXXXXX")
 redis_port=$(free_port)
 app_port=$(free_port)

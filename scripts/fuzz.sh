@@ -38,10 +38,6 @@ mkdir -p target
 cargo build --quiet --bin liveroom
 BIN="$PWD/target/debug/liveroom"
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 rm -rf "$OUT"
 mkdir -p "$OUT/redis"
 pids=()

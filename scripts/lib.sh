@@ -25,3 +25,16 @@ ensure_cargo() {
     exit 1
   }
 }
+
+# free_port: a loopback port nobody listens on now (never 6379), for the scripts' own servers.
+free_port() {
+  local port
+  while :; do
+    port=$(( 20000 + RANDOM % 30000 ))
+    [ "$port" -eq 6379 ] && continue
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return
+    fi
+  done
+}

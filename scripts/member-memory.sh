@@ -7,12 +7,12 @@ cd "$(dirname "$0")/.."
 ensure_cargo
 apt_install redis-server redis-tools
 n="${1:-10000}"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 rport=$(free_port); aport=$(free_port)
+while [ "$aport" = "$rport" ]; do aport=$(free_port); done
 dir=$(mktemp -d)
 cargo build --release --quiet --bin liveroom
 redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" --daemonize yes --logfile "$dir/redis.log"
-LIVEROOM_BIND="127.0.0.1:$aport" LIVEROOM_REDIS_URL="redis://127.0.0.1:$rport" LIVEROOM_JWT_SECRET=mem \
+LIVEROOM_BIND="127.0.0.1:$aport" LIVEROOM_REDIS_URL="redis://127.0.0.1:$rport" LIVEROOM_JWT_SECRET=mem LIVEROOM_RATE_LIMIT_IP_PER_SEC=0 \
   RUST_LOG=warn target/release/liveroom serve & app=$!
 trap 'kill $app 2>/dev/null; redis-cli -p $rport shutdown nosave >/dev/null 2>&1; rm -rf "$dir"' EXIT
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$aport/readyz" >/dev/null 2>&1 && break; sleep 0.1; done

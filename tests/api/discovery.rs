@@ -5,7 +5,6 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::helpers::*;
@@ -29,18 +28,7 @@ fn token_nick(sub: &str, nick: &str) -> String {
 
 /// Creates a room as `anchor` whose token carries `nick`; answers the live_id.
 async fn create_with_nick(app: &TestApp, anchor: &str, nick: &str, title: &str) -> String {
-    let a = app
-        .request(
-            Method::POST,
-            "/client/live/room/instance",
-            Some(&token_nick(anchor, nick)),
-            Some(json!({"title": title})),
-        )
-        .await;
-    a.assert_ok()["live_id"]
-        .as_str()
-        .expect("live_id")
-        .to_owned()
+    app.create_room_with(&token_nick(anchor, nick), title).await
 }
 
 /// Creates rooms one after the other, a few ms apart, so that creation order is unambiguous.

@@ -672,11 +672,16 @@ impl TestApp {
 
     /// Creates a room as `anchor` and returns its live_id.
     pub async fn create_room(&self, anchor: &str, title: &str) -> String {
+        self.create_room_with(&token(anchor), title).await
+    }
+
+    /// Creates a room with the caller's token (and so its profile) and returns its live_id.
+    pub async fn create_room_with(&self, token: &str, title: &str) -> String {
         let a = self
             .request(
                 Method::POST,
                 "/client/live/room/instance",
-                Some(&token(anchor)),
+                Some(token),
                 Some(json!({"title": title})),
             )
             .await;
