@@ -1,21 +1,20 @@
-//! The background sweep every replica runs: anchor-offline closes, retention purges, lapsed
-//! members. Safe on any number of replicas (every step is a conditional script).
+//! The background sweep every replica runs: lapsed members, members to release after a room
+//! ended, anchor presence, unsaid online counts, anchor-offline closes and retention purges.
+//! Replicas share it: each tick claims what is due (store/sweep.rs), so the work grows with
+//! what is due, not with the number of rooms, and is not repeated by every replica.
 
 use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::store::{Store, SweepCursors};
+use crate::store::Store;
 
-/// Deadlines are checked at least this often, so a room closes within about this of its deadline.
-const DEADLINE_TICK: Duration = Duration::from_millis(250);
-
-/// Walks the rooms every `period` and checks deadlines every 250 ms (or `period`, when shorter),
-/// until `stop` turns true.
+/// Sweeps every `period` (config.rs `sweep_period`: 250 ms at most by default, so that a lapse
+/// is announced within about that of the end of its window) until `stop` turns true.
 pub async fn run(store: Store, period: Duration, mut stop: watch::Receiver<bool>) {
-    let mut cursors = SweepCursors::default();
-    let tick_every = period.min(DEADLINE_TICK);
-    let mut last_walk = tokio::time::Instant::now();
+    // Claims carry the replica's token, so that a replica only finishes what it claimed.
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    let tick_every = period;
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + tick_every, tick_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -23,16 +22,10 @@ pub async fn run(store: Store, period: Duration, mut stop: watch::Receiver<bool>
             _ = tick.tick() => {}
             _ = stop.changed() => return,
         }
-        match store.sweep_deadlines().await {
+        match store.sweep(&token).await {
             Ok(report) if report != Default::default() => tracing::debug!(?report, "sweep"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "sweep failed; next tick retries"),
-        }
-        if last_walk.elapsed() >= period {
-            last_walk = tokio::time::Instant::now();
-            if let Err(e) = store.sweep_rooms(&mut cursors).await {
-                tracing::warn!(error = %e, "sweep failed; next tick retries");
-            }
         }
     }
 }

@@ -13,7 +13,7 @@ pub struct Keys {
 }
 
 /// The keys of one room, in the order every per-room script takes them (see lua/lib.lua).
-pub type RoomKeys = [String; 7];
+pub type RoomKeys = [String; 9];
 
 /// The global index keys, in the order every index script takes them (see lua/index_lib.lua).
 pub type IndexKeys = [String; 9];
@@ -36,6 +36,9 @@ impl Keys {
             format!("{p}room:{{{id}}}:uv"),
             format!("{p}room:{{{id}}}:anchor"),
             format!("{p}room:{{{id}}}:events"),
+            // members and entries of an ended room, set aside until the sweeper released them
+            format!("{p}room:{{{id}}}:leaving"),
+            format!("{p}room:{{{id}}}:leaving_entries"),
         ]
     }
 
@@ -63,18 +66,21 @@ impl Keys {
         format!("{}idx:{{rooms}}:g:", self.prefix)
     }
 
-    /// Rooms that may hold members, for the sweeper's trim of lapsed ones.
-    pub fn occupied(&self) -> String {
-        format!("{}idx:{{rooms}}:occupied", self.prefix)
-    }
-
-    /// Members by room as the sweeper last counted them, and their total (a gauge).
-    pub fn online_counts(&self) -> [String; 2] {
+    /// The sweep schedule (rooms by the earliest moment something about them can come due:
+    /// a member's lapse, the anchor's presence, an unsaid online count, members to release)
+    /// and the claims of the replicas sweeping them.
+    pub fn sweep_schedule(&self) -> [String; 2] {
         let p = &self.prefix;
         [
-            format!("{p}idx:{{rooms}}:online"),
-            format!("{p}idx:{{rooms}}:online_total"),
+            format!("{p}idx:{{rooms}}:sweep_due"),
+            format!("{p}idx:{{rooms}}:sweep_claims"),
         ]
+    }
+
+    /// Members online on the whole platform, kept as members come and go (a gauge).
+    /// A key of its own slot: joins and leaves of every room update it.
+    pub fn online_total(&self) -> String {
+        format!("{}stat:{{online}}", self.prefix)
     }
 
     pub fn live(&self) -> String {
@@ -138,7 +144,9 @@ mod tests {
         for key in keys.index() {
             assert_eq!(hash_tag(&key), "rooms");
         }
-        assert_eq!(hash_tag(&keys.occupied()), "rooms");
+        for key in keys.sweep_schedule() {
+            assert_eq!(hash_tag(&key), "rooms");
+        }
         assert_eq!(hash_tag(&format!("{}x", keys.gram_prefix())), "rooms");
     }
 }

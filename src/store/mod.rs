@@ -21,7 +21,7 @@ use redis::{FromRedisValue, Value};
 pub use connection::{Connection, RedisTarget};
 pub use events::{StoredEvent, Watcher};
 pub use presence::Heartbeat;
-pub use sweep::{Gauges, SweepCursors, SweepReport};
+pub use sweep::{Gauges, SweepReport};
 
 use self::keys::Keys;
 use self::scripts::Scripts;

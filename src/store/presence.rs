@@ -31,13 +31,18 @@ impl Store {
     pub async fn join(&self, id: &LiveId, who: &Profile) -> StoreResult<Room> {
         let user = who.user_id.as_str();
         let user_key = self.keys().user(user);
-        let answer: Value = self
-            .eval(
+        // The room is put on the sweep schedule (due when this member could lapse, unless it
+        // is due sooner) before the member exists, alongside the user's side of the join: a
+        // replica dying right after the join leaves no member that nothing will ever trim.
+        let room_arg = [id.to_string()];
+        let (answer, ()) = tokio::try_join!(
+            self.eval::<Value>(
                 &self.scripts().user_join,
                 std::slice::from_ref(&user_key),
-                &[id.to_string()],
-            )
-            .await?;
+                &room_arg,
+            ),
+            self.schedule_sweep(id, self.window() as i64)
+        )?;
         let parts = array(&answer).ok_or_else(|| bad("user_join"))?;
         let seq = parts
             .first()
@@ -60,9 +65,10 @@ impl Store {
             .await;
         let joined = answer.and_then(|a| {
             let (_, rest) = status(&a, "join")?;
-            Ok((decode_view(rest)?, rest.get(5).and_then(int) == Some(1)))
+            let flag = |i: usize| rest.get(i).and_then(int).unwrap_or(0);
+            Ok((decode_view(rest)?, flag(4) == 1, flag(5), flag(6)))
         });
-        let (room, first_member) = match joined {
+        let (room, first_member, fresh, due_in) = match joined {
             Ok(ok) => ok,
             Err(e @ (StoreError::NotFound | StoreError::Conflict(_))) => {
                 self.abort_join(id, &user_key, user, seq, &prev).await;
@@ -71,18 +77,30 @@ impl Store {
             Err(e) => return Err(e),
         };
         self.note_events(id);
-        if first_member {
-            let add = redis::cmd("ZADD")
-                .arg(self.keys().occupied())
-                .arg("NX")
-                .arg(0)
-                .arg(id.as_str())
-                .clone();
-            let _: i64 = self.command(add).await?;
-        }
-        if let Some(prev) = LiveId::parse(&prev).filter(|p| p != id) {
-            self.evict(&prev, user, seq).await?;
-        }
+        self.count_online(fresh);
+        // Once more after the member exists, when it made the room non-empty: a sweep that saw
+        // the room empty just before this join then looks again instead of parking it.
+        let window = self.window() as i64;
+        let due = match (first_member, due_in >= 0) {
+            (true, true) => Some(due_in.min(window)),
+            (true, false) => Some(window),
+            (false, true) => Some(due_in),
+            (false, false) => None,
+        };
+        let prev = LiveId::parse(&prev).filter(|p| p != id);
+        let reschedule = async {
+            match due {
+                Some(delay) => self.schedule_sweep(id, delay).await,
+                None => Ok(()),
+            }
+        };
+        let leave_prev = async {
+            match &prev {
+                Some(prev) => self.evict(prev, user, seq).await.map(|_| ()),
+                None => Ok(()),
+            }
+        };
+        tokio::try_join!(reschedule, leave_prev)?;
         Ok(room)
     }
 
@@ -114,7 +132,7 @@ impl Store {
         match status(&answer, "evict") {
             Ok((_, rest)) => {
                 self.note_events(id);
-                Ok(rest.first().and_then(int) == Some(1))
+                Ok(self.member_removed(id, rest).await)
             }
             Err(StoreError::NotFound) => Ok(false),
             Err(e) => Err(e),
@@ -137,9 +155,23 @@ impl Store {
         let answer: Value = self
             .eval(&self.scripts().evict, &self.keys().room(id), &args)
             .await?;
-        status(&answer, "leave")?;
+        let (_, rest) = status(&answer, "leave")?;
         self.note_events(id);
+        self.member_removed(id, rest).await;
         Ok(())
+    }
+
+    /// After an evict: the online total, and the unsaid online count scheduled. Says whether a
+    /// member was removed.
+    async fn member_removed(&self, id: &LiveId, rest: &[Value]) -> bool {
+        let removed = rest.first().and_then(int) == Some(1);
+        if removed {
+            self.count_online(-1);
+        }
+        if let Some(due_in) = rest.get(1).and_then(int).filter(|d| *d >= 0) {
+            self.schedule_sweep_after(id, due_in).await;
+        }
+        removed
     }
 
     /// A member's or the anchor's heartbeat: one round trip (the index is touched only when the
@@ -153,11 +185,31 @@ impl Store {
         let answer: Value = self
             .eval(&self.scripts().heartbeat, &self.keys().room(id), &args)
             .await?;
+        if let Some([word, dropped, due_in]) = array(&answer)
+            && text(word).as_deref() == Some("NOT_MEMBER")
+        {
+            // a member that lapsed unswept: the heartbeat took it out
+            if int(dropped) == Some(1) {
+                self.note_events(id);
+                self.count_online(-1);
+            }
+            if let Some(delay) = int(due_in).filter(|d| *d >= 0) {
+                self.schedule_sweep_after(id, delay).await;
+            }
+            return Err(StoreError::NotMember);
+        }
         let (_, rest) = status(&answer, "heartbeat")?;
         let code = rest.first().and_then(int).ok_or_else(|| bad("heartbeat"))?;
         let live_status = LiveStatus::from_code(code).ok_or_else(|| bad("heartbeat"))?;
         if rest.get(2).and_then(int).is_some_and(|n| n > 0) {
             self.note_events(id);
+        }
+        if rest.get(3).and_then(int) == Some(1) {
+            self.count_online(-1);
+        }
+        if let Some(delay) = rest.get(4).and_then(int).filter(|d| *d >= 0) {
+            // the anchor's presence began (or an online count went unsaid)
+            self.schedule_sweep_after(id, delay).await;
         }
         if rest.get(1).and_then(int) == Some(1) {
             match self.room(id).await {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use redis::Value;
 
-use super::reply::{self, bad, fields, int, status};
+use super::reply::{bad, fields, int, status};
 use super::{Store, StoreError, StoreResult};
 use crate::domain::ids::LiveId;
 use crate::domain::profile::{Looks, Person, Profile};
@@ -164,13 +164,20 @@ impl Store {
         let answer: Value = self
             .eval(&self.scripts().start, &self.keys().room(id), &args)
             .await?;
-        let room = decode_view(status(&answer, "start")?.1)?;
+        let (_, rest) = status(&answer, "start")?;
+        let room = decode_view(rest)?;
         self.note_events(id);
+        let due_in = rest.get(5).and_then(int).unwrap_or(-1);
+        if due_in >= 0 {
+            // the anchor's presence began: the room comes due when it may lapse
+            self.schedule_sweep_after(id, due_in).await;
+        }
         self.sync_index(&room).await;
         Ok(room)
     }
 
-    /// Stops the live (anchor only, only while live) and releases its members.
+    /// Stops the live (anchor only, only while live). O(1) whatever the crowd: the members are
+    /// released in the background by whichever replica sweeps the room next.
     pub async fn stop(&self, id: &LiveId, user_id: &str) -> StoreResult<Room> {
         let args = [user_id.to_owned(), self.window().to_string()];
         let answer: Value = self
@@ -180,7 +187,8 @@ impl Store {
         let room = decode_view(rest)?;
         self.note_events(id);
         self.sync_index(&room).await;
-        self.release_users(id, reply::released(rest.get(4))).await;
+        self.room_ended(id, rest.get(4).and_then(int).unwrap_or(0))
+            .await;
         Ok(room)
     }
 
@@ -195,7 +203,8 @@ impl Store {
         let (_, rest) = status(&answer, "delete")?;
         self.note_events(id);
         self.unindex(id).await;
-        self.release_users(id, reply::released(rest.first())).await;
+        self.room_ended(id, rest.first().and_then(int).unwrap_or(0))
+            .await;
         Ok(())
     }
 
@@ -303,23 +312,22 @@ impl Store {
         });
     }
 
-    /// Clears the user pointers of members a room let go, unless they have moved on since.
-    pub(super) async fn release_users(&self, id: &LiveId, users: Vec<(String, i64)>) {
-        for chunk in users.chunks(256) {
-            let releases = chunk.iter().map(|(user, seq)| {
-                let keys = [self.keys().user(user)];
-                let args = [id.to_string(), seq.to_string()];
-                async move {
-                    self.eval::<i64>(&self.scripts().user_release, &keys, &args)
-                        .await
-                }
-            });
-            if let Err(e) = futures_util::future::try_join_all(releases).await {
-                // Harmless when it fails: a stale pointer only makes the next join leave a room
-                // the user is no longer in.
-                tracing::warn!(live_id = %id, error = %e, "releasing user pointers failed");
-                return;
+    /// Clears the user pointers of members a room let go, unless they have moved on since
+    /// (compare-and-release: doing it twice is harmless). One batch, sent together.
+    pub(super) async fn try_release_users(
+        &self,
+        id: &LiveId,
+        users: &[(String, i64)],
+    ) -> StoreResult<()> {
+        let releases = users.iter().map(|(user, seq)| {
+            let keys = [self.keys().user(user)];
+            let args = [id.to_string(), seq.to_string()];
+            async move {
+                self.eval::<i64>(&self.scripts().user_release, &keys, &args)
+                    .await
             }
-        }
+        });
+        futures_util::future::try_join_all(releases).await?;
+        Ok(())
     }
 }

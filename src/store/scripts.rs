@@ -23,7 +23,7 @@ pub struct Scripts {
     pub evict: Script,
     pub heartbeat: Script,
     pub members: Script,
-    pub trim: Script,
+    pub sweep_room: Script,
     pub may_watch: Script,
     pub stream_publish: Script,
     pub stream_unpublish: Script,
@@ -37,10 +37,11 @@ pub struct Scripts {
     pub index_sync: Script,
     pub search: Script,
     pub page: Script,
-    pub due: Script,
+    pub schedule: Script,
+    pub claim: Script,
+    pub reschedule: Script,
     pub lease: Script,
     pub ratelimit: Script,
-    pub online_sync: Script,
 }
 
 impl Scripts {
@@ -60,11 +61,10 @@ impl Scripts {
             evict: room(include_str!("lua/evict.lua")),
             heartbeat: room(include_str!("lua/heartbeat.lua")),
             members: room(include_str!("lua/members.lua")),
-            trim: room(include_str!("lua/trim.lua")),
+            sweep_room: room(include_str!("lua/sweep_room.lua")),
             may_watch: room(include_str!("lua/may_watch.lua")),
             lease: Script::new(include_str!("lua/lease.lua")),
             ratelimit: Script::new(include_str!("lua/ratelimit.lua")),
-            online_sync: Script::new(include_str!("lua/online_sync.lua")),
             stream_publish: room(include_str!("lua/stream_publish.lua")),
             stream_unpublish: room(include_str!("lua/stream_unpublish.lua")),
             user_join: Script::new(include_str!("lua/user_join.lua")),
@@ -75,7 +75,9 @@ impl Scripts {
             index_sync: index(include_str!("lua/index_sync.lua")),
             search: index(include_str!("lua/search.lua")),
             page: Script::new(include_str!("lua/page.lua")),
-            due: Script::new(include_str!("lua/due.lua")),
+            schedule: Script::new(include_str!("lua/schedule.lua")),
+            claim: Script::new(include_str!("lua/claim.lua")),
+            reschedule: Script::new(include_str!("lua/reschedule.lua")),
         }
     }
 }

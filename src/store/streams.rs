@@ -21,6 +21,10 @@ impl Store {
         if rest.first().and_then(int).unwrap_or(0) > 0 {
             self.note_events(id);
         }
+        let due_in = rest.get(1).and_then(int).unwrap_or(-1);
+        if due_in >= 0 {
+            self.schedule_sweep_after(id, due_in).await;
+        }
         Ok(())
     }
 

@@ -1,6 +1,10 @@
-//! The sweeper's operations: close rooms whose anchor went silent, purge ended rooms past their
-//! retention, trim lapsed members. Every step is a conditional script, so any number of replicas
-//! may sweep at once: each room is closed once, with one end_time.
+//! The sweeper's operations, by schedule rather than by walking rooms (CONTRACT section 6):
+//! rooms come due when something about them can (a member's lapse, the anchor's presence, an
+//! online count a burst left unsaid, members to release after the room ended), deadlines come
+//! due for anchor-offline closes and retention purges. A replica claims what is due in one call
+//! (the claim moves the entry a lease ahead, so replicas share the work instead of repeating
+//! it, and what a dead replica claimed comes due again), then works through each room in
+//! bounded steps. A quiet platform costs one call per tick per replica, whatever its size.
 
 use redis::Value;
 
@@ -22,196 +26,238 @@ pub struct SweepReport {
     pub closed: usize,
     pub purged: usize,
     pub lapsed: usize,
+    pub released: usize,
 }
 
-const BATCH: usize = 200;
+/// At most this many entries of each schedule per claim.
+const CLAIM_MAX: usize = 200;
+/// Members handled by one step of a room's sweep: the longest script stays well under a
+/// millisecond whatever the crowd.
+const STEP_MEMBERS: usize = 100;
+/// Steps one claim of a room may take before it lets the room come due again (so that one
+/// huge release does not hold a replica's sweep from every other room).
+const STEPS_PER_CLAIM: usize = 50;
+/// How long a claim keeps other replicas off; a replica that dies leaves its claims to come
+/// due again after this.
+const CLAIM_LEASE_MS: u64 = 5_000;
 
-/// Where the sweeper's walks over the occupied and the live rooms stand.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SweepCursors {
-    occupied: usize,
-    live: usize,
+/// How a sweep step of a room ended.
+enum Step {
+    /// Members whose pointers to release before the next step.
+    Members(Vec<(String, i64)>, bool),
+    /// Done: the room's next due time (-1: nothing can come due; it leaves the schedule).
+    Next(i64),
 }
 
 impl Store {
-    /// Everything that is due: offline closes (every due room, batch after batch) and purges.
-    pub async fn sweep_deadlines(&self) -> StoreResult<SweepReport> {
-        let mut closed = 0;
-        // a full batch may hide more due rooms behind it: go on (bounded) until one is not full
-        for _ in 0..50 {
-            let (done, batch_full) = self.close_offline_rooms().await?;
-            closed += done;
-            if !batch_full {
-                break;
-            }
-        }
-        let purged = self.purge_ended_rooms().await?;
-        Ok(SweepReport {
-            closed,
-            purged,
-            lapsed: 0,
-        })
-    }
-
-    /// One step of the walk over rooms: lapsed members trimmed, anchor lapses announced.
-    pub async fn sweep_rooms(&self, cursors: &mut SweepCursors) -> StoreResult<usize> {
-        // Rooms with members (lapsed ones to trim), then live rooms (an anchor whose presence
-        // lapsed is announced even when nobody is in the room).
-        Ok(self
-            .pass_over_rooms(self.keys().occupied(), &mut cursors.occupied, true)
-            .await?
-            + self
-                .pass_over_rooms(self.keys().live(), &mut cursors.live, false)
-                .await?)
-    }
-
-    async fn due(&self, key: String) -> StoreResult<Vec<LiveId>> {
-        let ids: Vec<String> = self
-            .eval(&self.scripts().due, &[key], &[BATCH.to_string()])
-            .await?;
-        Ok(ids.iter().filter_map(|raw| LiveId::parse(raw)).collect())
-    }
-
-    /// Closes the due rooms of one batch; says how many, and whether the batch was full.
-    async fn close_offline_rooms(&self) -> StoreResult<(usize, bool)> {
-        let mut closed = 0;
-        let due = self.due(self.keys().close_at()).await?;
-        let batch_full = due.len() >= BATCH;
-        for id in due {
-            let t = self.timings();
-            let args = [
-                t.member_window_ms.to_string(),
-                t.anchor_close_ms.to_string(),
-            ];
-            let answer: Value = self
-                .eval(&self.scripts().close_offline, &self.keys().room(&id), &args)
-                .await?;
-            let parts = array(&answer).ok_or_else(|| bad("close_offline"))?;
-            match parts.first().and_then(text).as_deref() {
-                Some("LATER") => {
-                    // The anchor came back: the deadline moves (XX: never re-add a room that
-                    // a concurrent stop or delete has just taken out).
-                    let deadline = parts
-                        .get(1)
-                        .and_then(int)
-                        .ok_or_else(|| bad("close_offline"))?;
-                    let cmd = redis::cmd("ZADD")
-                        .arg(self.keys().close_at())
-                        .arg("XX")
-                        .arg(deadline)
-                        .arg(id.as_str())
-                        .clone();
-                    let _: i64 = self.command(cmd).await?;
-                }
-                Some("OK") => {
-                    let (_, rest) = status(&answer, "close_offline")?;
-                    let room = decode_view(rest)?;
-                    self.sync_index(&room).await;
-                    self.release_users(&id, reply::released(rest.get(4))).await;
-                    tracing::info!(live_id = %id, "closed: anchor offline");
-                    self.note_events(&id);
-                    closed += 1;
-                }
-                _ => {
-                    // not live any more: its own change already updated (or will update) the index
-                    let cmd = redis::cmd("ZREM")
-                        .arg(self.keys().close_at())
-                        .arg(id.as_str())
-                        .clone();
-                    let _: i64 = self.command(cmd).await?;
-                }
-            }
-        }
-        Ok((closed, batch_full))
-    }
-
-    async fn purge_ended_rooms(&self) -> StoreResult<usize> {
-        let mut purged = 0;
-        for id in self.due(self.keys().purge_at()).await? {
-            let answer: Value = self
-                .eval(&self.scripts().purge, &self.keys().room(&id), &[])
-                .await?;
-            if status(&answer, "purge")?.0 == "OK" {
-                self.unindex(&id).await;
-                purged += 1;
-            }
-        }
-        Ok(purged)
-    }
-
-    /// Runs `trim.lua` over one batch of the rooms of `set` per sweep, walking it with a cursor.
-    /// On the occupied set, a room left without members leaves the set.
-    async fn pass_over_rooms(
-        &self,
-        set: String,
-        cursor: &mut usize,
-        is_occupied_set: bool,
-    ) -> StoreResult<usize> {
-        let occupied = set;
-        let range = redis::cmd("ZRANGE")
-            .arg(&occupied)
-            .arg(*cursor)
-            .arg(*cursor + BATCH - 1)
-            .clone();
-        let ids: Vec<String> = self.command(range).await?;
-        *cursor = if ids.len() < BATCH {
-            0
-        } else {
-            *cursor + ids.len()
+    /// Claims what is due and does it: sweeps, closes, purges.
+    pub async fn sweep(&self, token: &str) -> StoreResult<SweepReport> {
+        let [schedule, claims] = self.keys().sweep_schedule();
+        let keys = [
+            schedule,
+            claims,
+            self.keys().close_at(),
+            self.keys().purge_at(),
+        ];
+        let args = [
+            CLAIM_LEASE_MS.to_string(),
+            CLAIM_MAX.to_string(),
+            token.to_owned(),
+        ];
+        let answer: Value = self.eval(&self.scripts().claim, &keys, &args).await?;
+        let lists = array(&answer).ok_or_else(|| bad("claim"))?;
+        let ids = |i: usize| -> Vec<LiveId> {
+            lists
+                .get(i)
+                .and_then(array)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(text)
+                .filter_map(|raw| LiveId::parse(&raw))
+                .collect()
         };
-        let mut lapsed = 0;
-        let mut counts: Vec<String> = Vec::with_capacity(ids.len() * 2);
-        let window = [self.window().to_string()];
-        for id in ids.iter().filter_map(|raw| LiveId::parse(raw)) {
-            let answer: Value = self
-                .eval(&self.scripts().trim, &self.keys().room(&id), &window)
-                .await?;
-            let (_, rest) = status(&answer, "trim")?;
-            let left = rest.first().and_then(int).unwrap_or(0);
-            let removed = reply::released(rest.get(1));
+        let mut report = SweepReport::default();
+        for id in ids(1) {
+            report.closed += self.close_offline(&id).await?;
+        }
+        for id in ids(2) {
+            report.purged += self.purge(&id).await?;
+        }
+        for id in ids(0) {
+            let (lapsed, released) = self.sweep_room(&id, token).await?;
+            report.lapsed += lapsed;
+            report.released += released;
+        }
+        Ok(report)
+    }
+
+    /// Works through one claimed room in bounded steps. Says how many members lapsed and how
+    /// many were released after the room ended.
+    async fn sweep_room(&self, id: &LiveId, token: &str) -> StoreResult<(usize, usize)> {
+        let keys = self.keys().room(id);
+        let mut done: Vec<String> = Vec::new();
+        let (mut lapsed, mut released) = (0, 0);
+        let mut next = 0;
+        for _ in 0..STEPS_PER_CLAIM {
+            let mut args = vec![self.window().to_string(), STEP_MEMBERS.to_string()];
+            args.append(&mut done);
+            let answer: Value = self.eval(&self.scripts().sweep_room, &keys, &args).await?;
+            let (word, rest) = status(&answer, "sweep_room")?;
+            let removed = rest.first().and_then(int).unwrap_or(0);
+            lapsed += removed.max(0) as usize;
+            self.count_online(-removed);
             if rest.get(2).and_then(int).is_some_and(|n| n > 0) {
-                self.note_events(&id);
+                self.note_events(id);
             }
-            lapsed += removed.len();
-            counts.push(id.to_string());
-            counts.push(left.max(0).to_string());
-            self.release_users(&id, removed).await;
-            if left == 0 && is_occupied_set {
-                // Take the room out, then look again: a join that raced this sweep either saw
-                // the room empty (and re-adds it itself) or is seen here and put back.
-                let rem = redis::cmd("ZREM").arg(&occupied).arg(id.as_str()).clone();
-                let _: i64 = self.command(rem).await?;
-                let card = redis::cmd("ZCARD").arg(&self.keys().room(&id)[1]).clone();
-                let still: i64 = self.command(card).await?;
-                if still > 0 {
-                    let add = redis::cmd("ZADD")
-                        .arg(&occupied)
-                        .arg("NX")
-                        .arg(0)
-                        .arg(id.as_str())
-                        .clone();
-                    let _: i64 = self.command(add).await?;
+            let step = match word.as_str() {
+                "RELEASE" => Step::Members(reply::released(rest.get(1)), true),
+                "LAPSED" => Step::Members(reply::released(rest.get(1)), false),
+                _ => Step::Next(rest.get(1).and_then(int).unwrap_or(-1)),
+            };
+            match step {
+                Step::Members(users, is_release) => {
+                    if is_release {
+                        released += users.len();
+                    }
+                    self.try_release_users(id, &users).await?;
+                    done = users.into_iter().map(|(user, _)| user).collect();
+                }
+                Step::Next(at) => {
+                    next = at;
+                    break;
                 }
             }
         }
-        if !counts.is_empty() {
-            let _: i64 = self
-                .eval(
-                    &self.scripts().online_sync,
-                    &self.keys().online_counts(),
-                    &counts,
-                )
-                .await?;
-        }
-        Ok(lapsed)
+        // (a claim that ran out of steps leaves `next` at 0: the room comes due again at once)
+        let [schedule, claims] = self.keys().sweep_schedule();
+        let args = [id.to_string(), token.to_owned(), next.to_string()];
+        let _: i64 = self
+            .eval(&self.scripts().reschedule, &[schedule, claims], &args)
+            .await?;
+        Ok((lapsed, released))
     }
 
-    /// Gauges for /metrics: live rooms, members online (as the sweepers last counted them).
+    /// Brings the room's next sweep forward to at most `delay_ms` from now.
+    pub(super) async fn schedule_sweep(&self, id: &LiveId, delay_ms: i64) -> StoreResult<()> {
+        let args = [id.to_string(), delay_ms.max(0).to_string()];
+        let _: i64 = self
+            .eval(
+                &self.scripts().schedule,
+                &self.keys().sweep_schedule(),
+                &args,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// `schedule_sweep` after the request's own change: a failure is logged, not answered (the
+    /// room's change has happened; what it left due is found at the room's next due time).
+    pub(super) async fn schedule_sweep_after(&self, id: &LiveId, delay_ms: i64) {
+        if let Err(e) = self.schedule_sweep(id, delay_ms).await {
+            tracing::warn!(live_id = %id, error = %e, "scheduling the room's sweep failed");
+        }
+    }
+
+    /// The room ended (stop, delete, close): its members, set aside by the script, are
+    /// released by whichever replica sweeps it next; `held` leave the online total now.
+    pub(super) async fn room_ended(&self, id: &LiveId, held: i64) {
+        self.count_online(-held);
+        if held > 0 {
+            self.schedule_sweep_after(id, 0).await;
+        }
+    }
+
+    /// Adjusts the platform's online total, off the request's path (a lost update only skews
+    /// a gauge).
+    pub(super) fn count_online(&self, delta: i64) {
+        if delta == 0 {
+            return;
+        }
+        let store = self.clone();
+        tokio::spawn(async move {
+            let cmd = redis::cmd("INCRBY")
+                .arg(store.keys().online_total())
+                .arg(delta)
+                .clone();
+            if let Err(e) = store.command::<i64>(cmd).await {
+                tracing::warn!(error = %e, delta, "updating the online total failed");
+            }
+        });
+    }
+
+    /// Closes a live room whose anchor has been silent past the close delay; says whether.
+    async fn close_offline(&self, id: &LiveId) -> StoreResult<usize> {
+        let t = self.timings();
+        let args = [
+            t.member_window_ms.to_string(),
+            t.anchor_close_ms.to_string(),
+        ];
+        let answer: Value = self
+            .eval(&self.scripts().close_offline, &self.keys().room(id), &args)
+            .await?;
+        let parts = array(&answer).ok_or_else(|| bad("close_offline"))?;
+        match parts.first().and_then(text).as_deref() {
+            Some("LATER") => {
+                // The anchor came back: the deadline moves (XX: never re-add a room that a
+                // concurrent stop or delete has just taken out).
+                let deadline = parts
+                    .get(1)
+                    .and_then(int)
+                    .ok_or_else(|| bad("close_offline"))?;
+                let cmd = redis::cmd("ZADD")
+                    .arg(self.keys().close_at())
+                    .arg("XX")
+                    .arg(deadline)
+                    .arg(id.as_str())
+                    .clone();
+                let _: i64 = self.command(cmd).await?;
+                Ok(0)
+            }
+            Some("OK") => {
+                let (_, rest) = status(&answer, "close_offline")?;
+                let room = decode_view(rest)?;
+                self.note_events(id);
+                self.sync_index(&room).await;
+                self.room_ended(id, rest.get(4).and_then(int).unwrap_or(0))
+                    .await;
+                tracing::info!(live_id = %id, "closed: anchor offline");
+                Ok(1)
+            }
+            _ => {
+                // not live any more: its own change already updated (or will update) the index
+                let cmd = redis::cmd("ZREM")
+                    .arg(self.keys().close_at())
+                    .arg(id.as_str())
+                    .clone();
+                let _: i64 = self.command(cmd).await?;
+                Ok(0)
+            }
+        }
+    }
+
+    async fn purge(&self, id: &LiveId) -> StoreResult<usize> {
+        let answer: Value = self
+            .eval(&self.scripts().purge, &self.keys().room(id), &[])
+            .await?;
+        if status(&answer, "purge")?.0 != "OK" {
+            // not ended (cannot happen: only ended rooms get a purge deadline); let it be
+            let cmd = redis::cmd("ZREM")
+                .arg(self.keys().purge_at())
+                .arg(id.as_str())
+                .clone();
+            let _: i64 = self.command(cmd).await?;
+            return Ok(0);
+        }
+        self.unindex(id).await;
+        // members still set aside are released by the room's sweep, which outlives the room
+        self.schedule_sweep_after(id, 0).await;
+        Ok(1)
+    }
+
+    /// Gauges for /metrics: live rooms, members online.
     pub async fn gauges(&self) -> StoreResult<Gauges> {
         let live = redis::cmd("ZCARD").arg(self.keys().live()).clone();
-        let members = redis::cmd("GET")
-            .arg(&self.keys().online_counts()[1])
-            .clone();
+        let members = redis::cmd("GET").arg(self.keys().online_total()).clone();
         let (live, members): (u64, Option<i64>) =
             tokio::try_join!(self.command(live), self.command(members))?;
         Ok(Gauges {

@@ -1,6 +1,7 @@
 //! The integration suite: every test talks to a real Redis through a real app on port 0.
 
 mod auth;
+mod bounded;
 mod browser;
 mod deploy;
 mod discovery;

@@ -906,7 +906,9 @@ async fn round_trips(
         (&s.evict, "evict"),
         (&s.heartbeat, "heartbeat"),
         (&s.members, "members"),
-        (&s.trim, "trim"),
+        (&s.sweep_room, "sweep_room"),
+        (&s.schedule, "schedule"),
+        (&s.reschedule, "reschedule"),
         (&s.stream_publish, "stream_publish"),
         (&s.stream_unpublish, "stream_unpublish"),
         (&s.user_join, "user_join"),
@@ -917,13 +919,13 @@ async fn round_trips(
         (&s.index_sync, "index_sync"),
         (&s.search, "search"),
         (&s.page, "page"),
-        (&s.due, "due"),
+        (&s.claim, "claim"),
     ]
     .into_iter()
     .map(|(script, name)| (script.get_hash().to_owned(), name))
     .collect();
-    let sweeper_scripts = ["due", "trim", "close_offline", "purge"];
-    let occupied = ctx.keys.occupied();
+    let sweeper_scripts = ["claim", "sweep_room", "reschedule", "close_offline", "purge"];
+    let [occupied, _] = ctx.keys.sweep_schedule();
 
     let Ok(monitor) = Monitor::start(&ctx.redis_url).await else {
         eprintln!("MONITOR refused: no round-trip counts");

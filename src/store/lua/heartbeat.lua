@@ -1,17 +1,19 @@
 -- A member's or the anchor's heartbeat. ARGV: user_id, "profile json", window_ms.
 -- Never creates a member: a lapsed or departed user answers NOT_MEMBER and must join again.
--- Answers {'OK', live_status, anchor profile changed (0/1), events written (0/1)}.
+-- Never touches the schedule of lapses: a heartbeat only makes a lapse later.
+-- Answers {'OK', live_status, anchor profile changed (0/1), events written (0/1), lapsed member
+-- dropped (0/1), ms until the room must come due (-1)} or {'NOT_MEMBER', dropped (0/1)}.
 local user, profile, window = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local room = redis.call('HMGET', KEYS[1], 'live_status', 'anchor_id', 'anchor_profile')
+local room = redis.call('HMGET', KEYS[1], 'live_status', 'anchor_id')
 local status = room[1]
 if not status then return {'NOT_FOUND'} end
-if status == '2' then return {'OK', 2, 0, 0} end
+if status == '2' then return {'OK', 2, 0, 0, 0, -1} end
 local now = now_ms()
 local is_anchor = room[2] == user
 local changed = 0
 if is_anchor then
   anchor_beat(now, window)
-  if room[3] ~= profile then
+  if redis.call('HGET', KEYS[1], 'anchor_profile') ~= profile then
     redis.call('HSET', KEYS[1], 'anchor_profile', profile)
     redis.call('HINCRBY', KEYS[1], 'ver', 1)
     changed = 1
@@ -25,11 +27,13 @@ if last and tonumber(last) > now - window then
   if seq and old ~= profile then
     redis.call('HSET', KEYS[4], user, seq .. '\t' .. imid .. '\t' .. profile)
   end
-  return {'OK', tonumber(status), changed, written.events}
+  return {'OK', tonumber(status), changed, written.events, 0, written.due_in}
 end
+local dropped = 0
 if last then
   drop_member(now, user, entry_seq(redis.call('HGET', KEYS[4], user)), 'lapsed')
   count_event(now, window)
+  dropped = 1
 end
-if is_anchor then return {'OK', tonumber(status), changed, written.events} end
-return {'NOT_MEMBER'}
+if is_anchor then return {'OK', tonumber(status), changed, written.events, dropped, written.due_in} end
+return {'NOT_MEMBER', dropped, written.due_in}

@@ -1,18 +1,24 @@
 -- A user joins (or re-joins) the room. ARGV: user_id, seq, "imid\tprofile json", window_ms.
 -- seq orders this user's joins and leaves across rooms (see store/presence.rs): an entry
 -- written by a later seq wins, so a join that lost a race is superseded, not applied.
--- Answers the view plus 1 when the room had no member before (the caller marks it occupied).
+-- Answers the view, then 1 when this made the room non-empty (0 otherwise), then 1 when this
+-- was a new visit (a member more online), then in how many ms the room must come due (-1: no
+-- need; see lib.lua count_event and anchor_beat).
 local user, seq, profile, window = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local status = redis.call('HGET', KEYS[1], 'live_status')
 if not status then return {'NOT_FOUND'} end
 if status == '2' then return {'CONFLICT', 'the live has ended; it cannot be joined'} end
 local now = now_ms()
-local first = 0
+local first, fresh = 0, 0
 if entry_seq(redis.call('HGET', KEYS[4], user)) <= seq then
   local last = redis.call('ZSCORE', KEYS[2], user)
   if not (last and tonumber(last) > now - window) then
     -- a new visit, counted once; re-joining the room one is in is only a heartbeat
-    if last then drop_member(now, user, entry_seq(redis.call('HGET', KEYS[4], user)), 'lapsed') end
+    if last then
+      drop_member(now, user, entry_seq(redis.call('HGET', KEYS[4], user)), 'lapsed')
+    else
+      fresh = 1
+    end
     if redis.call('ZCARD', KEYS[2]) == 0 then first = 1 end
     local pv = redis.call('HINCRBY', KEYS[1], 'pv', 1)
     redis.call('PFADD', KEYS[5], user)
@@ -29,4 +35,6 @@ if entry_seq(redis.call('HGET', KEYS[4], user)) <= seq then
 end
 local view = room_view(now, window)
 view[#view + 1] = first
+view[#view + 1] = fresh
+view[#view + 1] = written.due_in
 return view

@@ -4,7 +4,11 @@
 --   KEYS[3] join order (zset: user -> pv at join), KEYS[4] member entries
 --   (hash: user -> "seq\timid\tprofile json", or "seq" alone once the user has gone),
 --   KEYS[5] uv (HyperLogLog), KEYS[6] anchor presence (string with a TTL of one member window),
---   KEYS[7] the room's event log (stream, bounded).
+--   KEYS[7] the room's event log (stream, bounded),
+--   KEYS[8] members being released after the room ended (zset, the members key renamed),
+--   KEYS[9] their entries (hash, the entries key renamed, when the room was deleted).
+-- Ending a room renames its member keys aside in O(1); the sweeper releases them in batches
+-- (sweep_room.lua), so that no call grows with the room's crowd.
 
 -- Redis's clock, never a replica's: replicas with skewed clocks agree.
 local function now_ms()
@@ -34,12 +38,31 @@ end
 
 -- online_count events, coalesced: at most one a second per room, only when the count changed.
 -- What a burst leaves unsaid is said by the sweeper's next pass (trim.lua).
+-- What a burst leaves unsaid is said when the room comes due (sweep_room.lua): the room hash
+-- keeps when (`oc_due`), and the script tells its caller once, so that the caller schedules
+-- the room (`written.due_in`, ms from now; -1 when nothing to schedule).
+written.due_in = -1
+local function due_within(ms)
+  if written.due_in < 0 or ms < written.due_in then written.due_in = ms end
+end
+
 local function count_event(now, window)
   local count = redis.call('ZCOUNT', KEYS[2], '(' .. (now - window), '+inf')
-  local sent = redis.call('HMGET', KEYS[1], 'oc_sent', 'oc_at')
-  if tonumber(sent[1]) == count then return end
-  if now - (tonumber(sent[2]) or 0) < 1000 then return end
+  local sent = redis.call('HMGET', KEYS[1], 'oc_sent', 'oc_at', 'oc_due')
+  if tonumber(sent[1]) == count then
+    if sent[3] then redis.call('HDEL', KEYS[1], 'oc_due') end
+    return
+  end
+  local at = tonumber(sent[2]) or 0
+  if now - at < 1000 then
+    if not sent[3] then
+      redis.call('HSET', KEYS[1], 'oc_due', at + 1000)
+      due_within(at + 1000 - now)
+    end
+    return
+  end
   redis.call('HSET', KEYS[1], 'oc_sent', count, 'oc_at', now)
+  redis.call('HDEL', KEYS[1], 'oc_due')
   emit(now, 'online_count', {online_count = count})
 end
 
@@ -65,47 +88,52 @@ local function anchor_beat(now, window)
   if redis.call('HGET', KEYS[1], 'anchor_on') ~= '1' then
     redis.call('HSET', KEYS[1], 'anchor_on', '1')
     emit(now, 'anchor_online')
+    -- the room comes due when this presence may lapse, for anchor_offline (sweep_room.lua)
+    due_within(window)
   end
 end
 
--- Removes one member, keeping its seq so that a late, older join cannot bring it back.
+-- Removes one member. After a leave or a move the entry keeps the seq, so that a late, older
+-- join cannot bring the member back; a lapse (a whole window of silence) needs no such guard,
+-- and its entry goes, so that a crowd that came and went leaves nothing behind.
 local function drop_member(now, user, seq, reason)
   redis.call('ZREM', KEYS[2], user)
   redis.call('ZREM', KEYS[3], user)
-  redis.call('HSET', KEYS[4], user, tostring(seq))
+  if reason == 'lapsed' then
+    redis.call('HDEL', KEYS[4], user)
+  else
+    redis.call('HSET', KEYS[4], user, tostring(seq))
+  end
   emit(now, 'member_left', {user_id = user, reason = reason})
 end
 
--- Members whose last heartbeat is a whole window old are gone: removed, and returned as
--- {user, seq, user, seq, ...} so that the caller can release their user pointers.
-local function trim_lapsed(now, window)
-  local lapsed = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - window)
-  local out = {}
-  for _, user in ipairs(lapsed) do
-    local seq = entry_seq(redis.call('HGET', KEYS[4], user))
-    drop_member(now, user, seq, 'lapsed')
-    out[#out + 1] = user
-    out[#out + 1] = tostring(seq)
-  end
-  return out
-end
-
--- Ends a live room: status 2, end_time now, every member released.
--- Returns the released members as {user, seq, ...}.
+-- Ends a live room: status 2, end_time now, one live_ended (it stands for every member
+-- leaving), and the members set aside for the sweeper to release in batches. O(1): RENAME and
+-- UNLINK do not walk the crowd. Returns how many members the room held (present or lapsed but
+-- not yet trimmed), which the caller takes off the platform's online total.
 local function end_room(now, reason)
   redis.call('HSET', KEYS[1], 'live_status', '2', 'end_time', math.floor(now / 1000),
     'ended_ms', now, 'ended_reason', reason)
+  redis.call('HDEL', KEYS[1], 'oc_due')
   redis.call('HINCRBY', KEYS[1], 'ver', 1)
   emit(now, 'live_ended', {reason = reason})
-  local users = redis.call('ZRANGE', KEYS[2], 0, -1)
-  local out = {}
-  for _, user in ipairs(users) do
-    out[#out + 1] = user
-    out[#out + 1] = tostring(entry_seq(redis.call('HGET', KEYS[4], user)))
-    emit(now, 'member_left', {user_id = user, reason = 'room_ended'})
+  local held = redis.call('ZCARD', KEYS[2])
+  -- a room ends once (callers check the status), so KEYS[8] is free
+  if held > 0 then redis.call('RENAME', KEYS[2], KEYS[8]) end
+  redis.call('UNLINK', KEYS[3])
+  return held
+end
+
+-- Sets the entries aside with the members (deleted rooms: their seqs are what the release
+-- compares user pointers with).
+local function set_entries_aside()
+  if redis.call('EXISTS', KEYS[4]) == 1 then
+    if redis.call('EXISTS', KEYS[8]) == 1 then
+      redis.call('RENAME', KEYS[4], KEYS[9])
+    else
+      redis.call('UNLINK', KEYS[4])
+    end
   end
-  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
-  return out
 end
 
 -- The deadline of the anchor-offline close: last heard from + the close delay.

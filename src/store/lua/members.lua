@@ -1,14 +1,20 @@
 -- A page of current members, most recent joiner first. ARGV: window_ms, offset, count.
--- Lapsed members are removed first, so the page and its total never include them.
+-- A read: it never writes. Lapsed members not yet trimmed (the sweeper trims them within a
+-- second of their lapse) are left out of the page and of the total by their score.
 -- Answers {'OK', total, {user, entry, user, entry, ...}}.
 local window, offset, count = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'NOT_FOUND'} end
-trim_lapsed(now_ms(), window)
-local total = redis.call('ZCARD', KEYS[3])
-local users = redis.call('ZREVRANGE', KEYS[3], offset, offset + count - 1)
+local since = now_ms() - window
+local total = redis.call('ZCOUNT', KEYS[2], '(' .. since, '+inf')
 local out = {}
-for _, user in ipairs(users) do
-  out[#out + 1] = user
-  out[#out + 1] = redis.call('HGET', KEYS[4], user) or ''
+if total == 0 then return {'OK', 0, out} end
+local users = redis.call('ZREVRANGE', KEYS[3], offset, offset + count - 1)
+if #users == 0 then return {'OK', total, out} end
+local beats = redis.call('ZMSCORE', KEYS[2], unpack(users))
+for i, user in ipairs(users) do
+  if beats[i] and tonumber(beats[i]) > since then
+    out[#out + 1] = user
+    out[#out + 1] = redis.call('HGET', KEYS[4], user) or ''
+  end
 end
 return {'OK', total, out}

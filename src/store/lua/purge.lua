@@ -1,8 +1,11 @@
 -- Removes an ended room whose retention has passed. ARGV: none.
 -- Answers {'OK'} when removed, {'KEEP'} when the room is not ended (never purge a live room).
+-- Members still being released (KEYS[8], KEYS[9]) are left to the release, which carries on
+-- without the room.
 if redis.call('HGET', KEYS[1], 'live_status') ~= '2' then
   if redis.call('EXISTS', KEYS[1]) == 0 then return {'OK'} end
   return {'KEEP'}
 end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+set_entries_aside()
+redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
 return {'OK'}

@@ -1,5 +1,6 @@
 -- Starts the live (0 -> 1); on a live room it is a heartbeat of the anchor and answers the room.
--- ARGV: user_id, window_ms, close_ms. Answers the view and the offline-close deadline.
+-- ARGV: user_id, window_ms, close_ms. Answers the view, the offline-close deadline, and in how
+-- many ms the room must come due (-1: no need).
 local user, window, close_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local status = redis.call('HGET', KEYS[1], 'live_status')
 if not status then return {'NOT_FOUND'} end
@@ -14,4 +15,5 @@ end
 anchor_beat(now, window)
 local view = room_view(now, window)
 view[#view + 1] = close_deadline(close_ms)
+view[#view + 1] = written.due_in
 return view

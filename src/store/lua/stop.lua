@@ -1,5 +1,6 @@
--- Stops the live (1 -> 2) and releases its members. ARGV: user_id, window_ms.
--- Answers the view and the released members {user, seq, ...}.
+-- Stops the live (1 -> 2). ARGV: user_id, window_ms. O(1) whatever the crowd: the members are
+-- set aside and released in the background (sweep_room.lua).
+-- Answers the view and the number of members the room held.
 local user, window = ARGV[1], tonumber(ARGV[2])
 local status = redis.call('HGET', KEYS[1], 'live_status')
 if not status then return {'NOT_FOUND'} end
@@ -9,7 +10,7 @@ if status ~= '1' then
   return {'CONFLICT', 'the live has already ended'}
 end
 local now = now_ms()
-local released = end_room(now, 'stopped')
+local held = end_room(now, 'stopped')
 local view = room_view(now, window)
-view[#view + 1] = released
+view[#view + 1] = held
 return view

@@ -1,0 +1,82 @@
+-- One bounded step of the sweeper on a room it claimed. ARGV: window_ms, batch, then the users
+-- of the previous step whose user pointers the caller has released since.
+-- Every step does at most `batch` members' work, so no call grows with the crowd:
+-- 1. the previous step's users are finished: a released member leaves the set-aside keys, a
+--    lapsed one (still lapsed) leaves the room with member_left 'lapsed';
+-- 2. members set aside by the end of the room: the next batch to release,
+--    {'RELEASE', removed, {user, seq, ...}, events};
+-- 3. lapsed members: the next batch, {'LAPSED', removed, {user, seq, ...}, events} (they leave
+--    in the next step, once their pointers are released: a crash in between leaves nothing
+--    behind, the next replica does the batch again);
+-- 4. the anchor's presence lapsed: anchor_offline; an online count a burst left unsaid: sent;
+-- 5. {'NEXT', removed, next due ms (-1: nothing can come due), events}, or {'GONE', removed,
+--    -1, events} when the room and everything set aside are gone.
+-- `removed` counts members taken out of the members set, for the platform's online total.
+local window, batch = tonumber(ARGV[1]), tonumber(ARGV[2])
+local now = now_ms()
+local since = now - window
+local aside = redis.call('EXISTS', KEYS[8]) == 1
+local entries = KEYS[4]
+if redis.call('EXISTS', KEYS[9]) == 1 then entries = KEYS[9] end
+local removed = 0
+for i = 3, #ARGV do
+  local user = ARGV[i]
+  if aside and redis.call('ZREM', KEYS[8], user) == 1 then
+    redis.call('HDEL', entries, user)
+  else
+    local last = redis.call('ZSCORE', KEYS[2], user)
+    if last and tonumber(last) <= since then
+      drop_member(now, user, 0, 'lapsed')
+      removed = removed + 1
+    end
+  end
+end
+
+local function with_seqs(users)
+  local out = {}
+  for _, user in ipairs(users) do
+    out[#out + 1] = user
+    out[#out + 1] = tostring(entry_seq(redis.call('HGET', entries, user)))
+  end
+  return out
+end
+
+if aside then
+  local users = redis.call('ZRANGE', KEYS[8], 0, batch - 1)
+  if #users > 0 then return {'RELEASE', removed, with_seqs(users), written.events} end
+end
+local status = redis.call('HGET', KEYS[1], 'live_status')
+if status ~= '0' and status ~= '1' then
+  -- ended or gone: what is left of the crowd (entries, tombstones) goes, off the main thread
+  redis.call('UNLINK', KEYS[9])
+  if status == '2' then redis.call('UNLINK', KEYS[4]) end
+  if not status then return {'GONE', removed, -1, written.events} end
+  return {'NEXT', removed, -1, written.events}
+end
+
+local lapsed = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', since, 'LIMIT', 0, batch)
+if #lapsed > 0 then
+  if removed > 0 then count_event(now, window) end
+  return {'LAPSED', removed, with_seqs(lapsed), written.events}
+end
+
+if redis.call('HGET', KEYS[1], 'anchor_on') == '1' and redis.call('EXISTS', KEYS[6]) == 0 then
+  redis.call('HSET', KEYS[1], 'anchor_on', '0')
+  emit(now, 'anchor_offline')
+end
+local oc_due = tonumber(redis.call('HGET', KEYS[1], 'oc_due'))
+if removed > 0 or (oc_due and oc_due <= now) then count_event(now, window) end
+
+-- The next moment anything about this room can come due.
+local next_due = -1
+local function at(ms)
+  if ms and (next_due < 0 or ms < next_due) then next_due = ms end
+end
+local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if oldest[2] then at(tonumber(oldest[2]) + window + 1) end
+if redis.call('HGET', KEYS[1], 'anchor_on') == '1' then
+  local ttl = redis.call('PTTL', KEYS[6])
+  if ttl > 0 then at(now + ttl + 1) else at(now) end
+end
+at(tonumber(redis.call('HGET', KEYS[1], 'oc_due')))
+return {'NEXT', removed, next_due, written.events}

@@ -1,0 +1,345 @@
+//! Bounded work (CONTRACT section 6): no Redis call grows with a room's crowd, reads never
+//! write, the background work is shared by replicas and survives one dying mid-way.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use super::helpers::*;
+
+async fn live_room(app: &TestApp, anchor: &str) -> String {
+    let id = app.create_room(anchor, "crowd").await;
+    app.start(&id, anchor).await.assert_ok();
+    id
+}
+
+/// `n` viewers `{prefix}{i}` join the room, 32 at a time.
+async fn join_many(app: &TestApp, id: &str, prefix: &str, n: usize) {
+    futures_util::stream::iter(0..n)
+        .map(|i| async move {
+            app.join(id, &format!("{prefix}{i}")).await.assert_ok();
+        })
+        .buffer_unordered(32)
+        .collect::<Vec<()>>()
+        .await;
+}
+
+/// The longest call Redis ran since the last reset, in µs, and the command that took it.
+fn longest_call(redis: &mut redis::Connection) -> (i64, String) {
+    let entries: Vec<Value> = redis::cmd("SLOWLOG")
+        .arg("GET")
+        .arg(-1)
+        .query::<redis::Value>(redis)
+        .ok()
+        .and_then(|v| match v {
+            redis::Value::Array(items) => Some(items.into_iter().map(to_json).collect()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let _: redis::RedisResult<()> = redis::cmd("SLOWLOG").arg("RESET").query(redis);
+    entries
+        .iter()
+        .filter_map(|e| {
+            let us = e.get(2)?.as_i64()?;
+            let args = e.get(3)?.as_array()?;
+            let what = args
+                .iter()
+                .take(2)
+                .filter_map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            // (the test's own SLOWLOG calls are not the service's)
+            (!what.to_ascii_lowercase().starts_with("slowlog")).then_some((us, what))
+        })
+        .max()
+        .unwrap_or((0, String::new()))
+}
+
+/// An integer as redis-cli prints it.
+fn int_of(out: &str) -> i64 {
+    out.trim()
+        .trim_start_matches("(integer) ")
+        .parse()
+        .unwrap_or(-1)
+}
+
+fn to_json(v: redis::Value) -> Value {
+    match v {
+        redis::Value::Int(i) => Value::from(i),
+        redis::Value::BulkString(b) => Value::from(String::from_utf8_lossy(&b).into_owned()),
+        redis::Value::SimpleString(s) => Value::from(s),
+        redis::Value::Array(items) => Value::Array(items.into_iter().map(to_json).collect()),
+        _ => Value::Null,
+    }
+}
+
+/// The longest Redis call in each phase of a room's life with `n` members: a deep user_list
+/// page, the crowd lapsing at once, stop (and the release of the members after it), delete.
+async fn longest_calls(n: usize) -> Vec<(&'static str, i64, String)> {
+    let redis = RedisServer::start(&["--slowlog-log-slower-than", "0", "--slowlog-max-len", "100000"]);
+    // The crowd that lapses has a short window; the one that stays, the default 15 s.
+    let mut s = settings_for(&redis);
+    s.heartbeat_interval_ms = 1_000;
+    s.sweep_interval_ms = 100;
+    let brief = spawn_app_with(s).await;
+    let mut s = settings_for(&redis);
+    s.heartbeat_interval_ms = 20_000;
+    s.sweep_interval_ms = 100;
+    let app = spawn_app_with(s).await;
+    let mut conn = redis::Client::open(redis.url())
+        .and_then(|c| c.get_connection())
+        .expect("redis connection");
+    let mut phases = Vec::new();
+
+    // the crowd lapses: everyone joined, nobody beats
+    let lapsing = live_room(&brief, "a-lapse").await;
+    join_many(&brief, &lapsing, "l", n).await;
+    longest_call(&mut conn);
+    eventually(Duration::from_secs(30), "the crowd lapsed", || async {
+        (brief.online_count(&lapsing).await == 0).then_some(())
+    })
+    .await;
+    let members_key = brief.key(&format!("room:{{{lapsing}}}:members"));
+    eventually(Duration::from_secs(30), "the crowd trimmed", || async {
+        let card = redis.cli(&["ZCARD", &members_key])?;
+        (int_of(&card) == 0).then_some(())
+    })
+    .await;
+    let (us, what) = longest_call(&mut conn);
+    phases.push(("lapse", us, what));
+
+    // a deep page of a full room, then its end and delete
+    let id = live_room(&app, "anchor").await;
+    join_many(&app, &id, "v", n).await;
+    longest_call(&mut conn);
+    let last_page = (n / 20) as u32;
+    assert_eq!(
+        app.user_list(&id, last_page, 20).await.assert_ok()["total_count"],
+        n
+    );
+    let (us, what) = longest_call(&mut conn);
+    phases.push(("user_list", us, what));
+
+    app.stop(&id, "anchor").await.assert_ok();
+    let leaving = app.key(&format!("room:{{{id}}}:leaving"));
+    eventually(Duration::from_secs(30), "members released", || async {
+        let exists = redis.cli(&["EXISTS", &leaving])?;
+        (int_of(&exists) == 0).then_some(())
+    })
+    .await;
+    let (us, what) = longest_call(&mut conn);
+    phases.push(("stop", us, what));
+
+    app.delete(&id, "anchor").await.assert_ok();
+    let (us, what) = longest_call(&mut conn);
+    phases.push(("delete", us, what));
+    phases
+}
+
+#[tokio::test]
+async fn the_longest_redis_call_does_not_grow_with_the_room() {
+    let small = longest_calls(200).await;
+    let large = longest_calls(2_000).await;
+    for ((phase, small_us, _), (_, large_us, what)) in small.iter().zip(&large) {
+        // Ten times the crowd: a call that walked the crowd takes about ten times as long
+        // (tens of ms here with 2 000 members); a bounded one about the same. The floor
+        // absorbs a busy machine.
+        assert!(
+            *large_us <= (4 * small_us).max(15_000),
+            "{phase}: longest call {large_us} µs with 2 000 members ({what}) against \
+             {small_us} µs with 200"
+        );
+    }
+}
+
+#[tokio::test]
+async fn stop_and_delete_answer_before_the_members_are_released() {
+    let redis = RedisServer::start(&[]);
+    let mut s = settings_for(&redis);
+    // this replica never sweeps: what it leaves is seen as it left it
+    s.sweep_interval_ms = 3_600_000;
+    let app = spawn_app_with(s).await;
+    let id = live_room(&app, "anchor").await;
+    join_many(&app, &id, "v", 300).await;
+    app.stop(&id, "anchor").await.assert_ok();
+    // the room ended at once: not joinable, nobody counted or listed, heartbeats told it ended
+    let info = app.info(&id, "x").await;
+    assert_eq!(info.assert_ok()["live_status"], 2);
+    assert_eq!(info.assert_ok()["online_count"], 0);
+    let page = app.user_list(&id, 1, 20).await;
+    assert_eq!(page.assert_ok()["total_count"], 0);
+    assert_eq!(app.heartbeat(&id, "v1").await.assert_ok()["live_status"], 2);
+    app.join(&id, "v1").await.assert_error(409, 40900);
+    // its members wait, set aside, for a sweep
+    let leaving = app.key(&format!("room:{{{id}}}:leaving"));
+    assert_eq!(int_of(&redis.cli(&["ZCARD", &leaving]).unwrap()), 300);
+    app.delete(&id, "anchor").await.assert_ok();
+    app.info(&id, "x").await.assert_error(404, 40400);
+
+    // a sweeping replica releases every member and pointer, and nothing of the room is left
+    let mut s = app.settings.clone();
+    s.sweep_interval_ms = 50;
+    let sweeper = spawn_app_with(s).await;
+    eventually(Duration::from_secs(20), "every pointer released", || async {
+        let left = (0..300)
+            .filter(|i| {
+                let key = sweeper.key(&format!("user:{{v{i}}}"));
+                redis.cli(&["HGET", &key, "room"]).unwrap_or_default().trim() != "(nil)"
+            })
+            .count();
+        (left == 0).then_some(())
+    })
+    .await;
+    eventually(Duration::from_secs(10), "the room's keys gone", || async {
+        let keys = redis.cli(&["--raw", "KEYS", &sweeper.key(&format!("room:{{{id}}}*"))])?;
+        // the event log outlives the room a while (CONTRACT section 5)
+        let left: Vec<&str> = keys
+            .lines()
+            .filter(|k| !k.trim().is_empty() && !k.ends_with(":events"))
+            .collect();
+        left.is_empty().then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_replica_dying_mid_release_leaves_nothing_behind() {
+    let mut s = test_settings();
+    s.sweep_interval_ms = 3_600_000;
+    let app = spawn_app_with(s).await;
+    let id = live_room(&app, "anchor").await;
+    let n = 400;
+    join_many(&app, &id, "v", n).await;
+    app.stop(&id, "anchor").await.assert_ok();
+
+    // A replica claims the room and dies after releasing a few pointers, before it finished:
+    // its claim holds the room for the claim's lease, then another replica carries on.
+    let [schedule, claims] = [
+        app.key("idx:{rooms}:sweep_due"),
+        app.key("idx:{rooms}:sweep_claims"),
+    ];
+    let close_at = app.key("idx:{rooms}:close_at");
+    let purge_at = app.key("idx:{rooms}:purge_at");
+    let claimed = shared_redis()
+        .cli(&[
+            "EVAL",
+            include_str!("../../src/store/lua/claim.lua"),
+            "4",
+            &schedule,
+            &claims,
+            &close_at,
+            &purge_at,
+            "5000",
+            "200",
+            "dead-replica",
+        ])
+        .unwrap();
+    assert!(claimed.contains(&id), "the dead replica claimed the room: {claimed}");
+    for i in 0..50 {
+        let key = app.key(&format!("user:{{v{i}}}"));
+        shared_redis().cli(&["HDEL", &key, "room"]).unwrap();
+    }
+
+    let mut s = app.settings.clone();
+    s.sweep_interval_ms = 50;
+    let carrier = spawn_app_with(s).await;
+    eventually(Duration::from_secs(30), "every pointer released", || async {
+        let left = (0..n)
+            .filter(|i| {
+                let key = carrier.key(&format!("user:{{v{i}}}"));
+                shared_redis()
+                    .cli(&["HGET", &key, "room"])
+                    .unwrap_or_default()
+                    .trim()
+                    != "(nil)"
+            })
+            .count();
+        (left == 0).then_some(())
+    })
+    .await;
+    let leaving = app.key(&format!("room:{{{id}}}:leaving"));
+    eventually(Duration::from_secs(10), "no member left aside", || async {
+        let exists = shared_redis().cli(&["EXISTS", &leaving])?;
+        (int_of(&exists) == 0).then_some(())
+    })
+    .await;
+    // the users are free: each can join another room
+    let other = live_room(&carrier, "anchor2").await;
+    carrier.join(&other, "v7").await.assert_ok();
+    assert_eq!(carrier.online_count(&other).await, 1);
+}
+
+/// The room's events of one type, as (user_id, reason) pairs.
+fn logged(app: &TestApp, id: &str, kind: &str) -> Vec<(String, String)> {
+    let key = app.key(&format!("room:{{{id}}}:events"));
+    let raw = shared_redis()
+        .cli(&["--raw", "XRANGE", &key, "-", "+"])
+        .unwrap_or_default();
+    raw.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line.trim()).ok())
+        .filter(|e| e["type"] == kind)
+        .map(|e| {
+            (
+                e["user_id"].as_str().unwrap_or("").to_owned(),
+                e["reason"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn lapses_swept_by_three_replicas_are_announced_once_each() {
+    let mut s = test_settings();
+    s.heartbeat_interval_ms = 300;
+    s.heartbeat_misses = 3;
+    s.sweep_interval_ms = 50;
+    let one = spawn_app_with(s.clone()).await;
+    let two = spawn_app_with(s.clone()).await;
+    let three = spawn_app_with(s).await;
+    let mut rooms = Vec::new();
+    for (i, app) in [&one, &two, &three].into_iter().enumerate() {
+        let id = live_room(app, &format!("anchor{i}")).await;
+        join_many(app, &id, &format!("r{i}-"), 20).await;
+        rooms.push(id);
+    }
+    // nobody beats, anchors included: every member lapses, each room's anchor goes offline
+    for id in &rooms {
+        eventually(Duration::from_secs(20), "lapses announced", || async {
+            let left = logged(&one, id, "member_left");
+            let offline = logged(&one, id, "anchor_offline");
+            (left.len() >= 20 && !offline.is_empty()).then_some(())
+        })
+        .await;
+    }
+    for (i, id) in rooms.iter().enumerate() {
+        let mut left = logged(&one, id, "member_left");
+        left.sort();
+        let expected: Vec<(String, String)> = {
+            let mut e: Vec<_> = (0..20)
+                .map(|j| (format!("r{i}-{j}"), "lapsed".to_owned()))
+                .collect();
+            e.sort();
+            e
+        };
+        assert_eq!(left, expected, "each member's lapse once, in room {i}");
+        assert_eq!(logged(&one, id, "anchor_offline").len(), 1);
+        assert_eq!(one.online_count(id).await, 0);
+    }
+    // and the platform's online total came back to zero with them
+    eventually(Duration::from_secs(5), "members_online 0", || async {
+        let metrics = one
+            .client
+            .get(format!("{}/metrics", one.base))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        metrics
+            .contains("liveroom_members_online 0")
+            .then_some(())
+    })
+    .await;
+}
