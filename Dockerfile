@@ -3,7 +3,10 @@ FROM rust:1.88-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
-RUN cargo build --release --bin liveroom
+# The workspace lists the bench member; its manifest must be there, though only the service is built.
+COPY bench/Cargo.toml ./bench/Cargo.toml
+COPY bench/src ./bench/src
+RUN cargo build --release -p liveroom --bin liveroom
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl \

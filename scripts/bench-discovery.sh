@@ -6,7 +6,7 @@
 #
 #   scripts/bench-discovery.sh [--rooms N] [--requests N] [--concurrency N] ...
 #
-# (every argument goes to the load generator, src/bin/bench_discovery.rs; see --help there).
+# (every argument goes to the load generator, bench/src/bin/bench_discovery.rs; see --help there).
 # The server runs with rate limits off and a 10-hour anchor-offline close, so that the loaded
 # rooms stay as loaded for the whole run.
 set -euo pipefail
@@ -16,7 +16,7 @@ ensure_cargo
 command -v redis-server >/dev/null || apt_install redis-server
 command -v redis-cli >/dev/null || apt_install redis-tools
 
-cargo build --release --bin liveroom --bin bench_discovery
+cargo build --release -p liveroom -p bench --bin liveroom --bin bench_discovery
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/liveroom-bench.XXXXXX")
 redis_port=$(free_port)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Viewer-scale heartbeat benchmark (issue 8). One command: builds release, starts its own Redis and
-# liveroom on free ports (never 6379), runs the load generator (src/bin/bench.rs: keep-alive
+# liveroom on free ports (never 6379), runs the load generator (bench/src/bin/bench.rs: keep-alive
 # HTTP/1.1, hdrhistogram) through the scenarios, the ceilings (/healthz through the same server,
 # redis-benchmark with the heartbeat script) and the cost accounting, and writes the report to
 # bench/results/latest.md (plus a dated copy) with SVG plots. Figures only, never pass/fail.
@@ -55,7 +55,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 echo ">> building (release)"
-cargo build --release --quiet --bin liveroom --bin bench
+cargo build --release --quiet -p liveroom -p bench --bin liveroom --bin bench
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/liveroom-bench.XXXXXX")
 redis_port=$(free_port)

@@ -10,7 +10,7 @@ n="${1:-10000}"
 rport=$(free_port); aport=$(free_port)
 while [ "$aport" = "$rport" ]; do aport=$(free_port); done
 dir=$(mktemp -d)
-cargo build --release --quiet --bin liveroom
+cargo build --release --quiet -p liveroom --bin liveroom
 redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" --daemonize yes --logfile "$dir/redis.log"
 LIVEROOM_BIND="127.0.0.1:$aport" LIVEROOM_REDIS_URL="redis://127.0.0.1:$rport" LIVEROOM_JWT_SECRET=mem LIVEROOM_RATE_LIMIT_IP_PER_SEC=0 \
   RUST_LOG=warn target/release/liveroom serve & app=$!

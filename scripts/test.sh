@@ -16,8 +16,8 @@ command -v npm >/dev/null 2>&1 || apt_install nodejs npm
 
 echo ">> cargo fmt --check"
 cargo fmt --all -- --check
-echo ">> cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets --quiet -- -D warnings
+echo ">> cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo ">> cargo test (single Redis)"
 cargo test --all-targets
 echo ">> cargo test --test api (3-master Redis Cluster)"
