@@ -32,9 +32,10 @@ impl UserId {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Looks {
     pub nick: String,
-    #[serde(default)]
+    // Empty fields are not stored: one copy per member of a crowd (CONTRACT section 6).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub avatar: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extends: BTreeMap<String, String>,
 }
 
