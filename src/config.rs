@@ -72,6 +72,10 @@ pub struct Settings {
     #[arg(long, env = "LIVEROOM_ENDED_RETENTION_SECS", default_value_t = 0)]
     pub ended_retention_secs: u64,
 
+    /// Rooms not ended one anchor may have at once (0: no limit).
+    #[arg(long, env = "LIVEROOM_MAX_OPEN_ROOMS_PER_USER", default_value_t = 10)]
+    pub max_open_rooms_per_user: u32,
+
     /// How often this replica claims and does what is due (lapses, releases, offline closes,
     /// retention); 0: every heartbeat interval, at most 250 ms apart.
     #[arg(long, env = "LIVEROOM_SWEEP_INTERVAL_MS", default_value_t = 0)]
@@ -192,6 +196,7 @@ impl Settings {
             member_window_ms: self.heartbeat_interval_ms.max(1) * self.heartbeat_misses.max(1),
             anchor_close_ms: self.anchor_offline_close_ms.max(1),
             ended_retention_ms: self.ended_retention_secs * 1000,
+            open_rooms_per_anchor: self.max_open_rooms_per_user,
         }
     }
 

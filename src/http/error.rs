@@ -39,6 +39,9 @@ pub enum ApiError {
         limit: u32,
         retry_after: u64,
     },
+    /// A quota (rooms not ended per anchor, …): 429/42900 without Retry-After, which is for rates.
+    #[error("{0}")]
+    QuotaExceeded(String),
     #[error("internal error")]
     Internal,
     #[error("the service cannot reach its storage right now; try again")]
@@ -60,7 +63,7 @@ impl ApiError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests { .. } | Self::QuotaExceeded(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -88,6 +91,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotAnchor => Self::NotAnchor,
             StoreError::Conflict(why) => Self::Conflict(why),
             StoreError::NotMember => Self::NotMember,
+            StoreError::QuotaExceeded(why) => Self::QuotaExceeded(why),
             StoreError::Unavailable(why) => {
                 tracing::warn!(request_id = %current_request_id(), error = %why, "redis unavailable");
                 Self::Unavailable

@@ -46,6 +46,11 @@ impl Keys {
         format!("{}user:{{{user_id}}}", self.prefix)
     }
 
+    /// The anchor's rooms not ended (a set, in the user's slot), for the open-rooms quota.
+    pub fn open_rooms(&self, user_id: &str) -> String {
+        format!("{}user:{{{user_id}}}:open", self.prefix)
+    }
+
     pub fn index(&self) -> IndexKeys {
         let p = &self.prefix;
         [

@@ -36,6 +36,9 @@ pub struct Timings {
     pub anchor_close_ms: u64,
     /// Ended rooms are removed this long after they end (0: kept until deleted).
     pub ended_retention_ms: u64,
+    /// Rooms not ended one anchor may have at once (0: no limit). A quota, not a timing, but
+    /// read from the same settings at the same place.
+    pub open_rooms_per_anchor: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +51,8 @@ pub enum StoreError {
     Conflict(String),
     #[error("the user is not a member of the room")]
     NotMember,
+    #[error("{0}")]
+    QuotaExceeded(String),
     #[error("redis is unavailable: {0}")]
     Unavailable(String),
     #[error("unexpected redis answer: {0}")]

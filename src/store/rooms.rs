@@ -61,6 +61,7 @@ impl Store {
     /// Creates a room with the caller as its anchor. Round trips: the chat_id counter and the
     /// anchor's im_userid in parallel (plus two the first time a user is seen), the room, the index.
     pub async fn create_room(&self, new: NewRoom, anchor: &Profile) -> StoreResult<Room> {
+        self.check_open_rooms(anchor.user_id.as_str()).await?;
         let chat_id = redis::cmd("INCR")
             .arg(self.keys().chat_id_counter())
             .clone();
@@ -99,7 +100,67 @@ impl Store {
         let (_, view) = status(&answer, "create")?;
         let room = decode_view(view)?;
         self.sync_index(&room).await;
+        self.open_rooms_changed(anchor.user_id.as_str(), &id, true)
+            .await;
         Ok(room)
+    }
+
+    /// The open-rooms quota (CONTRACT section 8): the anchor's rooms not ended. The set can
+    /// hold a room that ended while its replica died before taking it out; when the anchor is
+    /// at the limit, each of the (at most `limit`) rooms is looked at and the ended or gone
+    /// ones leave the set, so a stale entry never blocks the anchor for good. Two creates racing
+    /// at the limit may both pass: the quota bounds what one anchor can store, not exactly.
+    async fn check_open_rooms(&self, anchor: &str) -> StoreResult<()> {
+        let limit = self.timings().open_rooms_per_anchor as usize;
+        if limit == 0 {
+            return Ok(());
+        }
+        let key = self.keys().open_rooms(anchor);
+        let open: Vec<String> = self
+            .command(redis::cmd("SRANDMEMBER").arg(&key).arg(limit + 1).clone())
+            .await?;
+        if open.len() < limit {
+            return Ok(());
+        }
+        let mut still = 0;
+        for raw in &open {
+            let ended = match LiveId::parse(raw) {
+                Some(id) => match self.room(&id).await {
+                    Ok(room) => room.live_status == LiveStatus::Ended,
+                    Err(StoreError::NotFound) => true,
+                    Err(e) => return Err(e),
+                },
+                None => true,
+            };
+            if ended {
+                let srem = redis::cmd("SREM").arg(&key).arg(raw).clone();
+                let _: i64 = self.command(srem).await?;
+            } else {
+                still += 1;
+            }
+        }
+        if still >= limit {
+            return Err(StoreError::QuotaExceeded(format!(
+                "an anchor may have at most {limit} rooms that have not ended \
+                 (LIVEROOM_MAX_OPEN_ROOMS_PER_USER); stop or delete one first"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Keeps the anchor's set of rooms not ended in line; a failure only leaves a stale entry
+    /// that `check_open_rooms` clears.
+    pub(super) async fn open_rooms_changed(&self, anchor: &str, id: &LiveId, open: bool) {
+        if self.timings().open_rooms_per_anchor == 0 {
+            return;
+        }
+        let cmd = redis::cmd(if open { "SADD" } else { "SREM" })
+            .arg(self.keys().open_rooms(anchor))
+            .arg(id.as_str())
+            .clone();
+        if let Err(e) = self.command::<i64>(cmd).await {
+            tracing::warn!(live_id = %id, error = %e, "updating the anchor's open rooms failed");
+        }
     }
 
     /// The user's im_userid, allocated the first time the user is seen.
@@ -189,6 +250,7 @@ impl Store {
         self.sync_index(&room).await;
         self.room_ended(id, rest.get(4).and_then(int).unwrap_or(0))
             .await;
+        self.open_rooms_changed(user_id, id, false).await;
         Ok(room)
     }
 
@@ -205,6 +267,7 @@ impl Store {
         self.unindex(id).await;
         self.room_ended(id, rest.first().and_then(int).unwrap_or(0))
             .await;
+        self.open_rooms_changed(user_id, id, false).await;
         Ok(())
     }
 

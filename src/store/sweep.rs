@@ -220,6 +220,8 @@ impl Store {
                 self.sync_index(&room).await;
                 self.room_ended(id, rest.get(4).and_then(int).unwrap_or(0))
                     .await;
+                self.open_rooms_changed(&room.anchor.user_id, id, false)
+                    .await;
                 tracing::info!(live_id = %id, "closed: anchor offline");
                 Ok(1)
             }

@@ -77,7 +77,12 @@ fn to_json(v: redis::Value) -> Value {
 /// The longest Redis call in each phase of a room's life with `n` members: a deep user_list
 /// page, the crowd lapsing at once, stop (and the release of the members after it), delete.
 async fn longest_calls(n: usize) -> Vec<(&'static str, i64, String)> {
-    let redis = RedisServer::start(&["--slowlog-log-slower-than", "0", "--slowlog-max-len", "100000"]);
+    let redis = RedisServer::start(&[
+        "--slowlog-log-slower-than",
+        "0",
+        "--slowlog-max-len",
+        "100000",
+    ]);
     // The crowd that lapses has a short window; the one that stays, the default 15 s.
     let mut s = settings_for(&redis);
     s.heartbeat_interval_ms = 1_000;
@@ -181,15 +186,23 @@ async fn stop_and_delete_answer_before_the_members_are_released() {
     let mut s = app.settings.clone();
     s.sweep_interval_ms = 50;
     let sweeper = spawn_app_with(s).await;
-    eventually(Duration::from_secs(20), "every pointer released", || async {
-        let left = (0..300)
-            .filter(|i| {
-                let key = sweeper.key(&format!("user:{{v{i}}}"));
-                redis.cli(&["HGET", &key, "room"]).unwrap_or_default().trim() != "(nil)"
-            })
-            .count();
-        (left == 0).then_some(())
-    })
+    eventually(
+        Duration::from_secs(20),
+        "every pointer released",
+        || async {
+            let left = (0..300)
+                .filter(|i| {
+                    let key = sweeper.key(&format!("user:{{v{i}}}"));
+                    redis
+                        .cli(&["HGET", &key, "room"])
+                        .unwrap_or_default()
+                        .trim()
+                        != "(nil)"
+                })
+                .count();
+            (left == 0).then_some(())
+        },
+    )
     .await;
     eventually(Duration::from_secs(10), "the room's keys gone", || async {
         let keys = redis.cli(&["--raw", "KEYS", &sweeper.key(&format!("room:{{{id}}}*"))])?;
@@ -235,7 +248,10 @@ async fn a_replica_dying_mid_release_leaves_nothing_behind() {
             "dead-replica",
         ])
         .unwrap();
-    assert!(claimed.contains(&id), "the dead replica claimed the room: {claimed}");
+    assert!(
+        claimed.contains(&id),
+        "the dead replica claimed the room: {claimed}"
+    );
     for i in 0..50 {
         let key = app.key(&format!("user:{{v{i}}}"));
         shared_redis().cli(&["HDEL", &key, "room"]).unwrap();
@@ -244,19 +260,23 @@ async fn a_replica_dying_mid_release_leaves_nothing_behind() {
     let mut s = app.settings.clone();
     s.sweep_interval_ms = 50;
     let carrier = spawn_app_with(s).await;
-    eventually(Duration::from_secs(30), "every pointer released", || async {
-        let left = (0..n)
-            .filter(|i| {
-                let key = carrier.key(&format!("user:{{v{i}}}"));
-                shared_redis()
-                    .cli(&["HGET", &key, "room"])
-                    .unwrap_or_default()
-                    .trim()
-                    != "(nil)"
-            })
-            .count();
-        (left == 0).then_some(())
-    })
+    eventually(
+        Duration::from_secs(30),
+        "every pointer released",
+        || async {
+            let left = (0..n)
+                .filter(|i| {
+                    let key = carrier.key(&format!("user:{{v{i}}}"));
+                    shared_redis()
+                        .cli(&["HGET", &key, "room"])
+                        .unwrap_or_default()
+                        .trim()
+                        != "(nil)"
+                })
+                .count();
+            (left == 0).then_some(())
+        },
+    )
     .await;
     let leaving = app.key(&format!("room:{{{id}}}:leaving"));
     eventually(Duration::from_secs(10), "no member left aside", || async {
@@ -337,9 +357,52 @@ async fn lapses_swept_by_three_replicas_are_announced_once_each() {
             .text()
             .await
             .ok()?;
-        metrics
-            .contains("liveroom_members_online 0")
-            .then_some(())
+        metrics.contains("liveroom_members_online 0").then_some(())
     })
     .await;
+}
+
+#[tokio::test]
+async fn an_anchor_has_at_most_the_open_rooms_quota() {
+    let mut s = test_settings();
+    s.max_open_rooms_per_user = 3;
+    let app = spawn_app_with(s).await;
+    let rooms = [
+        app.create_room("busy", "one").await,
+        app.create_room("busy", "two").await,
+        app.create_room("busy", "three").await,
+    ];
+    let body = serde_json::json!({"title": "four"});
+    let refused = app
+        .request(
+            reqwest::Method::POST,
+            "/client/live/room/instance",
+            Some(&token("busy")),
+            Some(body.clone()),
+        )
+        .await;
+    refused.assert_error(429, 42900);
+    assert!(
+        refused.body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("at most 3 rooms")),
+        "{:?}",
+        refused.body
+    );
+    // another anchor is not affected
+    app.create_room("calm", "one").await;
+    // an ended room frees its place, and so does a deleted one
+    app.start(&rooms[0], "busy").await.assert_ok();
+    app.stop(&rooms[0], "busy").await.assert_ok();
+    app.create_room("busy", "four").await;
+    app.delete(&rooms[1], "busy").await.assert_ok();
+    app.create_room("busy", "five").await;
+    app.request(
+        reqwest::Method::POST,
+        "/client/live/room/instance",
+        Some(&token("busy")),
+        Some(body),
+    )
+    .await
+    .assert_error(429, 42900);
 }

@@ -503,6 +503,8 @@ pub fn test_settings() -> Settings {
     // tests send bursts from one address; the rate-limit tests turn the limits on
     s.rate_limit_user_per_sec = 0;
     s.rate_limit_ip_per_sec = 0;
+    // tests make many rooms per anchor; the quota test turns the limit on
+    s.max_open_rooms_per_user = 0;
     s
 }
 

@@ -294,12 +294,21 @@ async fn create_live_room(c: &Common, client: &Client, anchor: &str, title: &str
     .await;
     let v: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
     let id = v["data"]["live_id"].as_str().unwrap_or_default().to_owned();
-    Client::send(&mut conn, "PUT", &format!("/client/live/room/{id}"), &t, None).await;
+    Client::send(
+        &mut conn,
+        "PUT",
+        &format!("/client/live/room/{id}"),
+        &t,
+        None,
+    )
+    .await;
     id
 }
 
 async fn join_crowd(c: &Common, client: &Client, id: &str, tag: &str, n: usize) -> (usize, f64) {
-    let tokens: Vec<String> = (0..n).map(|i| token(&c.secret, &format!("{tag}{i}"))).collect();
+    let tokens: Vec<String> = (0..n)
+        .map(|i| token(&c.secret, &format!("{tag}{i}")))
+        .collect();
     let (ok, _, secs, _) = run(client, n, c.concurrency, |i| {
         (
             "POST".into(),
@@ -413,8 +422,14 @@ async fn hot(c: Common, members: usize) {
     // stop, and the release of the crowd after it
     let anchor = token(&c.secret, "hot-anchor");
     let mut conn = Conn::new(client.addrs[0]);
-    let (status, _, took) =
-        Client::send(&mut conn, "POST", &format!("/client/live/room/{id}"), &anchor, None).await;
+    let (status, _, took) = Client::send(
+        &mut conn,
+        "POST",
+        &format!("/client/live/room/{id}"),
+        &anchor,
+        None,
+    )
+    .await;
     let released_at = Instant::now();
     let leaving = key(":leaving");
     loop {
@@ -465,7 +480,10 @@ async fn hot(c: Common, members: usize) {
         "members": members, "bytes_per_member": bytes_per_member, "bytes_by_key": parts,
         "phases": phases, "lapse_room": lapse_id,
     });
-    let _ = std::fs::write(&c.out, serde_json::to_string_pretty(&out).unwrap_or_default());
+    let _ = std::fs::write(
+        &c.out,
+        serde_json::to_string_pretty(&out).unwrap_or_default(),
+    );
     // the script reads the lapse room's id from here
     println!("LAPSE_ROOM={lapse_id}");
 }
@@ -492,7 +510,10 @@ async fn lapse(c: Common, id: String, members: usize) {
         "lapse: {members} members trimmed in {secs:.1} s after the restart; longest call {us} µs ({what})"
     );
     let out = json!({"members": members, "trim_secs": secs, "longest_us": us, "longest": what});
-    let _ = std::fs::write(&c.out, serde_json::to_string_pretty(&out).unwrap_or_default());
+    let _ = std::fs::write(
+        &c.out,
+        serde_json::to_string_pretty(&out).unwrap_or_default(),
+    );
 }
 
 /// The room's events of one kind: (at ms, user_id).
@@ -538,7 +559,9 @@ async fn many(c: Common, rooms: usize, window_ms: u64, close_ms: u64, quiet_secs
     let mut r = connect(&c.redis).await;
     let started = Instant::now();
     // rooms, each with its own anchor, created and started across the replicas
-    let anchors: Vec<String> = (0..rooms).map(|i| token(&c.secret, &format!("a{i}"))).collect();
+    let anchors: Vec<String> = (0..rooms)
+        .map(|i| token(&c.secret, &format!("a{i}")))
+        .collect();
     let (_, _, secs, created) = run(&client, rooms, c.concurrency, |i| {
         (
             "POST".into(),
@@ -622,7 +645,8 @@ async fn many(c: Common, rooms: usize, window_ms: u64, close_ms: u64, quiet_secs
 
     // quiet: nothing due until the closes
     let until_close = Duration::from_millis(close_ms).saturating_sub(started.elapsed());
-    let quiet = Duration::from_secs(quiet_secs).min(until_close.saturating_sub(Duration::from_secs(2)));
+    let quiet =
+        Duration::from_secs(quiet_secs).min(until_close.saturating_sub(Duration::from_secs(2)));
     let c0 = total_commands(&mut r).await;
     tokio::time::sleep(quiet).await;
     let c1 = total_commands(&mut r).await;
@@ -668,7 +692,10 @@ async fn many(c: Common, rooms: usize, window_ms: u64, close_ms: u64, quiet_secs
         "members_online_peak": online_peak, "lapse_lag": lapse,
         "quiet_commands_per_sec": per_sec, "close_lag": close,
     });
-    let _ = std::fs::write(&c.out, serde_json::to_string_pretty(&out).unwrap_or_default());
+    let _ = std::fs::write(
+        &c.out,
+        serde_json::to_string_pretty(&out).unwrap_or_default(),
+    );
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -924,7 +924,13 @@ async fn round_trips(
     .into_iter()
     .map(|(script, name)| (script.get_hash().to_owned(), name))
     .collect();
-    let sweeper_scripts = ["claim", "sweep_room", "reschedule", "close_offline", "purge"];
+    let sweeper_scripts = [
+        "claim",
+        "sweep_room",
+        "reschedule",
+        "close_offline",
+        "purge",
+    ];
     let [occupied, _] = ctx.keys.sweep_schedule();
 
     let Ok(monitor) = Monitor::start(&ctx.redis_url).await else {
