@@ -177,6 +177,34 @@ async fn full_width_half_width_and_case_all_match_each_other() {
 }
 
 #[tokio::test]
+async fn case_folding_is_unicode_case_folding_not_lower_case() {
+    let app = spawn_app().await;
+    let strasse = app.create_room("a1", "Die Straße am Fluss").await;
+    let greek = app.create_room("a2", "ΟΔΟΣ ΚΟΣΜΟΣ").await;
+    let file = app.create_room("a3", "ﬁle 分享").await;
+    let istanbul = app.create_room("a4", "İSTANBUL gezisi").await;
+    let _other = app.create_room("a5", "ıstanbul değil").await;
+    for (keyword, room) in [
+        ("STRASSE", &strasse),
+        ("strasse", &strasse),
+        ("straße", &strasse),
+        ("οδος", &greek),
+        ("οδοσ", &greek),
+        ("κοσμος", &greek),
+        ("file", &file),
+        ("FILE", &file),
+        ("istanbul", &istanbul),
+        ("İstanbul", &istanbul),
+    ] {
+        assert_eq!(
+            found(&app, keyword).await,
+            vec![room.clone()],
+            "keyword {keyword}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn case_does_not_matter_in_title_or_keyword() {
     let app = spawn_app().await;
     let id = app.create_room("a1", "Hello World Championship").await;
