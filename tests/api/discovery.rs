@@ -9,16 +9,9 @@ use serde_json::{Value, json};
 
 use super::helpers::*;
 
-/// Percent-encodes a query value (every byte that is not unreserved).
+/// A query value, form-encoded as a browser sends it.
 fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// A token for `sub` whose nick claim is `nick`.
