@@ -8,6 +8,8 @@ use super::Invalid;
 pub struct Zone(FixedOffset);
 
 impl Zone {
+    /// `UTC`/`Z`, or an offset as chrono reads one (`+08:00`, `+0800`, `-05:30`; hours below
+    /// 24, minutes below 60).
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let raw = raw.trim();
         if raw.eq_ignore_ascii_case("utc") || raw == "Z" {
@@ -15,25 +17,11 @@ impl Zone {
                 FixedOffset::east_opt(0).ok_or_else(|| Invalid::new("utc"))?,
             ));
         }
-        let bad = || {
+        raw.parse::<FixedOffset>().map(Self).map_err(|_| {
             Invalid::new(format!(
                 "timezone must be an offset such as +08:00 (got {raw:?})"
             ))
-        };
-        let (sign, rest) = match raw.as_bytes().first() {
-            Some(b'+') => (1, &raw[1..]),
-            Some(b'-') => (-1, &raw[1..]),
-            _ => return Err(bad()),
-        };
-        let (h, m) = rest.split_once(':').ok_or_else(bad)?;
-        let h: i32 = h.parse().map_err(|_| bad())?;
-        let m: i32 = m.parse().map_err(|_| bad())?;
-        if h > 23 || m > 59 {
-            return Err(bad());
-        }
-        FixedOffset::east_opt(sign * (h * 3600 + m * 60))
-            .map(Self)
-            .ok_or_else(bad)
+        })
     }
 
     /// Unix seconds of a request time: `"YYYY-MM-DD HH:MM:SS"` in this zone, or RFC 3339.
@@ -81,5 +69,27 @@ mod tests {
             10
         );
         assert!(Zone::parse("Asia/Shanghai").is_err());
+    }
+
+    #[test]
+    fn zones_are_utc_or_fixed_offsets() {
+        let offset = |raw| Zone::parse(raw).map(|z| z.0.local_minus_utc());
+        assert_eq!(offset("+08:00"), Ok(8 * 3600));
+        assert_eq!(offset(" +0800 "), Ok(8 * 3600));
+        assert_eq!(offset("-05:30"), Ok(-(5 * 3600 + 30 * 60)));
+        assert_eq!(offset("UTC"), Ok(0));
+        assert_eq!(offset("utc"), Ok(0));
+        assert_eq!(offset("Z"), Ok(0));
+        for bad in [
+            "",
+            "08:00",
+            "+24:00",
+            "+08:60",
+            "+8",
+            "CST",
+            "Asia/Shanghai",
+        ] {
+            assert!(Zone::parse(bad).is_err(), "{bad:?}");
+        }
     }
 }

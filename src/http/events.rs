@@ -22,7 +22,7 @@ use crate::store::{StoredEvent, Watcher};
 const BLOCK: Duration = Duration::from_secs(10);
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-/// The spec's names of one message of the stream and of its `data` (see `finish_spec`).
+/// The spec's names of one message of the stream and of its `data` (see `super::spec`).
 pub const MESSAGE_SCHEMA: &str = "RoomEventMessage";
 pub const EVENT_SCHEMA: &str = "RoomEvent";
 
@@ -51,7 +51,8 @@ pub enum RoomEventType {
 /// 直播间事件 — one room event: the JSON `data` of a message of the event stream, and the body
 /// of a webhook (which adds `event_id`).
 #[derive(Object, Debug)]
-#[oai(example)]
+// the example leaves out what a member_joined event does not carry, as the server does
+#[oai(example, skip_serializing_if_is_none)]
 pub struct RoomEvent {
     /// 直播间ID
     pub live_id: String,

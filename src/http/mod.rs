@@ -1,5 +1,6 @@
 //! HTTP: the OpenAPI service of the twelve endpoints plus the operational ones, and the request
 //! middleware (request id, envelope for every failure, body limit, one log line per request).
+//! What poem-openapi cannot say in the spec is added in `spec`.
 
 pub mod auth;
 mod body;
@@ -12,21 +13,20 @@ pub mod model;
 mod ops;
 mod presence;
 mod rooms;
+mod spec;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use poem::endpoint::make_sync;
 use poem::http::{HeaderValue, Method, StatusCode, header};
-use poem::web::Html;
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::{ExtraHeader, OpenApi, OpenApiService, Tags};
-use serde_json::{Value, json};
 
 use self::auth::Authenticator;
 use self::envelope::{request_id_from, with_request_id};
 use self::error::{ApiError, ResponseCode};
+pub use self::spec::spec_json;
 use crate::domain::time::Zone;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
@@ -103,7 +103,6 @@ pub fn openapi_service(state: AppState, server_url: &str) -> OpenApiService<Apis
         hooks::HooksApi { state },
     );
     let mut service = OpenApiService::new(apis, "liveroom", env!("CARGO_PKG_VERSION"))
-        .summary("Rooms of a live-streaming platform")
         .description(
             "Anchors (主播) create rooms and start and stop their live; viewers join, heartbeat \
              and leave; everyone browses and searches. Every answer of the twelve room endpoints \
@@ -122,34 +121,12 @@ pub fn openapi_service(state: AppState, server_url: &str) -> OpenApiService<Apis
     service
 }
 
-/// The spec as committed under `openapi/` (no server URL, so it does not depend on the bind).
-pub fn spec_json(state: AppState) -> String {
-    finish_spec(&openapi_service(state, "").spec())
-}
-
-/// `/openapi.json` and `/docs` (Swagger UI): both show the finished spec.
-fn spec_endpoints(
-    service: &OpenApiService<Apis, ()>,
-) -> (impl Endpoint + use<>, impl Endpoint + use<>) {
-    let raw = service.spec();
-    let spec = finish_spec(&raw);
-    // poem-openapi's Swagger UI page embeds the spec it generated: show the finished one instead.
-    let page = service.swagger_ui_html().replacen(&raw, &spec, 1);
-    let json = make_sync(move |_| {
-        Response::builder()
-            .content_type("application/json")
-            .body(spec.clone())
-    });
-    let docs = Route::new().at("/", make_sync(move |_| Html(page.clone())));
-    (json, docs)
-}
-
 pub fn routes(state: AppState, auth: Arc<Authenticator>) -> impl Endpoint {
     let metrics = state.metrics.clone();
     let limiter = state.limiter.clone();
     let trust_xff = state.trust_forwarded_for;
     let service = openapi_service(state, "");
-    let (spec, docs) = spec_endpoints(&service);
+    let (spec, docs) = spec::endpoints(&service);
     Route::new()
         .nest("/", service)
         .at("/openapi.json", spec)
@@ -351,154 +328,6 @@ fn allowed_methods(path: &str) -> Option<String> {
     Some(allowed.join(", "))
 }
 
-/// The spec as served and committed: poem-openapi's, finished with what poem-openapi cannot
-/// say (it has no links and no `contentSchema`, and upper-cases extra headers):
-///
-/// - Links: every operation that answers a room links to every other operation that takes a
-///   `live_id` (path, query or body), so that clients and Schemathesis can chain create → info,
-///   start, join, heartbeat, user_list, events, extends, stop, delete.
-/// - The event stream: a message is a Server-Sent Event (`id`, `event`, `data`) whose `data` is
-///   the JSON of a `RoomEvent` (`contentMediaType`/`contentSchema`, as Schemathesis reads them).
-/// - `X-Request-Id` spelled as the server sends it; "success" for an answer without words;
-///   component schemas in name order.
-pub fn finish_spec(raw: &str) -> String {
-    let mut spec: Value = serde_json::from_str(raw).expect("poem-openapi writes JSON");
-    add_room_links(&mut spec);
-    describe_room_events(&mut spec);
-    for op in operations_mut(&mut spec) {
-        let responses = op.get_mut("responses").and_then(Value::as_object_mut);
-        for response in responses.into_iter().flat_map(|r| r.values_mut()) {
-            if response["description"] == "" {
-                response["description"] = json!("success");
-            }
-            if let Some(headers) = response.get_mut("headers").and_then(Value::as_object_mut) {
-                *headers = std::mem::take(headers)
-                    .into_iter()
-                    .map(|(name, h)| match name.as_str() {
-                        "X-REQUEST-ID" => ("X-Request-Id".to_owned(), h),
-                        _ => (name, h),
-                    })
-                    .collect();
-            }
-        }
-    }
-    if let Some(schemas) = spec
-        .pointer_mut("/components/schemas")
-        .and_then(Value::as_object_mut)
-    {
-        let mut sorted: Vec<(String, Value)> = std::mem::take(schemas).into_iter().collect();
-        sorted.sort_by(|a, b| a.0.cmp(&b.0));
-        *schemas = sorted.into_iter().collect();
-    }
-    serde_json::to_string_pretty(&spec).expect("a JSON value serializes")
-}
-
-fn operations_mut(spec: &mut Value) -> impl Iterator<Item = &mut serde_json::Map<String, Value>> {
-    spec.get_mut("paths")
-        .and_then(Value::as_object_mut)
-        .into_iter()
-        .flat_map(|paths| paths.values_mut())
-        .filter_map(Value::as_object_mut)
-        .flat_map(|path| path.values_mut())
-        .filter_map(Value::as_object_mut)
-}
-
-fn add_room_links(spec: &mut Value) {
-    let schemas = spec
-        .pointer("/components/schemas")
-        .cloned()
-        .unwrap_or_default();
-    let body_has_live_id = |op: &serde_json::Map<String, Value>| {
-        let content = op.get("requestBody").and_then(|b| b.get("content"));
-        content.and_then(Value::as_object).is_some_and(|content| {
-            content.values().any(|media| {
-                let name = media.pointer("/schema/$ref").and_then(Value::as_str);
-                let name = name.and_then(|r| r.strip_prefix("#/components/schemas/"));
-                name.is_some_and(|n| schemas[n]["properties"].get("live_id").is_some())
-            })
-        })
-    };
-    // (operationId, where it takes the live_id)
-    let mut targets: Vec<(String, &str)> = Vec::new();
-    for op in operations_mut(spec) {
-        let Some(id) = op.get("operationId").and_then(Value::as_str) else {
-            continue;
-        };
-        let params = op.get("parameters").and_then(Value::as_array);
-        let param = params
-            .into_iter()
-            .flatten()
-            .find(|p| p["name"] == "live_id");
-        match param.and_then(|p| p["in"].as_str()) {
-            Some("path") => targets.push((id.to_owned(), "path")),
-            Some("query") => targets.push((id.to_owned(), "query")),
-            _ if body_has_live_id(op) => targets.push((id.to_owned(), "body")),
-            _ => {}
-        }
-    }
-    let live_id = "$response.body#/data/live_id";
-    let description = "The same room: the `live_id` of this answer's data.";
-    for op in operations_mut(spec) {
-        let source = op
-            .get("operationId")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let Some(ok) = op.get_mut("responses").and_then(|r| r.get_mut("200")) else {
-            continue;
-        };
-        let schema = ok.pointer("/content/application~1json; charset=utf-8/schema/$ref");
-        if schema.and_then(Value::as_str) != Some("#/components/schemas/RoomEnvelope") {
-            continue;
-        }
-        let links: serde_json::Map<String, Value> = targets
-            .iter()
-            .filter(|(target, _)| *target != source)
-            .map(|(target, place)| {
-                let link = match *place {
-                    // Schemathesis evaluates expressions inside the body and fills in the rest
-                    "body" => json!({
-                        "operationId": target,
-                        "requestBody": {"live_id": live_id, "extends": {"age": "18"}},
-                        "description": description,
-                    }),
-                    place => json!({
-                        "operationId": target,
-                        "parameters": {format!("{place}.live_id"): live_id},
-                        "description": description,
-                    }),
-                };
-                (target.clone(), link)
-            })
-            .collect();
-        ok["links"] = Value::Object(links);
-    }
-}
-
-fn describe_room_events(spec: &mut Value) {
-    let mut registry = poem_openapi::registry::Registry::new();
-    <events::RoomEvent as poem_openapi::types::Type>::register(&mut registry);
-    let Some(schemas) = spec
-        .pointer_mut("/components/schemas")
-        .and_then(Value::as_object_mut)
-    else {
-        return;
-    };
-    // Only the message refers to the event, so poem-openapi dropped it as unused.
-    for (name, schema) in &registry.schemas {
-        let schema = serde_json::to_value(schema).expect("a schema serializes");
-        schemas.entry(name.clone()).or_insert(schema);
-    }
-    let data = schemas
-        .get_mut(events::MESSAGE_SCHEMA)
-        .and_then(|m| m.pointer_mut("/properties/data"));
-    if let Some(data) = data {
-        data["contentMediaType"] = json!("application/json");
-        data["contentSchema"] =
-            json!({"$ref": format!("#/components/schemas/{}", events::EVENT_SCHEMA)});
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -518,103 +347,5 @@ mod tests {
         assert_eq!(allow("/hooks/srs").as_deref(), Some("POST"));
         assert_eq!(allow("/client/live/room/user/"), None);
         assert_eq!(allow("/nowhere"), None);
-    }
-
-    async fn spec() -> Value {
-        let spec = crate::app::offline_spec().await.expect("spec");
-        serde_json::from_str(&spec).expect("JSON")
-    }
-
-    #[tokio::test]
-    async fn every_operation_on_a_room_is_linked_from_the_answers_that_name_one() {
-        let spec = spec().await;
-        let links = |path: &str, method: &str| {
-            spec["paths"][path][method]["responses"]["200"]["links"]
-                .as_object()
-                .cloned()
-                .unwrap_or_default()
-        };
-        let from_create = links("/client/live/room/instance", "post");
-        let mut targets: Vec<&str> = from_create.keys().map(String::as_str).collect();
-        targets.sort_unstable();
-        assert_eq!(
-            targets,
-            [
-                "deleteRoom",
-                "getRoom",
-                "heartbeat",
-                "joinRoom",
-                "leaveRoom",
-                "listMembers",
-                "roomEvents",
-                "startLive",
-                "stopLive",
-                "updateExtends"
-            ]
-        );
-        let live_id = "$response.body#/data/live_id";
-        assert_eq!(
-            from_create["getRoom"]["parameters"]["path.live_id"],
-            live_id
-        );
-        assert_eq!(
-            from_create["listMembers"]["parameters"]["query.live_id"],
-            live_id
-        );
-        assert_eq!(
-            from_create["updateExtends"]["requestBody"]["live_id"],
-            live_id
-        );
-        for (path, method) in [
-            ("/client/live/room/info/{live_id}", "get"),
-            ("/client/live/room/{live_id}", "put"),
-            ("/client/live/room/user/{live_id}", "post"),
-        ] {
-            assert_eq!(links(path, method).len(), 9, "{method} {path}");
-        }
-        assert!(links("/client/live/room/{live_id}", "post").is_empty());
-    }
-
-    #[tokio::test]
-    async fn the_answers_declare_their_headers_and_the_event_stream_its_events() {
-        let spec = spec().await;
-        let paths = spec["paths"].as_object().expect("paths");
-        for (path, ops) in paths {
-            for (method, op) in ops.as_object().expect("operations") {
-                for (status, response) in op["responses"].as_object().expect("responses") {
-                    let headers = &response["headers"];
-                    let at = format!("{method} {path} {status}");
-                    assert_eq!(headers["X-Request-Id"]["required"], true, "{at}");
-                    assert!(
-                        !response["description"].as_str().unwrap_or("").is_empty(),
-                        "{at}"
-                    );
-                    match status.as_str() {
-                        "401" => assert!(headers["WWW-Authenticate"].is_object(), "{at}"),
-                        "429" => assert!(headers["Retry-After"].is_object(), "{at}"),
-                        _ => {}
-                    }
-                }
-            }
-        }
-        let events = &paths["/client/live/room/events/{live_id}"]["get"]["responses"]["200"];
-        let schema = &events["content"]["text/event-stream"]["schema"]["$ref"];
-        assert_eq!(schema, "#/components/schemas/RoomEventMessage");
-        let schemas = &spec["components"]["schemas"];
-        let data = &schemas["RoomEventMessage"]["properties"]["data"];
-        assert_eq!(data["contentMediaType"], "application/json");
-        assert_eq!(
-            data["contentSchema"]["$ref"],
-            "#/components/schemas/RoomEvent"
-        );
-        assert_eq!(
-            schemas["RoomEvent"]["required"],
-            json!(["live_id", "type", "at"])
-        );
-        // the hooks declare the envelope of a body refused before they run
-        let srs = &paths["/hooks/srs"]["post"]["responses"];
-        assert!(srs["400"].is_object() && srs["413"].is_object() && srs.get("415").is_none());
-        let nginx = &paths["/hooks/nginx-rtmp/{event}"]["post"]["responses"];
-        assert!(nginx["400"].is_object() && nginx["415"].is_object());
     }
 }

@@ -99,10 +99,10 @@ async fn swagger_ui_creates_a_room_in_a_real_browser() {
     let room = app.info(live_id, anchor).await;
     assert_eq!(room.assert_ok()["title"], "Swagger直播");
     let png = std::fs::read(&shot).expect("the screenshot");
-    // the page shows the finished spec (links, the event stream's events), as /openapi.json
+    // the page shows the finished spec (links, the webhook's events), as /openapi.json
     let docs = app.client.get(format!("{}/docs", app.base)).send().await;
     let docs = docs.expect("/docs").text().await.expect("/docs");
-    assert!(docs.contains("\"links\"") && docs.contains("\"contentSchema\""));
+    assert!(docs.contains("\"links\"") && docs.contains("\"x-webhooks\""));
     assert!(
         png.starts_with(b"\x89PNG") && png.len() > 10_000,
         "{} bytes",

@@ -9,16 +9,9 @@ use serde_json::{Value, json};
 
 use super::helpers::*;
 
-/// Percent-encodes a query value (every byte that is not unreserved).
+/// A query value, form-encoded as a browser sends it.
 fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// A token for `sub` whose nick claim is `nick`.
@@ -174,6 +167,34 @@ async fn full_width_half_width_and_case_all_match_each_other() {
     assert_eq!(found(&app, "１２３").await, vec![digits]);
     let kana = app.create_room("a6", "ｶﾀｶﾅ配信").await;
     assert_eq!(found(&app, "カタカナ").await, vec![kana]);
+}
+
+#[tokio::test]
+async fn case_folding_is_unicode_case_folding_not_lower_case() {
+    let app = spawn_app().await;
+    let strasse = app.create_room("a1", "Die Straße am Fluss").await;
+    let greek = app.create_room("a2", "ΟΔΟΣ ΚΟΣΜΟΣ").await;
+    let file = app.create_room("a3", "ﬁle 分享").await;
+    let istanbul = app.create_room("a4", "İSTANBUL gezisi").await;
+    let _other = app.create_room("a5", "ıstanbul değil").await;
+    for (keyword, room) in [
+        ("STRASSE", &strasse),
+        ("strasse", &strasse),
+        ("straße", &strasse),
+        ("οδος", &greek),
+        ("οδοσ", &greek),
+        ("κοσμος", &greek),
+        ("file", &file),
+        ("FILE", &file),
+        ("istanbul", &istanbul),
+        ("İstanbul", &istanbul),
+    ] {
+        assert_eq!(
+            found(&app, keyword).await,
+            vec![room.clone()],
+            "keyword {keyword}"
+        );
+    }
 }
 
 #[tokio::test]

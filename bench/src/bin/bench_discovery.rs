@@ -203,15 +203,9 @@ async fn read_more(conn: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<u
     Ok(n)
 }
 
+/// A query value, form-encoded as a browser sends it.
 fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// The envelope's `code` and `data`, when the answer is a success.

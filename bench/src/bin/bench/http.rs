@@ -212,17 +212,9 @@ pub fn request(method: &str, path: &str, token: &str, body: Option<&str>) -> Vec
     r.into_bytes()
 }
 
-/// Percent-encodes a query value (UTF-8).
+/// A query value, form-encoded as a browser sends it.
 pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// The envelope's `code`, read without parsing the JSON (the hot path checks every answer).
