@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
 done
 
 echo ">> building (release)"
-cargo build --release --quiet -p liveroom -p bench --bin liveroom --bin bench_scale
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release --quiet -p liveroom -p bench --bin liveroom --bin bench_scale
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/liveroom-scale.XXXXXX")
 pids=()

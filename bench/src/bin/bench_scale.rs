@@ -11,6 +11,7 @@
 //!
 //! Prints figures (and writes them as JSON); never pass/fail.
 
+#[allow(dead_code)]
 #[path = "bench/http.rs"]
 mod http;
 
