@@ -4,6 +4,7 @@ mod auth;
 mod browser;
 mod deploy;
 mod discovery;
+mod edge;
 mod events;
 mod faults;
 mod helpers;
