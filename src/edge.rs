@@ -25,7 +25,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -66,10 +66,12 @@ pub struct EdgeLimits {
     pub max_connections: usize,
 }
 
-/// What a connection and the request middleware share: how many answers it has finished.
+/// What a connection and the request middleware share: how many answers it has finished, and
+/// whether the last one closes the connection (hyper then reads no further request).
 #[derive(Default)]
 struct Answers {
     finished: AtomicU64,
+    closing: AtomicBool,
     waker: AtomicWaker,
 }
 
@@ -100,12 +102,15 @@ impl Edge {
         self.open.load(Ordering::Relaxed)
     }
 
-    fn answered(&self, peer: SocketAddr) {
+    fn answered(&self, peer: SocketAddr, closing: bool) {
         let answers = match self.connections.lock() {
             Ok(map) => map.get(&peer).cloned(),
             Err(_) => None,
         };
         if let Some(a) = answers {
+            if closing {
+                a.closing.store(true, Ordering::Release);
+            }
             a.finished.fetch_add(1, Ordering::Release);
             a.waker.wake();
         }
@@ -232,9 +237,17 @@ pub async fn track<E: Endpoint>(
             resp.set_body(Body::from_bytes_stream(body));
             Ok(resp)
         }
-        other => {
-            edge.answered(peer);
-            other
+        Ok(resp) => {
+            let closing = resp
+                .headers()
+                .get(header::CONNECTION)
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
+            edge.answered(peer, closing);
+            Ok(resp)
+        }
+        Err(e) => {
+            edge.answered(peer, false);
+            Err(e)
         }
     }
 }
@@ -253,7 +266,7 @@ struct Answered {
 
 impl Drop for Answered {
     fn drop(&mut self) {
-        self.edge.answered(self.peer);
+        self.edge.answered(self.peer, false);
     }
 }
 
@@ -279,6 +292,8 @@ enum Phase {
     Busy,
     /// HTTP/2 with prior knowledge: hyper's framing, not ours to read.
     Http2,
+    /// Answered with `Connection: close`: no further request.
+    Closing,
 }
 
 /// A refusal being written, then the client's rest read and dropped.
@@ -335,7 +350,7 @@ impl EdgeStream {
         let limits = self.place.edge.limits;
         for b in new.iter_mut() {
             match self.phase {
-                Phase::Busy | Phase::Http2 => return Ok(()),
+                Phase::Busy | Phase::Http2 | Phase::Closing => return Ok(()),
                 Phase::Waiting => {
                     self.phase = Phase::Head;
                     self.head = HeadScan::default();
@@ -428,9 +443,14 @@ impl AsyncRead for EdgeStream {
         }
         let answers = this.place.answers.clone();
         if this.phase == Phase::Busy && answers.finished.load(Ordering::Acquire) >= this.heads {
-            // answered: idle until the next request begins
-            this.phase = Phase::Waiting;
-            this.arm(this.place.edge.limits.idle_timeout);
+            if answers.closing.load(Ordering::Acquire) {
+                // hyper closes after this answer; what it still reads is the unread body
+                this.phase = Phase::Closing;
+            } else {
+                // answered: idle until the next request begins
+                this.phase = Phase::Waiting;
+                this.arm(this.place.edge.limits.idle_timeout);
+            }
         }
         let before = buf.filled().len();
         match Pin::new(&mut this.inner).poll_read(cx, buf) {

@@ -127,8 +127,8 @@ impl poem::error::ResponseError for ApiError {
         {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
         }
-        if matches!(self, Self::RequestTimeout(_)) {
-            // the rest of the body may still come: the connection cannot carry another request
+        if matches!(self, Self::RequestTimeout(_) | Self::PayloadTooLarge(_)) {
+            // the rest of the body is unread: the connection cannot carry another request
             resp.headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }

@@ -181,15 +181,17 @@ async fn serve<E: Endpoint>(
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let mut resp = with_request_id(request_id.clone(), async {
-        if path.starts_with("/client/")
-            && let Err(e) = limiter.check_ip(&client_address(&req, trust_xff))
-        {
-            return poem::error::ResponseError::as_response(&e);
-        }
         let body_timeout = req
             .data::<Arc<crate::edge::Edge>>()
             .and_then(|e| e.body_timeout());
+        // the body first: an answer that leaves it unread would leave it to be read as the
+        // connection's next request
         if let Err(e) = limit_body(&mut req, body_timeout).await {
+            return poem::error::ResponseError::as_response(&e);
+        }
+        if path.starts_with("/client/")
+            && let Err(e) = limiter.check_ip(&client_address(&req, trust_xff))
+        {
             return poem::error::ResponseError::as_response(&e);
         }
         match ep.call(req).await {
