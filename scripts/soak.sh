@@ -63,6 +63,8 @@ for _ in $(seq 100); do
   sleep 0.05
 done
 secret="soak-$RANDOM$RANDOM$RANDOM"
+# room for the idle and slow connections on both ends
+ulimit -n 4096 2>/dev/null || true
 # every request comes from 127.0.0.1: the per-address limit is off, the per-user one stays
 LIVEROOM_BIND="127.0.0.1:$app_port" \
 LIVEROOM_REDIS_URL="redis://127.0.0.1:$redis_port" \
@@ -76,7 +78,6 @@ for _ in $(seq 100); do
   (exec 3<>"/dev/tcp/127.0.0.1/$app_port") 2>/dev/null && break
   sleep 0.1
 done
-ulimit -n 4096 2>/dev/null || true
 stamp=$(date -u +%Y-%m-%d-%H%M)
 mkdir -p bench/results
 out="bench/results/soak-$stamp.md"
