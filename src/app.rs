@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use poem::Server;
-use poem::listener::TcpAcceptor;
+use poem::{EndpointExt, Server};
 use tokio::sync::watch;
 
 use crate::config::Settings;
+use crate::edge::{self, Edge, EdgeAcceptor};
 use crate::http::auth::Authenticator;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
@@ -28,7 +28,8 @@ pub struct StartError(pub String);
 
 pub struct Application {
     addr: SocketAddr,
-    acceptor: TcpAcceptor,
+    acceptor: EdgeAcceptor,
+    edge: Arc<Edge>,
     state: AppState,
     auth: Arc<Authenticator>,
     sweep_period: Duration,
@@ -51,6 +52,7 @@ pub fn authenticator(settings: &Settings) -> Result<Authenticator, StartError> {
         settings.jwt_issuer.as_deref(),
         settings.jwt_audience.as_deref(),
     )
+    .map(|auth| auth.with_max_ttl(settings.jwt_max_ttl_secs))
     .map_err(|e| StartError(e.to_string()))
 }
 
@@ -100,11 +102,14 @@ impl Application {
         let addr = listener
             .local_addr()
             .map_err(|e| StartError(e.to_string()))?;
-        let acceptor = TcpAcceptor::from_tokio(listener).map_err(|e| StartError(e.to_string()))?;
+        let edge = Edge::new(settings.edge_limits(), state.metrics.clone());
+        let acceptor =
+            EdgeAcceptor::new(listener, edge.clone()).map_err(|e| StartError(e.to_string()))?;
         let sweep_period = settings.sweep_period();
         Ok(Self {
             addr,
             acceptor,
+            edge,
             state,
             auth,
             sweep_period,
@@ -145,7 +150,11 @@ impl Application {
         let reporter = tokio::spawn(async move { limiter.run(store, stop_limits).await });
         let draining = self.state.draining.clone();
         let drain = self.drain;
-        let routes = http::routes(self.state, self.auth);
+        let edge = self.edge.clone();
+        let routes = http::routes(self.state, self.auth)
+            .around(move |ep, req| edge::track(ep, req, edge.clone()))
+            // the request middleware reads the body timeout from here
+            .data(self.edge.clone());
         tracing::info!(addr = %self.addr, "liveroom listening");
         let result = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(

@@ -155,6 +155,28 @@ pub struct Settings {
     #[arg(long, env = "LIVEROOM_PLAY_URL_TTL_SECS", default_value_t = 3600)]
     pub play_url_ttl_secs: u64,
 
+    /// A connection's request head must arrive within this (the first from the connection
+    /// opening, later ones from their first byte); 0: no limit.
+    #[arg(long, env = "LIVEROOM_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_timeout_ms: u64,
+
+    /// A request body must arrive within this of its head; 0: no limit.
+    #[arg(long, env = "LIVEROOM_BODY_TIMEOUT_MS", default_value_t = 30_000)]
+    pub body_timeout_ms: u64,
+
+    /// A connection with no request for this long after its last answer is closed (event
+    /// streams are answers still being sent, never idle); 0: no limit.
+    #[arg(long, env = "LIVEROOM_IDLE_TIMEOUT_MS", default_value_t = 60_000)]
+    pub idle_timeout_ms: u64,
+
+    /// Open connections per replica; past it new ones are refused (0: no limit).
+    #[arg(long, env = "LIVEROOM_MAX_CONNECTIONS", default_value_t = 20_000)]
+    pub max_connections: usize,
+
+    /// Longest token lifetime accepted, `exp` - `iat` (or - now without `iat`); 0: no limit.
+    #[arg(long, env = "LIVEROOM_JWT_MAX_TTL_SECS", default_value_t = 604_800)]
+    pub jwt_max_ttl_secs: u64,
+
     /// Shared secret of the media-server hooks (`/hooks/...?secret=`); unset: they answer 403.
     #[arg(long, env = "LIVEROOM_HOOK_SECRET", hide_env_values = true)]
     pub hook_secret: Option<String>,
@@ -184,6 +206,17 @@ impl Settings {
                     .collect(),
             ),
             None => RedisTarget::Single(self.redis_url.clone()),
+        }
+    }
+
+    /// The listener's timeouts and connection cap.
+    pub fn edge_limits(&self) -> crate::edge::EdgeLimits {
+        let ms = |v: u64| (v > 0).then(|| Duration::from_millis(v));
+        crate::edge::EdgeLimits {
+            header_timeout: ms(self.header_timeout_ms),
+            body_timeout: ms(self.body_timeout_ms),
+            idle_timeout: ms(self.idle_timeout_ms),
+            max_connections: self.max_connections,
         }
     }
 

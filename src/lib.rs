@@ -4,6 +4,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod edge;
 pub mod http;
 pub mod metrics;
 pub mod ratelimit;

@@ -49,6 +49,7 @@ async fn main() -> ExitCode {
             let claims = Claims {
                 sub,
                 exp: now + ttl,
+                iat: Some(now),
                 nbf: None,
                 iss: jwt_issuer,
                 aud: jwt_audience.map(serde_json::Value::String),

@@ -64,19 +64,41 @@ pub struct RedisStats {
     pub errors: AtomicU64,
 }
 
-/// A request's labels: method, route, HTTP status, contract code.
-type RequestLabels = (String, &'static str, u16, i32);
+/// A request's labels: method, route, HTTP status, contract code. Each is one of a fixed set
+/// (methods and routes the service does not know are `other`), so that no client can grow
+/// `/metrics`.
+type RequestLabels = (&'static str, &'static str, u16, i32);
 
 #[derive(Default)]
 pub struct Metrics {
     requests: Mutex<BTreeMap<RequestLabels, u64>>,
-    latency: Mutex<BTreeMap<(String, &'static str), std::sync::Arc<Histogram>>>,
+    latency: Mutex<BTreeMap<(&'static str, &'static str), std::sync::Arc<Histogram>>>,
+}
+
+/// The method as a label: the standard ones, else `other`.
+pub fn method_of(method: &str) -> &'static str {
+    const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"];
+    METHODS
+        .iter()
+        .find(|m| **m == method)
+        .copied()
+        .unwrap_or("other")
 }
 
 /// The route a path belongs to, with ids replaced, so that labels stay few.
 pub fn route_of(path: &str) -> &'static str {
-    const ROUTES: [&str; 18] = [
+    // first match wins: static segments before `{live_id}`
+    const ROUTES: [&str; 27] = [
         "/client/live/room/instance",
+        "/client/live/room/kick",
+        "/client/live/room/mine",
+        "/client/live/room/ban/{live_id}/{user_id}",
+        "/client/live/room/ban/{live_id}",
+        "/server/live/rooms",
+        "/server/live/room/{live_id}/stop",
+        "/server/live/room/{live_id}/kick",
+        "/server/live/room/{live_id}/stats",
+        "/server/live/room/{live_id}",
         "/client/live/room/info/{live_id}",
         "/client/live/room/instance/{live_id}",
         "/client/live/room/user/{live_id}",
@@ -113,12 +135,12 @@ pub fn route_of(path: &str) -> &'static str {
 impl Metrics {
     pub fn observe(&self, method: &str, path: &str, status: u16, code: i32, took: Duration) {
         let route = route_of(path);
+        let method = method_of(method);
         if let Ok(mut r) = self.requests.lock() {
-            *r.entry((method.to_owned(), route, status, code))
-                .or_default() += 1;
+            *r.entry((method, route, status, code)).or_default() += 1;
         }
         let histogram = match self.latency.lock() {
-            Ok(mut l) => l.entry((method.to_owned(), route)).or_default().clone(),
+            Ok(mut l) => l.entry((method, route)).or_default().clone(),
             Err(_) => return,
         };
         histogram.observe(took);
@@ -191,5 +213,13 @@ mod tests {
         assert_eq!(route_of("/client/live/room"), "/client/live/room");
         assert_eq!(route_of("/docs/index.css"), "/docs");
         assert_eq!(route_of("/anything/else"), "other");
+        assert_eq!(route_of("/client/live/room/mine"), "/client/live/room/mine");
+        assert_eq!(
+            route_of("/server/live/room/live_0192/stats"),
+            "/server/live/room/{live_id}/stats"
+        );
+        assert_eq!(method_of("GET"), "GET");
+        assert_eq!(method_of("BREW"), "other");
+        assert_eq!(method_of("get"), "other");
     }
 }

@@ -17,3 +17,15 @@ impl Invalid {
         Self(message.into())
     }
 }
+
+/// Refuses control characters (U+0000–U+001F, U+007F–U+009F, NUL included) in `field`: they
+/// break logs, terminals and the clients that show the text (CONTRACT section 8).
+pub fn refuse_control_characters(field: &str, raw: &str) -> Result<(), Invalid> {
+    match raw.chars().find(|c| c.is_control()) {
+        Some(c) => Err(Invalid::new(format!(
+            "{field} must not contain control characters (found U+{:04X})",
+            u32::from(c)
+        ))),
+        None => Ok(()),
+    }
+}

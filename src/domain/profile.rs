@@ -64,3 +64,16 @@ pub struct Person {
     pub im_userid: i64,
     pub looks: Looks,
 }
+
+impl Looks {
+    /// Refuses control characters in the nick and the profile's extends (CONTRACT section 8):
+    /// what the token claims is shown to everyone in the room.
+    pub fn check(&self) -> Result<(), Invalid> {
+        super::refuse_control_characters("nick", &self.nick)?;
+        for (k, v) in &self.extends {
+            super::refuse_control_characters("extends keys (token claim)", k)?;
+            super::refuse_control_characters(&format!("extends.{k} (token claim)"), v)?;
+        }
+        Ok(())
+    }
+}

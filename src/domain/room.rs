@@ -1,9 +1,9 @@
 use std::collections::BTreeMap;
 
-use super::Invalid;
 use super::ids::LiveId;
 use super::profile::Person;
 use super::time::Zone;
+use super::{Invalid, refuse_control_characters};
 
 pub const MAX_TITLE_CHARS: usize = 128;
 pub const MAX_NOTICE_CHARS: usize = 1024;
@@ -58,13 +58,22 @@ impl StreamStatus {
     }
 }
 
-/// A room title: 1–128 characters after trimming.
+/// Characters that show nothing: a title of only these looks empty (CONTRACT section 8).
+const INVISIBLE: [char; 5] = ['\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}'];
+
+/// Without leading and trailing Unicode whitespace and invisible format characters.
+pub fn trim(raw: &str) -> &str {
+    raw.trim_matches(|c: char| c.is_whitespace() || INVISIBLE.contains(&c))
+}
+
+/// A room title: 1–128 characters after trimming, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Title(String);
 
 impl Title {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let t = raw.trim();
+        let t = trim(raw);
+        refuse_control_characters("title", t)?;
         let n = t.chars().count();
         if n == 0 {
             return Err(Invalid::new("title is required and must not be blank"));
@@ -83,6 +92,7 @@ impl Title {
 }
 
 fn at_most(field: &str, raw: &str, max: usize) -> Result<String, Invalid> {
+    refuse_control_characters(field, raw)?;
     let n = raw.chars().count();
     if n > max {
         return Err(Invalid::new(format!(
@@ -119,6 +129,8 @@ impl Extends {
             )));
         }
         for (k, v) in &raw {
+            refuse_control_characters(&format!("{field} keys"), k)?;
+            refuse_control_characters(&format!("{field}.{k}"), v)?;
             let kn = k.chars().count();
             if kn == 0 || kn > MAX_EXTENDS_KEY_CHARS {
                 return Err(Invalid::new(format!(
@@ -238,6 +250,11 @@ mod tests {
         assert!(Title::parse("   ").is_err());
         assert!(Title::parse(&"字".repeat(128)).is_ok());
         assert!(Title::parse(&"字".repeat(129)).is_err());
+        assert!(Title::parse("\u{200B}").is_err());
+        assert!(Title::parse(" \u{FEFF}\u{2060}\u{200C}\u{200D}\u{3000}").is_err());
+        assert_eq!(Title::parse("\u{200B}hi\u{200B}").unwrap().as_str(), "hi");
+        assert!(Title::parse("a\u{0}b").is_err());
+        assert!(Title::parse("a\u{85}b").is_err());
     }
 
     #[test]
@@ -256,5 +273,10 @@ mod tests {
         assert!(Extends::parse("extends", empty_key).is_err());
         let long_value = BTreeMap::from([("k".to_owned(), "v".repeat(1025))]);
         assert!(Extends::parse("extends", long_value).is_err());
+        let control = BTreeMap::from([("k".to_owned(), "a\u{7f}".to_owned())]);
+        let e = Extends::parse("extends", control).unwrap_err();
+        assert!(e.0.contains("extends.k"), "{e}");
+        let control_key = BTreeMap::from([("k\n".to_owned(), "v".to_owned())]);
+        assert!(Extends::parse("extends", control_key).is_err());
     }
 }

@@ -1,6 +1,10 @@
-use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime, TimeZone};
 
 use super::Invalid;
+
+/// The years a request time may be in (CONTRACT section 8).
+pub const MIN_YEAR: i32 = 2000;
+pub const MAX_YEAR: i32 = 2100;
 
 /// The zone of `"YYYY-MM-DD HH:MM:SS"` times (`LIVEROOM_TIMEZONE`): a fixed offset such as
 /// `+08:00`, or `UTC`/`Z`.
@@ -24,24 +28,28 @@ impl Zone {
         })
     }
 
-    /// Unix seconds of a request time: `"YYYY-MM-DD HH:MM:SS"` in this zone, or RFC 3339.
+    /// Unix seconds of a request time: `"YYYY-MM-DD HH:MM:SS"` in this zone, or RFC 3339, in
+    /// the years 2000–2100 (a year 0 or 9999 is a client's bug, not a plan).
     pub fn parse_time(&self, field: &str, raw: &str) -> Result<i64, Invalid> {
         let raw = raw.trim();
-        if let Ok(t) = NaiveDateTime::parse_from_str(raw, "%Y-%m-%d %H:%M:%S") {
-            return self
+        let t = match NaiveDateTime::parse_from_str(raw, "%Y-%m-%d %H:%M:%S") {
+            Ok(t) => self
                 .0
                 .from_local_datetime(&t)
                 .single()
-                .map(|t| t.timestamp())
-                .ok_or_else(|| Invalid::new(format!("{field} is not a valid time")));
-        }
-        DateTime::parse_from_rfc3339(raw)
-            .map(|t| t.timestamp())
-            .map_err(|_| {
+                .ok_or_else(|| Invalid::new(format!("{field} is not a valid time")))?,
+            Err(_) => DateTime::parse_from_rfc3339(raw).map_err(|_| {
                 Invalid::new(format!(
                     "{field} must be \"YYYY-MM-DD HH:MM:SS\" or RFC 3339 (got {raw:?})"
                 ))
-            })
+            })?,
+        };
+        if !(MIN_YEAR..=MAX_YEAR).contains(&t.year()) {
+            return Err(Invalid::new(format!(
+                "{field} must be in the years {MIN_YEAR} to {MAX_YEAR} (got {raw:?})"
+            )));
+        }
+        Ok(t.timestamp())
     }
 }
 
@@ -61,13 +69,15 @@ mod tests {
             1638414671
         );
         assert!(zone.parse_time("start_at", "2021-13-02 11:11:11").is_err());
+        let utc = Zone::parse("UTC").unwrap();
         assert_eq!(
-            Zone::parse("UTC")
-                .unwrap()
-                .parse_time("x", "1970-01-01 00:00:10")
-                .unwrap(),
-            10
+            utc.parse_time("x", "2000-01-01 00:00:10").unwrap(),
+            946_684_810
         );
+        assert!(utc.parse_time("x", "1970-01-01 00:00:10").is_err());
+        assert!(utc.parse_time("x", "0000-01-01 00:00:00").is_err());
+        assert!(utc.parse_time("x", "2101-01-01T00:00:00Z").is_err());
+        assert!(utc.parse_time("x", "2100-12-31 23:59:59").is_ok());
         assert!(Zone::parse("Asia/Shanghai").is_err());
     }
 

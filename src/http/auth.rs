@@ -25,6 +25,8 @@ pub struct Claims {
     pub sub: String,
     pub exp: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
@@ -44,6 +46,8 @@ pub struct Authenticator {
     validation: Validation,
     /// Present with an HS256 secret: `liveroom token` signs with it.
     encoding: Option<EncodingKey>,
+    /// Longest accepted `exp` - (`iat` or now), seconds; 0: any.
+    max_ttl_secs: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,7 +107,14 @@ impl Authenticator {
             decoding,
             validation,
             encoding,
+            max_ttl_secs: 0,
         })
+    }
+
+    /// Refuses tokens that live longer than `secs` (`LIVEROOM_JWT_MAX_TTL_SECS`; 0: any).
+    pub fn with_max_ttl(mut self, secs: u64) -> Self {
+        self.max_ttl_secs = secs;
+        self
     }
 
     /// Signs a token for `liveroom token` (HS256 only: the service holds no private key).
@@ -123,6 +134,20 @@ impl Authenticator {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| format!("invalid token: {e}"))?;
         let claims = data.claims;
+        if self.max_ttl_secs > 0 {
+            // a token that never expires is a credential that can never be taken back
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            let lifetime = claims.exp.saturating_sub(claims.iat.unwrap_or(now));
+            if lifetime > self.max_ttl_secs {
+                return Err(format!(
+                    "invalid token: it lives {lifetime} s (exp - iat), more than the {} s allowed",
+                    self.max_ttl_secs
+                ));
+            }
+        }
         let user_id = UserId::parse(&claims.sub).map_err(|e| format!("invalid token: {e}"))?;
         let nick = claims
             .nick
@@ -222,6 +247,7 @@ impl<'a> ApiExtractor<'a> for Caller {
             .data::<Arc<Authenticator>>()
             .ok_or_else(|| poem::Error::from(ApiError::Internal))?;
         let caller = Self::from_headers(req, auth)?;
+        caller.0.looks.check().map_err(ApiError::from)?;
         // the per-user limit, once the token proved who the caller is
         if let Some(limiter) = req.data::<Arc<crate::ratelimit::RateLimiter>>() {
             limiter.check_user(caller.user_id())?;

@@ -17,7 +17,7 @@ mod spec;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
@@ -158,12 +158,17 @@ async fn serve<E: Endpoint>(
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let mut resp = with_request_id(request_id.clone(), async {
+        let body_timeout = req
+            .data::<Arc<crate::edge::Edge>>()
+            .and_then(|e| e.body_timeout());
+        // the body first: an answer that leaves it unread would leave it to be read as the
+        // connection's next request
+        if let Err(e) = limit_body(&mut req, body_timeout).await {
+            return poem::error::ResponseError::as_response(&e);
+        }
         if path.starts_with("/client/")
             && let Err(e) = limiter.check_ip(&client_address(&req, trust_xff))
         {
-            return poem::error::ResponseError::as_response(&e);
-        }
-        if let Err(e) = limit_body(&mut req).await {
             return poem::error::ResponseError::as_response(&e);
         }
         match ep.call(req).await {
@@ -219,27 +224,37 @@ fn client_address(req: &Request, trust_xff: bool) -> String {
     }
 }
 
-async fn limit_body(req: &mut Request) -> Result<(), ApiError> {
+/// Reads the whole body before the handler (it is at most 64 KiB): over the limit is 413, and a
+/// body that does not arrive within `timeout` of the head (a stalled upload, a Content-Length
+/// never met) is 408 and the connection is closed.
+async fn limit_body(req: &mut Request, timeout: Option<Duration>) -> Result<(), ApiError> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     match declared {
-        Some(n) if n > MAX_BODY_BYTES as u64 => Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES)),
-        Some(_) => Ok(()),
-        None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
-            // A body of unknown length: read it, up to the limit.
-            let body = req.take_body();
-            let bytes = body
-                .into_bytes_limit(MAX_BODY_BYTES)
-                .await
-                .map_err(|_| ApiError::PayloadTooLarge(MAX_BODY_BYTES))?;
-            req.set_body(bytes);
-            Ok(())
+        Some(n) if n > MAX_BODY_BYTES as u64 => {
+            return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
         }
-        None => Ok(()),
+        Some(0) => return Ok(()),
+        Some(_) => {}
+        None if req.headers().contains_key(header::TRANSFER_ENCODING) => {}
+        None => return Ok(()),
     }
+    let read = req.take_body().into_bytes_limit(MAX_BODY_BYTES);
+    let read = match timeout {
+        Some(t) => tokio::time::timeout(t, read)
+            .await
+            .map_err(|_| ApiError::RequestTimeout(t))?,
+        None => read.await,
+    };
+    let bytes = read.map_err(|e| match e {
+        poem::error::ReadBodyError::PayloadTooLarge => ApiError::PayloadTooLarge(MAX_BODY_BYTES),
+        e => ApiError::BadRequest(format!("the request body could not be read: {e}")),
+    })?;
+    req.set_body(bytes);
+    Ok(())
 }
 
 /// Every failure as the envelope: ours keep their code; poem's and poem-openapi's (a body that

@@ -5,6 +5,7 @@ mod bounded;
 mod browser;
 mod deploy;
 mod discovery;
+mod edge;
 mod events;
 mod faults;
 mod helpers;

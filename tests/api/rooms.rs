@@ -497,10 +497,10 @@ async fn times_use_the_configured_zone() {
     let a = create(
         &app,
         "a",
-        json!({"title": "t", "start_at": "1970-01-02 00:00:00"}),
+        json!({"title": "t", "start_at": "2021-12-02 00:00:00"}),
     )
     .await;
-    assert_eq!(a.assert_ok()["start_time"], 86400);
+    assert_eq!(a.assert_ok()["start_time"], 1_638_403_200);
 }
 
 #[tokio::test]

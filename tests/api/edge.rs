@@ -1,0 +1,491 @@
+//! The HTTP edge under abuse: the listener's timeouts and connection cap, bounded `/metrics`,
+//! token lifetime, refusals in the envelope, and the input rules of CONTRACT section 8.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::helpers::*;
+
+/// Bounds every wait on a raw connection, so that a server that never answers fails the test.
+const PATIENCE: Duration = Duration::from_secs(15);
+
+async fn connect(app: &TestApp) -> TcpStream {
+    let addr = app.base.trim_start_matches("http://");
+    TcpStream::connect(addr).await.expect("connect")
+}
+
+/// A response as read off a raw connection.
+#[derive(Debug)]
+struct Raw {
+    status: u16,
+    head: String,
+    body: Value,
+}
+
+impl Raw {
+    fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_owned())
+        })
+    }
+
+    #[track_caller]
+    fn assert_envelope(&self, status: u16, code: i64) {
+        assert_eq!(self.status, status, "{self:?}");
+        assert_eq!(self.body["code"], code, "{self:?}");
+        assert!(self.body["message"].as_str().is_some_and(|m| !m.is_empty()));
+        let id = self.body["request_id"].as_str().expect("request_id");
+        assert_eq!(self.header("x-request-id").as_deref(), Some(id), "{self:?}");
+        assert!(
+            self.header("content-type")
+                .is_some_and(|c| c.starts_with("application/json"))
+        );
+    }
+}
+
+/// Reads one response (headers, then a Content-Length body) off `stream`.
+async fn read_response(stream: &mut TcpStream) -> Raw {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = tokio::time::timeout(PATIENCE, stream.read(&mut chunk))
+            .await
+            .expect("a response in time")
+            .expect("read");
+        assert!(
+            n > 0,
+            "closed before a response: {:?}",
+            String::from_utf8_lossy(&buf)
+        );
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    while buf.len() < head_end + length {
+        let n = tokio::time::timeout(PATIENCE, stream.read(&mut chunk))
+            .await
+            .expect("a body in time")
+            .expect("read");
+        assert!(n > 0, "closed inside the body");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let body = serde_json::from_slice(&buf[head_end..head_end + length]).unwrap_or(Value::Null);
+    Raw { status, head, body }
+}
+
+/// Waits for the server to close `stream` (end of stream or reset), failing after PATIENCE.
+async fn closed(stream: &mut TcpStream) {
+    let mut chunk = [0u8; 1024];
+    loop {
+        match tokio::time::timeout(PATIENCE, stream.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return,
+            Ok(Ok(_)) => continue,
+            Err(_) => panic!("the server kept the connection open"),
+        }
+    }
+}
+
+async fn healthz(stream: &mut TcpStream) -> Raw {
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .expect("write");
+    read_response(stream).await
+}
+
+fn short(header_ms: u64, body_ms: u64, idle_ms: u64) -> liveroom::config::Settings {
+    let mut s = test_settings();
+    s.header_timeout_ms = header_ms;
+    s.body_timeout_ms = body_ms;
+    s.idle_timeout_ms = idle_ms;
+    s
+}
+
+#[tokio::test]
+async fn a_connection_that_sends_no_request_or_half_a_head_is_closed_after_the_header_timeout() {
+    let app = spawn_app_with(short(200, 60_000, 60_000)).await;
+    let mut silent = connect(&app).await;
+    let mut slow = connect(&app).await;
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n")
+        .await
+        .expect("write");
+    closed(&mut silent).await;
+    closed(&mut slow).await;
+    // a request sent in time is answered
+    let mut prompt = connect(&app).await;
+    assert_eq!(healthz(&mut prompt).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_connection_idle_after_its_answer_is_closed_after_the_idle_timeout() {
+    let app = spawn_app_with(short(60_000, 60_000, 200)).await;
+    let mut c = connect(&app).await;
+    assert_eq!(healthz(&mut c).await.status, 200);
+    assert_eq!(healthz(&mut c).await.status, 200, "keep-alive serves again");
+    closed(&mut c).await;
+}
+
+#[tokio::test]
+async fn a_stalled_body_is_cut_after_the_body_timeout() {
+    let app = spawn_app_with(short(60_000, 200, 60_000)).await;
+    for request in [
+        // a Content-Length never met
+        "POST /client/live/room/instance HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"title\"",
+        // a chunked body that stops
+        "POST /client/live/room/instance HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"tit\r\n",
+    ] {
+        let mut c = connect(&app).await;
+        c.write_all(request.as_bytes()).await.expect("write");
+        let r = read_response(&mut c).await;
+        r.assert_envelope(408, 40800);
+        closed(&mut c).await;
+    }
+}
+
+#[tokio::test]
+async fn an_event_stream_is_not_idle() {
+    let app = spawn_app_with(short(60_000, 60_000, 200)).await;
+    let live_id = app.create_room("anchor", "t").await;
+    let resp = app
+        .client
+        .get(format!("{}/client/live/room/events/{live_id}", app.base))
+        .header("Authorization", format!("Bearer {}", token("anchor")))
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), 200);
+    let mut body = resp.bytes_stream();
+    // longer than the idle timeout with nothing sent either way: a plain connection would be
+    // closed by now (the test above); the stream must still deliver
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    app.start(&live_id, "anchor").await.assert_ok();
+    let mut seen = String::new();
+    while !seen.contains("live_started") {
+        match tokio::time::timeout(PATIENCE, body.next()).await {
+            Ok(Some(Ok(chunk))) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+            other => panic!("the stream ended before live_started: {other:?} {seen:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn past_the_connection_cap_new_connections_are_refused_while_open_ones_are_served() {
+    let mut s = test_settings();
+    s.max_connections = 3;
+    let app = spawn_app_with(s).await;
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let mut c = connect(&app).await;
+        // answered: the server holds it
+        assert_eq!(healthz(&mut c).await.status, 200);
+        open.push(c);
+    }
+    let mut fourth = connect(&app).await;
+    let refused = read_response(&mut fourth).await;
+    refused.assert_envelope(503, 50300);
+    closed(&mut fourth).await;
+    assert_eq!(healthz(&mut open[0]).await.status, 200);
+    // a place freed is a place to take
+    drop(open.pop());
+    eventually(
+        Duration::from_secs(10),
+        "a freed connection place",
+        || async {
+            let mut c = connect(&app).await;
+            let _ = c
+                .write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+                .await;
+            let mut buf = [0u8; 64];
+            match tokio::time::timeout(PATIENCE, c.read(&mut buf)).await {
+                Ok(Ok(n)) if buf[..n].starts_with(b"HTTP/1.1 200") => Some(()),
+                _ => None,
+            }
+        },
+    )
+    .await;
+}
+
+/// The series of `/metrics` (lines that are not comments) and its size.
+async fn metrics(app: &TestApp) -> (usize, usize) {
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("text");
+    let series = text.lines().filter(|l| !l.starts_with('#')).count();
+    (series, text.len())
+}
+
+#[tokio::test]
+async fn made_up_methods_and_paths_do_not_grow_metrics() {
+    let app = spawn_app().await;
+    let send = |i: usize| {
+        let client = app.client.clone();
+        let method = Method::from_bytes(format!("M{i}X").as_bytes()).expect("method");
+        let path = match i % 3 {
+            0 => format!("/made/up/{i}"),
+            1 => format!("/client/live/room/{i}"),
+            _ => format!("/healthz{i}"),
+        };
+        let url = format!("{}{path}", app.base);
+        async move {
+            let status = client
+                .request(method, url)
+                .send()
+                .await
+                .expect("sent")
+                .status();
+            assert!(status.is_client_error(), "{status}");
+        }
+    };
+    // every label that made-up requests can reach, once
+    futures_util::stream::iter(0..30)
+        .for_each_concurrent(8, send)
+        .await;
+    // the first scrape adds the series of /metrics itself
+    metrics(&app).await;
+    let (series, size) = metrics(&app).await;
+    futures_util::stream::iter(30..10_030)
+        .for_each_concurrent(16, send)
+        .await;
+    let (series_after, size_after) = metrics(&app).await;
+    assert_eq!(
+        series_after, series,
+        "new series after 10 000 made-up requests"
+    );
+    // only the counts' digits may grow
+    assert!(size_after < size + 1024, "{size} -> {size_after} bytes");
+}
+
+#[tokio::test]
+async fn a_token_that_lives_longer_than_the_maximum_is_refused() {
+    let app = spawn_app().await;
+    let now = now_secs();
+    let week = 604_800;
+    let path = "/client/live/room/list";
+    for claims in [
+        json!({"sub": "u", "exp": now + week + 3600}),
+        json!({"sub": "u", "iat": now - 10, "exp": now - 10 + week + 1}),
+        json!({"sub": "u", "exp": u64::MAX}),
+    ] {
+        let a = app.get(path, &token_with(claims.clone())).await;
+        a.assert_error(401, 40100);
+        assert!(a.headers.contains_key("www-authenticate"), "{claims}");
+    }
+    let fine = json!({"sub": "u", "iat": now, "exp": now + week});
+    app.get(path, &token_with(fine)).await.assert_ok();
+}
+
+#[tokio::test]
+async fn request_lines_and_headers_over_the_limits_are_refused_in_the_envelope() {
+    let app = spawn_app().await;
+    let long_path = format!(
+        "GET /client/live/room?keyword={} HTTP/1.1\r\nHost: t\r\n\r\n",
+        "a".repeat(70_000)
+    );
+    let big_header = format!(
+        "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(1024 * 1024)
+    );
+    let many_headers = format!(
+        "GET /healthz HTTP/1.1\r\nHost: t\r\n{}\r\n",
+        (0..120)
+            .map(|i| format!("X-H{i}: v\r\n"))
+            .collect::<String>()
+    );
+    for (request, status, code) in [
+        (long_path, 414, 41400),
+        (big_header, 431, 43100),
+        (many_headers, 431, 43100),
+    ] {
+        let mut c = connect(&app).await;
+        c.write_all(request.as_bytes()).await.expect("write");
+        let r = read_response(&mut c).await;
+        r.assert_envelope(status, code);
+        closed(&mut c).await;
+    }
+    // a head within the limits is served
+    let token = token("u");
+    let fine = format!(
+        "GET /client/live/room/list HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n{}\r\n",
+        (0..40)
+            .map(|i| format!("X-H{i}: v\r\n"))
+            .collect::<String>()
+    );
+    let mut c = connect(&app).await;
+    c.write_all(fine.as_bytes()).await.expect("write");
+    read_response(&mut c).await.assert_envelope(200, 0);
+}
+
+#[tokio::test]
+async fn a_bad_request_id_is_replaced_by_a_fresh_one() {
+    let app = spawn_app().await;
+    let token = token("u");
+    for bad in [
+        &b"ab\x01cd"[..],
+        &b"ab\x7fcd"[..],
+        "é".as_bytes(),
+        "x".repeat(129).as_bytes(),
+    ] {
+        let mut request = format!(
+            "GET /client/live/room/info/live_nope HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\nX-Request-Id: "
+        )
+        .into_bytes();
+        request.extend_from_slice(bad);
+        request.extend_from_slice(b"\r\n\r\n");
+        let mut c = connect(&app).await;
+        c.write_all(&request).await.expect("write");
+        let r = read_response(&mut c).await;
+        r.assert_envelope(404, 40400);
+        let id = r.body["request_id"].as_str().expect("id");
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "{id:?} for {bad:?}");
+    }
+    // a good one is kept
+    let mut c = connect(&app).await;
+    c.write_all(
+        format!("GET /client/live/room/info/live_nope HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\nX-Request-Id: mine-1\r\n\r\n").as_bytes(),
+    )
+    .await
+    .expect("write");
+    assert_eq!(read_response(&mut c).await.body["request_id"], "mine-1");
+}
+
+#[tokio::test]
+async fn a_control_character_elsewhere_in_the_head_is_400_in_the_envelope() {
+    let app = spawn_app().await;
+    let mut c = connect(&app).await;
+    c.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Note: a\x00b\r\n\r\n")
+        .await
+        .expect("write");
+    read_response(&mut c).await.assert_envelope(400, 40000);
+}
+
+#[tokio::test]
+async fn a_malformed_last_event_id_is_40000() {
+    let app = spawn_app().await;
+    let live_id = app.create_room("anchor", "t").await;
+    let url = format!("{}/client/live/room/events/{live_id}", app.base);
+    for bad in [&b"\xc3\xa9"[..], b"abc", b"1-2-3"] {
+        let resp = app
+            .client
+            .get(&url)
+            .header("Authorization", format!("Bearer {}", token("anchor")))
+            .header(
+                "Last-Event-ID",
+                reqwest::header::HeaderValue::from_bytes(bad).expect("value"),
+            )
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(resp.status(), 400, "{bad:?}");
+        let body: Value = resp.json().await.expect("json");
+        assert_eq!(body["code"], 40000, "{body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("Last-Event-ID"),
+            "{body}"
+        );
+    }
+}
+
+async fn create(app: &TestApp, token: &str, body: Value) -> Answer {
+    app.request(
+        Method::POST,
+        "/client/live/room/instance",
+        Some(token),
+        Some(body),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn input_that_looks_empty_or_carries_control_characters_is_40000() {
+    let app = spawn_app().await;
+    let t = token("anchor");
+    for (body, field) in [
+        (json!({"title": "\u{200B}"}), "title"),
+        (
+            json!({"title": " \u{FEFF}\u{2060}\u{200C}\u{200D}\u{3000} "}),
+            "title",
+        ),
+        (json!({"title": "a\u{0}b"}), "title"),
+        (json!({"title": "a\u{9f}b"}), "title"),
+        (json!({"title": "t", "notice": "a\u{1}b"}), "notice"),
+        (
+            json!({"title": "t", "extends": {"k": "v\u{7f}"}}),
+            "extends.k",
+        ),
+        (json!({"title": "t", "extends": {"k\u{0}": "v"}}), "extends"),
+        (
+            json!({"title": "t", "start_at": "0000-01-01 00:00:00"}),
+            "start_at",
+        ),
+        (
+            json!({"title": "t", "start_at": "1999-12-31T23:59:59Z"}),
+            "start_at",
+        ),
+        (
+            json!({"title": "t", "end_at": "2101-01-01 08:00:00"}),
+            "end_at",
+        ),
+    ] {
+        let a = create(&app, &t, body.clone()).await;
+        a.assert_error(400, 40000);
+        let message = a.body["message"].as_str().unwrap_or("");
+        assert!(message.contains(field), "{body}: {message}");
+    }
+    // visible text around invisible characters is kept, trimmed
+    let a = create(
+        &app,
+        &t,
+        json!({"title": "\u{200B} hi \u{FEFF}", "start_at": "2100-12-31 23:59:59"}),
+    )
+    .await;
+    assert_eq!(a.assert_ok()["title"], "hi");
+    let live_id = a.body["data"]["live_id"].as_str().expect("id").to_owned();
+    // the extends update follows the same rule
+    let a = app
+        .request(
+            Method::PUT,
+            "/client/live/room/extends",
+            Some(&t),
+            Some(json!({"live_id": live_id, "extends": {"k": "a\u{0}"}})),
+        )
+        .await;
+    a.assert_error(400, 40000);
+    // and the token's nick
+    let nul_nick = token_with(json!({"sub": "n", "exp": now_secs() + 60, "nick": "a\u{0}b"}));
+    let a = app.get("/client/live/room/list", &nul_nick).await;
+    a.assert_error(400, 40000);
+    assert!(a.body["message"].as_str().unwrap_or("").contains("nick"));
+}
