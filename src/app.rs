@@ -76,6 +76,9 @@ pub fn state(settings: &Settings, conn: Connection) -> Result<AppState, StartErr
             per_ip: settings.rate_limit_ip_per_sec,
         })),
         trust_forwarded_for: settings.rate_limit_trust_xff,
+        tokens: Arc::new(crate::http::token_cache::TokenCache::new(
+            settings.token_cache_max,
+        )),
     })
 }
 

@@ -93,6 +93,11 @@ pub struct Settings {
     #[arg(long, env = "LIVEROOM_RATE_LIMIT_TRUST_XFF", default_value_t = false)]
     pub rate_limit_trust_xff: bool,
 
+    /// Verified tokens kept so that heartbeats skip JWT decoding (0: no cache). An entry is the
+    /// token's SHA-256 and its profile, kept until the token's `exp` (plus the clock leeway).
+    #[arg(long, env = "LIVEROOM_TOKEN_CACHE_MAX", default_value_t = crate::http::token_cache::DEFAULT_MAX_ENTRIES)]
+    pub token_cache_max: usize,
+
     /// Where room events are POSTed (unset: no webhooks).
     #[arg(long, env = "LIVEROOM_WEBHOOK_URL")]
     pub webhook_url: Option<String>,

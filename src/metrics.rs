@@ -75,16 +75,6 @@ pub struct Metrics {
     latency: Mutex<BTreeMap<(&'static str, &'static str), std::sync::Arc<Histogram>>>,
 }
 
-/// The method as a label: the standard ones, else `other`.
-pub fn method_of(method: &str) -> &'static str {
-    const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"];
-    METHODS
-        .iter()
-        .find(|m| **m == method)
-        .copied()
-        .unwrap_or("other")
-}
-
 /// The route a path belongs to, with ids replaced, so that labels stay few.
 pub fn route_of(path: &str) -> &'static str {
     // first match wins: static segments before `{live_id}`
@@ -117,17 +107,37 @@ pub fn route_of(path: &str) -> &'static str {
         "/openapi.json",
         "/docs",
     ];
-    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    // compared segment by segment, without collecting: this runs on every request
+    let path_trimmed = path.trim_end_matches('/');
     ROUTES
         .iter()
         .find(|route| {
-            let parts: Vec<&str> = route.split('/').collect();
-            (parts.len() == segments.len() || (**route == "/docs" && path.starts_with("/docs")))
-                && parts
-                    .iter()
-                    .zip(segments.iter())
-                    .all(|(p, s)| p.starts_with('{') || p == s)
+            if **route == "/docs" && (path_trimmed == "/docs" || path.starts_with("/docs/")) {
+                return true;
+            }
+            let mut parts = route.split('/');
+            let mut segments = path_trimmed.split('/');
+            loop {
+                match (parts.next(), segments.next()) {
+                    (None, None) => return true,
+                    (Some(p), Some(s)) if p.starts_with('{') || p == s => {}
+                    _ => return false,
+                }
+            }
         })
+        .copied()
+        .unwrap_or("other")
+}
+
+/// The method as a label: the ones HTTP defines, else "other" (so that labels stay few, and a
+/// request costs no allocation for its labels).
+fn method_label(method: &str) -> &'static str {
+    const METHODS: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    METHODS
+        .iter()
+        .find(|m| **m == method)
         .copied()
         .unwrap_or("other")
 }
@@ -135,7 +145,7 @@ pub fn route_of(path: &str) -> &'static str {
 impl Metrics {
     pub fn observe(&self, method: &str, path: &str, status: u16, code: i32, took: Duration) {
         let route = route_of(path);
-        let method = method_of(method);
+        let method = method_label(method);
         if let Ok(mut r) = self.requests.lock() {
             *r.entry((method, route, status, code)).or_default() += 1;
         }
@@ -218,8 +228,8 @@ mod tests {
             route_of("/server/live/room/live_0192/stats"),
             "/server/live/room/{live_id}/stats"
         );
-        assert_eq!(method_of("GET"), "GET");
-        assert_eq!(method_of("BREW"), "other");
-        assert_eq!(method_of("get"), "other");
+        assert_eq!(method_label("GET"), "GET");
+        assert_eq!(method_label("BREW"), "other");
+        assert_eq!(method_label("get"), "other");
     }
 }

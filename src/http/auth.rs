@@ -14,11 +14,12 @@ use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
+use super::token_cache::TokenCache;
 use crate::domain::profile::{Looks, Profile, UserId};
 
 pub const SCHEME_NAME: &str = "bearer";
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
-const LEEWAY_SECS: u64 = 30;
+pub const LEEWAY_SECS: u64 = 30;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
@@ -176,7 +177,11 @@ impl Caller {
         self.0.user_id.as_str()
     }
 
-    fn from_headers(req: &Request, auth: &Authenticator) -> Result<Self, ApiError> {
+    fn from_headers(
+        req: &Request,
+        auth: &Authenticator,
+        cache: Option<&TokenCache>,
+    ) -> Result<Self, ApiError> {
         let mut values = req.headers().get_all(header::AUTHORIZATION).iter();
         let value = values.next().ok_or_else(|| {
             ApiError::Unauthorized("missing token: send Authorization: Bearer <token>".into())
@@ -204,9 +209,12 @@ impl Caller {
             }
             None => raw,
         };
-        auth.verify(token)
-            .map(Caller)
-            .map_err(ApiError::Unauthorized)
+        match cache {
+            Some(cache) => cache.verify(token, auth),
+            None => auth.verify(token),
+        }
+        .map(Caller)
+        .map_err(ApiError::Unauthorized)
     }
 }
 
@@ -246,7 +254,8 @@ impl<'a> ApiExtractor<'a> for Caller {
         let auth = req
             .data::<Arc<Authenticator>>()
             .ok_or_else(|| poem::Error::from(ApiError::Internal))?;
-        let caller = Self::from_headers(req, auth)?;
+        let cache = req.data::<Arc<TokenCache>>().map(|c| &**c);
+        let caller = Self::from_headers(req, auth, cache)?;
         caller.0.looks.check().map_err(ApiError::from)?;
         // the per-user limit, once the token proved who the caller is
         if let Some(limiter) = req.data::<Arc<crate::ratelimit::RateLimiter>>() {

@@ -14,6 +14,7 @@ mod ops;
 mod presence;
 mod rooms;
 mod spec;
+pub mod token_cache;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
@@ -62,6 +63,8 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// Take the client address from X-Forwarded-For (behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// Tokens that verified, so that a viewer's heartbeats do not decode its JWT every time.
+    pub tokens: Arc<token_cache::TokenCache>,
 }
 
 mod live_id {
@@ -125,6 +128,7 @@ pub fn routes(state: AppState, auth: Arc<Authenticator>) -> impl Endpoint {
     let metrics = state.metrics.clone();
     let limiter = state.limiter.clone();
     let trust_xff = state.trust_forwarded_for;
+    let tokens = state.tokens.clone();
     let service = openapi_service(state, "");
     let (spec, docs) = spec::endpoints(&service);
     Route::new()
@@ -132,6 +136,7 @@ pub fn routes(state: AppState, auth: Arc<Authenticator>) -> impl Endpoint {
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .data(auth)
+        .data(tokens)
         .data(limiter.clone())
         .around(move |ep, req| {
             let metrics = metrics.clone();
@@ -139,6 +144,8 @@ pub fn routes(state: AppState, auth: Arc<Authenticator>) -> impl Endpoint {
             async move { Ok(serve(ep, req, &metrics, &limiter, trust_xff).await) }
         })
 }
+
+const HEARTBEAT_PATH: &str = "/client/live/room/heartbeat/";
 
 /// Around every request: the request id, the body limit, the envelope for every failure
 /// (poem's own parse errors included), and the one log line.
@@ -194,12 +201,23 @@ async fn serve<E: Endpoint>(
         code,
         started.elapsed(),
     );
-    tracing::info!(
-        target: "liveroom::request",
-        %request_id, %method, %path, status = status.as_u16(), code,
-        latency_ms = (latency_ms * 1000.0).round() / 1000.0,
-        "request"
-    );
+    let latency_ms = (latency_ms * 1000.0).round() / 1000.0;
+    // A successful heartbeat is nearly all of the traffic and says nothing new (the metrics
+    // count it): its line is at debug (RUST_LOG=info,liveroom::request=debug shows it); every
+    // other request, and every heartbeat that fails, logs at info.
+    if code == 0 && path.starts_with(HEARTBEAT_PATH) {
+        tracing::debug!(
+            target: "liveroom::request",
+            %request_id, %method, %path, status = status.as_u16(), code, latency_ms,
+            "request"
+        );
+    } else {
+        tracing::info!(
+            target: "liveroom::request",
+            %request_id, %method, %path, status = status.as_u16(), code, latency_ms,
+            "request"
+        );
+    }
     resp
 }
 

@@ -45,10 +45,16 @@ impl OpsApi {
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
     async fn metrics(&self) -> PlainText<String> {
         let gauges = self.state.store.gauges().await.ok();
-        PlainText(
-            self.state
-                .metrics
-                .render(self.state.store.redis_stats(), gauges),
-        )
+        let mut text = self
+            .state
+            .metrics
+            .render(self.state.store.redis_stats(), gauges);
+        text.push_str(&self.state.tokens.render());
+        text.push_str(&format!(
+            "# HELP liveroom_log_lines_dropped_total Log lines dropped because the log writer's buffer was full.\n\
+             # TYPE liveroom_log_lines_dropped_total counter\nliveroom_log_lines_dropped_total {}\n",
+            crate::telemetry::dropped_lines()
+        ));
+        PlainText(text)
     }
 }

@@ -5,7 +5,9 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 
 use super::auth::Caller;
-use super::envelope::{Envelope, HeartbeatEnvelope, MemberPageEnvelope, RoomEnvelope};
+use super::envelope::{
+    Envelope, HeartbeatEnvelope, HeartbeatJson, MemberPageEnvelope, RoomEnvelope,
+};
 use super::error::ApiError;
 use super::model::{HeartbeatData, PageNum, PageSize, RoomData};
 use super::{ApiTags, AppState, live_id};
@@ -86,10 +88,10 @@ impl PresenceApi {
         caller: Caller,
         /// 直播间ID
         live_id: Path<String>,
-    ) -> Result<Json<HeartbeatEnvelope>, ApiError> {
+    ) -> Result<HeartbeatJson, ApiError> {
         let id = live_id::parse(&live_id)?;
         let beat = self.state.store.heartbeat(&id, &caller.0).await?;
-        Ok(HeartbeatEnvelope::ok(HeartbeatData {
+        Ok(HeartbeatEnvelope::fast(HeartbeatData {
             live_id: id.to_string(),
             live_status: beat.live_status.code(),
         }))

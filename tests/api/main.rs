@@ -17,3 +17,4 @@ mod replicas;
 mod rooms;
 mod sdk;
 mod streams;
+mod token_cache;

@@ -35,6 +35,11 @@ impl Replica {
                 "0".to_owned(),
             ),
             ("LIVEROOM_RATE_LIMIT_IP_PER_SEC".to_owned(), "0".to_owned()),
+            // The same quota as the in-process apps (off): the traffic below creates rooms.
+            (
+                "LIVEROOM_MAX_OPEN_ROOMS_PER_USER".to_owned(),
+                settings.max_open_rooms_per_user.to_string(),
+            ),
         ];
         match &settings.redis_cluster {
             Some(seeds) => env.push(("LIVEROOM_REDIS_CLUSTER".to_owned(), seeds.clone())),
