@@ -60,8 +60,8 @@ pub struct RoomEvent {
     pub kind: RoomEventType,
     /// When it happened, unix ms (Redis's clock).
     pub at: i64,
-    /// live_ended: stopped | anchor_offline | deleted; member_left: left | lapsed | moved |
-    /// room_ended
+    /// live_ended: stopped | anchor_offline | deleted | admin; member_left: left | lapsed |
+    /// moved | room_ended | kicked
     pub reason: Option<String>,
     /// member_joined, member_left
     pub user_id: Option<String>,

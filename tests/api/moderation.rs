@@ -382,7 +382,7 @@ async fn the_server_api_is_for_admin_tokens_only() {
     let user = token("anchor");
     for (method, path) in [
         (Method::GET, "/server/live/rooms".to_owned()),
-        (Method::GET, format!("/server/live/rooms?anchor_id=anchor")),
+        (Method::GET, "/server/live/rooms?anchor_id=anchor".to_owned()),
         (Method::POST, format!("/server/live/room/{id}/stop")),
         (Method::DELETE, format!("/server/live/room/{id}")),
         (Method::GET, format!("/server/live/room/{id}/stats")),
@@ -501,14 +501,14 @@ async fn mine_shows_every_room_of_the_caller_only_newest_first() {
     let live_only = app
         .get("/client/live/room/mine?live_status=1", &token("me"))
         .await;
-    assert_eq!(ids(live_only.assert_ok()), [live.clone()]);
+    assert_eq!(ids(live_only.assert_ok()), std::slice::from_ref(&live));
     let page2 = app
         .get(
             "/client/live/room/mine?page_num=2&page_size=2",
             &token("me"),
         )
         .await;
-    assert_eq!(ids(page2.assert_ok()), [created.clone()]);
+    assert_eq!(ids(page2.assert_ok()), std::slice::from_ref(&created));
     let none = app.get("/client/live/room/mine", &token("nobody")).await;
     assert_eq!(none.assert_ok()["total_count"], 0);
     app.get("/client/live/room/mine?live_status=3", &token("me"))
@@ -527,7 +527,7 @@ async fn mine_shows_every_room_of_the_caller_only_newest_first() {
     let ended_only = app
         .get("/server/live/rooms?anchor_id=me&live_status=2", &admin)
         .await;
-    assert_eq!(ids(ended_only.assert_ok()), [ended.clone()]);
+    assert_eq!(ids(ended_only.assert_ok()), std::slice::from_ref(&ended));
     let all = app.get("/server/live/rooms", &admin).await;
     assert_eq!(all.assert_ok()["total_count"], 4);
     let created_all = app.get("/server/live/rooms?live_status=0", &admin).await;
