@@ -33,8 +33,10 @@ async fn live_room(app: &TestApp, anchor: &str) -> String {
     id
 }
 
-/// The events a watcher receives until one of `kind`, as (type, data).
-async fn watch_until(app: &TestApp, live_id: &str, user: &str, kind: &str) -> Vec<(String, Value)> {
+type Events = futures_util::stream::BoxStream<'static, reqwest::Result<Vec<u8>>>;
+
+/// The room's event stream as `user` sees it, from the start of the log.
+async fn open_events(app: &TestApp, live_id: &str, user: &str) -> Events {
     let resp = app
         .client
         .get(format!("{}/client/live/room/events/{live_id}", app.base))
@@ -45,7 +47,16 @@ async fn watch_until(app: &TestApp, live_id: &str, user: &str, kind: &str) -> Ve
         .await
         .expect("sent");
     assert_eq!(resp.status(), 200);
-    let mut body = resp.bytes_stream();
+    resp.bytes_stream().map(|c| c.map(|b| b.to_vec())).boxed()
+}
+
+/// The events a watcher receives until one of `kind`, as (type, data).
+async fn watch_until(app: &TestApp, live_id: &str, user: &str, kind: &str) -> Vec<(String, Value)> {
+    read_events(open_events(app, live_id, user).await, Some(kind)).await
+}
+
+/// Events until one of `kind` (included) or, with None, until the stream ends.
+async fn read_events(mut body: Events, kind: Option<&str>) -> Vec<(String, Value)> {
     let (mut buf, mut out) = (String::new(), Vec::new());
     loop {
         while let Some(end) = buf.find("\n\n") {
@@ -61,7 +72,7 @@ async fn watch_until(app: &TestApp, live_id: &str, user: &str, kind: &str) -> Ve
             if event.is_empty() {
                 continue;
             }
-            let done = event == kind;
+            let done = Some(event.as_str()) == kind;
             out.push((event, serde_json::from_str(&data).unwrap_or(Value::Null)));
             if done {
                 return out;
@@ -69,7 +80,8 @@ async fn watch_until(app: &TestApp, live_id: &str, user: &str, kind: &str) -> Ve
         }
         match tokio::time::timeout(Duration::from_secs(20), body.next()).await {
             Ok(Some(Ok(chunk))) => buf.push_str(&String::from_utf8_lossy(&chunk)),
-            other => panic!("no {kind} event ({other:?}); have {out:?}"),
+            Ok(None) if kind.is_none() => return out,
+            other => panic!("no {kind:?} event ({other:?}); have {out:?}"),
         }
     }
 }
@@ -94,6 +106,7 @@ async fn a_kicked_member_is_out_at_once_and_banned_until_the_ban_ends() {
     app.join(&id, "troll").await.assert_ok();
     app.join(&id, "fan").await.assert_ok();
     assert_eq!(user_pointer(&app, "troll"), id);
+    let trolls_stream = open_events(&app, &id, "troll").await;
 
     let d = kick(&app, "anchor", &id, "troll", 600).await;
     let d = d.assert_ok();
@@ -125,6 +138,14 @@ async fn a_kicked_member_is_out_at_once_and_banned_until_the_ban_ends() {
         user_pointer(&app, "troll"),
         "",
         "a refused join leaves no pointer"
+    );
+
+    // the kicked user's own stream ends after its kick
+    let seen = read_events(trolls_stream, None).await;
+    let last = seen.last().expect("events");
+    assert_eq!(
+        (last.0.as_str(), &last.1["user_id"]),
+        ("member_left", &json!("troll"))
     );
 
     // watchers saw member_left with reason kicked
@@ -382,7 +403,10 @@ async fn the_server_api_is_for_admin_tokens_only() {
     let user = token("anchor");
     for (method, path) in [
         (Method::GET, "/server/live/rooms".to_owned()),
-        (Method::GET, "/server/live/rooms?anchor_id=anchor".to_owned()),
+        (
+            Method::GET,
+            "/server/live/rooms?anchor_id=anchor".to_owned(),
+        ),
         (Method::POST, format!("/server/live/room/{id}/stop")),
         (Method::DELETE, format!("/server/live/room/{id}")),
         (Method::GET, format!("/server/live/room/{id}/stats")),
