@@ -584,3 +584,45 @@ async fn a_kick_on_one_replica_holds_on_the_other() {
     two.join(&id, "troll").await.assert_ok();
     one.heartbeat(&id, "troll").await.assert_ok();
 }
+
+#[tokio::test]
+async fn a_kick_does_constant_work_whatever_the_crowd() {
+    // A Redis of its own (MONITOR sees only this test), and no sweeper ticks meanwhile.
+    let redis = RedisServer::start(&[]);
+    let mut s = settings_for(&redis);
+    s.sweep_interval_ms = 3_600_000;
+    let app = spawn_app_with(s).await;
+    let id = live_room(&app, "anchor").await;
+    let joins = (0..300).map(|i| {
+        let (app, id) = (&app, id.clone());
+        async move { app.join(&id, &format!("m{i}")).await.assert_ok().clone() }
+    });
+    futures_util::future::join_all(joins).await;
+    kick(&app, "anchor", &id, "m0", 60).await.assert_ok(); // scripts loaded
+    let monitor = redis.monitor();
+    redis.cli(&["ECHO", "kick-start"]).expect("echo");
+    let d = kick(&app, "anchor", &id, "m1", 60).await;
+    assert_eq!(d.assert_ok()["removed"], true);
+    redis.cli(&["ECHO", "kick-end"]).expect("echo");
+    let lines = monitor.until("kick-end");
+    let inside: Vec<&String> = lines
+        .iter()
+        .skip_while(|l| !l.contains("kick-start"))
+        .filter(|l| l.contains(" lua]"))
+        .collect();
+    assert!(!inside.is_empty() && inside.len() <= 30, "{inside:#?}");
+    // the crowd's keys are touched only by O(log N) commands on one member
+    for line in inside
+        .iter()
+        .filter(|l| l.contains(":members\"") || l.contains(":order\""))
+    {
+        let upper = line.to_uppercase();
+        assert!(
+            ["\"ZSCORE\"", "\"ZREM\"", "\"ZCOUNT\"", "\"ZADD\""]
+                .iter()
+                .any(|ok| upper.contains(ok)),
+            "{line}"
+        );
+    }
+    assert_eq!(app.online_count(&id).await, 298);
+}
