@@ -19,6 +19,11 @@ pub enum ApiError {
     Unauthorized(String),
     #[error("only the room's anchor may do this")]
     NotAnchor,
+    #[error("only an admin token (\"admin\": true) may call /server/…")]
+    NotAdmin,
+    /// 403/40301: banned from the room (the message says until when).
+    #[error("{0}")]
+    Banned(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -59,7 +64,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::NotAnchor => StatusCode::FORBIDDEN,
+            Self::NotAnchor | Self::NotAdmin | Self::Banned(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) | Self::NotMember => StatusCode::CONFLICT,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -76,6 +81,7 @@ impl ApiError {
     pub fn code(&self) -> i32 {
         match self {
             Self::NotMember => 40901,
+            Self::Banned(_) => 40301,
             other => i32::from(other.status().as_u16()) * 100,
         }
     }
@@ -94,6 +100,8 @@ impl From<StoreError> for ApiError {
             StoreError::NotAnchor => Self::NotAnchor,
             StoreError::Conflict(why) => Self::Conflict(why),
             StoreError::NotMember => Self::NotMember,
+            StoreError::Banned(until_ms) => Self::Banned(banned_message(until_ms)),
+            StoreError::Invalid(why) => Self::BadRequest(why),
             StoreError::QuotaExceeded(why) => Self::QuotaExceeded(why),
             StoreError::Unavailable(why) => {
                 tracing::warn!(request_id = %current_request_id(), error = %why, "redis unavailable");
@@ -105,6 +113,15 @@ impl From<StoreError> for ApiError {
             }
         }
     }
+}
+
+/// "banned from this room until …": the end of the ban in UTC (RFC 3339) and unix seconds.
+fn banned_message(until_ms: i64) -> String {
+    let secs = until_ms.div_euclid(1000) + i64::from(until_ms.rem_euclid(1000) > 0);
+    let at = chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default();
+    format!("you are banned from this room until {at} (unix {secs}); the room's anchor can lift it")
 }
 
 /// The error code of a response, for the request log line.
@@ -154,7 +171,11 @@ impl ApiResponse for ApiError {
                 "40000: a parameter is missing, malformed or out of range",
             ),
             (401, "40100: no token, or a token that fails verification"),
-            (403, "40300: the caller is not the room's anchor"),
+            (
+                403,
+                "40300: the caller is not the room's anchor (or, on /server/…, not an admin); \
+                 40301: the caller is banned from the room",
+            ),
             (404, "40400: no such room"),
             (
                 409,

@@ -60,8 +60,8 @@ pub struct RoomEvent {
     pub kind: RoomEventType,
     /// When it happened, unix ms (Redis's clock).
     pub at: i64,
-    /// live_ended: stopped | anchor_offline | deleted; member_left: left | lapsed | moved |
-    /// room_ended
+    /// live_ended: stopped | anchor_offline | deleted | admin; member_left: left | lapsed |
+    /// moved | room_ended | kicked
     pub reason: Option<String>,
     /// member_joined, member_left
     pub user_id: Option<String>,
@@ -121,7 +121,8 @@ impl ApiResponse for RoomEventStream {
             responses: vec![MetaResponse {
                 description: "The room's events from now on (or after `Last-Event-ID`), one \
                               message each; a comment every 15 s keeps the connection alive; \
-                              the stream ends after `live_ended`.",
+                              the stream ends after `live_ended` (and after the watcher's \
+                              own `member_left` with `reason: kicked`).",
                 status: Some(200),
                 status_range: None,
                 content: vec![MetaMediaType {
@@ -143,6 +144,17 @@ struct Follow {
     last: String,
     buffered: VecDeque<StoredEvent>,
     ended: bool,
+    /// The watcher: its stream ends after its own kick, as after `live_ended`.
+    me: String,
+}
+
+/// `member_left` with `reason: kicked` of `user`.
+fn kicked(event: &StoredEvent, user: &str) -> bool {
+    if event.kind != "member_left" {
+        return false;
+    }
+    serde_json::from_str::<serde_json::Value>(&event.data)
+        .is_ok_and(|d| d["reason"] == "kicked" && d["user_id"] == user)
 }
 
 /// `ms-seq`, both parts 64-bit numbers as Redis's stream ids are (a bigger one would end the
@@ -180,7 +192,7 @@ pub struct EventsApi {
 #[OpenApi(tag = "ApiTags::Presence")]
 impl EventsApi {
     /// 直播间事件 — the room's events as Server-Sent Events (members and the anchor only).
-    /// Resumes after `Last-Event-ID`; ends after `live_ended`.
+    /// Resumes after `Last-Event-ID`; ends after `live_ended`, or after the watcher's own kick.
     #[oai(
         path = "/client/live/room/events/:live_id",
         method = "get",
@@ -224,12 +236,13 @@ impl EventsApi {
             last,
             buffered: VecDeque::new(),
             ended: false,
+            me: caller.user_id().to_owned(),
         };
         let events = stream::unfold(follow, |mut f| async move {
             loop {
                 if let Some(event) = f.buffered.pop_front() {
                     f.last = event.id.clone();
-                    if event.kind == "live_ended" {
+                    if event.kind == "live_ended" || kicked(&event, &f.me) {
                         f.ended = true;
                     }
                     return Some((RoomEventMessage::from(event), f));

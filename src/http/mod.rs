@@ -10,9 +10,11 @@ pub mod error;
 mod events;
 mod hooks;
 pub mod model;
+mod moderation;
 mod ops;
 mod presence;
 mod rooms;
+mod server;
 mod spec;
 pub mod token_cache;
 
@@ -49,6 +51,10 @@ pub enum ApiTags {
     Ops,
     /// Media-server hooks (SRS, nginx-rtmp): may a stream publish? (`?secret=`, no token)
     Hooks,
+    /// 管理 — kick and ban (the room's anchor or an admin), and the caller's own rooms
+    Moderation,
+    /// 平台 — the server API for the platform's own backend (admin tokens only)
+    Server,
 }
 
 /// What every handler shares. Cheap to clone.
@@ -84,6 +90,8 @@ pub type Apis = (
     discovery::DiscoveryApi,
     ops::OpsApi,
     hooks::HooksApi,
+    moderation::ModerationApi,
+    server::ServerApi,
 );
 
 pub fn openapi_service(state: AppState, server_url: &str) -> OpenApiService<Apis, ()> {
@@ -103,7 +111,13 @@ pub fn openapi_service(state: AppState, server_url: &str) -> OpenApiService<Apis
         ops::OpsApi {
             state: state.clone(),
         },
-        hooks::HooksApi { state },
+        hooks::HooksApi {
+            state: state.clone(),
+        },
+        moderation::ModerationApi {
+            state: state.clone(),
+        },
+        server::ServerApi { state },
     );
     let mut service = OpenApiService::new(apis, "liveroom", env!("CARGO_PKG_VERSION"))
         .description(

@@ -5,6 +5,7 @@ mod connection;
 mod discovery;
 mod events;
 pub mod keys;
+mod moderation;
 mod presence;
 mod ratelimit;
 mod reply;
@@ -20,6 +21,7 @@ use redis::{FromRedisValue, Value};
 
 pub use connection::{Connection, RedisTarget};
 pub use events::{StoredEvent, Watcher};
+pub use moderation::{Ban, Kicked, RoomStats};
 pub use presence::Heartbeat;
 pub use sweep::{Gauges, SweepReport};
 
@@ -51,6 +53,12 @@ pub enum StoreError {
     Conflict(String),
     #[error("the user is not a member of the room")]
     NotMember,
+    /// The user is banned from the room until then (unix ms, Redis clock).
+    #[error("banned until {0} ms")]
+    Banned(i64),
+    /// The request names something the room refuses (the message names the field).
+    #[error("{0}")]
+    Invalid(String),
     #[error("{0}")]
     QuotaExceeded(String),
     #[error("redis is unavailable: {0}")]

@@ -9,6 +9,7 @@ mod edge;
 mod events;
 mod faults;
 mod helpers;
+mod moderation;
 mod nginx;
 mod openapi;
 mod presence;
