@@ -7,6 +7,12 @@
 //! order, through the log's consumer group `webhooks`: an event is acknowledged (XACK) after the
 //! receiver answered 2xx, so a delivery cut short (a crash, a lost lease) resumes with the
 //! unacknowledged events first. Receivers deduplicate by `event_id`.
+//!
+//! With webhooks on, the room scripts do not trim the logs: delivery trims what it delivered
+//! (keeping the last minute of it for watchers resuming with `Last-Event-ID`), so a receiver
+//! down for a long time gets every event afterwards, in order. An event older than
+//! `LIVEROOM_WEBHOOK_MAX_AGE_SECS` is dropped undelivered, logged and counted
+//! (`liveroom_webhook_dropped_total`).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -48,6 +54,13 @@ fn body_of(id: &LiveId, event: &StoredEvent) -> String {
         }
         _ => serde_json::json!({"event_id": event_id, "type": event.kind}).to_string(),
     }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// Runs delivery until `stop` turns true: the flusher of marks, and the walk over pending rooms.
@@ -151,14 +164,35 @@ async fn deliver_room(
                 Ok(false) => continue,
             }
         }
+        let max_age = store.event_log().webhook_max_age_ms;
         for event in &events {
-            if !post_until_accepted(store, config, client, owner, id, event).await {
+            let written_ms = StoredEvent::position(&event.id).map_or(0, |(ms, _)| ms);
+            if now_ms().saturating_sub(written_ms) > max_age {
+                // past LIVEROOM_WEBHOOK_MAX_AGE_SECS: dropped, logged, counted
+                tracing::warn!(live_id = %id, event = %event.id, kind = %event.kind,
+                    "webhook event older than LIVEROOM_WEBHOOK_MAX_AGE_SECS dropped undelivered");
+                store
+                    .redis_stats()
+                    .webhook_dropped
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            } else if !post_until_accepted(store, config, client, owner, id, event).await {
                 let _ = store.delivery_lease(id, "release", owner, LEASE).await;
                 return;
+            } else {
+                store
+                    .redis_stats()
+                    .webhook_latency
+                    .observe(Duration::from_millis(now_ms().saturating_sub(written_ms)));
             }
             if let Err(e) = store.delivered(id, &event.id).await {
                 tracing::warn!(live_id = %id, error = %e, "acknowledging a delivered event failed");
             }
+        }
+        // everything up to the batch's last event is delivered: the log may let it go
+        if let Some(last) = events.last()
+            && let Err(e) = store.trim_delivered(id, &last.id).await
+        {
+            tracing::info!(live_id = %id, error = %e, "trimming delivered events failed");
         }
     }
     let _ = store.delivery_lease(id, "release", owner, LEASE).await;

@@ -12,9 +12,6 @@ use crate::domain::profile::{Looks, Person, Profile};
 use crate::domain::room::{Extends, LiveStatus, NewRoom, Room, StreamStatus};
 use crate::domain::search::room_text;
 
-/// How long a deleted room's event log stays for watchers and webhook delivery.
-const DELETED_EVENT_LOG_TTL_MS: u64 = 24 * 3600 * 1000;
-
 /// A room as a script's view answers it: {hash, online, uv, anchor present}.
 pub(super) fn decode_view(v: &[Value]) -> StoreResult<Room> {
     let what = "room view";
@@ -255,10 +252,10 @@ impl Store {
     }
 
     /// Deletes the room (anchor only), whatever its state: every key of the room goes, but for
-    /// its event log, which stays a day (or until its webhooks are delivered) so that watchers
-    /// and receivers learn of the delete.
+    /// its event log, which stays 60 s (with webhooks: until delivered) so that watchers and
+    /// receivers learn of the delete.
     pub async fn delete(&self, id: &LiveId, user_id: &str) -> StoreResult<()> {
-        let args = [user_id.to_owned(), DELETED_EVENT_LOG_TTL_MS.to_string()];
+        let args = [user_id.to_owned(), self.deleted_log_ttl_ms().to_string()];
         let answer: Value = self
             .eval(&self.scripts().delete, &self.keys().room(id), &args)
             .await?;
