@@ -166,23 +166,20 @@ async fn deliver_room(
         }
         let max_age = store.event_log().webhook_max_age_ms;
         for event in &events {
-            let written_ms = StoredEvent::position(&event.id).map_or(0, |(ms, _)| ms);
-            if now_ms().saturating_sub(written_ms) > max_age {
-                // past LIVEROOM_WEBHOOK_MAX_AGE_SECS: dropped, logged, counted
-                tracing::warn!(live_id = %id, event = %event.id, kind = %event.kind,
-                    "webhook event older than LIVEROOM_WEBHOOK_MAX_AGE_SECS dropped undelivered");
-                store
-                    .redis_stats()
-                    .webhook_dropped
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            } else if !post_until_accepted(store, config, client, owner, id, event).await {
-                let _ = store.delivery_lease(id, "release", owner, LEASE).await;
-                return;
-            } else {
-                store
-                    .redis_stats()
-                    .webhook_latency
-                    .observe(Duration::from_millis(now_ms().saturating_sub(written_ms)));
+            match post_until_accepted(store, config, client, owner, id, event, max_age).await {
+                Posted::Accepted(took) => store.redis_stats().webhook_latency.observe(took),
+                Posted::TooOld => {
+                    tracing::warn!(live_id = %id, event = %event.id, kind = %event.kind,
+                        "webhook event older than LIVEROOM_WEBHOOK_MAX_AGE_SECS dropped undelivered");
+                    store
+                        .redis_stats()
+                        .webhook_dropped
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                Posted::LeaseLost => {
+                    let _ = store.delivery_lease(id, "release", owner, LEASE).await;
+                    return;
+                }
             }
             if let Err(e) = store.delivered(id, &event.id).await {
                 tracing::warn!(live_id = %id, error = %e, "acknowledging a delivered event failed");
@@ -198,8 +195,18 @@ async fn deliver_room(
     let _ = store.delivery_lease(id, "release", owner, LEASE).await;
 }
 
-/// POSTs one event until the receiver answers 2xx, backing off between attempts. False when the
-/// lease was lost meanwhile (another replica takes over, from this event).
+/// What became of one event.
+enum Posted {
+    /// The receiver answered 2xx; this long after the event was written.
+    Accepted(Duration),
+    /// Older than LIVEROOM_WEBHOOK_MAX_AGE_SECS: dropped.
+    TooOld,
+    /// The lease was lost meanwhile (another replica takes over, from this event).
+    LeaseLost,
+}
+
+/// POSTs one event until the receiver answers 2xx, backing off between attempts, unless it is
+/// (or becomes, while the receiver is down) older than `max_age_ms`.
 async fn post_until_accepted(
     store: &Store,
     config: &WebhookConfig,
@@ -207,11 +214,16 @@ async fn post_until_accepted(
     owner: &str,
     id: &LiveId,
     event: &StoredEvent,
-) -> bool {
+    max_age_ms: u64,
+) -> Posted {
     let body = body_of(id, event);
+    let written_ms = StoredEvent::position(&event.id).map_or(0, |(ms, _)| ms);
     let mut backoff = Duration::from_millis(100);
     let mut attempt = 1u32;
     loop {
+        if now_ms().saturating_sub(written_ms) > max_age_ms {
+            return Posted::TooOld;
+        }
         let t = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -225,7 +237,11 @@ async fn post_until_accepted(
             .send()
             .await;
         match sent {
-            Ok(resp) if resp.status().is_success() => return true,
+            Ok(resp) if resp.status().is_success() => {
+                return Posted::Accepted(Duration::from_millis(
+                    now_ms().saturating_sub(written_ms),
+                ));
+            }
             Ok(resp) => {
                 tracing::info!(live_id = %id, event = %event.id, attempt, status = resp.status().as_u16(), "webhook refused; retrying");
             }
@@ -238,7 +254,7 @@ async fn post_until_accepted(
         attempt += 1;
         match store.delivery_lease(id, "renew", owner, LEASE).await {
             Ok(true) => {}
-            Ok(false) => return false,
+            Ok(false) => return Posted::LeaseLost,
             Err(_) => {} // Redis away: keep trying; the lease check repeats next attempt
         }
     }

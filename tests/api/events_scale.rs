@@ -373,3 +373,36 @@ async fn a_deleted_rooms_log_goes_within_60_s_without_webhooks() {
         "PTTL of the deleted room's log: {pttl}"
     );
 }
+
+#[tokio::test]
+async fn webhook_events_past_the_max_age_are_dropped_and_counted() {
+    let (url, received) = receiver(usize::MAX).await;
+    let mut s = with_webhooks(&url);
+    s.webhook_max_age_secs = 1;
+    let app = spawn_app_with(s).await;
+    let id = app.create_room("anchor", "old").await;
+    app.start(&id, "anchor").await.assert_ok(); // live_started, anchor_online
+    eventually(
+        Duration::from_secs(30),
+        "events past the max age dropped while the receiver is down",
+        || async {
+            (metric(&app, "liveroom_webhook_dropped_total").await >= Some(2)).then_some(())
+        },
+    )
+    .await;
+    received.lock().unwrap().fail_first = 0;
+    app.stop(&id, "anchor").await.assert_ok();
+    eventually(Duration::from_secs(30), "live_ended delivered", || async {
+        accepted(&received)
+            .iter()
+            .any(|(_, b)| b.contains("live_ended"))
+            .then_some(())
+    })
+    .await;
+    assert!(
+        !accepted(&received)
+            .iter()
+            .any(|(_, b)| b.contains("live_started")),
+        "the dropped events are not delivered late"
+    );
+}
