@@ -112,7 +112,8 @@ fn stream_reply(v: &Value) -> Vec<StoredEvent> {
         .unwrap_or_default()
 }
 
-/// A connection of its own for blocking reads of one room's log (an SSE stream holds one).
+/// A connection of its own for blocking reads of one room's log: the room's one reader on a
+/// replica (see `crate::fanout`).
 pub struct Watcher {
     conn: Connection,
     key: String,
