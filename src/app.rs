@@ -66,7 +66,12 @@ pub fn state(settings: &Settings, conn: Connection) -> Result<AppState, StartErr
         settings.redis_timeout(),
         settings.event_log(),
     );
-    let watching = crate::fanout::Hub::new(store.clone(), settings.sse_max, settings.sse_per_user);
+    let watching = crate::fanout::Hub::new(
+        store.clone(),
+        settings.sse_max,
+        settings.sse_per_user,
+        settings.sse_buffer,
+    );
     Ok(AppState {
         watching,
         store,

@@ -194,6 +194,11 @@ pub struct Settings {
     #[arg(long, env = "LIVEROOM_SSE_MAX", default_value_t = 20_000)]
     pub sse_max: usize,
 
+    /// Events a watcher may fall behind its room's reader before its stream is cut off
+    /// (`stream_ended`, `lagged`; it resumes with Last-Event-ID).
+    #[arg(long, env = "LIVEROOM_SSE_BUFFER", default_value_t = 1024)]
+    pub sse_buffer: usize,
+
     /// Above this many members a room writes no member_joined / member_left for watchers;
     /// online_count carries the crowd.
     #[arg(long, env = "LIVEROOM_MEMBER_EVENTS_MAX", default_value_t = 500)]

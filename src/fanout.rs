@@ -23,8 +23,6 @@ use crate::store::{Store, StoreError, StoreResult, StoredEvent, Watcher};
 
 /// How long one blocking read of a log waits before it is sent again.
 const BLOCK: Duration = Duration::from_secs(5);
-/// Events a watcher may fall behind the room's reader before it is cut off.
-pub const FANOUT_BUFFER: usize = 1024;
 /// Pause before a reader that lost Redis tries again.
 const RETRY: Duration = Duration::from_millis(500);
 
@@ -59,6 +57,8 @@ pub struct Hub {
     max_open: usize,
     /// Streams one user may hold open over all replicas (0: no limit).
     per_user: u32,
+    /// Events a watcher may fall behind its room's reader before it is cut off.
+    buffer: usize,
 }
 
 /// A watcher's place in the fan-out of one room; leaving drops it.
@@ -87,13 +87,14 @@ impl Drop for OpenStream {
 }
 
 impl Hub {
-    pub fn new(store: Store, max_open: usize, per_user: u32) -> Arc<Self> {
+    pub fn new(store: Store, max_open: usize, per_user: u32, buffer: usize) -> Arc<Self> {
         Arc::new(Self {
             store,
             feeds: Mutex::new(HashMap::new()),
             open: AtomicUsize::new(0),
             max_open,
             per_user,
+            buffer: buffer.max(1),
         })
     }
 
@@ -149,7 +150,7 @@ impl Hub {
                 .lock()
                 .map_err(|_| StoreError::Internal("fan-out lock poisoned".into()))?;
             let entry = feeds.entry(id.clone()).or_insert_with(|| {
-                let (tx, _) = broadcast::channel(FANOUT_BUFFER);
+                let (tx, _) = broadcast::channel(self.buffer);
                 let (state_tx, state) = watch::channel(ReaderState::Starting);
                 let feed = Arc::new(Feed {
                     tx,

@@ -406,3 +406,115 @@ async fn webhook_events_past_the_max_age_are_dropped_and_counted() {
         "the dropped events are not delivered late"
     );
 }
+
+/// Takes the HTTP/1.1 chunked framing off `raw` (complete chunks only).
+fn dechunk(raw: &[u8]) -> String {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(eol) = raw[at..].windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&raw[at..at + eol])
+            .ok()
+            .and_then(|s| usize::from_str_radix(s.trim(), 16).ok())
+            .unwrap_or(0);
+        let start = at + eol + 2;
+        if size == 0 || start + size + 2 > raw.len() {
+            break;
+        }
+        out.extend_from_slice(&raw[start..start + size]);
+        at = start + size + 2;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn a_watcher_that_stops_reading_is_cut_off_and_resumes_without_a_gap() {
+    use tokio::io::AsyncReadExt;
+    // a small fan-out buffer, and events big enough to fill the sockets' buffers quickly
+    const UPDATES: usize = 600;
+    let mut s = test_settings();
+    s.sse_buffer = 16;
+    let app = spawn_app_with(s).await;
+    let id = app.create_room("anchor", "slow").await;
+    app.start(&id, "anchor").await.assert_ok();
+    let mut raw = raw_stream(&app, &id, "anchor").await; // and read nothing for now
+    let big: serde_json::Map<String, Value> = (0..30)
+        .map(|i| (format!("k{i}"), Value::from("x".repeat(1000))))
+        .collect();
+    for n in 0..UPDATES {
+        let mut extends = big.clone();
+        extends.insert("n".into(), Value::from(n.to_string()));
+        let body = json!({"live_id": id, "extends": extends});
+        app.request(
+            reqwest::Method::PUT,
+            "/client/live/room/extends",
+            Some(&token("anchor")),
+            Some(body),
+        )
+        .await
+        .assert_ok();
+    }
+    app.stop(&id, "anchor").await.assert_ok();
+
+    // now read what the slow watcher got: some events, then the cut-off
+    let mut bytes = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let text = loop {
+        let n = tokio::time::timeout(Duration::from_secs(20), raw.read(&mut buf))
+            .await
+            .expect("the stream goes on until cut off")
+            .expect("read");
+        assert!(n > 0, "the stream closed without a final event");
+        bytes.extend_from_slice(&buf[..n]);
+        let text = dechunk(&bytes);
+        if text.contains("event: stream_ended") {
+            break text;
+        }
+    };
+    let mut first: Vec<(String, String)> = Vec::new(); // (id, kind)
+    let mut ended = Value::Null;
+    for frame in text.split("\n\n") {
+        let (mut fid, mut kind, mut data) = (String::new(), String::new(), String::new());
+        for line in frame.lines() {
+            if let Some(v) = line.strip_prefix("id:") {
+                fid = v.trim().to_owned();
+            } else if let Some(v) = line.strip_prefix("event:") {
+                kind = v.trim().to_owned();
+            } else if let Some(v) = line.strip_prefix("data:") {
+                data.push_str(v.trim());
+            }
+        }
+        if kind == "stream_ended" {
+            ended = serde_json::from_str(&data).unwrap_or_default();
+        } else if !kind.is_empty() {
+            first.push((fid, kind));
+        }
+    }
+    assert_eq!(ended["reason"], "lagged", "{ended}");
+    assert!(
+        first.len() < UPDATES,
+        "cut off before the end: {}",
+        first.len()
+    );
+    let last = first.last().expect("some events before the cut").0.clone();
+
+    // resuming with Last-Event-ID gets the rest, without a gap
+    let mut resumed = SseClient::open(&app, &id, "anchor", Some(&last))
+        .await
+        .expect("resume");
+    let mut rest = Vec::new();
+    while let Some(e) = resumed.next().await {
+        rest.push(e.id);
+    }
+    let log = whole_log(&app, &id, "anchor").await;
+    let from = log
+        .iter()
+        .position(|e| e.id == first[0].0)
+        .expect("in the log");
+    let expected: Vec<&str> = log[from..].iter().map(|e| e.id.as_str()).collect();
+    let got: Vec<&str> = first
+        .iter()
+        .map(|(i, _)| i.as_str())
+        .chain(rest.iter().map(String::as_str))
+        .collect();
+    assert_eq!(got, expected);
+}
