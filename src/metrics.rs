@@ -62,6 +62,26 @@ impl Histogram {
 pub struct RedisStats {
     pub latency: Histogram,
     pub errors: AtomicU64,
+    /// Webhook events dropped undelivered (older than LIVEROOM_WEBHOOK_MAX_AGE_SECS).
+    pub webhook_dropped: AtomicU64,
+    /// Webhook events delivered, and the time from the write to the receiver's 2xx.
+    pub webhook_latency: Histogram,
+}
+
+impl RedisStats {
+    /// The webhook lines of /metrics.
+    pub fn render_webhooks(&self) -> String {
+        let mut out = format!(
+            "# HELP liveroom_webhook_dropped_total Webhook events dropped undelivered: older than LIVEROOM_WEBHOOK_MAX_AGE_SECS.\n\
+             # TYPE liveroom_webhook_dropped_total counter\nliveroom_webhook_dropped_total {}\n\
+             # HELP liveroom_webhook_delivery_seconds Time from an event's write to its receiver's 2xx.\n\
+             # TYPE liveroom_webhook_delivery_seconds histogram\n",
+            self.webhook_dropped.load(Ordering::Relaxed)
+        );
+        self.webhook_latency
+            .render(&mut out, "liveroom_webhook_delivery_seconds", "");
+        out
+    }
 }
 
 /// A request's labels: method, route, HTTP status, contract code. Each is one of a fixed set

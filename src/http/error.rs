@@ -49,6 +49,9 @@ pub enum ApiError {
     /// A quota (rooms not ended per anchor, …): 429/42900 without Retry-After, which is for rates.
     #[error("{0}")]
     QuotaExceeded(String),
+    /// A cap on open things that frees up by itself (event streams): 429/42900 with Retry-After.
+    #[error("{why}; retry after {retry_after} s")]
+    Busy { why: String, retry_after: u64 },
     #[error("internal error")]
     Internal,
     #[error("the service cannot reach its storage right now; try again")]
@@ -71,7 +74,9 @@ impl ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::TooManyRequests { .. } | Self::QuotaExceeded(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests { .. } | Self::QuotaExceeded(_) | Self::Busy { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -143,7 +148,7 @@ impl poem::error::ResponseError for ApiError {
             .with_status(self.status())
             .into_response();
         resp.extensions_mut().insert(ResponseCode(self.code()));
-        if let Self::TooManyRequests { retry_after, .. } = self
+        if let Self::TooManyRequests { retry_after, .. } | Self::Busy { retry_after, .. } = self
             && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
         {
             resp.headers_mut().insert(header::RETRY_AFTER, v);

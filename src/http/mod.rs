@@ -71,6 +71,8 @@ pub struct AppState {
     pub trust_forwarded_for: bool,
     /// Tokens that verified, so that a viewer's heartbeats do not decode its JWT every time.
     pub tokens: Arc<token_cache::TokenCache>,
+    /// Shared watching of room events, and the count of open event streams.
+    pub watching: Arc<crate::fanout::Hub>,
 }
 
 mod live_id {

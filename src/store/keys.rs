@@ -53,6 +53,12 @@ impl Keys {
         format!("{}user:{{{user_id}}}:open", self.prefix)
     }
 
+    /// The user's open event streams over all replicas (a zset: stream id -> expiry ms), in
+    /// the user's slot, for the per-user stream cap.
+    pub fn sse_streams(&self, user_id: &str) -> String {
+        format!("{}user:{{{user_id}}}:sse", self.prefix)
+    }
+
     pub fn index(&self) -> IndexKeys {
         let p = &self.prefix;
         [

@@ -20,7 +20,7 @@ use std::time::Duration;
 use redis::{FromRedisValue, Value};
 
 pub use connection::{Connection, RedisTarget};
-pub use events::{StoredEvent, Watcher};
+pub use events::{EventLogSettings, StoredEvent, Watcher};
 pub use moderation::{Ban, Kicked, RoomStats};
 pub use presence::Heartbeat;
 pub use sweep::{Gauges, SweepReport};
@@ -111,6 +111,8 @@ struct Inner {
     stats: crate::metrics::RedisStats,
     timings: Timings,
     timeout: Duration,
+    /// What the event log is read by (webhooks or not) and its member-event threshold.
+    event_log: EventLogSettings,
 }
 
 impl Store {
@@ -120,6 +122,7 @@ impl Store {
         key_prefix: &str,
         timings: Timings,
         timeout: Duration,
+        event_log: EventLogSettings,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -128,9 +131,10 @@ impl Store {
                 event_sink: std::sync::OnceLock::new(),
                 keys: Keys::new(key_prefix),
                 stats: Default::default(),
-                scripts: Scripts::new(),
+                scripts: Scripts::with_event_log(&event_log),
                 timings,
                 timeout,
+                event_log,
             }),
         }
     }

@@ -12,9 +12,6 @@ use crate::domain::profile::{Looks, Person, Profile};
 use crate::domain::room::{Extends, LiveStatus, NewRoom, Room, StreamStatus};
 use crate::domain::search::room_text;
 
-/// How long a deleted room's event log stays for watchers and webhook delivery.
-const DELETED_EVENT_LOG_TTL_MS: u64 = 24 * 3600 * 1000;
-
 /// A room as a script's view answers it: {hash, online, uv, anchor present}.
 pub(super) fn decode_view(v: &[Value]) -> StoreResult<Room> {
     let what = "room view";
@@ -265,8 +262,8 @@ impl Store {
     }
 
     /// Deletes the room (anchor only), whatever its state: every key of the room goes, but for
-    /// its event log, which stays a day (or until its webhooks are delivered) so that watchers
-    /// and receivers learn of the delete.
+    /// its event log, which stays 60 s (with webhooks: until delivered) so that watchers and
+    /// receivers learn of the delete.
     pub async fn delete(&self, id: &LiveId, user_id: &str) -> StoreResult<()> {
         self.delete_as(id, user_id, false).await
     }
@@ -275,7 +272,7 @@ impl Store {
     pub async fn delete_as(&self, id: &LiveId, user_id: &str, admin: bool) -> StoreResult<()> {
         let args = [
             user_id.to_owned(),
-            DELETED_EVENT_LOG_TTL_MS.to_string(),
+            self.deleted_log_ttl_ms().to_string(),
             if admin { "1" } else { "0" }.to_owned(),
         ];
         let answer: Value = self

@@ -7,6 +7,7 @@ mod deploy;
 mod discovery;
 mod edge;
 mod events;
+mod events_scale;
 mod faults;
 mod helpers;
 mod moderation;
