@@ -262,7 +262,7 @@ pub enum RoomEventType {
     MemberJoined,
     /// A member left (`user_id`, `reason`). 用户离开
     MemberLeft,
-    /// The room's extends were replaced (`extends`). 扩展信息更新
+    /// The room's extends were replaced (`extends`, or `extends_bytes` when over 1 KiB). 扩展信息更新
     ExtendsUpdated,
     /// The count of members online changed (`online_count`), at most once a second. 在线人数
     OnlineCount,
@@ -292,7 +292,11 @@ pub struct RoomEvent {
     pub user_id: Option<String>,
     /// online_count
     pub online_count: Option<u64>,
+    /// extends_updated: the new extends, when they are 1 KiB of JSON or less
     pub extends: Option<Extends>,
+    /// extends_updated with extends over 1 KiB: their size in bytes, and no `extends` (the
+    /// room's info has them), so that events stay small
+    pub extends_bytes: Option<u64>,
 }
 
 impl poem_openapi::types::Example for RoomEvent {
@@ -305,6 +309,7 @@ impl poem_openapi::types::Example for RoomEvent {
             user_id: Some("user_2".into()),
             online_count: None,
             extends: None,
+            extends_bytes: None,
         }
     }
 }

@@ -451,3 +451,38 @@ async fn two_replicas_deliver_each_event_once() {
         assert_eq!(got, expected, "{room}: in log order");
     }
 }
+
+#[tokio::test]
+async fn extends_updated_carries_small_extends_and_announces_large_ones() {
+    let app = spawn_app().await;
+    let id = app.create_room("anchor", "extends events").await;
+    let mut sse = SseClient::open(&app, &id, "anchor", None).await.unwrap();
+    let anchor = token("anchor");
+    let put = |extends: Value| {
+        app.request(
+            reqwest::Method::PUT,
+            "/client/live/room/extends",
+            Some(&anchor),
+            Some(json!({"live_id": id, "extends": extends})),
+        )
+    };
+    put(json!({"pinned": "sku-1"})).await.assert_ok();
+    let small = sse.until("extends_updated").await;
+    let small = &small.last().expect("event").data;
+    assert_eq!(small["extends"], json!({"pinned": "sku-1"}));
+    assert!(small.get("extends_bytes").is_none(), "{small}");
+
+    let large: serde_json::Map<String, Value> = (0..8)
+        .map(|i| (format!("part{i}"), json!("x".repeat(500))))
+        .collect();
+    let large = Value::Object(large);
+    put(large.clone()).await.assert_ok();
+    let announced = sse.until("extends_updated").await;
+    let announced = &announced.last().expect("event").data;
+    assert!(announced.get("extends").is_none(), "{announced}");
+    let bytes = announced["extends_bytes"].as_u64().expect("extends_bytes");
+    assert!((4000..4100).contains(&bytes), "{bytes}");
+    // the room itself has them
+    let info = app.info(&id, "anchor").await;
+    assert_eq!(info.assert_ok()["extends"], large);
+}

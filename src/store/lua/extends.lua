@@ -4,5 +4,13 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return {'NOT_FOUND'} end
 if redis.call('HGET', KEYS[1], 'anchor_id') ~= user then return {'FORBIDDEN'} end
 redis.call('HSET', KEYS[1], 'extends', extends)
 local now = now_ms()
-emit(now, 'extends_updated', {extends = cjson.decode(extends)})
+-- The event stays small whatever the extends (a log's bytes are bounded, not only its length):
+-- extends up to EXTENDS_IN_EVENT bytes ride along; larger ones are only announced, with their
+-- size, and watchers read the room's info.
+local EXTENDS_IN_EVENT = 1024
+if #extends <= EXTENDS_IN_EVENT then
+  emit(now, 'extends_updated', {extends = cjson.decode(extends)})
+else
+  emit(now, 'extends_updated', {extends_bytes = #extends})
+end
 return room_view(now, window)
