@@ -6,8 +6,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::store::Gauges;
-
 /// Upper bounds (seconds) of the latency histograms' buckets.
 pub const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -55,6 +53,14 @@ impl Histogram {
             "{name}_sum{braces} {sum}\n{name}_count{braces} {count}\n"
         ));
     }
+}
+
+/// Room and member gauges, as the store reads them. (Metrics is a leaf: the store records into
+/// its types, the HTTP layer renders them; metrics imports neither.)
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Gauges {
+    pub live: u64,
+    pub members_online: u64,
 }
 
 /// Redis calls as the store makes them.

@@ -268,7 +268,9 @@ impl<'a> ApiExtractor<'a> for Caller {
         caller.0.looks.check().map_err(ApiError::from)?;
         // the per-user limit, once the token proved who the caller is
         if let Some(limiter) = req.data::<Arc<crate::ratelimit::RateLimiter>>() {
-            limiter.check_user(caller.user_id())?;
+            limiter
+                .check_user(caller.user_id())
+                .map_err(ApiError::from)?;
         }
         Ok(caller)
     }

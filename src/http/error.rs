@@ -292,3 +292,13 @@ refused!(
         ),
     ]
 );
+
+impl From<crate::ratelimit::RateLimited> for ApiError {
+    fn from(e: crate::ratelimit::RateLimited) -> Self {
+        Self::TooManyRequests {
+            who: e.who,
+            limit: e.limit,
+            retry_after: e.retry_after,
+        }
+    }
+}

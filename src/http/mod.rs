@@ -192,7 +192,7 @@ async fn serve<E: Endpoint>(
         if path.starts_with("/client/")
             && let Err(e) = limiter.check_ip(&client_address(&req, trust_xff))
         {
-            return poem::error::ResponseError::as_response(&e);
+            return poem::error::ResponseError::as_response(&ApiError::from(e));
         }
         match ep.call(req).await {
             Ok(resp) => resp.into_response(),

@@ -19,11 +19,12 @@ use std::time::Duration;
 
 use redis::{FromRedisValue, Value};
 
+pub use crate::metrics::Gauges;
 pub use connection::{Connection, RedisTarget};
 pub use events::{EventLogSettings, StoredEvent, Watcher};
 pub use moderation::{Ban, Kicked, RoomStats};
 pub use presence::Heartbeat;
-pub use sweep::{Gauges, SweepReport};
+pub use sweep::SweepReport;
 
 use self::keys::Keys;
 use self::scripts::Scripts;

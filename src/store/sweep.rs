@@ -13,13 +13,7 @@ use super::reply::{self, array, bad, int, status, text};
 use super::rooms::decode_view;
 use super::{Store, StoreResult};
 use crate::domain::ids::LiveId;
-
-/// Room and member gauges.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Gauges {
-    pub live: u64,
-    pub members_online: u64,
-}
+use crate::metrics::Gauges;
 
 /// What one sweep did, for logs and tests.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
