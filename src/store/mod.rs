@@ -1,10 +1,12 @@
 //! The only thing that talks to Redis. One node or a cluster behind one type; every operation is
 //! a script (or a plain command) of one round trip, bounded by a timeout.
 
+mod cards;
 mod connection;
 mod discovery;
 mod events;
 pub mod keys;
+mod page_cache;
 mod presence;
 mod ratelimit;
 mod reply;
@@ -39,6 +41,9 @@ pub struct Timings {
     /// Rooms not ended one anchor may have at once (0: no limit). A quota, not a timing, but
     /// read from the same settings at the same place.
     pub open_rooms_per_anchor: u32,
+    /// How long this replica may keep a hot page of the live list or search
+    /// (`LIVEROOM_LIST_CACHE_MS`; 0: no cache; store/page_cache.rs).
+    pub list_cache_ms: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +108,7 @@ struct Inner {
     stats: crate::metrics::RedisStats,
     timings: Timings,
     timeout: Duration,
+    pages: page_cache::PageCache,
 }
 
 impl Store {
@@ -123,6 +129,7 @@ impl Store {
                 scripts: Scripts::new(),
                 timings,
                 timeout,
+                pages: page_cache::PageCache::new(timings.list_cache_ms),
             }),
         }
     }
@@ -133,6 +140,10 @@ impl Store {
 
     fn scripts(&self) -> &Scripts {
         &self.inner.scripts
+    }
+
+    fn pages(&self) -> &page_cache::PageCache {
+        &self.inner.pages
     }
 
     fn timings(&self) -> Timings {

@@ -2,9 +2,11 @@
 -- Idempotent and ordered by the room's version: a late, older update is ignored, and nothing
 -- brings back a room deleted within the hour.
 -- ARGV: P, live_id, ver, status ('0'|'1'|'2'|'d' deleted), created_ms, started_ms,
---       close deadline ms, purge deadline ms (0: keep), folded text ("title\31nick").
+--       close deadline ms, purge deadline ms (0: keep), folded text ("title\31nick"),
+--       the room's card (store/cards.rs; absent or '': left as it is).
 local P, id, ver, status = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local started, close_at, purge_at, text = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9]
+local card = ARGV[10] or ''
 local TOMBSTONE_MS = 3600000
 local hex = string.sub(id, 6)
 local deleted = P .. '#del'
@@ -34,6 +36,7 @@ if status == 'd' then
     doc_clear(P, n)
     redis.call('HDEL', mk, bin)
   end
+  redis.call('HDEL', card_key(P, hex), bin)
   local now = now_ms()
   redis.call('ZADD', deleted, now, hex)
   redis.call('ZREMRANGEBYSCORE', deleted, '-inf', now - TOMBSTONE_MS)
@@ -61,6 +64,7 @@ if old_status ~= status then
   chunk_add(P, '#s' .. status, n)
 end
 doc_set(P, n, doc_make(bin, status, ver, text))
+if card ~= '' then redis.call('HSET', card_key(P, hex), bin, card) end
 
 if status == '1' then
   redis.call('ZADD', KEYS[5], started, id)
