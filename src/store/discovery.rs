@@ -3,10 +3,12 @@
 //! before cards existed) is read from its own slot. Hot pages are kept a moment by this replica
 //! (store/page_cache.rs).
 
+use std::sync::Arc;
+
 use redis::Value;
 
 use super::cards;
-use super::page_cache::PageKey;
+use super::page_cache::{PageKey, SharedPage};
 use super::reply::{array, bad, int, text};
 use super::{Store, StoreResult};
 use crate::domain::ids::LiveId;
@@ -14,8 +16,11 @@ use crate::domain::page::{Page, PageRequest};
 use crate::domain::room::{LiveStatus, Room};
 use crate::domain::search::Keyword;
 
+/// A page's rooms by id, each with its card when it has one.
+type Rows = Vec<(LiveId, Option<Room>)>;
+
 /// A page as an index script answers it: {total, {live_id, ...}, {card or nil, ...}}.
-fn card_page(answer: &Value, what: &str) -> StoreResult<(u64, Vec<(LiveId, Option<Room>)>)> {
+fn card_page(answer: &Value, what: &str) -> StoreResult<(u64, Rows)> {
     let parts = array(answer).ok_or_else(|| bad(what))?;
     let total = parts.first().and_then(int).ok_or_else(|| bad(what))?.max(0) as u64;
     let ids = parts.get(1).and_then(array).ok_or_else(|| bad(what))?;
@@ -38,6 +43,22 @@ fn card_page(answer: &Value, what: &str) -> StoreResult<(u64, Vec<(LiveId, Optio
 impl Store {
     /// Live rooms, most recently started first.
     pub async fn live_rooms(&self, page: PageRequest) -> StoreResult<Page<Room>> {
+        Ok(self.live_rooms_shared(page).await?.page.clone())
+    }
+
+    /// As `search`, shared with other reads of the same cached page.
+    pub async fn search_shared(
+        &self,
+        keyword: &Keyword,
+        exact_id: Option<&LiveId>,
+        live_status: Option<LiveStatus>,
+        page: PageRequest,
+    ) -> StoreResult<Arc<SharedPage>> {
+        self.search_page(keyword, exact_id, live_status, page).await
+    }
+
+    /// As `live_rooms`, shared with other reads of the same cached page.
+    pub async fn live_rooms_shared(&self, page: PageRequest) -> StoreResult<Arc<SharedPage>> {
         let key = PageKey::Live {
             offset: page.offset(),
             size: page.size,
@@ -55,7 +76,7 @@ impl Store {
         let answer: Value = self.eval(&self.scripts().list, &keys, &args).await?;
         let (total, rows) = card_page(&answer, "live page")?;
         let rooms = self.fill(rows).await?;
-        let page = Page::new(page, total, rooms);
+        let page = SharedPage::new(Page::new(page, total, rooms));
         self.pages().put(key, generation, &page);
         Ok(page)
     }
@@ -69,6 +90,19 @@ impl Store {
         live_status: Option<LiveStatus>,
         page: PageRequest,
     ) -> StoreResult<Page<Room>> {
+        let shared = self
+            .search_page(keyword, exact_id, live_status, page)
+            .await?;
+        Ok(shared.page.clone())
+    }
+
+    async fn search_page(
+        &self,
+        keyword: &Keyword,
+        exact_id: Option<&LiveId>,
+        live_status: Option<LiveStatus>,
+        page: PageRequest,
+    ) -> StoreResult<Arc<SharedPage>> {
         let key = PageKey::Search {
             keyword: keyword.folded().to_owned(),
             exact: exact_id.is_some(),
@@ -95,14 +129,14 @@ impl Store {
             .await?;
         let (total, rows) = card_page(&answer, "search")?;
         let rooms = self.fill(rows).await?;
-        let page = Page::new(page, total, rooms);
+        let page = SharedPage::new(Page::new(page, total, rooms));
         self.pages().put(key, generation, &page);
         Ok(page)
     }
 
     /// The page's rooms: the cards, and a read of each room that had none (skipped when it is
     /// gone meanwhile).
-    async fn fill(&self, rows: Vec<(LiveId, Option<Room>)>) -> StoreResult<Vec<Room>> {
+    async fn fill(&self, rows: Rows) -> StoreResult<Vec<Room>> {
         let missing: Vec<String> = rows
             .iter()
             .filter(|(_, card)| card.is_none())

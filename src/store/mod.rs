@@ -22,6 +22,7 @@ use redis::{FromRedisValue, Value};
 
 pub use connection::{Connection, RedisTarget};
 pub use events::{StoredEvent, Watcher};
+pub use page_cache::SharedPage;
 pub use presence::Heartbeat;
 pub use sweep::{Gauges, SweepReport};
 

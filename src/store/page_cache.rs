@@ -19,8 +19,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::domain::page::Page;
@@ -59,10 +59,28 @@ impl PageKey {
     }
 }
 
+/// A page of rooms, shared by every read of a cached page. `memo` is a slot for a reader that
+/// turns the page into the same bytes for many callers (the HTTP layer, for callers who are the
+/// anchor of none of its rooms, when playback URLs are not signed); the store never fills it.
+#[derive(Debug)]
+pub struct SharedPage {
+    pub page: Page<Room>,
+    pub memo: OnceLock<Vec<u8>>,
+}
+
+impl SharedPage {
+    pub fn new(page: Page<Room>) -> Arc<Self> {
+        Arc::new(Self {
+            page,
+            memo: OnceLock::new(),
+        })
+    }
+}
+
 struct Entry {
     at: Instant,
     generation: u64,
-    page: Page<Room>,
+    page: Arc<SharedPage>,
 }
 
 #[derive(Default)]
@@ -103,7 +121,7 @@ impl PageCache {
         self.generation.load(Ordering::Acquire)
     }
 
-    pub(super) fn get(&self, key: &PageKey, generation: u64) -> Option<Page<Room>> {
+    pub(super) fn get(&self, key: &PageKey, generation: u64) -> Option<Arc<SharedPage>> {
         if !self.on() {
             return None;
         }
@@ -114,7 +132,7 @@ impl PageCache {
     }
 
     /// Keeps a page read under `generation` (nothing when the index changed meanwhile).
-    pub(super) fn put(&self, key: PageKey, generation: u64, page: &Page<Room>) {
+    pub(super) fn put(&self, key: PageKey, generation: u64, page: &Arc<SharedPage>) {
         if !self.on() || generation != self.generation() {
             return;
         }
@@ -133,16 +151,16 @@ impl PageCache {
                 return;
             }
         }
-        let rows = page.list.len();
+        let rows = page.page.list.len();
         if let Some(old) = pages.entries.remove(&key) {
-            pages.rows -= old.page.list.len();
+            pages.rows -= old.page.page.list.len();
         }
         if pages.entries.len() >= MAX_ENTRIES || pages.rows + rows > MAX_ROWS {
             let (ttl, now) = (self.ttl, self.generation());
             pages
                 .entries
                 .retain(|_, e| e.generation == now && e.at.elapsed() < ttl);
-            pages.rows = pages.entries.values().map(|e| e.page.list.len()).sum();
+            pages.rows = pages.entries.values().map(|e| e.page.page.list.len()).sum();
             if pages.entries.len() >= MAX_ENTRIES || pages.rows + rows > MAX_ROWS {
                 return;
             }
@@ -164,9 +182,9 @@ mod tests {
     use super::*;
     use crate::domain::page::PageRequest;
 
-    fn page() -> Page<Room> {
+    fn page() -> Arc<SharedPage> {
         let request = PageRequest::parse(None, None).expect("default page");
-        Page::new(request, 0, Vec::new())
+        SharedPage::new(Page::new(request, 0, Vec::new()))
     }
 
     #[test]
