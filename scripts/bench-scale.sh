@@ -53,7 +53,7 @@ start_redis() { # -> sets redis_port
 start_app() {
   local port=$1; shift
   env LIVEROOM_BIND="127.0.0.1:$port" LIVEROOM_REDIS_URL="redis://127.0.0.1:$redis_port" \
-    LIVEROOM_REDIS_KEY_PREFIX="lr:" LIVEROOM_RATE_LIMIT_IP_PER_SEC=0 RUST_LOG=warn "$@" \
+    LIVEROOM_REDIS_KEY_PREFIX="lr:" LIVEROOM_RATE_LIMIT_IP_PER_SEC=0 LIVEROOM_RATE_LIMIT_USER_PER_SEC=0 RUST_LOG=warn "$@" \
     target/release/liveroom serve >>"$work/liveroom-$port.log" 2>&1 &
   pids+=($!)
   app_pid=$!

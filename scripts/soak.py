@@ -269,6 +269,31 @@ def pct(sorted_ms, p):
     return sorted_ms[min(len(sorted_ms) - 1, int(len(sorted_ms) * p))]
 
 
+def plot_svg(rows, path):
+    """Four small panels over time (RSS, fds, Redis clients, p99), plain SVG: what to look at is
+    whether a line keeps climbing."""
+    panels = [("RSS MiB", "rss"), ("open fds", "fds"), ("Redis clients", "clients"), ("p99 ms", "p99")]
+    w, h, pad = 420, 160, 36
+    t_max = max((r["t"] for r in rows), default=1) or 1
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{2 * w}" height="{2 * h}" font-family="sans-serif" font-size="11">']
+    for i, (title, key) in enumerate(panels):
+        x0, y0 = (i % 2) * w, (i // 2) * h
+        values = [float(r[key]) if isinstance(r[key], (int, float)) else 0.0 for r in rows]
+        v_max = max(values, default=1) * 1.1 or 1
+        out.append(f'<rect x="{x0 + pad}" y="{y0 + 14}" width="{w - pad - 10}" height="{h - pad - 14}" fill="none" stroke="#ccc"/>')
+        out.append(f'<text x="{x0 + pad}" y="{y0 + 11}">{title} (max {max(values, default=0):.1f})</text>')
+        out.append(f'<text x="{x0 + 2}" y="{y0 + 24}">{v_max:.0f}</text><text x="{x0 + 2}" y="{y0 + h - pad}">0</text>')
+        out.append(f'<text x="{x0 + w - 60}" y="{y0 + h - pad + 14}">{t_max} s</text>')
+        points = " ".join(
+            f"{x0 + pad + (w - pad - 10) * r['t'] / t_max:.1f},{y0 + h - pad - (h - pad - 14) * v / v_max:.1f}"
+            for r, v in zip(rows, values)
+        )
+        out.append(f'<polyline fill="none" stroke="#1f77b4" stroke-width="1.5" points="{points}"/>')
+    out.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
 async def sampler(args, stop, rows):
     started = time.monotonic()
     header = (
@@ -323,6 +348,7 @@ async def main():
     p.add_argument("--idle", type=int, default=200)
     p.add_argument("--slow", type=int, default=50)
     p.add_argument("--out", required=True)
+    p.add_argument("--svg", help="also plot RSS, fds, Redis clients and p99 over time to this SVG")
     args = p.parse_args()
     stop = asyncio.Event()
     rows = []
@@ -355,6 +381,8 @@ async def main():
             f"p99 {first['p99']:.2f} -> {end['p99']:.2f} ms. Statuses: {dict(sorted(STATS.statuses.items()))}; "
             f"SSE events read: {STATS.sse_events}.\n"
         )
+    if args.svg:
+        plot_svg(rows, args.svg)
     print(f"\nstatuses: {dict(sorted(STATS.statuses.items()))}, SSE events read: {STATS.sse_events}")
 
 

@@ -93,8 +93,10 @@ echo ">> redis-server on $redis_port, liveroom on $app_port (pid $app_pid); $min
 } >"$work/report.md"
 python3 scripts/soak.py --addr "127.0.0.1:$app_port" --secret "$secret" --pid "$app_pid" \
   --redis-port "$redis_port" --seconds $((minutes * 60)) --viewers "$viewers" --idle "$idle" \
-  --slow "$slow" --out "$work/table.md"
+  --slow "$slow" --out "$work/table.md" --svg "bench/results/soak-$stamp.svg"
+cp "bench/results/soak-$stamp.svg" bench/results/soak-latest.svg
 cat "$work/table.md" >>"$work/report.md"
+{ echo; echo "![RSS, fds, Redis clients and p99 over the run](soak-$stamp.svg)"; } >>"$work/report.md"
 if grep -qiE "panic|error" "$work/liveroom.log"; then
   { echo; echo "liveroom's log (errors):"; echo '```'; grep -iE "panic|error" "$work/liveroom.log" | tail -20; echo '```'; } >>"$work/report.md"
 fi

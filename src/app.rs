@@ -64,8 +64,16 @@ pub fn state(settings: &Settings, conn: Connection) -> Result<AppState, StartErr
         &settings.redis_key_prefix,
         settings.timings(),
         settings.redis_timeout(),
+        settings.event_log(),
+    );
+    let watching = crate::fanout::Hub::new(
+        store.clone(),
+        settings.sse_max,
+        settings.sse_per_user,
+        settings.sse_buffer,
     );
     Ok(AppState {
+        watching,
         store,
         streams: Arc::new(settings.streams()),
         zone: settings.zone().map_err(|e| StartError(e.to_string()))?,

@@ -33,6 +33,9 @@ pub enum Command {
         /// Lifetime in seconds.
         #[arg(long, default_value_t = 3600)]
         ttl: u64,
+        /// An admin token (`"admin": true`): the server API (`/server/live/…`), any room.
+        #[arg(long)]
+        admin: bool,
         /// HS256 secret.
         #[arg(long, env = "LIVEROOM_JWT_SECRET", hide_env_values = true)]
         jwt_secret: Option<String>,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::domain::time::Zone;
-use crate::store::{RedisTarget, Timings};
+use crate::store::{EventLogSettings, RedisTarget, Timings};
 use crate::streams::{Signing, StreamConfig};
 
 #[derive(Args, Clone)]
@@ -190,6 +190,33 @@ pub struct Settings {
     /// Shared secret of the media-server hooks (`/hooks/...?secret=`); unset: they answer 403.
     #[arg(long, env = "LIVEROOM_HOOK_SECRET", hide_env_values = true)]
     pub hook_secret: Option<String>,
+
+    /// Event streams (SSE) one user may hold open at once, over all replicas (0: no limit).
+    #[arg(long, env = "LIVEROOM_SSE_PER_USER", default_value_t = 4)]
+    pub sse_per_user: u32,
+
+    /// Event streams (SSE) open on this replica at once (0: no limit).
+    #[arg(long, env = "LIVEROOM_SSE_MAX", default_value_t = 20_000)]
+    pub sse_max: usize,
+
+    /// Events a watcher may fall behind its room's reader before its stream is cut off
+    /// (`stream_ended`, `lagged`; it resumes with Last-Event-ID).
+    #[arg(long, env = "LIVEROOM_SSE_BUFFER", default_value_t = 1024)]
+    pub sse_buffer: usize,
+
+    /// Above this many members a room writes no member_joined / member_left for watchers;
+    /// online_count carries the crowd.
+    #[arg(long, env = "LIVEROOM_MEMBER_EVENTS_MAX", default_value_t = 500)]
+    pub member_events_max: u32,
+
+    /// `all`: webhooks still get every member_joined / member_left of rooms above
+    /// LIVEROOM_MEMBER_EVENTS_MAX; `none` (the default): they get what watchers get.
+    #[arg(long, env = "LIVEROOM_WEBHOOK_MEMBER_EVENTS", default_value = "none")]
+    pub webhook_member_events: String,
+
+    /// Webhook events older than this are dropped undelivered (logged and counted).
+    #[arg(long, env = "LIVEROOM_WEBHOOK_MAX_AGE_SECS", default_value_t = 86_400)]
+    pub webhook_max_age_secs: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -241,6 +268,17 @@ impl Settings {
             ended_retention_ms: self.ended_retention_secs * 1000,
             open_rooms_per_anchor: self.max_open_rooms_per_user,
             list_cache_ms: self.list_cache_ms,
+        }
+    }
+
+    /// What the room scripts need to know of events: whether webhooks read the logs, and the
+    /// member-event threshold.
+    pub fn event_log(&self) -> EventLogSettings {
+        EventLogSettings {
+            webhooks: matches!(self.webhooks(), Ok(Some(_))),
+            member_events_max: self.member_events_max,
+            webhook_member_events: self.webhook_member_events.trim() == "all",
+            webhook_max_age_ms: self.webhook_max_age_secs.max(1).saturating_mul(1000),
         }
     }
 
@@ -300,6 +338,17 @@ impl Settings {
     pub fn validate(&self) -> Result<(), SettingsError> {
         self.zone()?;
         self.webhooks()?;
+        if !matches!(self.webhook_member_events.trim(), "all" | "none") {
+            return Err(SettingsError(format!(
+                "LIVEROOM_WEBHOOK_MEMBER_EVENTS must be all or none (got {:?})",
+                self.webhook_member_events
+            )));
+        }
+        if self.webhook_max_age_secs == 0 {
+            return Err(SettingsError(
+                "LIVEROOM_WEBHOOK_MAX_AGE_SECS must be positive".into(),
+            ));
+        }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return Err(SettingsError(
                 "LIVEROOM_LOG_FORMAT must be text or json".into(),

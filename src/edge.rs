@@ -73,6 +73,10 @@ struct Answers {
     finished: AtomicU64,
     closing: AtomicBool,
     waker: AtomicWaker,
+    /// The client closed the connection (EOF or a read error) while an answer was still being
+    /// sent: an event stream ends at once (hyper itself notices only at its next write).
+    peer_gone: AtomicBool,
+    gone_waker: AtomicWaker,
 }
 
 /// The open connections of this replica.
@@ -100,6 +104,10 @@ impl Edge {
 
     pub fn open_connections(&self) -> usize {
         self.open.load(Ordering::Relaxed)
+    }
+
+    fn answers_of(&self, peer: SocketAddr) -> Option<Arc<Answers>> {
+        self.connections.lock().ok()?.get(&peer).cloned()
     }
 
     fn answered(&self, peer: SocketAddr, closing: bool) {
@@ -229,10 +237,23 @@ pub async fn track<E: Endpoint>(
     };
     match result {
         Ok(mut resp) if is_event_stream(&resp) => {
+            let gone = edge.answers_of(peer);
             let done = Answered { edge, peer };
-            let body = resp.take_body().into_bytes_stream().map(move |chunk| {
+            let mut inner = Some(resp.take_body().into_bytes_stream());
+            // ends (and drops the handler's stream, freeing what it holds) as soon as the
+            // client closes the connection
+            let body = futures_util::stream::poll_fn(move |cx| {
                 let _ = &done;
-                chunk
+                if let Some(a) = &gone {
+                    a.gone_waker.register(cx.waker());
+                    if a.peer_gone.load(Ordering::Acquire) {
+                        inner = None;
+                    }
+                }
+                match inner.as_mut() {
+                    Some(stream) => stream.poll_next_unpin(cx),
+                    None => Poll::Ready(None),
+                }
             });
             resp.set_body(Body::from_bytes_stream(body));
             Ok(resp)
@@ -453,7 +474,13 @@ impl AsyncRead for EdgeStream {
             }
         }
         let before = buf.filled().len();
-        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+        let read = Pin::new(&mut this.inner).poll_read(cx, buf);
+        let eof = matches!(read, Poll::Ready(Ok(()))) && buf.filled().len() == before;
+        if (eof || matches!(read, Poll::Ready(Err(_)))) && this.phase == Phase::Busy {
+            answers.peer_gone.store(true, Ordering::Release);
+            answers.gone_waker.wake();
+        }
+        match read {
             Poll::Ready(Ok(())) => {
                 let scanned = this.scan(&mut buf.filled_mut()[before..]);
                 match scanned {

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod edge;
+pub mod fanout;
 pub mod http;
 pub mod metrics;
 pub mod ratelimit;

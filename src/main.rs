@@ -36,6 +36,7 @@ async fn main() -> ExitCode {
             nick,
             avatar,
             ttl,
+            admin,
             jwt_secret,
             jwt_issuer,
             jwt_audience,
@@ -61,6 +62,7 @@ async fn main() -> ExitCode {
                 nick,
                 avatar,
                 extends: None,
+                admin,
             };
             match auth.sign(&claims) {
                 Ok(token) => {

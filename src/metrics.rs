@@ -6,8 +6,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::store::Gauges;
-
 /// Upper bounds (seconds) of the latency histograms' buckets.
 pub const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -57,11 +55,39 @@ impl Histogram {
     }
 }
 
+/// Room and member gauges, as the store reads them. (Metrics is a leaf: the store records into
+/// its types, the HTTP layer renders them; metrics imports neither.)
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Gauges {
+    pub live: u64,
+    pub members_online: u64,
+}
+
 /// Redis calls as the store makes them.
 #[derive(Default)]
 pub struct RedisStats {
     pub latency: Histogram,
     pub errors: AtomicU64,
+    /// Webhook events dropped undelivered (older than LIVEROOM_WEBHOOK_MAX_AGE_SECS).
+    pub webhook_dropped: AtomicU64,
+    /// Webhook events delivered, and the time from the write to the receiver's 2xx.
+    pub webhook_latency: Histogram,
+}
+
+impl RedisStats {
+    /// The webhook lines of /metrics.
+    pub fn render_webhooks(&self) -> String {
+        let mut out = format!(
+            "# HELP liveroom_webhook_dropped_total Webhook events dropped undelivered: older than LIVEROOM_WEBHOOK_MAX_AGE_SECS.\n\
+             # TYPE liveroom_webhook_dropped_total counter\nliveroom_webhook_dropped_total {}\n\
+             # HELP liveroom_webhook_delivery_seconds Time from an event's write to its receiver's 2xx.\n\
+             # TYPE liveroom_webhook_delivery_seconds histogram\n",
+            self.webhook_dropped.load(Ordering::Relaxed)
+        );
+        self.webhook_latency
+            .render(&mut out, "liveroom_webhook_delivery_seconds", "");
+        out
+    }
 }
 
 /// A request's labels: method, route, HTTP status, contract code. Each is one of a fixed set

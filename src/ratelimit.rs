@@ -15,7 +15,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::watch;
 
-use crate::http::error::ApiError;
 use crate::store::Store;
 
 const REPORT_EVERY: Duration = Duration::from_millis(50);
@@ -43,6 +42,15 @@ struct Window {
     report_from: u64,
 }
 
+/// A request over its rate: who was limited ("this user", "this address"), the limit a second
+/// and when to retry. The HTTP layer answers it (429/42900 with Retry-After).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimited {
+    pub who: &'static str,
+    pub limit: u32,
+    pub retry_after: u64,
+}
+
 pub struct RateLimiter {
     limits: Limits,
     windows: Mutex<HashMap<String, Window>>,
@@ -63,15 +71,15 @@ impl RateLimiter {
         }
     }
 
-    pub fn check_user(&self, user: &str) -> Result<(), ApiError> {
+    pub fn check_user(&self, user: &str) -> Result<(), RateLimited> {
         self.check(format!("u:{user}"), self.limits.per_user, "this user")
     }
 
-    pub fn check_ip(&self, ip: &str) -> Result<(), ApiError> {
+    pub fn check_ip(&self, ip: &str) -> Result<(), RateLimited> {
         self.check(format!("ip:{ip}"), self.limits.per_ip, "this address")
     }
 
-    fn check(&self, subject: String, limit: u32, who: &'static str) -> Result<(), ApiError> {
+    fn check(&self, subject: String, limit: u32, who: &'static str) -> Result<(), RateLimited> {
         if limit == 0 {
             return Ok(());
         }
@@ -91,7 +99,7 @@ impl RateLimiter {
         }
         if w.shared + w.reporting + w.unreported >= u64::from(limit) {
             let retry_after = (1000 - now % 1000).div_ceil(1000).max(1);
-            return Err(ApiError::TooManyRequests {
+            return Err(RateLimited {
                 who,
                 limit,
                 retry_after,

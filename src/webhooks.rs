@@ -7,6 +7,12 @@
 //! order, through the log's consumer group `webhooks`: an event is acknowledged (XACK) after the
 //! receiver answered 2xx, so a delivery cut short (a crash, a lost lease) resumes with the
 //! unacknowledged events first. Receivers deduplicate by `event_id`.
+//!
+//! With webhooks on, the room scripts do not trim the logs: delivery trims what it delivered
+//! (keeping the last minute of it for watchers resuming with `Last-Event-ID`), so a receiver
+//! down for a long time gets every event afterwards, in order. An event older than
+//! `LIVEROOM_WEBHOOK_MAX_AGE_SECS` is dropped undelivered, logged and counted
+//! (`liveroom_webhook_dropped_total`).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -48,6 +54,13 @@ fn body_of(id: &LiveId, event: &StoredEvent) -> String {
         }
         _ => serde_json::json!({"event_id": event_id, "type": event.kind}).to_string(),
     }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// Runs delivery until `stop` turns true: the flusher of marks, and the walk over pending rooms.
@@ -151,21 +164,49 @@ async fn deliver_room(
                 Ok(false) => continue,
             }
         }
+        let max_age = store.event_log().webhook_max_age_ms;
         for event in &events {
-            if !post_until_accepted(store, config, client, owner, id, event).await {
-                let _ = store.delivery_lease(id, "release", owner, LEASE).await;
-                return;
+            match post_until_accepted(store, config, client, owner, id, event, max_age).await {
+                Posted::Accepted(took) => store.redis_stats().webhook_latency.observe(took),
+                Posted::TooOld => {
+                    tracing::warn!(live_id = %id, event = %event.id, kind = %event.kind,
+                        "webhook event older than LIVEROOM_WEBHOOK_MAX_AGE_SECS dropped undelivered");
+                    store
+                        .redis_stats()
+                        .webhook_dropped
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                Posted::LeaseLost => {
+                    let _ = store.delivery_lease(id, "release", owner, LEASE).await;
+                    return;
+                }
             }
             if let Err(e) = store.delivered(id, &event.id).await {
                 tracing::warn!(live_id = %id, error = %e, "acknowledging a delivered event failed");
             }
         }
+        // everything up to the batch's last event is delivered: the log may let it go
+        if let Some(last) = events.last()
+            && let Err(e) = store.trim_delivered(id, &last.id).await
+        {
+            tracing::info!(live_id = %id, error = %e, "trimming delivered events failed");
+        }
     }
     let _ = store.delivery_lease(id, "release", owner, LEASE).await;
 }
 
-/// POSTs one event until the receiver answers 2xx, backing off between attempts. False when the
-/// lease was lost meanwhile (another replica takes over, from this event).
+/// What became of one event.
+enum Posted {
+    /// The receiver answered 2xx; this long after the event was written.
+    Accepted(Duration),
+    /// Older than LIVEROOM_WEBHOOK_MAX_AGE_SECS: dropped.
+    TooOld,
+    /// The lease was lost meanwhile (another replica takes over, from this event).
+    LeaseLost,
+}
+
+/// POSTs one event until the receiver answers 2xx, backing off between attempts, unless it is
+/// (or becomes, while the receiver is down) older than `max_age_ms`.
 async fn post_until_accepted(
     store: &Store,
     config: &WebhookConfig,
@@ -173,11 +214,16 @@ async fn post_until_accepted(
     owner: &str,
     id: &LiveId,
     event: &StoredEvent,
-) -> bool {
+    max_age_ms: u64,
+) -> Posted {
     let body = body_of(id, event);
+    let written_ms = StoredEvent::position(&event.id).map_or(0, |(ms, _)| ms);
     let mut backoff = Duration::from_millis(100);
     let mut attempt = 1u32;
     loop {
+        if now_ms().saturating_sub(written_ms) > max_age_ms {
+            return Posted::TooOld;
+        }
         let t = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -191,7 +237,11 @@ async fn post_until_accepted(
             .send()
             .await;
         match sent {
-            Ok(resp) if resp.status().is_success() => return true,
+            Ok(resp) if resp.status().is_success() => {
+                return Posted::Accepted(Duration::from_millis(
+                    now_ms().saturating_sub(written_ms),
+                ));
+            }
             Ok(resp) => {
                 tracing::info!(live_id = %id, event = %event.id, attempt, status = resp.status().as_u16(), "webhook refused; retrying");
             }
@@ -204,7 +254,7 @@ async fn post_until_accepted(
         attempt += 1;
         match store.delivery_lease(id, "renew", owner, LEASE).await {
             Ok(true) => {}
-            Ok(false) => return false,
+            Ok(false) => return Posted::LeaseLost,
             Err(_) => {} // Redis away: keep trying; the lease check repeats next attempt
         }
     }

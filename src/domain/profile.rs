@@ -55,6 +55,8 @@ impl Looks {
 pub struct Profile {
     pub user_id: UserId,
     pub looks: Looks,
+    /// The token says `"admin": true`: the platform's own backend (server API, any room).
+    pub admin: bool,
 }
 
 /// A user as rooms show them: the profile plus the im_userid the server gave them.

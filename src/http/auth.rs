@@ -39,6 +39,9 @@ pub struct Claims {
     pub avatar: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extends: Option<BTreeMap<String, String>>,
+    /// The platform's own backend: may call `/server/live/…` and act on any room.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub admin: bool,
 }
 
 /// Verifies tokens with the one configured algorithm (never `none`, never an HS/RS swap).
@@ -165,6 +168,7 @@ impl Authenticator {
                 avatar,
                 extends: claims.extends.unwrap_or_default(),
             },
+            admin: claims.admin,
         })
     }
 }
@@ -175,6 +179,11 @@ pub struct Caller(pub Profile);
 impl Caller {
     pub fn user_id(&self) -> &str {
         self.0.user_id.as_str()
+    }
+
+    /// The token's `"admin": true`.
+    pub fn is_admin(&self) -> bool {
+        self.0.admin
     }
 
     fn from_headers(
@@ -259,7 +268,9 @@ impl<'a> ApiExtractor<'a> for Caller {
         caller.0.looks.check().map_err(ApiError::from)?;
         // the per-user limit, once the token proved who the caller is
         if let Some(limiter) = req.data::<Arc<crate::ratelimit::RateLimiter>>() {
-            limiter.check_user(caller.user_id())?;
+            limiter
+                .check_user(caller.user_id())
+                .map_err(ApiError::from)?;
         }
         Ok(caller)
     }

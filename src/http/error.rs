@@ -19,6 +19,11 @@ pub enum ApiError {
     Unauthorized(String),
     #[error("only the room's anchor may do this")]
     NotAnchor,
+    #[error("only an admin token (\"admin\": true) may call /server/…")]
+    NotAdmin,
+    /// 403/40301: banned from the room (the message says until when).
+    #[error("{0}")]
+    Banned(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -44,6 +49,9 @@ pub enum ApiError {
     /// A quota (rooms not ended per anchor, …): 429/42900 without Retry-After, which is for rates.
     #[error("{0}")]
     QuotaExceeded(String),
+    /// A cap on open things that frees up by itself (event streams): 429/42900 with Retry-After.
+    #[error("{why}; retry after {retry_after} s")]
+    Busy { why: String, retry_after: u64 },
     #[error("internal error")]
     Internal,
     #[error("the service cannot reach its storage right now; try again")]
@@ -59,14 +67,16 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::NotAnchor => StatusCode::FORBIDDEN,
+            Self::NotAnchor | Self::NotAdmin | Self::Banned(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) | Self::NotMember => StatusCode::CONFLICT,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::TooManyRequests { .. } | Self::QuotaExceeded(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests { .. } | Self::QuotaExceeded(_) | Self::Busy { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -76,6 +86,7 @@ impl ApiError {
     pub fn code(&self) -> i32 {
         match self {
             Self::NotMember => 40901,
+            Self::Banned(_) => 40301,
             other => i32::from(other.status().as_u16()) * 100,
         }
     }
@@ -94,6 +105,8 @@ impl From<StoreError> for ApiError {
             StoreError::NotAnchor => Self::NotAnchor,
             StoreError::Conflict(why) => Self::Conflict(why),
             StoreError::NotMember => Self::NotMember,
+            StoreError::Banned(until_ms) => Self::Banned(banned_message(until_ms)),
+            StoreError::Invalid(why) => Self::BadRequest(why),
             StoreError::QuotaExceeded(why) => Self::QuotaExceeded(why),
             StoreError::Unavailable(why) => {
                 tracing::warn!(request_id = %current_request_id(), error = %why, "redis unavailable");
@@ -105,6 +118,15 @@ impl From<StoreError> for ApiError {
             }
         }
     }
+}
+
+/// "banned from this room until …": the end of the ban in UTC (RFC 3339) and unix seconds.
+fn banned_message(until_ms: i64) -> String {
+    let secs = until_ms.div_euclid(1000) + i64::from(until_ms.rem_euclid(1000) > 0);
+    let at = chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default();
+    format!("you are banned from this room until {at} (unix {secs}); the room's anchor can lift it")
 }
 
 /// The error code of a response, for the request log line.
@@ -126,7 +148,7 @@ impl poem::error::ResponseError for ApiError {
             .with_status(self.status())
             .into_response();
         resp.extensions_mut().insert(ResponseCode(self.code()));
-        if let Self::TooManyRequests { retry_after, .. } = self
+        if let Self::TooManyRequests { retry_after, .. } | Self::Busy { retry_after, .. } = self
             && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
         {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
@@ -154,7 +176,11 @@ impl ApiResponse for ApiError {
                 "40000: a parameter is missing, malformed or out of range",
             ),
             (401, "40100: no token, or a token that fails verification"),
-            (403, "40300: the caller is not the room's anchor"),
+            (
+                403,
+                "40300: the caller is not the room's anchor (or, on /server/…, not an admin); \
+                 40301: the caller is banned from the room",
+            ),
             (404, "40400: no such room"),
             (
                 409,
@@ -266,3 +292,13 @@ refused!(
         ),
     ]
 );
+
+impl From<crate::ratelimit::RateLimited> for ApiError {
+    fn from(e: crate::ratelimit::RateLimited) -> Self {
+        Self::TooManyRequests {
+            who: e.who,
+            limit: e.limit,
+            retry_after: e.retry_after,
+        }
+    }
+}

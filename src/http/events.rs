@@ -1,7 +1,7 @@
 //! Room events as Server-Sent Events, for the room's members and anchor, from any replica.
 
 use std::collections::VecDeque;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::stream::{self, BoxStream, StreamExt};
 use poem::web::sse::Event;
@@ -16,11 +16,231 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::model::{EXAMPLE_LIVE_ID, Extends};
 use super::{ApiTags, AppState, live_id};
-use crate::store::{StoredEvent, Watcher};
+use crate::domain::ids::LiveId;
+use crate::fanout::Subscription;
+use crate::store::{Store, StoreError, StoredEvent};
 
-/// How long one blocking read of the log waits (keep-alive comments flow meanwhile).
-const BLOCK: Duration = Duration::from_secs(10);
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// How often an open stream renews its slot and checks that its watcher may still watch (a
+/// leave the log does not show: rooms above the member-event threshold write none).
+const RECHECK: Duration = Duration::from_secs(15);
+/// A slot not renewed for this long lapses (a replica that died holds none for long).
+const SLOT_TTL: Duration = Duration::from_secs(45);
+/// Events read from the log per call while a watcher catches up.
+const CATCH_UP_PAGE: usize = 100;
+
+/// The user's slot of open streams (over all replicas); dropping it frees the slot at once.
+struct StreamSlot {
+    store: Store,
+    user: String,
+    stream: String,
+}
+
+impl StreamSlot {
+    async fn take(store: &Store, user: &str, cap: u32) -> Result<Self, ApiError> {
+        let stream = uuid::Uuid::new_v4().simple().to_string();
+        if let Some(wait_ms) = store.open_stream_slot(user, &stream, cap, SLOT_TTL).await? {
+            return Err(ApiError::Busy {
+                why: format!(
+                    "this user has {cap} event streams open, the limit (LIVEROOM_SSE_PER_USER); \
+                     close one first"
+                ),
+                retry_after: wait_ms.div_ceil(1000).clamp(1, SLOT_TTL.as_secs()),
+            });
+        }
+        Ok(Self {
+            store: store.clone(),
+            user: user.to_owned(),
+            stream,
+        })
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let (store, user, stream) = (
+            self.store.clone(),
+            std::mem::take(&mut self.user),
+            std::mem::take(&mut self.stream),
+        );
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if let Err(e) = store.close_stream_slot(&user, &stream).await {
+                    tracing::info!(error = %e, "freeing an event stream's slot failed; it lapses");
+                }
+            });
+        }
+    }
+}
+
+/// The `exp` of the request's token (verified already by the `Caller` extractor).
+fn token_exp(req: &poem::Request) -> Option<u64> {
+    use base64::Engine;
+    let raw = req
+        .headers()
+        .get(poem::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim();
+    let token = match raw.split_once(' ') {
+        Some((_, rest)) => rest.trim(),
+        None => raw,
+    };
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice::<serde_json::Value>(&bytes).ok()?["exp"].as_u64()
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// One watcher's stream: what it missed from the log, then the room's fan-out.
+struct Follow {
+    store: Store,
+    live_id: LiveId,
+    user: String,
+    /// `"user_id":"<me>"` as the events' JSON writes it: a cheap test before parsing.
+    user_needle: String,
+    /// The id of the last event sent (or the position the watcher started after).
+    last: String,
+    backlog: VecDeque<StoredEvent>,
+    caught_up: bool,
+    /// Why the stream ends; the final message goes out next.
+    ending: Option<&'static str>,
+    done: bool,
+    subscription: Subscription,
+    expires: Option<tokio::time::Instant>,
+    recheck: tokio::time::Interval,
+    _open: crate::fanout::OpenStream,
+    slot: StreamSlot,
+}
+
+impl Follow {
+    /// The next message, or None when the stream is over.
+    async fn next(&mut self) -> Option<RoomEventMessage> {
+        loop {
+            if self.done {
+                return None;
+            }
+            if let Some(reason) = self.ending.take() {
+                self.done = true;
+                return Some(self.final_message(reason));
+            }
+            if let Some(event) = self.backlog.pop_front() {
+                if let Some(message) = self.deliver(event) {
+                    return Some(message);
+                }
+                continue;
+            }
+            if !self.caught_up {
+                match self
+                    .store
+                    .events_after(&self.live_id, &self.last, CATCH_UP_PAGE)
+                    .await
+                {
+                    Ok(page) => {
+                        self.caught_up = page.len() < CATCH_UP_PAGE;
+                        self.backlog.extend(page);
+                    }
+                    Err(e) => {
+                        tracing::info!(error = %e, "event stream ends: redis");
+                        return None;
+                    }
+                }
+                continue;
+            }
+            let expiry = async {
+                match self.expires {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                received = self.subscription.rx.recv() => match received {
+                    Ok(event) => {
+                        let newer = StoredEvent::position(&event.id) > StoredEvent::position(&self.last);
+                        if newer && let Some(message) = self.deliver((*event).clone()) {
+                            return Some(message);
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        self.ending = Some("lagged");
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                },
+                _ = expiry => self.ending = Some("token_expired"),
+                _ = self.recheck.tick() => self.recheck_watcher().await,
+            }
+        }
+    }
+
+    /// The message for an event, noting when it ends the stream; None for events watchers do
+    /// not get.
+    fn deliver(&mut self, event: StoredEvent) -> Option<RoomEventMessage> {
+        self.last = event.id.clone();
+        if event.webhook_only {
+            return None;
+        }
+        match event.kind.as_str() {
+            // the stream ends after live_ended, which says why itself
+            "live_ended" => self.done_after_this(),
+            "member_left" if event.data.contains(&self.user_needle) => {
+                let data: serde_json::Value = serde_json::from_str(&event.data).unwrap_or_default();
+                if data["user_id"].as_str() == Some(self.user.as_str()) {
+                    self.ending = Some(match data["reason"].as_str() {
+                        Some("kicked") => "kicked",
+                        Some("lapsed") => "lapsed",
+                        Some("moved") => "moved",
+                        _ => "left",
+                    });
+                }
+            }
+            _ => {}
+        }
+        Some(RoomEventMessage::from(event))
+    }
+
+    fn done_after_this(&mut self) {
+        self.done = true;
+    }
+
+    /// Renews the slot and checks that the watcher may still watch.
+    async fn recheck_watcher(&mut self) {
+        if let Err(e) = self
+            .store
+            .renew_stream_slot(&self.slot.user, &self.slot.stream, SLOT_TTL)
+            .await
+        {
+            tracing::info!(error = %e, "renewing an event stream's slot failed");
+        }
+        match self.store.may_watch(&self.live_id, &self.user).await {
+            Ok(()) => {}
+            Err(StoreError::NotMember) => self.ending = Some("not_member"),
+            Err(StoreError::NotFound) => self.ending = Some("deleted"),
+            Err(_) => {} // Redis away: look again next time
+        }
+    }
+
+    fn final_message(&self, reason: &str) -> RoomEventMessage {
+        let data = serde_json::json!({
+            "live_id": self.live_id.as_str(),
+            "type": "stream_ended",
+            "at": now_ms(),
+            "reason": reason,
+        });
+        RoomEventMessage {
+            id: String::new(),
+            event: "stream_ended".into(),
+            data: data.to_string(),
+        }
+    }
+}
 
 /// The spec's names of one message of the stream and of its `data` (see `super::spec`).
 pub const MESSAGE_SCHEMA: &str = "RoomEventMessage";
@@ -42,10 +262,15 @@ pub enum RoomEventType {
     MemberJoined,
     /// A member left (`user_id`, `reason`). 用户离开
     MemberLeft,
-    /// The room's extends were replaced (`extends`). 扩展信息更新
+    /// The room's extends were replaced (`extends`, or `extends_bytes` when over 1 KiB). 扩展信息更新
     ExtendsUpdated,
     /// The count of members online changed (`online_count`), at most once a second. 在线人数
     OnlineCount,
+    /// The stream ends here (`reason`: left | kicked | lapsed | moved | not_member |
+    /// token_expired | lagged | deleted); the last message of a stream, sent without `id:`, so
+    /// that a client resuming with `Last-Event-ID` gets every event it missed (after
+    /// `lagged`: reconnect at once). 流结束
+    StreamEnded,
 }
 
 /// 直播间事件 — one room event: the JSON `data` of a message of the event stream, and the body
@@ -60,14 +285,18 @@ pub struct RoomEvent {
     pub kind: RoomEventType,
     /// When it happened, unix ms (Redis's clock).
     pub at: i64,
-    /// live_ended: stopped | anchor_offline | deleted; member_left: left | lapsed | moved |
-    /// room_ended
+    /// live_ended: stopped | anchor_offline | deleted | admin; member_left: left | lapsed |
+    /// moved | room_ended | kicked; stream_ended: why the stream ends
     pub reason: Option<String>,
     /// member_joined, member_left
     pub user_id: Option<String>,
     /// online_count
     pub online_count: Option<u64>,
+    /// extends_updated: the new extends, when they are 1 KiB of JSON or less
     pub extends: Option<Extends>,
+    /// extends_updated with extends over 1 KiB: their size in bytes, and no `extends` (the
+    /// room's info has them), so that events stay small
+    pub extends_bytes: Option<u64>,
 }
 
 impl poem_openapi::types::Example for RoomEvent {
@@ -80,6 +309,7 @@ impl poem_openapi::types::Example for RoomEvent {
             user_id: Some("user_2".into()),
             online_count: None,
             extends: None,
+            extends_bytes: None,
         }
     }
 }
@@ -121,7 +351,9 @@ impl ApiResponse for RoomEventStream {
             responses: vec![MetaResponse {
                 description: "The room's events from now on (or after `Last-Event-ID`), one \
                               message each; a comment every 15 s keeps the connection alive; \
-                              the stream ends after `live_ended`.",
+                              the stream ends after `live_ended`, or with a final \
+                              `stream_ended` saying why (the watcher left, was kicked or \
+                              lapsed, its token expired, it fell behind).",
                 status: Some(200),
                 status_range: None,
                 content: vec![MetaMediaType {
@@ -136,13 +368,6 @@ impl ApiResponse for RoomEventStream {
     fn register(registry: &mut Registry) {
         RoomEventMessage::register(registry);
     }
-}
-
-struct Follow {
-    watcher: Watcher,
-    last: String,
-    buffered: VecDeque<StoredEvent>,
-    ended: bool,
 }
 
 /// `ms-seq`, both parts 64-bit numbers as Redis's stream ids are (a bigger one would end the
@@ -180,7 +405,7 @@ pub struct EventsApi {
 #[OpenApi(tag = "ApiTags::Presence")]
 impl EventsApi {
     /// 直播间事件 — the room's events as Server-Sent Events (members and the anchor only).
-    /// Resumes after `Last-Event-ID`; ends after `live_ended`.
+    /// Resumes after `Last-Event-ID`; ends after `live_ended`, or after the watcher's own kick.
     #[oai(
         path = "/client/live/room/events/:live_id",
         method = "get",
@@ -218,37 +443,57 @@ impl EventsApi {
             }
             None => store.last_event_id(&id).await?,
         };
-        let watcher = store.watcher(&id, BLOCK).await?;
+        let hub = &self.state.watching;
+        let Some(open) = hub.open_stream() else {
+            return Err(ApiError::Busy {
+                why: format!(
+                    "this server has {} event streams open, its limit (LIVEROOM_SSE_MAX)",
+                    hub.max_open()
+                ),
+                retry_after: 5,
+            });
+        };
+        let slot = StreamSlot::take(store, caller.user_id(), hub.per_user()).await?;
+        let subscription = hub.subscribe(&id).await?;
+        let expires = token_exp(req).map(|exp| {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            tokio::time::Instant::now() + Duration::from_secs(exp.saturating_sub(now))
+        });
+        let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
+        recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let follow = Follow {
-            watcher,
+            store: store.clone(),
+            live_id: id,
+            user: caller.user_id().to_owned(),
+            user_needle: format!("\"user_id\":{}", serde_json::Value::from(caller.user_id())),
             last,
-            buffered: VecDeque::new(),
-            ended: false,
+            backlog: VecDeque::new(),
+            caught_up: false,
+            ending: None,
+            done: false,
+            subscription,
+            expires,
+            recheck,
+            _open: open,
+            slot,
         };
         let events = stream::unfold(follow, |mut f| async move {
-            loop {
-                if let Some(event) = f.buffered.pop_front() {
-                    f.last = event.id.clone();
-                    if event.kind == "live_ended" {
-                        f.ended = true;
-                    }
-                    return Some((RoomEventMessage::from(event), f));
-                }
-                if f.ended {
-                    return None;
-                }
-                match f.watcher.next(&f.last, BLOCK).await {
-                    Ok(events) => f.buffered.extend(events),
-                    Err(e) => {
-                        tracing::info!(error = %e, "event stream ends: redis");
-                        return None;
-                    }
-                }
-            }
+            let message = f.next().await?;
+            Some((message, f))
         });
         let stream = EventStream::new(events.boxed())
             .keep_alive(KEEP_ALIVE)
-            .to_event(|m| Event::message(m.data).id(m.id).event_type(m.event));
+            .to_event(|m| {
+                let event = Event::message(m.data).event_type(m.event);
+                if m.id.is_empty() {
+                    event
+                } else {
+                    event.id(m.id)
+                }
+            });
         Ok(RoomEventStream(stream))
     }
 }

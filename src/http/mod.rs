@@ -10,9 +10,11 @@ pub mod error;
 mod events;
 mod hooks;
 pub mod model;
+mod moderation;
 mod ops;
 mod presence;
 mod rooms;
+mod server;
 mod spec;
 pub mod token_cache;
 
@@ -49,6 +51,10 @@ pub enum ApiTags {
     Ops,
     /// Media-server hooks (SRS, nginx-rtmp): may a stream publish? (`?secret=`, no token)
     Hooks,
+    /// 管理 — kick and ban (the room's anchor or an admin), and the caller's own rooms
+    Moderation,
+    /// 平台 — the server API for the platform's own backend (admin tokens only)
+    Server,
 }
 
 /// What every handler shares. Cheap to clone.
@@ -65,6 +71,8 @@ pub struct AppState {
     pub trust_forwarded_for: bool,
     /// Tokens that verified, so that a viewer's heartbeats do not decode its JWT every time.
     pub tokens: Arc<token_cache::TokenCache>,
+    /// Shared watching of room events, and the count of open event streams.
+    pub watching: Arc<crate::fanout::Hub>,
 }
 
 mod live_id {
@@ -84,6 +92,8 @@ pub type Apis = (
     discovery::DiscoveryApi,
     ops::OpsApi,
     hooks::HooksApi,
+    moderation::ModerationApi,
+    server::ServerApi,
 );
 
 pub fn openapi_service(state: AppState, server_url: &str) -> OpenApiService<Apis, ()> {
@@ -103,7 +113,13 @@ pub fn openapi_service(state: AppState, server_url: &str) -> OpenApiService<Apis
         ops::OpsApi {
             state: state.clone(),
         },
-        hooks::HooksApi { state },
+        hooks::HooksApi {
+            state: state.clone(),
+        },
+        moderation::ModerationApi {
+            state: state.clone(),
+        },
+        server::ServerApi { state },
     );
     let mut service = OpenApiService::new(apis, "liveroom", env!("CARGO_PKG_VERSION"))
         .description(
@@ -176,7 +192,7 @@ async fn serve<E: Endpoint>(
         if path.starts_with("/client/")
             && let Err(e) = limiter.check_ip(&client_address(&req, trust_xff))
         {
-            return poem::error::ResponseError::as_response(&e);
+            return poem::error::ResponseError::as_response(&ApiError::from(e));
         }
         match ep.call(req).await {
             Ok(resp) => resp.into_response(),

@@ -50,6 +50,8 @@ impl OpsApi {
             .metrics
             .render(self.state.store.redis_stats(), gauges);
         text.push_str(&self.state.tokens.render());
+        text.push_str(&self.state.watching.render());
+        text.push_str(&self.state.store.redis_stats().render_webhooks());
         text.push_str(&format!(
             "# HELP liveroom_log_lines_dropped_total Log lines dropped because the log writer's buffer was full.\n\
              # TYPE liveroom_log_lines_dropped_total counter\nliveroom_log_lines_dropped_total {}\n",

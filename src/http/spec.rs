@@ -287,11 +287,18 @@ mod tests {
                 "getRoom",
                 "heartbeat",
                 "joinRoom",
+                "kickUser",
                 "leaveRoom",
+                "listBans",
                 "listMembers",
                 "roomEvents",
+                "serverDeleteRoom",
+                "serverKickUser",
+                "serverRoomStats",
+                "serverStopLive",
                 "startLive",
                 "stopLive",
+                "unbanUser",
                 "updateExtends"
             ]
         );
@@ -313,7 +320,7 @@ mod tests {
             ("/client/live/room/{live_id}", "put"),
             ("/client/live/room/user/{live_id}", "post"),
         ] {
-            assert_eq!(links(path, method).len(), 9, "{method} {path}");
+            assert_eq!(links(path, method).len(), 16, "{method} {path}");
         }
         assert!(links("/client/live/room/{live_id}", "post").is_empty());
     }

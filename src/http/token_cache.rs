@@ -176,6 +176,7 @@ mod tests {
                 avatar: String::new(),
                 extends: Default::default(),
             },
+            admin: false,
         }
     }
 

@@ -15,6 +15,38 @@ const GROUP: &str = "webhooks";
 /// The one consumer of that group: a lease makes sure a single replica delivers a room at a time.
 const CONSUMER: &str = "deliverer";
 
+/// How long delivered webhook events stay in a log (for watchers resuming with
+/// `Last-Event-ID`) when webhooks are on; undelivered ones stay until delivered or too old.
+const DELIVERED_KEEP_MS: u64 = 60_000;
+
+/// How long a deleted room's event log stays without webhooks (CONTRACT section 5: at most 60 s,
+/// for watchers to read `live_ended`).
+pub(super) const DELETED_LOG_TTL_MS: u64 = 60_000;
+
+/// The settings of the room event logs, baked into the room scripts (`EVENT_LOG` in lib.lua).
+#[derive(Debug, Clone, Copy)]
+pub struct EventLogSettings {
+    /// Webhook delivery reads the logs: they are trimmed by delivery, not by length.
+    pub webhooks: bool,
+    /// Above this many members a room writes no member events for watchers.
+    pub member_events_max: u32,
+    /// Webhooks still get those member events (`LIVEROOM_WEBHOOK_MEMBER_EVENTS=all`).
+    pub webhook_member_events: bool,
+    /// Undelivered webhook events older than this are dropped.
+    pub webhook_max_age_ms: u64,
+}
+
+impl Default for EventLogSettings {
+    fn default() -> Self {
+        Self {
+            webhooks: false,
+            member_events_max: 500,
+            webhook_member_events: false,
+            webhook_max_age_ms: 86_400_000,
+        }
+    }
+}
+
 /// One event as the log holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {
@@ -24,6 +56,16 @@ pub struct StoredEvent {
     pub kind: String,
     /// The event as JSON: at least `live_id`, `type`, `at` (unix ms).
     pub data: String,
+    /// For webhooks only (a member event of a room above the member-event threshold).
+    pub webhook_only: bool,
+}
+
+impl StoredEvent {
+    /// The id as numbers, for ordering (`None` when it is not `ms-seq`).
+    pub fn position(id: &str) -> Option<(u64, u64)> {
+        let (ms, seq) = id.split_once('-')?;
+        Some((ms.parse().ok()?, seq.parse().ok()?))
+    }
 }
 
 /// Reads `[[id, [field, value, ...]], ...]`.
@@ -39,16 +81,23 @@ fn entries(v: &Value) -> Vec<StoredEvent> {
             let fields = array(parts.get(1)?)?;
             let mut kind = String::new();
             let mut data = String::new();
+            let mut webhook_only = false;
             for pair in fields.chunks(2) {
                 if let [k, v] = pair {
                     match text(k)?.as_str() {
                         "type" => kind = text(v)?,
                         "data" => data = text(v)?,
+                        "w" => webhook_only = true,
                         _ => {}
                     }
                 }
             }
-            Some(StoredEvent { id, kind, data })
+            Some(StoredEvent {
+                id,
+                kind,
+                data,
+                webhook_only,
+            })
         })
         .collect()
 }
@@ -63,7 +112,8 @@ fn stream_reply(v: &Value) -> Vec<StoredEvent> {
         .unwrap_or_default()
 }
 
-/// A connection of its own for blocking reads of one room's log (an SSE stream holds one).
+/// A connection of its own for blocking reads of one room's log: the room's one reader on a
+/// replica (see `crate::fanout`).
 pub struct Watcher {
     conn: Connection,
     key: String,
@@ -100,6 +150,96 @@ impl Store {
 
     fn events_key(&self, id: &LiveId) -> String {
         self.keys().room(id)[6].clone()
+    }
+
+    /// The settings the event logs were written with.
+    pub fn event_log(&self) -> EventLogSettings {
+        self.inner.event_log
+    }
+
+    /// How long a deleted room's log stays: 60 s without webhooks; with them, until delivered
+    /// (delivery removes it then), at most the webhook age limit.
+    pub(super) fn deleted_log_ttl_ms(&self) -> u64 {
+        if self.inner.event_log.webhooks {
+            self.inner
+                .event_log
+                .webhook_max_age_ms
+                .max(DELETED_LOG_TTL_MS)
+        } else {
+            DELETED_LOG_TTL_MS
+        }
+    }
+
+    /// Takes a slot of the user's open streams (over all replicas): `Ok(None)` when taken,
+    /// `Ok(Some(ms))` when the user is at `cap`, with the time until the soonest slot lapses.
+    pub async fn open_stream_slot(
+        &self,
+        user: &str,
+        stream: &str,
+        cap: u32,
+        ttl: Duration,
+    ) -> StoreResult<Option<u64>> {
+        let (ok, wait) = self.stream_slot("open", user, stream, cap, ttl).await?;
+        Ok((ok == 0).then_some(wait.max(0) as u64))
+    }
+
+    /// Keeps the stream's slot (its keep-alive).
+    pub async fn renew_stream_slot(
+        &self,
+        user: &str,
+        stream: &str,
+        ttl: Duration,
+    ) -> StoreResult<()> {
+        self.stream_slot("renew", user, stream, 0, ttl)
+            .await
+            .map(|_| ())
+    }
+
+    /// Frees the stream's slot.
+    pub async fn close_stream_slot(&self, user: &str, stream: &str) -> StoreResult<()> {
+        self.stream_slot("close", user, stream, 0, Duration::ZERO)
+            .await
+            .map(|_| ())
+    }
+
+    async fn stream_slot(
+        &self,
+        op: &str,
+        user: &str,
+        stream: &str,
+        cap: u32,
+        ttl: Duration,
+    ) -> StoreResult<(i64, i64)> {
+        let keys = [self.keys().sse_streams(user)];
+        let args = [
+            op.to_owned(),
+            stream.to_owned(),
+            cap.to_string(),
+            ttl.as_millis().max(1).to_string(),
+        ];
+        let answer: (i64, i64) = self.eval(&self.scripts().sse_slot, &keys, &args).await?;
+        Ok(answer)
+    }
+
+    /// Delivery has everything up to `upto`: the log keeps what is newer, and what was
+    /// delivered in the last minute (for watchers resuming with `Last-Event-ID`).
+    pub async fn trim_delivered(&self, id: &LiveId, upto: &str) -> StoreResult<()> {
+        let Some((ms, _)) = StoredEvent::position(upto) else {
+            return Ok(());
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let min = ms.min(now.saturating_sub(DELIVERED_KEEP_MS));
+        let cmd = redis::cmd("XTRIM")
+            .arg(self.events_key(id))
+            .arg("MINID")
+            .arg("~")
+            .arg(format!("{min}-0"))
+            .clone();
+        let _: i64 = self.command(cmd).await?;
+        Ok(())
     }
 
     /// Whether `user` may watch the room: its anchor, or a present member.

@@ -13,7 +13,7 @@ pub struct Keys {
 }
 
 /// The keys of one room, in the order every per-room script takes them (see lua/lib.lua).
-pub type RoomKeys = [String; 9];
+pub type RoomKeys = [String; 10];
 
 /// The global index keys, in the order every index script takes them (see lua/index_lib.lua).
 pub type IndexKeys = [String; 9];
@@ -39,6 +39,8 @@ impl Keys {
             // members and entries of an ended room, set aside until the sweeper released them
             format!("{p}room:{{{id}}}:leaving"),
             format!("{p}room:{{{id}}}:leaving_entries"),
+            // bans: user -> end of the ban (ms); expires with its last ban, goes with the room
+            format!("{p}room:{{{id}}}:bans"),
         ]
     }
 
@@ -49,6 +51,12 @@ impl Keys {
     /// The anchor's rooms not ended (a set, in the user's slot), for the open-rooms quota.
     pub fn open_rooms(&self, user_id: &str) -> String {
         format!("{}user:{{{user_id}}}:open", self.prefix)
+    }
+
+    /// The user's open event streams over all replicas (a zset: stream id -> expiry ms), in
+    /// the user's slot, for the per-user stream cap.
+    pub fn sse_streams(&self, user_id: &str) -> String {
+        format!("{}user:{{{user_id}}}:sse", self.prefix)
     }
 
     pub fn index(&self) -> IndexKeys {
@@ -64,6 +72,19 @@ impl Keys {
             format!("{p}idx:{{rooms}}:close_at"),
             format!("{p}idx:{{rooms}}:purge_at"),
         ]
+    }
+
+    /// Prefix of the per-anchor room lists (zsets by room number, newest created first):
+    /// `…a:{user}` every room of the anchor, `…0:{user}` / `…1:{user}` / `…2:{user}` by status,
+    /// and the hash `…owner` (live_id -> anchor). Kept by index_sync.lua, in the `{rooms}` slot.
+    pub fn anchor_rooms_prefix(&self) -> String {
+        format!("{}idx:{{rooms}}:anchor:", self.prefix)
+    }
+
+    /// One anchor's list of rooms: all of them, or those of one status (0, 1, 2).
+    pub fn anchor_rooms(&self, anchor: &str, status: Option<i64>) -> String {
+        let which = status.map_or_else(|| "a".to_owned(), |s| s.to_string());
+        format!("{}{which}:{anchor}", self.anchor_rooms_prefix())
     }
 
     /// Prefix of the search gram sets (`…:g:` + one character or a pair of characters).
@@ -153,5 +174,6 @@ mod tests {
             assert_eq!(hash_tag(&key), "rooms");
         }
         assert_eq!(hash_tag(&format!("{}x", keys.gram_prefix())), "rooms");
+        assert_eq!(hash_tag(&keys.anchor_rooms("u{1}", Some(1))), "rooms");
     }
 }

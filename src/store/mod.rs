@@ -6,6 +6,7 @@ mod connection;
 mod discovery;
 mod events;
 pub mod keys;
+mod moderation;
 mod page_cache;
 mod presence;
 mod ratelimit;
@@ -20,11 +21,13 @@ use std::time::Duration;
 
 use redis::{FromRedisValue, Value};
 
+pub use crate::metrics::Gauges;
 pub use connection::{Connection, RedisTarget};
-pub use events::{StoredEvent, Watcher};
+pub use events::{EventLogSettings, StoredEvent, Watcher};
+pub use moderation::{Ban, Kicked, RoomStats};
 pub use page_cache::SharedPage;
 pub use presence::Heartbeat;
-pub use sweep::{Gauges, SweepReport};
+pub use sweep::SweepReport;
 
 use self::keys::Keys;
 use self::scripts::Scripts;
@@ -57,6 +60,12 @@ pub enum StoreError {
     Conflict(String),
     #[error("the user is not a member of the room")]
     NotMember,
+    /// The user is banned from the room until then (unix ms, Redis clock).
+    #[error("banned until {0} ms")]
+    Banned(i64),
+    /// The request names something the room refuses (the message names the field).
+    #[error("{0}")]
+    Invalid(String),
     #[error("{0}")]
     QuotaExceeded(String),
     #[error("redis is unavailable: {0}")]
@@ -110,6 +119,8 @@ struct Inner {
     timings: Timings,
     timeout: Duration,
     pages: page_cache::PageCache,
+    /// What the event log is read by (webhooks or not) and its member-event threshold.
+    event_log: EventLogSettings,
 }
 
 impl Store {
@@ -119,6 +130,7 @@ impl Store {
         key_prefix: &str,
         timings: Timings,
         timeout: Duration,
+        event_log: EventLogSettings,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -127,10 +139,11 @@ impl Store {
                 event_sink: std::sync::OnceLock::new(),
                 keys: Keys::new(key_prefix),
                 stats: Default::default(),
-                scripts: Scripts::new(),
+                scripts: Scripts::with_event_log(&event_log),
                 timings,
                 timeout,
                 pages: page_cache::PageCache::new(timings.list_cache_ms),
+                event_log,
             }),
         }
     }

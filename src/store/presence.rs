@@ -76,7 +76,7 @@ impl Store {
         });
         let (room, first_member, fresh, due_in, announced) = match joined {
             Ok(ok) => ok,
-            Err(e @ (StoreError::NotFound | StoreError::Conflict(_))) => {
+            Err(e @ (StoreError::NotFound | StoreError::Conflict(_) | StoreError::Banned(_))) => {
                 self.abort_join(id, &user_key, user, seq, &prev).await;
                 return Err(e);
             }

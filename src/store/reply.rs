@@ -44,6 +44,17 @@ pub fn status<'a>(v: &'a Value, what: &str) -> StoreResult<(String, &'a [Value])
         "NOT_FOUND" => Err(StoreError::NotFound),
         "FORBIDDEN" => Err(StoreError::NotAnchor),
         "NOT_MEMBER" => Err(StoreError::NotMember),
+        "BANNED" => Err(StoreError::Banned(
+            rest.first().and_then(int).unwrap_or_default(),
+        )),
+        "INVALID" | "QUOTA" => {
+            let why = rest.first().and_then(text).unwrap_or_default();
+            Err(if word == "QUOTA" {
+                StoreError::QuotaExceeded(why)
+            } else {
+                StoreError::Invalid(why)
+            })
+        }
         "CONFLICT" => Err(StoreError::Conflict(
             rest.first()
                 .and_then(text)

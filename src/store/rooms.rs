@@ -13,9 +13,6 @@ use crate::domain::profile::{Looks, Person, Profile};
 use crate::domain::room::{Extends, LiveStatus, NewRoom, Room, StreamStatus};
 use crate::domain::search::room_text;
 
-/// How long a deleted room's event log stays for watchers and webhook delivery.
-const DELETED_EVENT_LOG_TTL_MS: u64 = 24 * 3600 * 1000;
-
 /// A room as a script's view answers it: {hash, online, uv, anchor present}.
 pub(super) fn decode_view(v: &[Value]) -> StoreResult<Room> {
     let what = "room view";
@@ -241,7 +238,16 @@ impl Store {
     /// Stops the live (anchor only, only while live). O(1) whatever the crowd: the members are
     /// released in the background by whichever replica sweeps the room next.
     pub async fn stop(&self, id: &LiveId, user_id: &str) -> StoreResult<Room> {
-        let args = [user_id.to_owned(), self.window().to_string()];
+        self.stop_as(id, user_id, false).await
+    }
+
+    /// Stops the live as its anchor, or (`admin`) any live room, with `reason: admin`.
+    pub async fn stop_as(&self, id: &LiveId, user_id: &str, admin: bool) -> StoreResult<Room> {
+        let args = [
+            user_id.to_owned(),
+            self.window().to_string(),
+            if admin { "1" } else { "0" }.to_owned(),
+        ];
         let answer: Value = self
             .eval(&self.scripts().stop, &self.keys().room(id), &args)
             .await?;
@@ -251,15 +257,25 @@ impl Store {
         self.sync_index(&room).await;
         self.room_ended(id, rest.get(4).and_then(int).unwrap_or(0))
             .await;
-        self.open_rooms_changed(user_id, id, false).await;
+        self.open_rooms_changed(&room.anchor.user_id, id, false)
+            .await;
         Ok(room)
     }
 
     /// Deletes the room (anchor only), whatever its state: every key of the room goes, but for
-    /// its event log, which stays a day (or until its webhooks are delivered) so that watchers
-    /// and receivers learn of the delete.
+    /// its event log, which stays 60 s (with webhooks: until delivered) so that watchers and
+    /// receivers learn of the delete.
     pub async fn delete(&self, id: &LiveId, user_id: &str) -> StoreResult<()> {
-        let args = [user_id.to_owned(), DELETED_EVENT_LOG_TTL_MS.to_string()];
+        self.delete_as(id, user_id, false).await
+    }
+
+    /// Deletes the room as its anchor, or (`admin`) any room.
+    pub async fn delete_as(&self, id: &LiveId, user_id: &str, admin: bool) -> StoreResult<()> {
+        let args = [
+            user_id.to_owned(),
+            self.deleted_log_ttl_ms().to_string(),
+            if admin { "1" } else { "0" }.to_owned(),
+        ];
         let answer: Value = self
             .eval(&self.scripts().delete, &self.keys().room(id), &args)
             .await?;
@@ -268,7 +284,11 @@ impl Store {
         self.unindex(id).await;
         self.room_ended(id, rest.first().and_then(int).unwrap_or(0))
             .await;
-        self.open_rooms_changed(user_id, id, false).await;
+        let anchor = rest
+            .get(1)
+            .and_then(super::reply::text)
+            .unwrap_or_else(|| user_id.to_owned());
+        self.open_rooms_changed(&anchor, id, false).await;
         Ok(())
     }
 
@@ -321,6 +341,8 @@ impl Store {
             close_at.to_string(),
             purge_at.to_string(),
             room_text(&room.title, &room.anchor.looks.nick),
+            self.keys().anchor_rooms_prefix(),
+            room.anchor.user_id.clone(),
             cards::encode(room),
         ];
         let synced = self
@@ -386,6 +408,8 @@ impl Store {
             empty.clone(),
             "0".into(),
             "0".into(),
+            empty.clone(),
+            self.keys().anchor_rooms_prefix(),
             empty,
         ];
         let done = self

@@ -2,6 +2,8 @@
 
 use redis::Script;
 
+use super::EventLogSettings;
+
 const ROOM_LIB: &str = include_str!("lua/lib.lua");
 const INDEX_LIB: &str = include_str!("lua/index_lib.lua");
 
@@ -25,8 +27,14 @@ pub struct Scripts {
     pub members: Script,
     pub sweep_room: Script,
     pub may_watch: Script,
+    /// per user (KEYS: the user's open event streams)
+    pub sse_slot: Script,
     pub stream_publish: Script,
     pub stream_unpublish: Script,
+    pub kick: Script,
+    pub unban: Script,
+    pub bans: Script,
+    pub stats: Script,
     // per user (KEYS: the user's hash)
     pub user_join: Script,
     pub user_abort_join: Script,
@@ -48,7 +56,16 @@ pub struct Scripts {
 
 impl Scripts {
     pub fn new() -> Self {
-        let room = |body| with(ROOM_LIB, body);
+        Self::with_event_log(&EventLogSettings::default())
+    }
+
+    /// The scripts with the settings of the event log baked in (room scripts read `EVENT_LOG`).
+    pub fn with_event_log(events: &EventLogSettings) -> Self {
+        let room_lib = format!(
+            "local EVENT_LOG = {{webhooks = {}, member_max = {}, member_all = {}}}\n{ROOM_LIB}",
+            events.webhooks, events.member_events_max, events.webhook_member_events
+        );
+        let room = |body| with(&room_lib, body);
         let index = |body| with(INDEX_LIB, body);
         Self {
             create: room(include_str!("lua/create.lua")),
@@ -65,10 +82,15 @@ impl Scripts {
             members: room(include_str!("lua/members.lua")),
             sweep_room: room(include_str!("lua/sweep_room.lua")),
             may_watch: room(include_str!("lua/may_watch.lua")),
+            sse_slot: Script::new(include_str!("lua/sse_slot.lua")),
             lease: Script::new(include_str!("lua/lease.lua")),
             ratelimit: Script::new(include_str!("lua/ratelimit.lua")),
             stream_publish: room(include_str!("lua/stream_publish.lua")),
             stream_unpublish: room(include_str!("lua/stream_unpublish.lua")),
+            kick: room(include_str!("lua/kick.lua")),
+            unban: room(include_str!("lua/unban.lua")),
+            bans: room(include_str!("lua/bans.lua")),
+            stats: room(include_str!("lua/stats.lua")),
             user_join: Script::new(include_str!("lua/user_join.lua")),
             user_abort_join: Script::new(include_str!("lua/user_abort_join.lua")),
             user_leave: Script::new(include_str!("lua/user_leave.lua")),

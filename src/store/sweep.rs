@@ -6,19 +6,14 @@
 //! it, and what a dead replica claimed comes due again), then works through each room in
 //! bounded steps. A quiet platform costs one call per tick per replica, whatever its size.
 
+use futures_util::stream::{self, StreamExt};
 use redis::Value;
 
 use super::reply::{self, array, bad, int, status, text};
 use super::rooms::decode_view;
 use super::{Store, StoreResult};
 use crate::domain::ids::LiveId;
-
-/// Room and member gauges.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Gauges {
-    pub live: u64,
-    pub members_online: u64,
-}
+use crate::metrics::Gauges;
 
 /// What one sweep did, for logs and tests.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -27,10 +22,14 @@ pub struct SweepReport {
     pub purged: usize,
     pub lapsed: usize,
     pub released: usize,
+    /// A schedule had more due than one claim takes: sweep again without waiting for the tick.
+    pub full: bool,
 }
 
 /// At most this many entries of each schedule per claim.
 const CLAIM_MAX: usize = 200;
+/// Claimed rooms swept at the same time (each is a few round trips of bounded scripts).
+const ROOMS_IN_FLIGHT: usize = 32;
 /// Members handled by one step of a room's sweep: the longest script stays well under a
 /// millisecond whatever the crowd.
 const STEP_MEMBERS: usize = 100;
@@ -76,15 +75,42 @@ impl Store {
                 .filter_map(|raw| LiveId::parse(&raw))
                 .collect()
         };
-        let mut report = SweepReport::default();
-        for id in ids(1) {
-            report.closed += self.close_offline(&id).await?;
+        let (rooms, closes, purges) = (ids(0), ids(1), ids(2));
+        let mut report = SweepReport {
+            full: [&rooms, &closes, &purges]
+                .iter()
+                .any(|claimed| claimed.len() >= CLAIM_MAX),
+            ..SweepReport::default()
+        };
+        // Claimed rooms are independent: their steps go out side by side on the multiplexed
+        // connection (a bounded number at a time), so that a burst of lapses across many rooms
+        // is announced in the time of a few round trips, not one room after another.
+        let mut closing = stream::iter(
+            closes
+                .into_iter()
+                .map(|id| async move { self.close_offline(&id).await }),
+        )
+        .buffer_unordered(ROOMS_IN_FLIGHT);
+        while let Some(closed) = closing.next().await {
+            report.closed += closed?;
         }
-        for id in ids(2) {
-            report.purged += self.purge(&id).await?;
+        let mut purging = stream::iter(
+            purges
+                .into_iter()
+                .map(|id| async move { self.purge(&id).await }),
+        )
+        .buffer_unordered(ROOMS_IN_FLIGHT);
+        while let Some(purged) = purging.next().await {
+            report.purged += purged?;
         }
-        for id in ids(0) {
-            let (lapsed, released) = self.sweep_room(&id, token).await?;
+        let mut sweeping = stream::iter(
+            rooms
+                .into_iter()
+                .map(|id| async move { self.sweep_room(&id, token).await }),
+        )
+        .buffer_unordered(ROOMS_IN_FLIGHT);
+        while let Some(swept) = sweeping.next().await {
+            let (lapsed, released) = swept?;
             report.lapsed += lapsed;
             report.released += released;
         }

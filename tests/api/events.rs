@@ -13,29 +13,39 @@ use sha2::Sha256;
 use super::helpers::*;
 
 #[derive(Debug, Clone)]
-struct Sse {
-    id: String,
-    kind: String,
-    data: Value,
+pub struct Sse {
+    pub id: String,
+    pub kind: String,
+    pub data: Value,
 }
 
 /// A Server-Sent Events client of one room.
-struct SseClient {
+pub struct SseClient {
     body: futures_util::stream::BoxStream<'static, reqwest::Result<Vec<u8>>>,
     buf: String,
 }
 
 impl SseClient {
-    async fn open(
+    pub async fn open(
         app: &TestApp,
         live_id: &str,
         user: &str,
         last_event_id: Option<&str>,
     ) -> Result<Self, Answer> {
+        Self::open_with(app, live_id, &token(user), last_event_id).await
+    }
+
+    /// Opens the stream with this token.
+    pub async fn open_with(
+        app: &TestApp,
+        live_id: &str,
+        token: &str,
+        last_event_id: Option<&str>,
+    ) -> Result<Self, Answer> {
         let mut req = app
             .client
             .get(format!("{}/client/live/room/events/{live_id}", app.base))
-            .header("Authorization", format!("Bearer {}", token(user)))
+            .header("Authorization", format!("Bearer {token}"))
             .timeout(Duration::from_secs(60));
         if let Some(id) = last_event_id {
             req = req.header("Last-Event-ID", id);
@@ -64,7 +74,7 @@ impl SseClient {
     }
 
     /// The next event (keep-alive comments skipped), or None when the stream ended.
-    async fn next(&mut self) -> Option<Sse> {
+    pub async fn next(&mut self) -> Option<Sse> {
         loop {
             if let Some(end) = self.buf.find("\n\n") {
                 let frame: String = self.buf.drain(..end + 2).collect();
@@ -96,7 +106,7 @@ impl SseClient {
     }
 
     /// Events until one of `kind` (included), skipping online_count.
-    async fn until(&mut self, kind: &str) -> Vec<Sse> {
+    pub async fn until(&mut self, kind: &str) -> Vec<Sse> {
         let mut out = Vec::new();
         while let Some(e) = self.next().await {
             let done = e.kind == kind;
@@ -127,7 +137,7 @@ fn summary(events: &[Sse]) -> Vec<String> {
 }
 
 /// Every event of the room's log, in order, as SSE replays it from the beginning.
-async fn whole_log(app: &TestApp, live_id: &str, anchor: &str) -> Vec<Sse> {
+pub async fn whole_log(app: &TestApp, live_id: &str, anchor: &str) -> Vec<Sse> {
     let mut sse = SseClient::open(app, live_id, anchor, Some("0-0"))
         .await
         .expect("open");
@@ -278,13 +288,13 @@ async fn only_members_and_the_anchor_may_watch() {
 
 /// A webhook receiver on loopback that refuses its first `fail_first` requests.
 #[derive(Default)]
-struct Received {
-    requests: Vec<(String, String)>, // (signature header, body)
-    refused: usize,
-    fail_first: usize,
+pub struct Received {
+    pub requests: Vec<(String, String)>, // (signature header, body)
+    pub refused: usize,
+    pub fail_first: usize,
 }
 
-async fn receiver(fail_first: usize) -> (String, Arc<Mutex<Received>>) {
+pub async fn receiver(fail_first: usize) -> (String, Arc<Mutex<Received>>) {
     #[handler]
     async fn hook(
         req: &poem::Request,
@@ -320,18 +330,18 @@ async fn receiver(fail_first: usize) -> (String, Arc<Mutex<Received>>) {
 }
 
 /// What the receiver has accepted so far (a copy: no lock is held across an await).
-fn accepted(received: &Arc<Mutex<Received>>) -> Vec<(String, String)> {
+pub fn accepted(received: &Arc<Mutex<Received>>) -> Vec<(String, String)> {
     received.lock().unwrap().requests.clone()
 }
 
-fn with_webhooks(url: &str) -> liveroom::config::Settings {
+pub fn with_webhooks(url: &str) -> liveroom::config::Settings {
     let mut s = test_settings();
     s.webhook_url = Some(url.to_owned());
     s.webhook_secret = Some("hook-secret".into());
     s
 }
 
-fn valid_signature(header: &str, body: &str) -> bool {
+pub fn valid_signature(header: &str, body: &str) -> bool {
     let Some((t, v1)) = header.split_once(",v1=") else {
         return false;
     };
@@ -440,4 +450,39 @@ async fn two_replicas_deliver_each_event_once() {
             .collect();
         assert_eq!(got, expected, "{room}: in log order");
     }
+}
+
+#[tokio::test]
+async fn extends_updated_carries_small_extends_and_announces_large_ones() {
+    let app = spawn_app().await;
+    let id = app.create_room("anchor", "extends events").await;
+    let mut sse = SseClient::open(&app, &id, "anchor", None).await.unwrap();
+    let anchor = token("anchor");
+    let put = |extends: Value| {
+        app.request(
+            reqwest::Method::PUT,
+            "/client/live/room/extends",
+            Some(&anchor),
+            Some(json!({"live_id": id, "extends": extends})),
+        )
+    };
+    put(json!({"pinned": "sku-1"})).await.assert_ok();
+    let small = sse.until("extends_updated").await;
+    let small = &small.last().expect("event").data;
+    assert_eq!(small["extends"], json!({"pinned": "sku-1"}));
+    assert!(small.get("extends_bytes").is_none(), "{small}");
+
+    let large: serde_json::Map<String, Value> = (0..8)
+        .map(|i| (format!("part{i}"), json!("x".repeat(500))))
+        .collect();
+    let large = Value::Object(large);
+    put(large.clone()).await.assert_ok();
+    let announced = sse.until("extends_updated").await;
+    let announced = &announced.last().expect("event").data;
+    assert!(announced.get("extends").is_none(), "{announced}");
+    let bytes = announced["extends_bytes"].as_u64().expect("extends_bytes");
+    assert!((4000..4100).contains(&bytes), "{bytes}");
+    // the room itself has them
+    let info = app.info(&id, "anchor").await;
+    assert_eq!(info.assert_ok()["extends"], large);
 }

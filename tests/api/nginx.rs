@@ -44,7 +44,7 @@ impl NginxServer {
             std::fs::write(dir.join(name), body).expect("nginx file");
         }
         let d = dir.display();
-        let events = if conf.contains("events") {
+        let events = if conf.contains("events {") {
             ""
         } else {
             "events { worker_connections 256; }\n"

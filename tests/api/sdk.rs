@@ -68,6 +68,8 @@ async fn a_generated_python_client_drives_a_room() {
     assert_eq!(data["anchor_info"]["user_id"], anchor);
     assert_eq!(data["extends"], serde_json::json!({"age": "18"}));
     assert_eq!(data["pv"], 1);
+    // the SDK's kick removed the viewer, and its ban holds
     let members = app.user_list(live_id, 1, 20).await;
-    assert_eq!(members.assert_ok()["list"][0]["user_id"], viewer);
+    assert_eq!(members.assert_ok()["total_count"], 0);
+    app.join(live_id, viewer).await.assert_error(403, 40301);
 }

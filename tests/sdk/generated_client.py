@@ -96,12 +96,16 @@ def expect(condition: bool, what: str, got: object) -> None:
 def drive(base: str) -> dict:
     sys.path.insert(0, str(OUT))
     from liveroom_client import AuthenticatedClient
+    from liveroom_client.api.moderation import kick_user, my_rooms
     from liveroom_client.api.presence import heartbeat, join_room, list_members
     from liveroom_client.api.rooms import create_room
     from liveroom_client.models import (
         CreateRoomRequest,
         Envelope,
         HeartbeatEnvelope,
+        KickEnvelope,
+        KickRequest,
+        RoomPageEnvelope,
         MemberPageEnvelope,
         RoomEnvelope,
     )
@@ -142,6 +146,21 @@ def drive(base: str) -> dict:
     page = members.parsed.data
     expect(page.total_count == 1 and page.page_total == 1 and page.end_page, "one member on one page", page.to_dict())
     expect([m.user_id for m in page.list_] == [viewer_id], "the viewer is the member", page.to_dict())
+
+    # 我的直播间: the anchor's own rooms, with the push URL
+    mine = my_rooms.sync_detailed(client=anchor)
+    expect(isinstance(mine.parsed, RoomPageEnvelope) and mine.parsed.code == 0, "mine succeeds", mine.parsed)
+    expect([r.live_id for r in mine.parsed.data.list_] == [live_id], "mine lists the room", mine.parsed.data.to_dict())
+    expect(mine.parsed.data.list_[0].push_url != "", "mine shows the push URL", mine.parsed.data.list_[0].push_url)
+
+    # 踢出用户: removed at once, then banned (403/40301, the envelope the spec declares)
+    kick = KickRequest.from_dict({"live_id": live_id, "user_id": viewer_id, "ban_secs": 600})
+    kicked = kick_user.sync_detailed(client=anchor, body=kick)
+    expect(isinstance(kicked.parsed, KickEnvelope) and kicked.parsed.code == 0, "kick succeeds", kicked.parsed)
+    expect(kicked.parsed.data.removed and kicked.parsed.data.ban_end_time > 0, "removed and banned", kicked.parsed.data.to_dict())
+    again = join_room.sync_detailed(live_id=live_id, client=viewer)
+    expect(again.status_code == 403, "a banned join is 403", again.status_code)
+    expect(isinstance(again.parsed, Envelope) and again.parsed.code == 40301, "the 40301 envelope", again.parsed)
 
     # an error is the envelope too, typed by the status the spec declares for it
     missing = heartbeat.sync_detailed(live_id="live_00000000000000000000000000000000", client=viewer)

@@ -11,6 +11,9 @@ type Created = operations["createRoom"]["responses"][200]["content"][Json];
 type Refused = operations["createRoom"]["responses"][400]["content"][Json];
 type Members = operations["listMembers"]["responses"][200]["content"][Json];
 type Message = operations["roomEvents"]["responses"][200]["content"]["text/event-stream"];
+type Kick = operations["kickUser"]["requestBody"]["content"][Json];
+type Kicked = operations["kickUser"]["responses"][200]["content"][Json];
+type Stats = operations["serverRoomStats"]["responses"][200]["content"][Json];
 
 export async function createRoom(base: string, token: string, room: CreateRoom): Promise<string> {
   const response = await fetch(`${base}/client/live/room/instance`, {
@@ -39,6 +42,21 @@ export function roomEvent(message: Message): Schemas["RoomEvent"] {
     throw new Error(`member_left without user_id at ${event.at}`);
   }
   return event;
+}
+
+/** Kicks a user out of a room and bans them for `banSecs`; answers the end of the ban (unix s). */
+export async function kick(base: string, token: string, body: Kick): Promise<number> {
+  const response = await fetch(`${base}/client/live/room/kick`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const kicked = (await response.json()) as Kicked;
+  return kicked.data.ban_end_time;
+}
+
+export function peakOnline(stats: Stats): number {
+  return stats.data.peak_online;
 }
 
 export const example: CreateRoom = { title: "XXX直播", extends: { age: "18" } };

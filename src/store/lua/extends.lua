@@ -6,5 +6,13 @@ redis.call('HSET', KEYS[1], 'extends', extends)
 -- list rows show the extends (issue 18: the room's card follows its version)
 redis.call('HINCRBY', KEYS[1], 'ver', 1)
 local now = now_ms()
-emit(now, 'extends_updated', {extends = cjson.decode(extends)})
+-- The event stays small whatever the extends (a log's bytes are bounded, not only its length):
+-- extends up to EXTENDS_IN_EVENT bytes ride along; larger ones are only announced, with their
+-- size, and watchers read the room's info.
+local EXTENDS_IN_EVENT = 1024
+if #extends <= EXTENDS_IN_EVENT then
+  emit(now, 'extends_updated', {extends = cjson.decode(extends)})
+else
+  emit(now, 'extends_updated', {extends_bytes = #extends})
+end
 return room_view(now, window)

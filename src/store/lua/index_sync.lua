@@ -3,11 +3,39 @@
 -- brings back a room deleted within the hour.
 -- ARGV: P, live_id, ver, status ('0'|'1'|'2'|'d' deleted), created_ms, started_ms,
 --       close deadline ms, purge deadline ms (0: keep), folded text ("title\31nick"),
---       the room's card (store/cards.rs; absent or '': left as it is).
+--       and, optionally, the prefix of the per-anchor lists (keys.rs `anchor_rooms`) and the
+--       room's anchor (empty on a delete: the lists remember whose room it was), then the
+--       room's card (store/cards.rs; absent or '': left as it is).
 local P, id, ver, status = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local started, close_at, purge_at, text = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9]
-local card = ARGV[10] or ''
+local card = ARGV[12] or ''
 local TOMBSTONE_MS = 3600000
+local A, anchor = ARGV[10] or '', ARGV[11] or ''
+
+-- The per-anchor lists (server API, `mine`): each anchor's rooms, all and by status, scored by
+-- room number (newest created first). `A .. 'owner'` remembers each room's anchor.
+local function anchor_lists(n, new_status)
+  if A == '' then return end
+  local owner_key = A .. 'owner'
+  if new_status == 'd' then
+    local owner = redis.call('HGET', owner_key, id)
+    if not owner then return end
+    redis.call('ZREM', A .. 'a:' .. owner, id)
+    for s = 0, 2 do redis.call('ZREM', A .. s .. ':' .. owner, id) end
+    redis.call('HDEL', owner_key, id)
+    return
+  end
+  if anchor == '' then return end
+  redis.call('HSET', owner_key, id, anchor)
+  redis.call('ZADD', A .. 'a:' .. anchor, n, id)
+  for s = 0, 2 do
+    if tostring(s) == new_status then
+      redis.call('ZADD', A .. s .. ':' .. anchor, n, id)
+    else
+      redis.call('ZREM', A .. s .. ':' .. anchor, id)
+    end
+  end
+end
 local hex = string.sub(id, 6)
 local deleted = P .. '#del'
 if redis.call('ZSCORE', deleted, hex) then return 0 end
@@ -43,6 +71,7 @@ if status == 'd' then
   redis.call('ZREM', KEYS[5], id)
   redis.call('ZREM', KEYS[8], id)
   redis.call('ZREM', KEYS[9], id)
+  anchor_lists(n, 'd')
   return 1
 end
 
@@ -65,6 +94,7 @@ if old_status ~= status then
 end
 doc_set(P, n, doc_make(bin, status, ver, text))
 if card ~= '' then redis.call('HSET', card_key(P, hex), bin, card) end
+anchor_lists(n, status)
 
 if status == '1' then
   redis.call('ZADD', KEYS[5], started, id)

@@ -10,6 +10,9 @@ local status = redis.call('HGET', KEYS[1], 'live_status')
 if not status then return {'NOT_FOUND'} end
 if status == '2' then return {'CONFLICT', 'the live has ended; it cannot be joined'} end
 local now = now_ms()
+-- a ban (kick.lua; KEYS[10]) still running refuses the join
+local banned = tonumber(redis.call('ZSCORE', KEYS[10], user))
+if banned and banned > now then return {'BANNED', banned} end
 local first, fresh = 0, 0
 if entry_seq(redis.call('HGET', KEYS[4], user)) <= seq then
   local last = redis.call('ZSCORE', KEYS[2], user)
@@ -28,6 +31,13 @@ if entry_seq(redis.call('HGET', KEYS[4], user)) <= seq then
     redis.call('HSET', KEYS[4], user, seq .. '\t' .. profile)
     emit(now, 'member_joined', {user_id = user})
     count_event(now, window)
+    -- the highest online count of the live (stats)
+    if status == '1' then
+      local online = redis.call('ZCOUNT', KEYS[2], '(' .. (now - window), '+inf')
+      if online > (tonumber(redis.call('HGET', KEYS[1], 'peak')) or 0) then
+        redis.call('HSET', KEYS[1], 'peak', online)
+      end
+    end
   else
     redis.call('ZADD', KEYS[2], now, user)
     redis.call('HSET', KEYS[4], user, seq .. '\t' .. profile)

@@ -27,13 +27,28 @@ end
 -- How many events this run of the script wrote (a script may say so to its caller).
 local written = {events = 0}
 
+-- EVENT_LOG (prepended by scripts.rs from the settings): `webhooks` (webhook delivery reads the
+-- logs: nothing is trimmed here, delivery trims what it delivered), `member_max` (above it a
+-- room writes no member events for watchers), `member_all` (webhooks still get them, marked
+-- `w` = webhook only, which watchers skip).
+local MEMBER_EVENTS = {member_joined = true, member_left = true}
+
 local function emit(now, etype, fields)
+  local hot = MEMBER_EVENTS[etype] and redis.call('ZCARD', KEYS[2]) > EVENT_LOG.member_max
+  if hot and not (EVENT_LOG.webhooks and EVENT_LOG.member_all) then return end
   written.events = written.events + 1
   local data = fields or {}
   data.live_id = room_id()
   data.type = etype
   data.at = now
-  redis.call('XADD', KEYS[7], 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'type', etype, 'data', cjson.encode(data))
+  local body = cjson.encode(data)
+  if not EVENT_LOG.webhooks then
+    redis.call('XADD', KEYS[7], 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'type', etype, 'data', body)
+  elseif hot then
+    redis.call('XADD', KEYS[7], '*', 'type', etype, 'data', body, 'w', '1')
+  else
+    redis.call('XADD', KEYS[7], '*', 'type', etype, 'data', body)
+  end
 end
 
 -- online_count events, coalesced: at most one a second per room, only when the count changed.

@@ -7,5 +7,5 @@ if redis.call('HGET', KEYS[1], 'live_status') ~= '2' then
   return {'KEEP'}
 end
 set_entries_aside()
-redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[10])
 return {'OK'}
