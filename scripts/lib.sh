@@ -30,7 +30,9 @@ ensure_cargo() {
 free_port() {
   local port
   while :; do
-    port=$(( 20000 + RANDOM % 30000 ))
+    # below Linux's ephemeral range (32768-60999), where outgoing connections take their
+    # local ports: a port that is free now stays free for a server about to bind it
+    port=$(( 20000 + RANDOM % 12000 ))
     [ "$port" -eq 6379 ] && continue
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "$port"
