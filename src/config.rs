@@ -81,6 +81,11 @@ pub struct Settings {
     #[arg(long, env = "LIVEROOM_SWEEP_INTERVAL_MS", default_value_t = 0)]
     pub sweep_interval_ms: u64,
 
+    /// How long a replica may answer a hot page of the live list or search from its own cache
+    /// (CONTRACT section 7: its own changes show at once, other replicas' within this); 0: off.
+    #[arg(long, env = "LIVEROOM_LIST_CACHE_MS", default_value_t = 1000)]
+    pub list_cache_ms: u64,
+
     /// Requests a second one user may make (0: no limit).
     #[arg(long, env = "LIVEROOM_RATE_LIMIT_USER_PER_SEC", default_value_t = 50)]
     pub rate_limit_user_per_sec: u32,
@@ -262,6 +267,7 @@ impl Settings {
             anchor_close_ms: self.anchor_offline_close_ms.max(1),
             ended_retention_ms: self.ended_retention_secs * 1000,
             open_rooms_per_anchor: self.max_open_rooms_per_user,
+            list_cache_ms: self.list_cache_ms,
         }
     }
 

@@ -1,31 +1,49 @@
 //! Endpoints 6 and 7: search and the live list.
 
+use std::sync::Arc;
+
 use poem_openapi::OpenApi;
 use poem_openapi::param::Query;
-use poem_openapi::payload::Json;
 
 use super::auth::Caller;
-use super::envelope::RoomPageEnvelope;
+use super::envelope::RoomPageJson;
 use super::error::ApiError;
 use super::model::{LiveStatusParam, PageNum, PageSize, RoomData, RoomPage};
 use super::{ApiTags, AppState};
 use crate::domain::ids::LiveId;
-use crate::domain::page::{Page, PageRequest};
-use crate::domain::room::{LiveStatus, Room};
+use crate::domain::page::PageRequest;
+use crate::domain::room::LiveStatus;
 use crate::domain::search::Keyword;
+use crate::store::SharedPage;
 
 pub struct DiscoveryApi {
     pub state: AppState,
 }
 
 impl DiscoveryApi {
-    fn answer(&self, page: Page<Room>, caller: &Caller) -> Json<RoomPageEnvelope> {
+    /// The page's answer for this caller. A caller who is the anchor of none of the page's rooms
+    /// gets what every such caller gets (no `push_url`; playback URLs the same for all when they
+    /// are not signed): that is serialized once per shared page (issue 18). The room's anchor
+    /// gets its `push_url`, made for it, never from a shared page's bytes.
+    fn answer(&self, shared: Arc<SharedPage>, caller: &Caller) -> RoomPageJson {
         let streams = &self.state.streams;
-        let page = page.map(|room| {
-            let urls = streams.urls(&room, caller.user_id());
-            RoomData::new(room, urls)
-        });
-        RoomPageEnvelope::ok(RoomPage::new(page))
+        let render = |viewer: &str| {
+            let page = shared.page.clone().map(|room| {
+                let urls = streams.urls(&room, viewer);
+                RoomData::new(room, urls)
+            });
+            RoomPageJson::data_of(&RoomPage::new(page))
+        };
+        let anchor_here = shared
+            .page
+            .list
+            .iter()
+            .any(|room| room.anchor.user_id == caller.user_id());
+        if anchor_here || !streams.play_key.is_empty() {
+            return RoomPageJson::new(render(caller.user_id()));
+        }
+        // "": no room's anchor (user ids are never empty)
+        RoomPageJson::new(shared.memo.get_or_init(|| render("")).clone())
     }
 }
 
@@ -54,7 +72,7 @@ impl DiscoveryApi {
         keyword: Query<Option<String>>,
         /// 直播间状态 — only rooms of this status: 0 created, 1 live, 2 ended.
         live_status: Query<Option<LiveStatusParam>>,
-    ) -> Result<Json<RoomPageEnvelope>, ApiError> {
+    ) -> Result<RoomPageJson, ApiError> {
         let page = PageRequest::parse(page_num.0.map(|p| p.0), page_size.0.map(|p| p.0))?;
         let raw = keyword.0.as_deref();
         let kw = Keyword::parse(raw)?;
@@ -68,7 +86,7 @@ impl DiscoveryApi {
         let rooms = self
             .state
             .store
-            .search(&kw, exact.as_ref(), status, page)
+            .search_shared(&kw, exact.as_ref(), status, page)
             .await?;
         Ok(self.answer(rooms, &caller))
     }
@@ -90,9 +108,9 @@ impl DiscoveryApi {
         page_num: Query<Option<PageNum>>,
         /// 分页数量 — rooms per page: 1–100 (default 20).
         page_size: Query<Option<PageSize>>,
-    ) -> Result<Json<RoomPageEnvelope>, ApiError> {
+    ) -> Result<RoomPageJson, ApiError> {
         let page = PageRequest::parse(page_num.0.map(|p| p.0), page_size.0.map(|p| p.0))?;
-        let rooms = self.state.store.live_rooms(page).await?;
+        let rooms = self.state.store.live_rooms_shared(page).await?;
         Ok(self.answer(rooms, &caller))
     }
 }

@@ -192,6 +192,86 @@ impl ApiResponse for HeartbeatJson {
     }
 }
 
+/// A page of rooms as `Json<RoomPageEnvelope>` would send it (same bytes, same schema in the
+/// spec), with its `data` serialized beforehand: a page the store shares between callers (its
+/// page cache, issue 18) is serialized once for all the callers it reads the same for, and each
+/// answer only adds its request id around those bytes.
+pub struct RoomPageJson {
+    request_id: String,
+    data: Vec<u8>,
+}
+
+impl RoomPageJson {
+    /// The `data` of the answer, as `Json` writes it.
+    pub fn data_of(page: &RoomPage) -> Vec<u8> {
+        use poem_openapi::types::ToJSON;
+        serde_json::to_vec(&page.to_json()).unwrap_or_else(|_| b"null".to_vec())
+    }
+
+    /// The answer to this request with `data` (bytes of [`Self::data_of`]).
+    pub fn new(data: Vec<u8>) -> Self {
+        Self {
+            request_id: current_request_id(),
+            data,
+        }
+    }
+
+    fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64 + self.request_id.len() + self.data.len());
+        out.extend_from_slice(b"{\"request_id\":");
+        json_string(&mut out, &self.request_id);
+        out.extend_from_slice(b",\"code\":0,\"message\":\"success\",\"data\":");
+        out.extend_from_slice(&self.data);
+        out.push(b'}');
+        out
+    }
+}
+
+impl Payload for RoomPageJson {
+    const CONTENT_TYPE: &'static str = Json::<RoomPageEnvelope>::CONTENT_TYPE;
+
+    fn check_content_type(content_type: &str) -> bool {
+        Json::<RoomPageEnvelope>::check_content_type(content_type)
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        RoomPageEnvelope::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        RoomPageEnvelope::register(registry);
+    }
+}
+
+impl IntoResponse for RoomPageJson {
+    fn into_response(self) -> Response {
+        Response::builder()
+            .content_type(Self::CONTENT_TYPE)
+            .body(self.to_bytes())
+    }
+}
+
+impl ApiResponse for RoomPageJson {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "",
+                status: Some(200),
+                status_range: None,
+                content: vec![MetaMediaType {
+                    content_type: Self::CONTENT_TYPE,
+                    schema: Self::schema_ref(),
+                }],
+                headers: vec![],
+            }],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        RoomPageEnvelope::register(registry);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use poem_openapi::types::ToJSON;
@@ -220,6 +300,32 @@ mod tests {
                 String::from_utf8(generic).expect("UTF-8")
             );
         }
+    }
+
+    #[test]
+    fn the_prepared_room_page_answer_is_what_json_would_send() {
+        let page = || RoomPage {
+            total_count: 3,
+            page_total: 1,
+            end_page: true,
+            list: vec![<RoomData as poem_openapi::types::Example>::example()],
+        };
+        let request_id = "quote \" back\\slash";
+        let generic = RoomPageEnvelope {
+            request_id: request_id.to_owned(),
+            code: 0,
+            message: "success".into(),
+            data: page(),
+        };
+        let generic = serde_json::to_vec(&generic.to_json()).expect("JSON");
+        let prepared = RoomPageJson {
+            request_id: request_id.to_owned(),
+            data: RoomPageJson::data_of(&page()),
+        };
+        assert_eq!(
+            String::from_utf8(prepared.to_bytes()).expect("UTF-8"),
+            String::from_utf8(generic).expect("UTF-8")
+        );
     }
 
     #[test]

@@ -1,8 +1,14 @@
-//! Discovery: the live list and keyword search. Two round trips each: the index page, then the
-//! page's rooms read together.
+//! Discovery: the live list and keyword search. One script in the `{rooms}` slot answers a
+//! page with each room's card (issue 18, store/cards.rs); only a room without a card (indexed
+//! before cards existed) is read from its own slot. Hot pages are kept a moment by this replica
+//! (store/page_cache.rs).
+
+use std::sync::Arc;
 
 use redis::Value;
 
+use super::cards;
+use super::page_cache::{PageKey, SharedPage};
 use super::reply::{array, bad, int, text};
 use super::{Store, StoreResult};
 use crate::domain::ids::LiveId;
@@ -10,22 +16,69 @@ use crate::domain::page::{Page, PageRequest};
 use crate::domain::room::{LiveStatus, Room};
 use crate::domain::search::Keyword;
 
-fn id_page(answer: &Value, what: &str) -> StoreResult<(u64, Vec<String>)> {
+/// A page's rooms by id, each with its card when it has one.
+type Rows = Vec<(LiveId, Option<Room>)>;
+
+/// A page as an index script answers it: {total, {live_id, ...}, {card or nil, ...}}.
+fn card_page(answer: &Value, what: &str) -> StoreResult<(u64, Rows)> {
     let parts = array(answer).ok_or_else(|| bad(what))?;
     let total = parts.first().and_then(int).ok_or_else(|| bad(what))?.max(0) as u64;
     let ids = parts.get(1).and_then(array).ok_or_else(|| bad(what))?;
-    Ok((total, ids.iter().filter_map(text).collect()))
+    let cards = parts.get(2).and_then(array).unwrap_or_default();
+    let rows = ids
+        .iter()
+        .enumerate()
+        .filter_map(|(i, raw)| {
+            let id = LiveId::parse(&text(raw)?)?;
+            let card = cards
+                .get(i)
+                .and_then(text)
+                .and_then(|c| cards::decode(id.clone(), &c));
+            Some((id, card))
+        })
+        .collect();
+    Ok((total, rows))
 }
 
 impl Store {
     /// Live rooms, most recently started first.
     pub async fn live_rooms(&self, page: PageRequest) -> StoreResult<Page<Room>> {
-        let keys = [self.keys().live()];
-        let args = [page.offset().to_string(), page.size.to_string()];
-        let answer: Value = self.eval(&self.scripts().page, &keys, &args).await?;
-        let (total, ids) = id_page(&answer, "live page")?;
-        let rooms = self.rooms(&ids).await?;
-        Ok(Page::new(page, total, rooms))
+        Ok(self.live_rooms_shared(page).await?.page.clone())
+    }
+
+    /// As `search`, shared with other reads of the same cached page.
+    pub async fn search_shared(
+        &self,
+        keyword: &Keyword,
+        exact_id: Option<&LiveId>,
+        live_status: Option<LiveStatus>,
+        page: PageRequest,
+    ) -> StoreResult<Arc<SharedPage>> {
+        self.search_page(keyword, exact_id, live_status, page).await
+    }
+
+    /// As `live_rooms`, shared with other reads of the same cached page.
+    pub async fn live_rooms_shared(&self, page: PageRequest) -> StoreResult<Arc<SharedPage>> {
+        let key = PageKey::Live {
+            offset: page.offset(),
+            size: page.size,
+        };
+        let generation = self.pages().generation();
+        if let Some(hit) = self.pages().get(&key, generation) {
+            return Ok(hit);
+        }
+        let keys = self.keys().index();
+        let args = [
+            self.keys().gram_prefix(),
+            page.offset().to_string(),
+            page.size.to_string(),
+        ];
+        let answer: Value = self.eval(&self.scripts().list, &keys, &args).await?;
+        let (total, rows) = card_page(&answer, "live page")?;
+        let rooms = self.fill(rows).await?;
+        let page = SharedPage::new(Page::new(page, total, rooms));
+        self.pages().put(key, generation, &page);
+        Ok(page)
     }
 
     /// Rooms whose title or anchor nick contains the keyword (or whose id is the keyword),
@@ -37,6 +90,30 @@ impl Store {
         live_status: Option<LiveStatus>,
         page: PageRequest,
     ) -> StoreResult<Page<Room>> {
+        let shared = self
+            .search_page(keyword, exact_id, live_status, page)
+            .await?;
+        Ok(shared.page.clone())
+    }
+
+    async fn search_page(
+        &self,
+        keyword: &Keyword,
+        exact_id: Option<&LiveId>,
+        live_status: Option<LiveStatus>,
+        page: PageRequest,
+    ) -> StoreResult<Arc<SharedPage>> {
+        let key = PageKey::Search {
+            keyword: keyword.folded().to_owned(),
+            exact: exact_id.is_some(),
+            status: live_status.map(LiveStatus::code),
+            offset: page.offset(),
+            size: page.size,
+        };
+        let generation = self.pages().generation();
+        if let Some(hit) = self.pages().get(&key, generation) {
+            return Ok(hit);
+        }
         let args = [
             self.keys().gram_prefix(),
             keyword.folded().to_owned(),
@@ -50,8 +127,36 @@ impl Store {
         let answer: Value = self
             .eval(&self.scripts().search, &self.keys().index(), &args)
             .await?;
-        let (total, ids) = id_page(&answer, "search")?;
-        let rooms = self.rooms(&ids).await?;
-        Ok(Page::new(page, total, rooms))
+        let (total, rows) = card_page(&answer, "search")?;
+        let rooms = self.fill(rows).await?;
+        let page = SharedPage::new(Page::new(page, total, rooms));
+        self.pages().put(key, generation, &page);
+        Ok(page)
+    }
+
+    /// The page's rooms: the cards, and a read of each room that had none (skipped when it is
+    /// gone meanwhile).
+    async fn fill(&self, rows: Rows) -> StoreResult<Vec<Room>> {
+        let missing: Vec<String> = rows
+            .iter()
+            .filter(|(_, card)| card.is_none())
+            .map(|(id, _)| id.to_string())
+            .collect();
+        if missing.is_empty() {
+            return Ok(rows.into_iter().filter_map(|(_, card)| card).collect());
+        }
+        let mut read = self.rooms(&missing).await?.into_iter().peekable();
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, card) in rows {
+            match card {
+                Some(room) => out.push(room),
+                None => {
+                    if read.peek().is_some_and(|r| r.live_id == id) {
+                        out.extend(read.next());
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 }

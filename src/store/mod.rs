@@ -1,11 +1,13 @@
 //! The only thing that talks to Redis. One node or a cluster behind one type; every operation is
 //! a script (or a plain command) of one round trip, bounded by a timeout.
 
+mod cards;
 mod connection;
 mod discovery;
 mod events;
 pub mod keys;
 mod moderation;
+mod page_cache;
 mod presence;
 mod ratelimit;
 mod reply;
@@ -23,6 +25,7 @@ pub use crate::metrics::Gauges;
 pub use connection::{Connection, RedisTarget};
 pub use events::{EventLogSettings, StoredEvent, Watcher};
 pub use moderation::{Ban, Kicked, RoomStats};
+pub use page_cache::SharedPage;
 pub use presence::Heartbeat;
 pub use sweep::SweepReport;
 
@@ -42,6 +45,9 @@ pub struct Timings {
     /// Rooms not ended one anchor may have at once (0: no limit). A quota, not a timing, but
     /// read from the same settings at the same place.
     pub open_rooms_per_anchor: u32,
+    /// How long this replica may keep a hot page of the live list or search
+    /// (`LIVEROOM_LIST_CACHE_MS`; 0: no cache; store/page_cache.rs).
+    pub list_cache_ms: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +118,7 @@ struct Inner {
     stats: crate::metrics::RedisStats,
     timings: Timings,
     timeout: Duration,
+    pages: page_cache::PageCache,
     /// What the event log is read by (webhooks or not) and its member-event threshold.
     event_log: EventLogSettings,
 }
@@ -135,6 +142,7 @@ impl Store {
                 scripts: Scripts::with_event_log(&event_log),
                 timings,
                 timeout,
+                pages: page_cache::PageCache::new(timings.list_cache_ms),
                 event_log,
             }),
         }
@@ -146,6 +154,10 @@ impl Store {
 
     fn scripts(&self) -> &Scripts {
         &self.inner.scripts
+    }
+
+    fn pages(&self) -> &page_cache::PageCache {
+        &self.inner.pages
     }
 
     fn timings(&self) -> Timings {

@@ -83,6 +83,8 @@ impl Store {
         if removed {
             self.note_events(id);
             self.count_online(-1);
+            // the count may have been said: the room's card follows (issue 18; kicks are rare)
+            self.refresh_card_of(id);
             let due_in = rest.get(3).and_then(int).unwrap_or(-1);
             if due_in >= 0 {
                 self.schedule_sweep_after(id, due_in).await;

@@ -66,9 +66,15 @@ impl Store {
         let joined = answer.and_then(|a| {
             let (_, rest) = status(&a, "join")?;
             let flag = |i: usize| rest.get(i).and_then(int).unwrap_or(0);
-            Ok((decode_view(rest)?, flag(4) == 1, flag(5), flag(6)))
+            Ok((
+                decode_view(rest)?,
+                flag(4) == 1,
+                flag(5),
+                flag(6),
+                flag(7) == 1,
+            ))
         });
-        let (room, first_member, fresh, due_in) = match joined {
+        let (room, first_member, fresh, due_in, announced) = match joined {
             Ok(ok) => ok,
             Err(e @ (StoreError::NotFound | StoreError::Conflict(_) | StoreError::Banned(_))) => {
                 self.abort_join(id, &user_key, user, seq, &prev).await;
@@ -78,6 +84,10 @@ impl Store {
         };
         self.note_events(id);
         self.count_online(fresh);
+        if announced {
+            // the online count was said: the room's card in the index follows (issue 18)
+            self.refresh_card(room.clone());
+        }
         // Once more after the member exists, when it made the room non-empty: a sweep that saw
         // the room empty just before this join then looks again instead of parking it.
         let window = self.window() as i64;
@@ -170,6 +180,10 @@ impl Store {
         }
         if let Some(due_in) = rest.get(1).and_then(int).filter(|d| *d >= 0) {
             self.schedule_sweep_after(id, due_in).await;
+        }
+        if rest.get(2).and_then(int) == Some(1) {
+            // the online count was said: the room's card in the index follows (issue 18)
+            self.refresh_card_of(id);
         }
         removed
     }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use redis::Value;
 
+use super::cards;
 use super::reply::{bad, fields, int, status};
 use super::{Store, StoreError, StoreResult};
 use crate::domain::ids::LiveId;
@@ -308,6 +309,8 @@ impl Store {
             .await?;
         let room = decode_view(status(&answer, "extends")?.1)?;
         self.note_events(id);
+        // list rows show the extends: the index (the room's card) follows
+        self.sync_index(&room).await;
         Ok(room)
     }
 
@@ -340,11 +343,51 @@ impl Store {
             room_text(&room.title, &room.anchor.looks.nick),
             self.keys().anchor_rooms_prefix(),
             room.anchor.user_id.clone(),
+            cards::encode(room),
         ];
-        let _: i64 = self
-            .eval(&self.scripts().index_sync, &self.keys().index(), &args)
-            .await?;
+        let synced = self
+            .eval::<i64>(&self.scripts().index_sync, &self.keys().index(), &args)
+            .await;
+        // this replica's own change shows at once in its own lists (store/page_cache.rs)
+        self.pages().changed();
+        synced?;
         Ok(())
+    }
+
+    /// Refreshes the room's card with the counts of `room` (its online count as just said),
+    /// at the version the index has; off the request's path: a failure leaves the card's counts
+    /// until the next announcement. At most once a second per room (lib.lua count_event).
+    pub(super) fn refresh_card(&self, room: Room) {
+        let store = self.clone();
+        tokio::spawn(async move {
+            let args = [
+                store.keys().gram_prefix(),
+                room.live_id.to_string(),
+                room.version.to_string(),
+                cards::encode(&room),
+            ];
+            let done = store
+                .eval::<i64>(&store.scripts().card, &store.keys().index(), &args)
+                .await;
+            if let Err(e) = done {
+                tracing::warn!(live_id = %room.live_id, error = %e, "refreshing the room's card failed");
+            }
+        });
+    }
+
+    /// As `refresh_card`, reading the room first (when the caller has no view of it).
+    pub(super) fn refresh_card_of(&self, id: &LiveId) {
+        let store = self.clone();
+        let id = id.clone();
+        tokio::spawn(async move {
+            match store.room(&id).await {
+                Ok(room) => store.refresh_card(room),
+                Err(StoreError::NotFound) => {}
+                Err(e) => {
+                    tracing::warn!(live_id = %id, error = %e, "reading the room for its card failed")
+                }
+            }
+        });
     }
 
     pub(super) async fn unindex(&self, id: &LiveId) {
@@ -369,9 +412,11 @@ impl Store {
             self.keys().anchor_rooms_prefix(),
             empty,
         ];
-        let _: i64 = self
-            .eval(&self.scripts().index_sync, &self.keys().index(), &args)
-            .await?;
+        let done = self
+            .eval::<i64>(&self.scripts().index_sync, &self.keys().index(), &args)
+            .await;
+        self.pages().changed();
+        done?;
         Ok(())
     }
 

@@ -124,6 +124,7 @@ impl Store {
         let mut done: Vec<String> = Vec::new();
         let (mut lapsed, mut released) = (0, 0);
         let mut next = 0;
+        let mut said = false;
         for _ in 0..STEPS_PER_CLAIM {
             let mut args = vec![self.window().to_string(), STEP_MEMBERS.to_string()];
             args.append(&mut done);
@@ -134,6 +135,7 @@ impl Store {
             self.count_online(-removed);
             if rest.get(2).and_then(int).is_some_and(|n| n > 0) {
                 self.note_events(id);
+                said = true;
             }
             let step = match word.as_str() {
                 "RELEASE" => Step::Members(reply::released(rest.get(1)), true),
@@ -153,6 +155,11 @@ impl Store {
                     break;
                 }
             }
+        }
+        if said {
+            // an online count said, members lapsed or the anchor gone offline: the room's card
+            // in the index follows (issue 18), once per claim of the room
+            self.refresh_card_of(id);
         }
         // (a claim that ran out of steps leaves `next` at 0: the room comes due again at once)
         let [schedule, claims] = self.keys().sweep_schedule();

@@ -5,6 +5,7 @@ mod bounded;
 mod browser;
 mod deploy;
 mod discovery;
+mod discovery_cache;
 mod edge;
 mod events;
 mod events_scale;

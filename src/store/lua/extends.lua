@@ -3,6 +3,8 @@ local user, window, extends = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'NOT_FOUND'} end
 if redis.call('HGET', KEYS[1], 'anchor_id') ~= user then return {'FORBIDDEN'} end
 redis.call('HSET', KEYS[1], 'extends', extends)
+-- list rows show the extends (issue 18: the room's card follows its version)
+redis.call('HINCRBY', KEYS[1], 'ver', 1)
 local now = now_ms()
 -- The event stays small whatever the extends (a log's bytes are bounded, not only its length):
 -- extends up to EXTENDS_IN_EVENT bytes ride along; larger ones are only announced, with their

@@ -19,6 +19,9 @@
 --                     (allocated at once: 4 KiB exactly, where growing bit by bit would double it)
 --     P..'#del'       live_ids deleted in the last hour (zset: -> ms), so that a late update of
 --                     a deleted room cannot bring it back
+--     P..'#k:'..b     room cards (issue 18: store/cards.rs), live_id -> what a list row shows
+--                     (hash; b as for '#m:', the field is the id's 16 bytes), written with the
+--                     document and refreshed at the same version when the online count is said
 --     P..'#ph'        popular phrases (zset: keyword -> when registered), at most 64: a keyword
 --                     of three characters or more whose search had many candidates to confirm
 --                     gets postings of its own (pseudo-gram '#p'..keyword), kept exact by every
@@ -73,6 +76,10 @@ end
 
 local function map_key(P, hex)
   return P .. '#m:' .. (tonumber(string.sub(hex, -4), 16) % MAP_BUCKETS)
+end
+
+local function card_key(P, hex)
+  return P .. '#k:' .. (tonumber(string.sub(hex, -4), 16) % MAP_BUCKETS)
 end
 
 local function doc_key(P, n)

@@ -4,9 +4,11 @@
 -- ARGV: P, live_id, ver, status ('0'|'1'|'2'|'d' deleted), created_ms, started_ms,
 --       close deadline ms, purge deadline ms (0: keep), folded text ("title\31nick"),
 --       and, optionally, the prefix of the per-anchor lists (keys.rs `anchor_rooms`) and the
---       room's anchor (empty on a delete: the lists remember whose room it was).
+--       room's anchor (empty on a delete: the lists remember whose room it was), then the
+--       room's card (store/cards.rs; absent or '': left as it is).
 local P, id, ver, status = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local started, close_at, purge_at, text = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9]
+local card = ARGV[12] or ''
 local TOMBSTONE_MS = 3600000
 local A, anchor = ARGV[10] or '', ARGV[11] or ''
 
@@ -62,6 +64,7 @@ if status == 'd' then
     doc_clear(P, n)
     redis.call('HDEL', mk, bin)
   end
+  redis.call('HDEL', card_key(P, hex), bin)
   local now = now_ms()
   redis.call('ZADD', deleted, now, hex)
   redis.call('ZREMRANGEBYSCORE', deleted, '-inf', now - TOMBSTONE_MS)
@@ -90,6 +93,7 @@ if old_status ~= status then
   chunk_add(P, '#s' .. status, n)
 end
 doc_set(P, n, doc_make(bin, status, ver, text))
+if card ~= '' then redis.call('HSET', card_key(P, hex), bin, card) end
 anchor_lists(n, status)
 
 if status == '1' then

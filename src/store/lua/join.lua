@@ -3,7 +3,8 @@
 -- written by a later seq wins, so a join that lost a race is superseded, not applied.
 -- Answers the view, then 1 when this made the room non-empty (0 otherwise), then 1 when this
 -- was a new visit (a member more online), then in how many ms the room must come due (-1: no
--- need; see lib.lua count_event and anchor_beat).
+-- need; see lib.lua count_event and anchor_beat), then 1 when the online count was said
+-- (the caller refreshes the room's card).
 local user, seq, profile, window = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local status = redis.call('HGET', KEYS[1], 'live_status')
 if not status then return {'NOT_FOUND'} end
@@ -47,4 +48,5 @@ local view = room_view(now, window)
 view[#view + 1] = first
 view[#view + 1] = fresh
 view[#view + 1] = written.due_in
+view[#view + 1] = written.announced
 return view

@@ -57,6 +57,7 @@ end
 -- keeps when (`oc_due`), and the script tells its caller once, so that the caller schedules
 -- the room (`written.due_in`, ms from now; -1 when nothing to schedule).
 written.due_in = -1
+written.announced = 0
 local function due_within(ms)
   if written.due_in < 0 or ms < written.due_in then written.due_in = ms end
 end
@@ -79,6 +80,8 @@ local function count_event(now, window)
   redis.call('HSET', KEYS[1], 'oc_sent', count, 'oc_at', now)
   redis.call('HDEL', KEYS[1], 'oc_due')
   emit(now, 'online_count', {online_count = count})
+  -- the caller refreshes the room's card in the index (issue 18: store/cards.rs)
+  written.announced = 1
 end
 
 -- The seq of the join or leave that last wrote this user's entry (0 when none).

@@ -1,7 +1,7 @@
 -- A page of rooms matching a folded keyword, newest first (highest room number first: numbers
 -- follow creation). ARGV: P, keyword (folded; '' = every room), status filter ('' or
 -- '0'|'1'|'2'), offset, count, a live_id to match exactly ('' when the keyword is not of that
--- form). Answers {total, {live_id, ...}}.
+-- form). Answers {total, {live_id, ...}, {card or false, ...}}.
 --
 -- The keyword's grams (its character, or its pairs of neighbouring characters) are intersected,
 -- with the status's pseudo-gram when filtered: a rare gram's few rooms directly, otherwise chunk
@@ -337,10 +337,15 @@ for c, nums in pairs(missing) do
   local got = redis.call('HMGET', P .. '#d:' .. c, unpack(nums))
   for k, n in ipairs(nums) do docs[n] = got[k] end
 end
-local ids = {}
+local ids, cards = {}, {}
 for _, n in ipairs(page) do
   local bin = doc_parse(docs[n])
-  if bin then ids[#ids + 1] = 'live_' .. bin_to_hex(bin) end
+  if bin then
+    local hex = bin_to_hex(bin)
+    ids[#ids + 1] = 'live_' .. hex
+    -- the room's card (issue 18), false when it has none: the caller reads that room
+    cards[#ids] = redis.call('HGET', card_key(P, hex), bin)
+  end
 end
 if #temps > 0 then redis.call('DEL', unpack(temps)) end
-return {total, ids}
+return {total, ids, cards}
