@@ -204,6 +204,11 @@ pub struct Settings {
     #[arg(long, env = "LIVEROOM_SSE_BUFFER", default_value_t = 1024)]
     pub sse_buffer: usize,
 
+    /// Extends up to this many bytes of JSON ride along in extends_updated; larger ones are
+    /// announced with their size (`extends_bytes`) for watchers to read info (0: never).
+    #[arg(long, env = "LIVEROOM_EVENT_EXTENDS_MAX_BYTES", default_value_t = 1024)]
+    pub event_extends_max_bytes: usize,
+
     /// Above this many members a room writes no member_joined / member_left for watchers;
     /// online_count carries the crowd.
     #[arg(long, env = "LIVEROOM_MEMBER_EVENTS_MAX", default_value_t = 500)]
@@ -279,6 +284,7 @@ impl Settings {
             member_events_max: self.member_events_max,
             webhook_member_events: self.webhook_member_events.trim() == "all",
             webhook_max_age_ms: self.webhook_max_age_secs.max(1).saturating_mul(1000),
+            extends_max_bytes: self.event_extends_max_bytes,
         }
     }
 

@@ -34,6 +34,9 @@ pub struct EventLogSettings {
     pub webhook_member_events: bool,
     /// Undelivered webhook events older than this are dropped.
     pub webhook_max_age_ms: u64,
+    /// Extends up to this many bytes of JSON ride along in `extends_updated`; larger ones are
+    /// announced with their size only, so that an event stays small.
+    pub extends_max_bytes: usize,
 }
 
 impl Default for EventLogSettings {
@@ -43,6 +46,7 @@ impl Default for EventLogSettings {
             member_events_max: 500,
             webhook_member_events: false,
             webhook_max_age_ms: 86_400_000,
+            extends_max_bytes: 1024,
         }
     }
 }

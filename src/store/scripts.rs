@@ -62,8 +62,11 @@ impl Scripts {
     /// The scripts with the settings of the event log baked in (room scripts read `EVENT_LOG`).
     pub fn with_event_log(events: &EventLogSettings) -> Self {
         let room_lib = format!(
-            "local EVENT_LOG = {{webhooks = {}, member_max = {}, member_all = {}}}\n{ROOM_LIB}",
-            events.webhooks, events.member_events_max, events.webhook_member_events
+            "local EVENT_LOG = {{webhooks = {}, member_max = {}, member_all = {}, extends_max = {}}}\n{ROOM_LIB}",
+            events.webhooks,
+            events.member_events_max,
+            events.webhook_member_events,
+            events.extends_max_bytes
         );
         let room = |body| with(&room_lib, body);
         let index = |body| with(INDEX_LIB, body);

@@ -75,9 +75,25 @@ async fn metric(app: &TestApp, name: &str) -> Option<u64> {
 
 /// An event stream on a plain TCP connection, once its answer's head arrived (200).
 async fn raw_stream(app: &TestApp, live_id: &str, user: &str) -> tokio::net::TcpStream {
+    raw_stream_with(app, live_id, user, None).await
+}
+
+/// `raw_stream` on a socket whose receive buffer is `recv_buffer` bytes: a watcher that does
+/// not read fills it (and the server's send buffer behind it) after a few events.
+async fn raw_stream_with(
+    app: &TestApp,
+    live_id: &str,
+    user: &str,
+    recv_buffer: Option<u32>,
+) -> tokio::net::TcpStream {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let addr = app.base.trim_start_matches("http://").to_owned();
-    let mut conn = tokio::net::TcpStream::connect(&addr)
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    if let Some(bytes) = recv_buffer {
+        socket.set_recv_buffer_size(bytes).expect("SO_RCVBUF");
+    }
+    let mut conn = socket
+        .connect(addr.parse().expect("address"))
         .await
         .expect("connect");
     let request = format!(
@@ -429,14 +445,17 @@ fn dechunk(raw: &[u8]) -> String {
 #[tokio::test]
 async fn a_watcher_that_stops_reading_is_cut_off_and_resumes_without_a_gap() {
     use tokio::io::AsyncReadExt;
-    // a small fan-out buffer, and events big enough to fill the sockets' buffers quickly
+    // a small fan-out buffer, a small receive window, and events big enough to fill the
+    // sockets' buffers quickly (extends of 30 KB ride along in extends_updated here)
     const UPDATES: usize = 600;
     let mut s = test_settings();
     s.sse_buffer = 16;
+    s.event_extends_max_bytes = 64 * 1024;
     let app = spawn_app_with(s).await;
     let id = app.create_room("anchor", "slow").await;
     app.start(&id, "anchor").await.assert_ok();
-    let mut raw = raw_stream(&app, &id, "anchor").await; // and read nothing for now
+    // read nothing for now
+    let mut raw = raw_stream_with(&app, &id, "anchor", Some(2048)).await;
     let big: serde_json::Map<String, Value> = (0..30)
         .map(|i| (format!("k{i}"), Value::from("x".repeat(1000))))
         .collect();
@@ -459,10 +478,16 @@ async fn a_watcher_that_stops_reading_is_cut_off_and_resumes_without_a_gap() {
     let mut bytes = Vec::new();
     let mut buf = vec![0u8; 1 << 16];
     let text = loop {
-        let n = tokio::time::timeout(Duration::from_secs(20), raw.read(&mut buf))
-            .await
-            .expect("the stream goes on until cut off")
-            .expect("read");
+        let Ok(read) = tokio::time::timeout(Duration::from_secs(20), raw.read(&mut buf)).await
+        else {
+            let text = dechunk(&bytes);
+            panic!(
+                "the stream stalled before its cut-off after {} bytes: …{}",
+                bytes.len(),
+                &text[text.len().saturating_sub(600)..]
+            );
+        };
+        let n = read.expect("read");
         assert!(n > 0, "the stream closed without a final event");
         bytes.extend_from_slice(&buf[..n]);
         let text = dechunk(&bytes);

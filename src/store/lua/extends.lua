@@ -7,10 +7,9 @@ redis.call('HSET', KEYS[1], 'extends', extends)
 redis.call('HINCRBY', KEYS[1], 'ver', 1)
 local now = now_ms()
 -- The event stays small whatever the extends (a log's bytes are bounded, not only its length):
--- extends up to EXTENDS_IN_EVENT bytes ride along; larger ones are only announced, with their
--- size, and watchers read the room's info.
-local EXTENDS_IN_EVENT = 1024
-if #extends <= EXTENDS_IN_EVENT then
+-- extends up to EVENT_LOG.extends_max bytes (LIVEROOM_EVENT_EXTENDS_MAX_BYTES) ride along;
+-- larger ones are only announced, with their size, and watchers read the room's info.
+if #extends <= EVENT_LOG.extends_max then
   emit(now, 'extends_updated', {extends = cjson.decode(extends)})
 else
   emit(now, 'extends_updated', {extends_bytes = #extends})
