@@ -16,9 +16,13 @@ SCHEMATHESIS_VERSION="4.32.5"
 EXAMPLES="${FUZZ_EXAMPLES:-100}"
 VENV="$PWD/target/pyenv"
 OUT="$PWD/target/fuzz"
+# Not ensure_resource_availability (ST302): a stateful scenario may delete a room through the
+# admin's DELETE /server/live/room/{live_id} and then read or delete it as its anchor; the 404
+# that follows is right, but the check takes it for a created resource gone missing.
+# use_after_free still checks that a deleted room answers 404.
 CHECKS="not_a_server_error,status_code_conformance,content_type_conformance,\
 response_schema_conformance,response_headers_conformance,negative_data_rejection,\
-missing_required_header,unsupported_method,use_after_free,ensure_resource_availability,ignored_auth"
+missing_required_header,unsupported_method,use_after_free,ignored_auth"
 
 command -v redis-server >/dev/null 2>&1 || apt_install redis-server redis-tools
 command -v python3 >/dev/null 2>&1 || apt_install python3 python3-venv

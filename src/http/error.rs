@@ -203,12 +203,12 @@ impl ApiResponse for ApiError {
 }
 
 /// The envelope answers, each with the headers it carries: `WWW-Authenticate` on a 401
-/// (RFC 6750), `Retry-After` on a 429.
+/// (RFC 6750), `Retry-After` on a 429 of a rate or a cap that frees up by itself.
 fn envelope_responses(described: &[(u16, &'static str)]) -> MetaResponses {
-    let header = |name: &str, description: &str| MetaHeader {
+    let header = |name: &str, description: &str, required: bool| MetaHeader {
         name: name.to_owned(),
         description: Some(description.to_owned()),
-        required: true,
+        required,
         deprecated: false,
         schema: String::schema_ref(),
     };
@@ -227,8 +227,17 @@ fn envelope_responses(described: &[(u16, &'static str)]) -> MetaResponses {
                     401 => vec![header(
                         "WWW-Authenticate",
                         "`Bearer error=\"invalid_token\"` (RFC 6750)",
+                        true,
                     )],
-                    429 => vec![header("Retry-After", "Seconds to wait before trying again")],
+                    // a rate or a cap that frees up by itself says when; a quota (rooms not
+                    // ended per anchor, bans per room) does not, as only the caller frees it
+                    429 => vec![header(
+                        "Retry-After",
+                        "Seconds to wait before trying again: on rate limits and on caps that \
+                         free up by themselves (event streams); absent on quotas, which the \
+                         caller frees (stop or delete a room)",
+                        false,
+                    )],
                     _ => vec![],
                 },
             })
