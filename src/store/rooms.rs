@@ -360,19 +360,23 @@ impl Store {
     pub(super) fn refresh_card(&self, room: Room) {
         let store = self.clone();
         tokio::spawn(async move {
-            let args = [
-                store.keys().gram_prefix(),
-                room.live_id.to_string(),
-                room.version.to_string(),
-                cards::encode(&room),
-            ];
-            let done = store
-                .eval::<i64>(&store.scripts().card, &store.keys().index(), &args)
-                .await;
-            if let Err(e) = done {
+            if let Err(e) = store.write_card(&room).await {
                 tracing::warn!(live_id = %room.live_id, error = %e, "refreshing the room's card failed");
             }
         });
+    }
+
+    /// Writes the room's card as `room` shows it, if the index holds the room at its version.
+    pub(super) async fn write_card(&self, room: &Room) -> StoreResult<()> {
+        let args = [
+            self.keys().gram_prefix(),
+            room.live_id.to_string(),
+            room.version.to_string(),
+            cards::encode(room),
+        ];
+        self.eval::<i64>(&self.scripts().card, &self.keys().index(), &args)
+            .await
+            .map(|_| ())
     }
 
     /// As `refresh_card`, reading the room first (when the caller has no view of it).

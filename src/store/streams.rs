@@ -25,7 +25,28 @@ impl Store {
         if due_in >= 0 {
             self.schedule_sweep_after(id, due_in).await;
         }
+        if rest.get(2).and_then(int) == Some(1) {
+            self.stream_status_changed(id).await;
+        }
         Ok(())
+    }
+
+    /// The list card shows `stream_status`: refreshed before the hook answers (a periodic
+    /// update that changes nothing costs nothing), then this replica's cached pages are dropped,
+    /// so that its next list shows it. A failure is logged; the card catches up at the room's
+    /// next index change or announcement.
+    async fn stream_status_changed(&self, id: &LiveId) {
+        match self.room(id).await {
+            Ok(room) => {
+                if let Err(e) = self.write_card(&room).await {
+                    tracing::warn!(live_id = %id, error = %e, "refreshing the room's card failed");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(live_id = %id, error = %e, "reading the room for its card failed")
+            }
+        }
+        self.pages().changed();
     }
 
     /// The room's stream stopped publishing: `stream_status` 0 (`NotFound` for no room).
@@ -33,6 +54,10 @@ impl Store {
         let answer: Value = self
             .eval(&self.scripts().stream_unpublish, &self.keys().room(id), &[])
             .await?;
-        status(&answer, "stream_unpublish").map(|_| ())
+        let (_, rest) = status(&answer, "stream_unpublish")?;
+        if rest.first().and_then(int) == Some(1) {
+            self.stream_status_changed(id).await;
+        }
+        Ok(())
     }
 }

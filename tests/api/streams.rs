@@ -439,6 +439,42 @@ async fn unsigned_streams_publish_into_any_open_room() {
     assert_eq!(status, 403);
 }
 
+/// The room's `stream_status` as a viewer's live list shows it (None: not listed).
+async fn listed_stream_status(app: &TestApp, id: &str) -> Option<Value> {
+    let page = app
+        .request(
+            Method::GET,
+            "/client/live/room/list?page_num=1&page_size=100",
+            Some(&token("viewer")),
+            None,
+        )
+        .await;
+    let rows = page.assert_ok()["list"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    rows.into_iter()
+        .find(|r| r["live_id"] == id)
+        .map(|r| r["stream_status"].clone())
+}
+
+#[tokio::test]
+async fn the_live_list_shows_the_stream_publishing_and_stopping_at_once() {
+    let app = spawn_app_with(stream_settings("none")).await;
+    let sec = Some(HOOK_SECRET);
+    let id = create(&app, json!({})).await;
+    app.start(&id, ANCHOR).await.assert_ok();
+    // read (and so cached) before each hook: the replica's own change shows at once
+    assert_eq!(listed_stream_status(&app, &id).await, Some(json!(0)));
+    let (status, why) = nginx_hook(&app, "on_publish", sec, "publish", &id, "").await;
+    assert_eq!(status, 200, "{why}");
+    assert_eq!(listed_stream_status(&app, &id).await, Some(json!(1)));
+    assert_eq!(room_as(&app, &id, ANCHOR).await["stream_status"], 1);
+    let (status, why) = nginx_hook(&app, "on_publish_done", sec, "publish_done", &id, "").await;
+    assert_eq!(status, 200, "{why}");
+    assert_eq!(listed_stream_status(&app, &id).await, Some(json!(0)));
+}
+
 #[tokio::test]
 async fn a_publishing_stream_keeps_its_live_room_from_the_offline_close() {
     let mut s = stream_settings("none");
