@@ -147,50 +147,58 @@ fn json_int(out: &mut Vec<u8>, n: i32) {
     let _ = write!(out, "{n}");
 }
 
-impl Payload for HeartbeatJson {
-    const CONTENT_TYPE: &'static str = Json::<HeartbeatEnvelope>::CONTENT_TYPE;
+/// A 200 answer whose bytes the type writes itself (`to_bytes`), sent and described in the spec
+/// exactly as `Json<$envelope>` would be.
+macro_rules! prepared_json {
+    ($name:ty, $envelope:ty) => {
+        impl Payload for $name {
+            const CONTENT_TYPE: &'static str = Json::<$envelope>::CONTENT_TYPE;
 
-    fn check_content_type(content_type: &str) -> bool {
-        Json::<HeartbeatEnvelope>::check_content_type(content_type)
-    }
+            fn check_content_type(content_type: &str) -> bool {
+                Json::<$envelope>::check_content_type(content_type)
+            }
 
-    fn schema_ref() -> MetaSchemaRef {
-        HeartbeatEnvelope::schema_ref()
-    }
+            fn schema_ref() -> MetaSchemaRef {
+                <$envelope>::schema_ref()
+            }
 
-    fn register(registry: &mut Registry) {
-        HeartbeatEnvelope::register(registry);
-    }
-}
-
-impl IntoResponse for HeartbeatJson {
-    fn into_response(self) -> Response {
-        Response::builder()
-            .content_type(Self::CONTENT_TYPE)
-            .body(self.to_bytes())
-    }
-}
-
-impl ApiResponse for HeartbeatJson {
-    fn meta() -> MetaResponses {
-        MetaResponses {
-            responses: vec![MetaResponse {
-                description: "",
-                status: Some(200),
-                status_range: None,
-                content: vec![MetaMediaType {
-                    content_type: Self::CONTENT_TYPE,
-                    schema: Self::schema_ref(),
-                }],
-                headers: vec![],
-            }],
+            fn register(registry: &mut Registry) {
+                <$envelope>::register(registry);
+            }
         }
-    }
 
-    fn register(registry: &mut Registry) {
-        HeartbeatEnvelope::register(registry);
-    }
+        impl IntoResponse for $name {
+            fn into_response(self) -> Response {
+                Response::builder()
+                    .content_type(Self::CONTENT_TYPE)
+                    .body(self.to_bytes())
+            }
+        }
+
+        impl ApiResponse for $name {
+            fn meta() -> MetaResponses {
+                MetaResponses {
+                    responses: vec![MetaResponse {
+                        description: "",
+                        status: Some(200),
+                        status_range: None,
+                        content: vec![MetaMediaType {
+                            content_type: Self::CONTENT_TYPE,
+                            schema: Self::schema_ref(),
+                        }],
+                        headers: vec![],
+                    }],
+                }
+            }
+
+            fn register(registry: &mut Registry) {
+                <$envelope>::register(registry);
+            }
+        }
+    };
 }
+
+prepared_json!(HeartbeatJson, HeartbeatEnvelope);
 
 /// A page of rooms as `Json<RoomPageEnvelope>` would send it (same bytes, same schema in the
 /// spec), with its `data` serialized beforehand: a page the store shares between callers (its
@@ -227,50 +235,7 @@ impl RoomPageJson {
     }
 }
 
-impl Payload for RoomPageJson {
-    const CONTENT_TYPE: &'static str = Json::<RoomPageEnvelope>::CONTENT_TYPE;
-
-    fn check_content_type(content_type: &str) -> bool {
-        Json::<RoomPageEnvelope>::check_content_type(content_type)
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        RoomPageEnvelope::schema_ref()
-    }
-
-    fn register(registry: &mut Registry) {
-        RoomPageEnvelope::register(registry);
-    }
-}
-
-impl IntoResponse for RoomPageJson {
-    fn into_response(self) -> Response {
-        Response::builder()
-            .content_type(Self::CONTENT_TYPE)
-            .body(self.to_bytes())
-    }
-}
-
-impl ApiResponse for RoomPageJson {
-    fn meta() -> MetaResponses {
-        MetaResponses {
-            responses: vec![MetaResponse {
-                description: "",
-                status: Some(200),
-                status_range: None,
-                content: vec![MetaMediaType {
-                    content_type: Self::CONTENT_TYPE,
-                    schema: Self::schema_ref(),
-                }],
-                headers: vec![],
-            }],
-        }
-    }
-
-    fn register(registry: &mut Registry) {
-        RoomPageEnvelope::register(registry);
-    }
-}
+prepared_json!(RoomPageJson, RoomPageEnvelope);
 
 #[cfg(test)]
 mod tests {

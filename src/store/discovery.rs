@@ -46,17 +46,6 @@ impl Store {
         Ok(self.live_rooms_shared(page).await?.page.clone())
     }
 
-    /// As `search`, shared with other reads of the same cached page.
-    pub async fn search_shared(
-        &self,
-        keyword: &Keyword,
-        exact_id: Option<&LiveId>,
-        live_status: Option<LiveStatus>,
-        page: PageRequest,
-    ) -> StoreResult<Arc<SharedPage>> {
-        self.search_page(keyword, exact_id, live_status, page).await
-    }
-
     /// As `live_rooms`, shared with other reads of the same cached page.
     pub async fn live_rooms_shared(&self, page: PageRequest) -> StoreResult<Arc<SharedPage>> {
         let key = PageKey::Live {
@@ -91,12 +80,13 @@ impl Store {
         page: PageRequest,
     ) -> StoreResult<Page<Room>> {
         let shared = self
-            .search_page(keyword, exact_id, live_status, page)
+            .search_shared(keyword, exact_id, live_status, page)
             .await?;
         Ok(shared.page.clone())
     }
 
-    async fn search_page(
+    /// As `search`, shared with other reads of the same cached page.
+    pub async fn search_shared(
         &self,
         keyword: &Keyword,
         exact_id: Option<&LiveId>,

@@ -338,16 +338,7 @@ async fn lapses_swept_by_three_replicas_are_announced_once_each() {
     }
     // and the platform's online total came back to zero with them
     eventually(Duration::from_secs(5), "members_online 0", || async {
-        let metrics = one
-            .client
-            .get(format!("{}/metrics", one.base))
-            .send()
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
-        metrics.contains("liveroom_members_online 0").then_some(())
+        (one.metric("liveroom_members_online").await == Some(0)).then_some(())
     })
     .await;
 }

@@ -58,21 +58,6 @@ impl Private {
     }
 }
 
-async fn metric(app: &TestApp, name: &str) -> Option<u64> {
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .and_then(|v| v.trim().parse().ok())
-}
-
 /// An event stream on a plain TCP connection, once its answer's head arrived (200).
 async fn raw_stream(app: &TestApp, live_id: &str, user: &str) -> tokio::net::TcpStream {
     raw_stream_with(app, live_id, user, None).await
@@ -147,10 +132,10 @@ async fn two_thousand_watchers_share_one_reader_and_get_every_event_in_order() {
         "{WATCHERS} watchers of one room use a handful of Redis connections: {before} -> {during}"
     );
     assert_eq!(
-        metric(&app, "liveroom_sse_streams").await,
+        app.metric("liveroom_sse_streams").await,
         Some(WATCHERS as u64)
     );
-    assert_eq!(metric(&app, "liveroom_sse_rooms_read").await, Some(1));
+    assert_eq!(app.metric("liveroom_sse_rooms_read").await, Some(1));
 
     for i in 0..20 {
         app.join(&id, &format!("j{i}")).await.assert_ok();
@@ -186,8 +171,8 @@ async fn two_thousand_watchers_share_one_reader_and_get_every_event_in_order() {
         Duration::from_secs(20),
         "the room's reader stops",
         || async {
-            (metric(&app, "liveroom_sse_rooms_read").await == Some(0)
-                && metric(&app, "liveroom_sse_streams").await == Some(0)
+            (app.metric("liveroom_sse_rooms_read").await == Some(0)
+                && app.metric("liveroom_sse_streams").await == Some(0)
                 && redis.clients() <= before)
                 .then_some(())
         },
@@ -401,9 +386,7 @@ async fn webhook_events_past_the_max_age_are_dropped_and_counted() {
     eventually(
         Duration::from_secs(30),
         "events past the max age dropped while the receiver is down",
-        || async {
-            (metric(&app, "liveroom_webhook_dropped_total").await >= Some(2)).then_some(())
-        },
+        || async { (app.metric("liveroom_webhook_dropped_total").await >= Some(2)).then_some(()) },
     )
     .await;
     received.lock().unwrap().fail_first = 0;

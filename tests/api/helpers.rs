@@ -632,6 +632,22 @@ pub fn token(sub: &str) -> String {
 }
 
 impl TestApp {
+    /// A metric of `/metrics` without labels (`name value`), None when the scrape fails or the
+    /// metric is not there.
+    pub async fn metric(&self, name: &str) -> Option<u64> {
+        let text = self
+            .client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+    }
+
     pub async fn request(
         &self,
         method: Method,
