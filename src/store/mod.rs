@@ -1,6 +1,7 @@
 //! The only thing that talks to Redis. One node or a cluster behind one type; every operation is
 //! a script (or a plain command) of one round trip, bounded by a timeout.
 
+mod calls;
 mod cards;
 mod connection;
 mod discovery;
@@ -183,6 +184,14 @@ impl Store {
         for a in args {
             invocation.arg(a);
         }
+        self.invoke(&invocation).await
+    }
+
+    /// Sends a prepared script invocation, bounded by the store's timeout.
+    async fn invoke<T: FromRedisValue>(
+        &self,
+        invocation: &redis::ScriptInvocation<'_>,
+    ) -> StoreResult<T> {
         let mut conn = self.inner.conn.clone();
         let started = std::time::Instant::now();
         let answer =

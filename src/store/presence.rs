@@ -11,6 +11,7 @@
 
 use redis::Value;
 
+use super::calls::{self, HeartbeatReply};
 use super::reply::{array, bad, int, status, text};
 use super::rooms::decode_view;
 use super::{Store, StoreError, StoreResult};
@@ -191,49 +192,57 @@ impl Store {
     /// A member's or the anchor's heartbeat: one round trip (the index is touched only when the
     /// anchor's nick changed, which search follows).
     pub async fn heartbeat(&self, id: &LiveId, who: &Profile) -> StoreResult<Heartbeat> {
-        let args = [
-            who.user_id.as_str().to_owned(),
-            who.looks.to_json(),
-            self.window().to_string(),
-        ];
-        let answer: Value = self
-            .eval(&self.scripts().heartbeat, &self.keys().room(id), &args)
+        let profile = who.looks.to_json();
+        let reply = self
+            .call(&calls::Heartbeat {
+                room: id,
+                user: who.user_id.as_str(),
+                profile: &profile,
+                window_ms: self.window(),
+            })
             .await?;
-        if let Some([word, dropped, due_in]) = array(&answer)
-            && text(word).as_deref() == Some("NOT_MEMBER")
-        {
-            // a member that lapsed unswept: the heartbeat took it out
-            if int(dropped) == Some(1) {
-                self.note_events(id);
-                self.count_online(-1);
-            }
-            if let Some(delay) = int(due_in).filter(|d| *d >= 0) {
-                self.schedule_sweep_after(id, delay).await;
-            }
-            return Err(StoreError::NotMember);
-        }
-        let (_, rest) = status(&answer, "heartbeat")?;
-        let code = rest.first().and_then(int).ok_or_else(|| bad("heartbeat"))?;
-        let live_status = LiveStatus::from_code(code).ok_or_else(|| bad("heartbeat"))?;
-        if rest.get(2).and_then(int).is_some_and(|n| n > 0) {
-            self.note_events(id);
-        }
-        if rest.get(3).and_then(int) == Some(1) {
-            self.count_online(-1);
-        }
-        if let Some(delay) = rest.get(4).and_then(int).filter(|d| *d >= 0) {
-            // the anchor's presence began (or an online count went unsaid)
-            self.schedule_sweep_after(id, delay).await;
-        }
-        if rest.get(1).and_then(int) == Some(1) {
-            match self.room(id).await {
-                Ok(room) => self.sync_index(&room).await,
-                Err(e) => {
-                    tracing::warn!(live_id = %id, error = %e, "reading room for index failed")
+        match reply {
+            HeartbeatReply::NotMember { dropped, due_in_ms } => {
+                // a member that lapsed unswept: the heartbeat took it out
+                if dropped {
+                    self.note_events(id);
+                    self.count_online(-1);
                 }
+                if let Some(delay) = due_in_ms {
+                    self.schedule_sweep_after(id, delay as i64).await;
+                }
+                Err(StoreError::NotMember)
+            }
+            HeartbeatReply::Beat {
+                live_status,
+                anchor_profile_changed,
+                events_written,
+                lapsed_dropped,
+                due_in_ms,
+            } => {
+                let live_status =
+                    LiveStatus::from_code(live_status).ok_or_else(|| bad("heartbeat"))?;
+                if events_written {
+                    self.note_events(id);
+                }
+                if lapsed_dropped {
+                    self.count_online(-1);
+                }
+                if let Some(delay) = due_in_ms {
+                    // the anchor's presence began (or an online count went unsaid)
+                    self.schedule_sweep_after(id, delay as i64).await;
+                }
+                if anchor_profile_changed {
+                    match self.room(id).await {
+                        Ok(room) => self.sync_index(&room).await,
+                        Err(e) => {
+                            tracing::warn!(live_id = %id, error = %e, "reading room for index failed")
+                        }
+                    }
+                }
+                Ok(Heartbeat { live_status })
             }
         }
-        Ok(Heartbeat { live_status })
     }
 
     /// A page of the room's current members, most recent joiner first: one round trip.

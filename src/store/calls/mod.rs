@@ -1,0 +1,61 @@
+//! One typed call per Lua script: the only place that knows a script's KEYS, ARGV and the shape
+//! of its answer. A store operation builds a call with named fields, `Store::call` runs it (one
+//! EVALSHA, bounded by the store's timeout) and hands back a typed reply; nothing outside this
+//! module counts positions in a script's arguments or answers.
+//!
+//! Each file here is named after its script in `../lua/` and opens with the same contract as the
+//! script's header comment: change the two together.
+
+use redis::{Script, ScriptInvocation, Value};
+
+use super::keys::Keys;
+use super::scripts::Scripts;
+use super::{Store, StoreResult};
+
+// members (presence.rs, ratelimit.rs, streams.rs)
+mod heartbeat;
+pub use heartbeat::{Heartbeat, HeartbeatReply};
+// end of members
+
+// a room's life and the indexes (rooms.rs, discovery.rs)
+// end of a room's life and the indexes
+
+// the sweep, moderation and events (sweep.rs, moderation.rs, events.rs)
+// end of the sweep, moderation and events
+
+/// A call of one Lua script.
+pub trait ScriptCall {
+    /// The script's answer, decoded.
+    type Reply;
+
+    /// The script (from `Scripts`, where the event-log settings are baked in).
+    fn script(scripts: &Scripts) -> &Script;
+
+    /// Pushes the script's KEYS and then its ARGV, in the script's order.
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>);
+
+    /// Decodes the answer; refusal words become `StoreError`s (see `reply::status`).
+    fn reply(answer: Value) -> StoreResult<Self::Reply>;
+}
+
+impl Store {
+    /// Runs one script call: one EVALSHA (plus SCRIPT LOAD and a retry the first time a node
+    /// lacks the script), bounded by the store's timeout.
+    pub(super) async fn call<C: ScriptCall>(&self, call: &C) -> StoreResult<C::Reply> {
+        let mut invocation = C::script(self.scripts()).prepare_invoke();
+        call.keys_and_args(self.keys(), &mut invocation);
+        let answer: Value = self.invoke(&invocation).await?;
+        C::reply(answer)
+    }
+}
+
+/// A script's "ms until the room must come due" answer: -1 (or absent) means nothing to schedule.
+pub(super) fn due_in(v: Option<&Value>) -> Option<u64> {
+    v.and_then(super::reply::int)
+        .and_then(|ms| u64::try_from(ms).ok())
+}
+
+/// A 0/1 flag in a script's answer (absent: false).
+pub(super) fn flag(v: Option<&Value>) -> bool {
+    v.and_then(super::reply::int).is_some_and(|n| n > 0)
+}
