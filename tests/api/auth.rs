@@ -37,7 +37,7 @@ fn b64(v: &serde_json::Value) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bearer_and_bare_tokens_are_accepted() {
     let app = spawn_app().await;
     let t = token("u1");
@@ -50,7 +50,7 @@ async fn bearer_and_bare_tokens_are_accepted() {
     list_with(&app, Some(&t)).await.assert_ok();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_endpoint_needs_a_token() {
     let app = spawn_app().await;
     let id = "live_0192f0c1a2b34c5d8e9f0a1b2c3d4e5f";
@@ -77,7 +77,7 @@ async fn every_endpoint_needs_a_token() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_tokens_are_refused() {
     let app = spawn_app().await;
     let exp = now_secs() + 600;
@@ -149,7 +149,7 @@ async fn bad_tokens_are_refused() {
     a.assert_ok();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_authorization_headers_are_refused() {
     let app = spawn_app().await;
     let resp = app
@@ -163,7 +163,7 @@ async fn two_authorization_headers_are_refused() {
     assert_eq!(resp.status().as_u16(), 401);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issuer_and_audience_are_enforced_when_configured() {
     let mut s = test_settings();
     s.jwt_issuer = Some("https://id.example".into());
@@ -182,7 +182,7 @@ async fn issuer_and_audience_are_enforced_when_configured() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_refuses_to_start_without_a_key() {
     let mut s = test_settings();
     s.jwt_secret = None;
@@ -193,7 +193,7 @@ async fn the_server_refuses_to_start_without_a_key() {
     assert!(err.to_string().contains("LIVEROOM_JWT_SECRET"), "{err}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_command_prints_a_token_the_server_accepts() {
     let app = spawn_app().await;
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_liveroom"))
@@ -265,7 +265,7 @@ fn key_pair(kind: &str) -> (Vec<u8>, std::path::PathBuf) {
     (std::fs::read(&private).unwrap(), public)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_key_algorithms_and_no_hs_rs_swap() {
     for (kind, alg) in [
         ("rsa", jsonwebtoken::Algorithm::RS256),

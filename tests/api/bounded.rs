@@ -107,7 +107,7 @@ async fn longest_calls(n: usize) -> Vec<(&'static str, i64, String)> {
     .await;
     let members_key = brief.key(&format!("room:{{{lapsing}}}:members"));
     eventually(Duration::from_secs(30), "the crowd trimmed", || async {
-        let card = redis.cli(&["ZCARD", &members_key])?;
+        let card = redis.cli(&["ZCARD", &members_key]).await?;
         (int_of(&card) == 0).then_some(())
     })
     .await;
@@ -129,7 +129,7 @@ async fn longest_calls(n: usize) -> Vec<(&'static str, i64, String)> {
     app.stop(&id, "anchor").await.assert_ok();
     let leaving = app.key(&format!("room:{{{id}}}:leaving"));
     eventually(Duration::from_secs(30), "members released", || async {
-        let exists = redis.cli(&["EXISTS", &leaving])?;
+        let exists = redis.cli(&["EXISTS", &leaving]).await?;
         (int_of(&exists) == 0).then_some(())
     })
     .await;
@@ -142,7 +142,7 @@ async fn longest_calls(n: usize) -> Vec<(&'static str, i64, String)> {
     phases
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_longest_redis_call_does_not_grow_with_the_room() {
     let small = longest_calls(200).await;
     let large = longest_calls(2_000).await;
@@ -158,7 +158,7 @@ async fn the_longest_redis_call_does_not_grow_with_the_room() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_and_delete_answer_before_the_members_are_released() {
     let redis = RedisServer::start(&[]);
     let mut s = settings_for(&redis);
@@ -178,7 +178,7 @@ async fn stop_and_delete_answer_before_the_members_are_released() {
     app.join(&id, "v1").await.assert_error(409, 40900);
     // its members wait, set aside, for a sweep
     let leaving = app.key(&format!("room:{{{id}}}:leaving"));
-    assert_eq!(int_of(&redis.cli(&["ZCARD", &leaving]).unwrap()), 300);
+    assert_eq!(int_of(&redis.cli(&["ZCARD", &leaving]).await.unwrap()), 300);
     app.delete(&id, "anchor").await.assert_ok();
     app.info(&id, "x").await.assert_error(404, 40400);
 
@@ -187,7 +187,9 @@ async fn stop_and_delete_answer_before_the_members_are_released() {
     s.sweep_interval_ms = 50;
     let sweeper = spawn_app_with(s).await;
     eventually(Duration::from_secs(30), "the room's keys gone", || async {
-        let keys = redis.cli(&["--raw", "KEYS", &sweeper.key(&format!("room:{{{id}}}*"))])?;
+        let keys = redis
+            .cli(&["--raw", "KEYS", &sweeper.key(&format!("room:{{{id}}}*"))])
+            .await?;
         // the event log outlives the room a while (CONTRACT section 5)
         let left: Vec<&str> = keys
             .lines()
@@ -199,20 +201,18 @@ async fn stop_and_delete_answer_before_the_members_are_released() {
     // every pointer was released before its member left the set aside (two phases,
     // sweep_room.lua): checked once, not polled (each check is a blocking redis-cli run, and
     // 300 of them per poll would starve the sweeping replica on a loaded machine)
-    let left: Vec<usize> = (0..300)
-        .filter(|i| {
-            let key = sweeper.key(&format!("user:{{v{i}}}"));
-            redis
-                .cli(&["HGET", &key, "room"])
-                .unwrap_or_default()
-                .trim()
-                != "(nil)"
-        })
-        .collect();
+    let mut left = Vec::new();
+    for i in 0..300 {
+        let key = sweeper.key(&format!("user:{{v{i}}}"));
+        let room = redis.cli(&["HGET", &key, "room"]).await.unwrap_or_default();
+        if room.trim() != "(nil)" {
+            left.push(i);
+        }
+    }
     assert!(left.is_empty(), "pointers not released: {left:?}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_dying_mid_release_leaves_nothing_behind() {
     let mut s = test_settings();
     s.sweep_interval_ms = 3_600_000;
@@ -243,6 +243,7 @@ async fn a_replica_dying_mid_release_leaves_nothing_behind() {
             "200",
             "dead-replica",
         ])
+        .await
         .unwrap();
     assert!(
         claimed.contains(&id),
@@ -250,7 +251,7 @@ async fn a_replica_dying_mid_release_leaves_nothing_behind() {
     );
     for i in 0..50 {
         let key = app.key(&format!("user:{{v{i}}}"));
-        shared_redis().cli(&["HDEL", &key, "room"]).unwrap();
+        shared_redis().cli(&["HDEL", &key, "room"]).await.unwrap();
     }
 
     let mut s = app.settings.clone();
@@ -258,21 +259,22 @@ async fn a_replica_dying_mid_release_leaves_nothing_behind() {
     let carrier = spawn_app_with(s).await;
     let leaving = app.key(&format!("room:{{{id}}}:leaving"));
     eventually(Duration::from_secs(30), "no member left aside", || async {
-        let exists = shared_redis().cli(&["EXISTS", &leaving])?;
+        let exists = shared_redis().cli(&["EXISTS", &leaving]).await?;
         (int_of(&exists) == 0).then_some(())
     })
     .await;
     // once nothing is set aside, every pointer must be released (checked once, as above)
-    let left: Vec<usize> = (0..n)
-        .filter(|i| {
-            let key = carrier.key(&format!("user:{{v{i}}}"));
-            shared_redis()
-                .cli(&["HGET", &key, "room"])
-                .unwrap_or_default()
-                .trim()
-                != "(nil)"
-        })
-        .collect();
+    let mut left = Vec::new();
+    for i in 0..n {
+        let key = carrier.key(&format!("user:{{v{i}}}"));
+        let room = shared_redis()
+            .cli(&["HGET", &key, "room"])
+            .await
+            .unwrap_or_default();
+        if room.trim() != "(nil)" {
+            left.push(i);
+        }
+    }
     assert!(left.is_empty(), "pointers not released: {left:?}");
     // the users are free: each can join another room
     let other = live_room(&carrier, "anchor2").await;
@@ -281,10 +283,11 @@ async fn a_replica_dying_mid_release_leaves_nothing_behind() {
 }
 
 /// The room's events of one type, as (user_id, reason) pairs.
-fn logged(app: &TestApp, id: &str, kind: &str) -> Vec<(String, String)> {
+async fn logged(app: &TestApp, id: &str, kind: &str) -> Vec<(String, String)> {
     let key = app.key(&format!("room:{{{id}}}:events"));
     let raw = shared_redis()
         .cli(&["--raw", "XRANGE", &key, "-", "+"])
+        .await
         .unwrap_or_default();
     raw.lines()
         .filter_map(|line| serde_json::from_str::<Value>(line.trim()).ok())
@@ -298,7 +301,7 @@ fn logged(app: &TestApp, id: &str, kind: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lapses_swept_by_three_replicas_are_announced_once_each() {
     let mut s = test_settings();
     s.heartbeat_interval_ms = 300;
@@ -316,14 +319,14 @@ async fn lapses_swept_by_three_replicas_are_announced_once_each() {
     // nobody beats, anchors included: every member lapses, each room's anchor goes offline
     for id in &rooms {
         eventually(Duration::from_secs(20), "lapses announced", || async {
-            let left = logged(&one, id, "member_left");
-            let offline = logged(&one, id, "anchor_offline");
+            let left = logged(&one, id, "member_left").await;
+            let offline = logged(&one, id, "anchor_offline").await;
             (left.len() >= 20 && !offline.is_empty()).then_some(())
         })
         .await;
     }
     for (i, id) in rooms.iter().enumerate() {
-        let mut left = logged(&one, id, "member_left");
+        let mut left = logged(&one, id, "member_left").await;
         left.sort();
         let expected: Vec<(String, String)> = {
             let mut e: Vec<_> = (0..20)
@@ -333,7 +336,7 @@ async fn lapses_swept_by_three_replicas_are_announced_once_each() {
             e
         };
         assert_eq!(left, expected, "each member's lapse once, in room {i}");
-        assert_eq!(logged(&one, id, "anchor_offline").len(), 1);
+        assert_eq!(logged(&one, id, "anchor_offline").await.len(), 1);
         assert_eq!(one.online_count(id).await, 0);
     }
     // and the platform's online total came back to zero with them
@@ -343,7 +346,7 @@ async fn lapses_swept_by_three_replicas_are_announced_once_each() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_anchor_has_at_most_the_open_rooms_quota() {
     let mut s = test_settings();
     s.max_open_rooms_per_user = 3;

@@ -49,7 +49,7 @@ fn require_playwright() -> PathBuf {
     dir
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn swagger_ui_creates_a_room_in_a_real_browser() {
     let chromium = chromium();
     let dir = require_playwright();

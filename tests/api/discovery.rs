@@ -141,7 +141,7 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_width_half_width_and_case_all_match_each_other() {
     let app = spawn_app().await;
     let full = app.create_room("a1", "ＡＢＣ 全角").await;
@@ -169,7 +169,7 @@ async fn full_width_half_width_and_case_all_match_each_other() {
     assert_eq!(found(&app, "カタカナ").await, vec![kana]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn case_folding_is_unicode_case_folding_not_lower_case() {
     let app = spawn_app().await;
     let strasse = app.create_room("a1", "Die Straße am Fluss").await;
@@ -197,7 +197,7 @@ async fn case_folding_is_unicode_case_folding_not_lower_case() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn case_does_not_matter_in_title_or_keyword() {
     let app = spawn_app().await;
     let id = app.create_room("a1", "Hello World Championship").await;
@@ -214,7 +214,7 @@ async fn case_does_not_matter_in_title_or_keyword() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn any_cjk_substring_matches_and_nothing_else() {
     let app = spawn_app().await;
     let id = app.create_room("a1", "今晚一起吃鸡大赛").await;
@@ -252,7 +252,7 @@ async fn any_cjk_substring_matches_and_nothing_else() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_pair_present_is_not_enough_the_keyword_must_be_contiguous() {
     let app = spawn_app().await;
     // the pairs 直播, 播间, 间好 all occur, and the title is not "直播间好"
@@ -271,7 +271,7 @@ async fn every_pair_present_is_not_enough_the_keyword_must_be_contiguous() {
     assert!(found(&app, "晚星").await.is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_anchor_nick_matches_and_anchor_info_is_the_rooms_anchor() {
     let app = spawn_app().await;
     let id = create_with_nick(&app, "anchor-1", "小红Mia", "Nothing in common").await;
@@ -291,7 +291,7 @@ async fn the_anchor_nick_matches_and_anchor_info_is_the_rooms_anchor() {
     assert!(info["im_userid"].as_i64().is_some());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_exact_live_id_matches_that_room() {
     let app = spawn_app().await;
     let id = app.create_room("a1", "plain title").await;
@@ -320,7 +320,7 @@ async fn an_exact_live_id_matches_that_room() {
     assert!(found(&app, &id).await.is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_status_filter_keeps_one_status() {
     let app = spawn_app().await;
     let ids_ = create_in_order(&app, "a1", &["滤镜 created", "滤镜 live", "滤镜 ended"]).await;
@@ -354,7 +354,7 @@ async fn the_status_filter_keeps_one_status() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_empty_keyword_lists_every_room_newest_created_first() {
     let app = spawn_app().await;
     let ids_ = create_in_order(&app, "a1", &["一", "two", "三", "four"]).await;
@@ -373,7 +373,7 @@ async fn the_empty_keyword_lists_every_room_newest_created_first() {
     assert_eq!(found(&app, "同名").await, newest_first);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_pages_follow_the_contract() {
     let app = spawn_app().await;
     let titles: Vec<String> = (0..5).map(|i| format!("分页 room {i}")).collect();
@@ -448,7 +448,7 @@ async fn search_pages_follow_the_contract() {
     search_raw(&app, "page_size=1", "viewer").await.assert_ok();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keywords_over_64_characters_are_refused() {
     let app = spawn_app().await;
     let id = app.create_room("a1", &"字".repeat(64)).await;
@@ -461,7 +461,7 @@ async fn keywords_over_64_characters_are_refused() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleted_rooms_are_absent_from_search_and_the_list() {
     let app = spawn_app().await;
     let gone = app.create_room("a1", "消失的房间 gone").await;
@@ -496,7 +496,7 @@ async fn deleted_rooms_are_absent_from_search_and_the_list() {
     assert_eq!(a.assert_ok()["total_count"], 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ended_rooms_stay_in_search_with_status_2_and_leave_the_live_list() {
     let app = spawn_app().await;
     let id = app.create_room("a1", "已结束 finale").await;
@@ -517,7 +517,7 @@ async fn ended_rooms_stay_in_search_with_status_2_and_leave_the_live_list() {
     assert_eq!(d["end_page"], true);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_live_list_is_live_rooms_most_recently_started_first() {
     let app = spawn_app().await;
     let ids_ = create_in_order(&app, "a1", &["first", "second", "third", "never started"]).await;
@@ -557,7 +557,7 @@ async fn the_live_list_is_live_rooms_most_recently_started_first() {
     assert_eq!(d["end_page"], true);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_url_only_for_the_anchor_and_anchor_info_is_never_the_caller() {
     let app = spawn_app().await;
     let id = create_with_nick(&app, "host", "主持人", "推流测试").await;
@@ -587,7 +587,7 @@ async fn push_url_only_for_the_anchor_and_anchor_info_is_never_the_caller() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_anchors_new_nick_is_found_and_the_old_one_is_not() {
     let app = spawn_app().await;
     let id = create_with_nick(&app, "host", "旧昵称Old", "夜谈").await;
@@ -623,7 +623,7 @@ async fn an_anchors_new_nick_is_found_and_the_old_one_is_not() {
     assert!(found(&app, "路人甲").await.is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_closed_rooms_leave_the_live_list_and_stay_searchable() {
     let mut s = test_settings();
     s.heartbeat_interval_ms = 100;
@@ -645,7 +645,7 @@ async fn auto_closed_rooms_leave_the_live_list_and_stay_searchable() {
     assert!(ids(a.assert_ok()).is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ended_rooms_past_retention_leave_search() {
     let mut s = test_settings();
     s.ended_retention_secs = 1;
@@ -672,12 +672,12 @@ async fn ended_rooms_past_retention_leave_search() {
     app.info(&id, "viewer").await.assert_error(404, 40400);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_uses_no_keyspace_scans() {
     let app = spawn_app().await;
     let id = app.create_room("a1", "扫描 scan test").await;
     app.start(&id, "a1").await.assert_ok();
-    let monitor = shared_redis().monitor();
+    let monitor = shared_redis().monitor().await;
     assert_eq!(found(&app, "扫描").await, vec![id.clone()]);
     assert_eq!(found(&app, "scan test").await, vec![id.clone()]);
     assert_eq!(found(&app, "").await, vec![id.clone()]);
@@ -686,7 +686,7 @@ async fn discovery_uses_no_keyspace_scans() {
     let marker = "zzmarkerzz";
     assert!(found(&app, marker).await.is_empty());
     let prefix = app.key("");
-    let lines = monitor.until(marker);
+    let lines = monitor.until(marker).await;
     let ours: Vec<&String> = lines.iter().filter(|l| l.contains(&prefix)).collect();
     assert!(!ours.is_empty(), "monitor saw nothing of ours");
     for line in &ours {
@@ -706,13 +706,14 @@ async fn discovery_uses_no_keyspace_scans() {
 /// Enough rooms that the index's compact forms change (a gram's few rooms kept inline, then a set
 /// per chunk of rooms, then a bitmap, and back as rooms go), straddling two chunks: counts and
 /// pages stay exact through every form.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_results_stay_exact_across_the_index_forms() {
     let app = spawn_app().await;
     // Room numbers start just before the end of the index's first chunk (32 720 rooms), so the
     // rooms below straddle two chunks.
     shared_redis()
         .cli(&["SET", &app.key("idx:{rooms}:g:#seq"), "32700"])
+        .await
         .expect("SET");
     let parity = |i: usize| if i.is_multiple_of(2) { "even" } else { "odd" };
     let bulk = create_many(&app, 600, |i| format!("Tier {} 分层 {i}", parity(i))).await;
@@ -805,7 +806,7 @@ async fn large_results_stay_exact_across_the_index_forms() {
 }
 
 /// At maxmemory Redis refuses search's scratch bitmaps: search still answers, exactly.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_answers_when_redis_refuses_writes() {
     let redis = RedisServer::start(&[]);
     let mut s = test_settings();
@@ -821,9 +822,11 @@ async fn search_answers_when_redis_refuses_writes() {
     );
     redis
         .cli(&["CONFIG", "SET", "maxmemory-policy", "noeviction"])
+        .await
         .expect("policy");
     redis
         .cli(&["CONFIG", "SET", "maxmemory", "1"])
+        .await
         .expect("maxmemory");
     let during = all_pages(&app, "keyword=tier", 530).await;
     let status = all_pages(&app, "keyword=ti&live_status=0", 530).await;
@@ -831,6 +834,7 @@ async fn search_answers_when_redis_refuses_writes() {
     let ier = all_pages(&app, "keyword=ier", 530).await;
     redis
         .cli(&["CONFIG", "SET", "maxmemory", "0"])
+        .await
         .expect("maxmemory");
     assert_eq!(during, before);
     assert_eq!(status, before);
@@ -844,7 +848,7 @@ async fn search_answers_when_redis_refuses_writes() {
 
 /// A keyword whose search had many candidates to confirm gets postings of its own (a phrase):
 /// it stays exact as rooms come, go, change status and change nick.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_popular_keyword_stays_exact_as_rooms_change() {
     let app = spawn_app().await;
     let bulk = create_many(&app, 300, |i| format!("星光大道 {i}")).await;
@@ -872,7 +876,7 @@ async fn a_popular_keyword_stays_exact_as_rooms_change() {
     );
     assert_eq!(all_pages(&app, &q2, 300).await, first);
     let phrases = app.key("idx:{rooms}:g:#ph");
-    let registered = shared_redis().cli(&["ZSCORE", &phrases, "光大道"]);
+    let registered = shared_redis().cli(&["ZSCORE", &phrases, "光大道"]).await;
     assert!(
         registered.is_some_and(|r| !r.contains("nil")),
         "a phrase now"
@@ -943,7 +947,7 @@ async fn a_popular_keyword_stays_exact_as_rooms_change() {
 
 /// At most 64 phrases are kept: registering more forgets the oldest, and every keyword, kept or
 /// forgotten, stays exact as rooms change.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn phrases_beyond_the_cap_are_forgotten_and_stay_exact() {
     let app = spawn_app().await;
     // 70 distinct characters: 68 distinct keywords of three, each in every room
@@ -958,6 +962,7 @@ async fn phrases_beyond_the_cap_are_forgotten_and_stay_exact() {
     }
     let phrases = shared_redis()
         .cli(&["ZCARD", &app.key("idx:{rooms}:g:#ph")])
+        .await
         .unwrap_or_default();
     let phrases: u64 = phrases
         .trim()

@@ -90,7 +90,7 @@ async fn two_replicas(cache_ms: u64) -> (TestApp, TestApp) {
     (a, b)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pages_rows_equal_info_of_each_room_apart_from_the_online_count() {
     let app = spawn_app().await;
     let word = format!("卡片{}", now_secs() % 100_000);
@@ -137,7 +137,7 @@ async fn a_pages_rows_equal_info_of_each_room_apart_from_the_online_count() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_card_follows_nick_avatar_and_extends_changes() {
     let app = spawn_app().await;
     let anchor = "card-follow-anchor";
@@ -193,7 +193,7 @@ async fn the_card_follows_nick_avatar_and_extends_changes() {
     assert_eq!(without_count(r), without_count(info.assert_ok()));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rows_online_count_follows_what_is_announced() {
     let app = spawn_app().await;
     let anchor = "card-count-anchor";
@@ -221,7 +221,7 @@ async fn a_rows_online_count_follows_what_is_announced() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_one_but_the_anchor_sees_a_push_url_through_the_cache() {
     let (a, b) = two_replicas(60_000).await;
     let anchor = "card-push-anchor";
@@ -257,7 +257,7 @@ async fn no_one_but_the_anchor_sees_a_push_url_through_the_cache() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ended_or_deleted_room_leaves_at_once_here_and_within_the_bound_there() {
     let (a, b) = two_replicas(1_000).await;
     let anchor = "card-end-anchor";
@@ -305,7 +305,7 @@ async fn an_ended_or_deleted_room_leaves_at_once_here_and_within_the_bound_there
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_cache_off_another_replicas_change_shows_at_once() {
     let (a, b) = two_replicas(0).await;
     let anchor = "card-off-anchor";

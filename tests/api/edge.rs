@@ -124,7 +124,7 @@ fn short(header_ms: u64, body_ms: u64, idle_ms: u64) -> liveroom::config::Settin
     s
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_that_sends_no_request_or_half_a_head_is_closed_after_the_header_timeout() {
     let app = spawn_app_with(short(200, 60_000, 60_000)).await;
     let mut silent = connect(&app).await;
@@ -139,7 +139,7 @@ async fn a_connection_that_sends_no_request_or_half_a_head_is_closed_after_the_h
     assert_eq!(healthz(&mut prompt).await.status, 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_idle_after_its_answer_is_closed_after_the_idle_timeout() {
     let app = spawn_app_with(short(60_000, 60_000, 200)).await;
     let mut c = connect(&app).await;
@@ -148,7 +148,7 @@ async fn a_connection_idle_after_its_answer_is_closed_after_the_idle_timeout() {
     closed(&mut c).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_body_is_cut_after_the_body_timeout() {
     let app = spawn_app_with(short(60_000, 200, 60_000)).await;
     for request in [
@@ -165,7 +165,7 @@ async fn a_stalled_body_is_cut_after_the_body_timeout() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_stream_is_not_idle() {
     let app = spawn_app_with(short(60_000, 60_000, 200)).await;
     let live_id = app.create_room("anchor", "t").await;
@@ -192,7 +192,7 @@ async fn an_event_stream_is_not_idle() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_connection_cap_new_connections_are_refused_while_open_ones_are_served() {
     let mut s = test_settings();
     s.max_connections = 3;
@@ -244,7 +244,7 @@ async fn metrics(app: &TestApp) -> (usize, usize) {
     (series, text.len())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn made_up_methods_and_paths_do_not_grow_metrics() {
     let app = spawn_app().await;
     let send = |i: usize| {
@@ -285,7 +285,7 @@ async fn made_up_methods_and_paths_do_not_grow_metrics() {
     assert!(size_after < size + 1024, "{size} -> {size_after} bytes");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_that_lives_longer_than_the_maximum_is_refused() {
     let app = spawn_app().await;
     let now = now_secs();
@@ -304,7 +304,7 @@ async fn a_token_that_lives_longer_than_the_maximum_is_refused() {
     app.get(path, &token_with(fine)).await.assert_ok();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_lines_and_headers_over_the_limits_are_refused_in_the_envelope() {
     let app = spawn_app().await;
     let long_path = format!(
@@ -345,7 +345,7 @@ async fn request_lines_and_headers_over_the_limits_are_refused_in_the_envelope()
     read_response(&mut c).await.assert_envelope(200, 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_request_id_is_replaced_by_a_fresh_one() {
     let app = spawn_app().await;
     let token = token("u");
@@ -378,7 +378,7 @@ async fn a_bad_request_id_is_replaced_by_a_fresh_one() {
     assert_eq!(read_response(&mut c).await.body["request_id"], "mine-1");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_control_character_elsewhere_in_the_head_is_400_in_the_envelope() {
     let app = spawn_app().await;
     let mut c = connect(&app).await;
@@ -388,7 +388,7 @@ async fn a_control_character_elsewhere_in_the_head_is_400_in_the_envelope() {
     read_response(&mut c).await.assert_envelope(400, 40000);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_last_event_id_is_40000() {
     let app = spawn_app().await;
     let live_id = app.create_room("anchor", "t").await;
@@ -428,7 +428,7 @@ async fn create(app: &TestApp, token: &str, body: Value) -> Answer {
     .await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn input_that_looks_empty_or_carries_control_characters_is_40000() {
     let app = spawn_app().await;
     let t = token("anchor");

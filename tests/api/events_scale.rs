@@ -41,20 +41,20 @@ impl Private {
     }
 
     /// Clients connected, over every node (`CLIENT LIST`, less the redis-cli asking).
-    fn clients(&self) -> usize {
+    async fn clients(&self) -> usize {
         let nodes: Vec<&RedisServer> = match self {
             Self::Single(server) => vec![server],
             Self::Cluster(cluster) => cluster.nodes.iter().collect(),
         };
-        nodes
-            .iter()
-            .map(|n| {
-                let list = n.cli(&["CLIENT", "LIST"]).unwrap_or_default();
-                list.lines()
-                    .filter(|l| l.contains("addr=") && !l.contains("cmd=client"))
-                    .count()
-            })
-            .sum()
+        let mut clients = 0;
+        for node in nodes {
+            let list = node.cli(&["CLIENT", "LIST"]).await.unwrap_or_default();
+            clients += list
+                .lines()
+                .filter(|l| l.contains("addr=") && !l.contains("cmd=client"))
+                .count();
+        }
+        clients
     }
 }
 
@@ -116,7 +116,7 @@ async fn two_thousand_watchers_share_one_reader_and_get_every_event_in_order() {
     let app = spawn_app_with(s).await;
     let id = app.create_room("anchor", "crowd").await;
     app.start(&id, "anchor").await.assert_ok();
-    let before = redis.clients();
+    let before = redis.clients().await;
 
     let mut watchers = Vec::with_capacity(WATCHERS);
     for _ in 0..WATCHERS / 100 {
@@ -125,7 +125,7 @@ async fn two_thousand_watchers_share_one_reader_and_get_every_event_in_order() {
             watchers.push(sse.unwrap_or_else(|e| panic!("open: {:?}", e.body)));
         }
     }
-    let during = redis.clients();
+    let during = redis.clients().await;
     eprintln!("redis clients: {before} before the watchers, {during} with {WATCHERS} watchers");
     assert!(
         during <= before + 4,
@@ -173,14 +173,14 @@ async fn two_thousand_watchers_share_one_reader_and_get_every_event_in_order() {
         || async {
             (app.metric("liveroom_sse_rooms_read").await == Some(0)
                 && app.metric("liveroom_sse_streams").await == Some(0)
-                && redis.clients() <= before)
+                && redis.clients().await <= before)
                 .then_some(())
         },
     )
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_fifth_stream_of_one_user_is_429_and_a_closed_one_frees_its_slot() {
     let app = spawn_app().await; // LIVEROOM_SSE_PER_USER defaults to 4
     let id = app.create_room("anchor", "caps").await;
@@ -226,7 +226,7 @@ async fn the_fifth_stream_of_one_user_is_429_and_a_closed_one_frees_its_slot() {
     drop(again);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_ends_with_the_reason_after_leave_and_at_the_tokens_exp() {
     let app = spawn_app().await;
     let id = app.create_room("anchor", "ends").await;
@@ -270,7 +270,7 @@ async fn a_stream_ends_with_the_reason_after_leave_and_at_the_tokens_exp() {
     assert_eq!(ended.data["reason"], "token_expired");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_lose_nothing_while_the_receiver_is_down() {
     // five times the old MAXLEN ~1000 of the log, all while the receiver refuses
     const EVENTS: usize = 5000;
@@ -319,7 +319,7 @@ async fn webhooks_lose_nothing_while_the_receiver_is_down() {
     assert_eq!(updates, expected, "all of them, in order");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_above_the_member_event_threshold_sends_online_count_instead() {
     let mut s = test_settings();
     s.member_events_max = 2;
@@ -356,14 +356,17 @@ async fn a_room_above_the_member_event_threshold_sends_online_count_instead() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_rooms_log_goes_within_60_s_without_webhooks() {
     let app = spawn_app().await;
     let id = app.create_room("anchor", "gone").await;
     app.start(&id, "anchor").await.assert_ok();
     app.delete(&id, "anchor").await.assert_ok();
     let key = app.key(&format!("room:{{{id}}}:events"));
-    let pttl = shared_redis().cli(&["PTTL", &key]).unwrap_or_default();
+    let pttl = shared_redis()
+        .cli(&["PTTL", &key])
+        .await
+        .unwrap_or_default();
     let ms: i64 = pttl
         .trim()
         .trim_start_matches("(integer) ")
@@ -375,7 +378,7 @@ async fn a_deleted_rooms_log_goes_within_60_s_without_webhooks() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_events_past_the_max_age_are_dropped_and_counted() {
     let (url, received) = receiver(usize::MAX).await;
     let mut s = with_webhooks(&url);
@@ -425,7 +428,7 @@ fn dechunk(raw: &[u8]) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watcher_that_stops_reading_is_cut_off_and_resumes_without_a_gap() {
     use tokio::io::AsyncReadExt;
     // a small fan-out buffer, a small receive window, and events big enough to fill the

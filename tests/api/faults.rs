@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::helpers::*;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_down_is_503_then_recovery() {
     let mut redis = RedisServer::start(&[]);
     let s = settings_for(&redis);
@@ -13,7 +13,7 @@ async fn redis_down_is_503_then_recovery() {
     let id = app.create_room("anchor", "t").await;
     app.info(&id, "anchor").await.assert_ok();
 
-    redis.kill();
+    redis.kill().await;
     for _ in 0..3 {
         let started = Instant::now();
         let a = app.info(&id, "anchor").await;
@@ -28,7 +28,7 @@ async fn redis_down_is_503_then_recovery() {
     assert_eq!(app.status_of("/healthz").await, 200, "the process stays up");
 
     // Redis returns empty (no persistence here): the service answers again by itself
-    redis.restart();
+    redis.restart().await;
     eventually(
         Duration::from_secs(10),
         "requests succeed again",
@@ -42,7 +42,7 @@ async fn redis_down_is_503_then_recovery() {
     app.create_room("anchor", "after").await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_redis_times_out_as_503() {
     let redis = RedisServer::start(&[]);
     let mut s = settings_for(&redis);
@@ -74,7 +74,7 @@ async fn a_stalled_redis_times_out_as_503() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_under_load_only_503_then_recovery() {
     let mut redis = RedisServer::start(&[]);
     let app = std::sync::Arc::new(spawn_app_with(settings_for(&redis)).await);
@@ -108,9 +108,9 @@ async fn killed_under_load_only_503_then_recovery() {
         }
     };
     until(50).await;
-    redis.kill();
+    redis.kill().await;
     until(50).await;
-    redis.restart();
+    redis.restart().await;
     let back = Instant::now();
     // (this Redis keeps nothing on disk: it comes back empty, so the room is gone now)
     eventually(
@@ -152,7 +152,7 @@ async fn killed_under_load_only_503_then_recovery() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_stall_the_connection_serves_everyone_again() {
     let redis = RedisServer::start(&[]);
     let mut s = settings_for(&redis);
@@ -175,7 +175,7 @@ async fn after_a_stall_the_connection_serves_everyone_again() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rooms_acknowledged_before_a_crash_survive_with_aof() {
     let mut redis = RedisServer::start(&["--appendonly", "yes", "--appendfsync", "everysec"]);
     let app = spawn_app_with(settings_for(&redis)).await;
@@ -186,8 +186,8 @@ async fn rooms_acknowledged_before_a_crash_survive_with_aof() {
     app.start(&ids[0], "anchor").await.assert_ok();
     // the contract's promise covers what was acknowledged more than 2 s before the crash
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    redis.kill(); // SIGKILL: no shutdown save
-    redis.restart();
+    redis.kill().await; // SIGKILL: no shutdown save
+    redis.restart().await;
     eventually(Duration::from_secs(10), "served again", || async {
         (app.info(&ids[0], "x").await.status.as_u16() == 200).then_some(())
     })

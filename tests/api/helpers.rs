@@ -179,7 +179,7 @@ impl RedisServer {
         let deadline = Instant::now() + within;
         while Instant::now() < deadline {
             if self
-                .cli(&["PING"])
+                .cli_blocking(&["PING"])
                 .map(|s| s.trim() == "PONG")
                 .unwrap_or(false)
             {
@@ -190,8 +190,9 @@ impl RedisServer {
         false
     }
 
-    /// Runs redis-cli against this server and returns what it printed.
-    pub fn cli(&self, args: &[&str]) -> Option<String> {
+    /// Runs redis-cli against this server and returns what it printed. For the harness's own
+    /// set-up and tear-down, outside any test's runtime; tests use the async `cli`.
+    fn cli_blocking(&self, args: &[&str]) -> Option<String> {
         let out = Command::new("redis-cli")
             .args(["-p", &self.port.to_string(), "--no-raw"])
             .args(args)
@@ -202,31 +203,42 @@ impl RedisServer {
             .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
+    /// Runs redis-cli against this server and returns what it printed. A child process awaited
+    /// on the runtime, so the app under test keeps serving while redis-cli runs.
+    pub async fn cli(&self, args: &[&str]) -> Option<String> {
+        let out = tokio::process::Command::new("redis-cli")
+            .args(["-p", &self.port.to_string(), "--no-raw"])
+            .args(args)
+            .kill_on_drop(true)
+            .output()
+            .await
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     /// Starts `redis-cli MONITOR` against this server.
-    pub fn monitor(&self) -> Monitor {
-        let mut child = Command::new("redis-cli")
+    pub async fn monitor(&self) -> Monitor {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new("redis-cli")
             .args(["-p", &self.port.to_string(), "monitor"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
+            .kill_on_drop(true)
             .spawn()
             .expect("redis-cli monitor");
         let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-            {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
         // MONITOR answers OK once it is on
-        let first = rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
+        let first = tokio::time::timeout(Duration::from_secs(5), lines.next_line())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .flatten()
+            .unwrap_or_default();
         assert_eq!(first.trim(), "OK", "monitor did not start");
-        Monitor { child, lines: rx }
+        Monitor { child, lines }
     }
 
     pub fn pid(&self) -> Option<i32> {
@@ -248,47 +260,50 @@ impl RedisServer {
         assert!(ok, "kill {sig}");
     }
 
-    /// Kills the server (SIGKILL) and waits until its port is free.
-    pub fn kill(&mut self) {
+    /// Kills the server (SIGKILL) and waits until it no longer answers.
+    pub async fn kill(&mut self) {
         if let Some(stdin) = self.guard.stdin.as_mut() {
             let _ = stdin.write_all(b"\n");
         }
         let _ = self.guard.wait();
         let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline && self.cli(&["PING"]).is_some() {
-            std::thread::sleep(Duration::from_millis(20));
+        while Instant::now() < deadline && self.cli(&["PING"]).await.is_some() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
-    /// Starts the server again on the same port.
-    pub fn restart(&mut self) {
+    /// Starts the server again on the same port and waits until it answers.
+    pub async fn restart(&mut self) {
         self.guard = Self::spawn(self.port, &self.dir, &self.extra_args);
-        assert!(
-            self.wait_ready(Duration::from_secs(5)),
-            "redis did not come back"
-        );
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.cli(&["PING"]).await.is_none_or(|s| s.trim() != "PONG") {
+            assert!(Instant::now() < deadline, "redis did not come back");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 }
 
 /// A running `redis-cli MONITOR`.
 pub struct Monitor {
-    child: Child,
-    lines: std::sync::mpsc::Receiver<String>,
+    child: tokio::process::Child,
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
 }
 
 impl Monitor {
-    /// The lines seen up to (and with) the first that contains `marker`.
-    pub fn until(mut self, marker: &str) -> Vec<String> {
+    /// The lines seen up to (and with) the first that contains `marker` (or up to a silence of
+    /// 10 s, which the caller's assertions then show).
+    pub async fn until(mut self, marker: &str) -> Vec<String> {
         let mut out = Vec::new();
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(10)) {
+        while let Ok(Ok(Some(line))) =
+            tokio::time::timeout(Duration::from_secs(10), self.lines.next_line()).await
+        {
             let done = line.contains(marker);
             out.push(line);
             if done {
                 break;
             }
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.child.kill().await;
         out
     }
 }
@@ -353,7 +368,7 @@ impl RedisCluster {
             let deadline = Instant::now() + Duration::from_secs(20);
             while Instant::now() < deadline {
                 let ok = cluster.nodes.iter().all(|n| {
-                    n.cli(&["CLUSTER", "INFO"])
+                    n.cli_blocking(&["CLUSTER", "INFO"])
                         .is_some_and(|i| i.contains("cluster_state:ok"))
                 });
                 if ok {
@@ -407,25 +422,29 @@ pub fn shared_redis() -> &'static SharedRedis {
 
 impl SharedRedis {
     /// redis-cli against the shared Redis (following redirects on a cluster).
-    pub fn cli(&self, args: &[&str]) -> Option<String> {
+    pub async fn cli(&self, args: &[&str]) -> Option<String> {
         match self {
-            Self::Single(server) => server.cli(args),
+            Self::Single(server) => server.cli(args).await,
             Self::Cluster(cluster) => {
                 let mut all = vec!["-c"];
                 all.extend_from_slice(args);
-                cluster.nodes[0].cli(&all)
+                cluster.nodes[0].cli(&all).await
             }
         }
     }
 
     /// redis-cli against every node (one on a single Redis).
-    pub fn on_every_node(&self, args: &[&str]) {
-        let nodes: Vec<&RedisServer> = match self {
+    pub async fn on_every_node(&self, args: &[&str]) {
+        for node in self.nodes() {
+            node.cli(args).await.expect("redis-cli");
+        }
+    }
+
+    /// The nodes: one on a single Redis.
+    pub fn nodes(&self) -> Vec<&RedisServer> {
+        match self {
             Self::Single(server) => vec![server],
             Self::Cluster(cluster) => cluster.nodes.iter().collect(),
-        };
-        for node in nodes {
-            node.cli(args).expect("redis-cli");
         }
     }
 
@@ -441,37 +460,40 @@ impl SharedRedis {
     }
 
     /// MONITOR on the node that holds `key` (the only node on a single Redis).
-    pub fn monitor_of(&self, key: &str) -> Monitor {
+    pub async fn monitor_of(&self, key: &str) -> Monitor {
         match self {
-            Self::Single(server) => server.monitor(),
+            Self::Single(server) => server.monitor().await,
             Self::Cluster(cluster) => {
                 let slot = cluster.nodes[0]
                     .cli(&["CLUSTER", "KEYSLOT", key])
+                    .await
                     .unwrap_or_default();
                 let slot: u16 = slot
                     .trim()
                     .trim_start_matches("(integer) ")
                     .parse()
                     .unwrap_or(0);
-                let owner = cluster
-                    .nodes
-                    .iter()
-                    .find(|n| owns_slot(n, slot))
-                    .unwrap_or(&cluster.nodes[0]);
-                owner.monitor()
+                let mut owner = &cluster.nodes[0];
+                for node in &cluster.nodes {
+                    if owns_slot(node, slot).await {
+                        owner = node;
+                        break;
+                    }
+                }
+                owner.monitor().await
             }
         }
     }
 
     /// MONITOR on a single Redis; on a cluster, on the node of the global indexes.
-    pub fn monitor(&self) -> Monitor {
-        self.monitor_of("idx:{rooms}")
+    pub async fn monitor(&self) -> Monitor {
+        self.monitor_of("idx:{rooms}").await
     }
 }
 
 /// Whether the node serves `slot` (from the `myself` line of CLUSTER NODES).
-fn owns_slot(node: &RedisServer, slot: u16) -> bool {
-    let nodes = node.cli(&["CLUSTER", "NODES"]).unwrap_or_default();
+async fn owns_slot(node: &RedisServer, slot: u16) -> bool {
+    let nodes = node.cli(&["CLUSTER", "NODES"]).await.unwrap_or_default();
     let Some(me) = nodes.lines().find(|l| l.contains("myself")) else {
         return false;
     };

@@ -86,7 +86,7 @@ async fn read_events(mut body: Events, kind: Option<&str>) -> Vec<(String, Value
     }
 }
 
-fn user_pointer(app: &TestApp, user: &str) -> String {
+async fn user_pointer(app: &TestApp, user: &str) -> String {
     shared_redis()
         .cli(&[
             "--raw",
@@ -94,18 +94,19 @@ fn user_pointer(app: &TestApp, user: &str) -> String {
             &app.key(&format!("user:{{{user}}}")),
             "room",
         ])
+        .await
         .unwrap_or_default()
         .trim()
         .to_owned()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kicked_member_is_out_at_once_and_banned_until_the_ban_ends() {
     let app = spawn_app().await;
     let id = live_room(&app, "anchor").await;
     app.join(&id, "troll").await.assert_ok();
     app.join(&id, "fan").await.assert_ok();
-    assert_eq!(user_pointer(&app, "troll"), id);
+    assert_eq!(user_pointer(&app, "troll").await, id);
     let trolls_stream = open_events(&app, &id, "troll").await;
 
     let d = kick(&app, "anchor", &id, "troll", 600).await;
@@ -126,7 +127,7 @@ async fn a_kicked_member_is_out_at_once_and_banned_until_the_ban_ends() {
         .collect();
     assert_eq!(users, ["fan"]);
     app.heartbeat(&id, "troll").await.assert_error(409, 40901);
-    assert_eq!(user_pointer(&app, "troll"), "");
+    assert_eq!(user_pointer(&app, "troll").await, "");
     app.heartbeat(&id, "fan").await.assert_ok();
 
     // banned: 403/40301 naming the end of the ban
@@ -135,7 +136,7 @@ async fn a_kicked_member_is_out_at_once_and_banned_until_the_ban_ends() {
     let message = refused.body["message"].as_str().unwrap_or_default();
     assert!(message.contains(&end.to_string()), "{message}");
     assert_eq!(
-        user_pointer(&app, "troll"),
+        user_pointer(&app, "troll").await,
         "",
         "a refused join leaves no pointer"
     );
@@ -170,7 +171,7 @@ async fn a_kicked_member_is_out_at_once_and_banned_until_the_ban_ends() {
     assert_eq!(app.online_count(&id).await, 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kick_without_a_ban_lets_the_user_back_at_once() {
     let app = spawn_app().await;
     let id = live_room(&app, "anchor").await;
@@ -186,7 +187,7 @@ async fn a_kick_without_a_ban_lets_the_user_back_at_once() {
     app.join(&id, "stranger").await.assert_error(403, 40301);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kicks_are_refused_to_the_wrong_people_and_bad_input() {
     let app = spawn_app().await;
     let id = live_room(&app, "anchor").await;
@@ -243,7 +244,7 @@ async fn kicks_are_refused_to_the_wrong_people_and_bad_input() {
         .assert_ok();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bans_are_listed_soonest_first_and_can_be_lifted() {
     let app = spawn_app().await;
     let id = live_room(&app, "anchor").await;
@@ -310,11 +311,11 @@ async fn bans_are_listed_soonest_first_and_can_be_lifted() {
     // bans go with the room
     app.delete(&id, "anchor").await.assert_ok();
     let bans_key = app.key(&format!("room:{{{id}}}:bans"));
-    let exists = shared_redis().cli(&["--raw", "EXISTS", &bans_key]);
+    let exists = shared_redis().cli(&["--raw", "EXISTS", &bans_key]).await;
     assert_eq!(exists.as_deref().map(str::trim), Some("0"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_stops_and_deletes_rooms_it_does_not_own() {
     let mut s = test_settings();
     s.max_open_rooms_per_user = 1;
@@ -401,7 +402,7 @@ async fn an_admin_stops_and_deletes_rooms_it_does_not_own() {
     kick_with(&app, &admin, &room, "u10", 0).await.assert_ok();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_api_is_for_admin_tokens_only() {
     let app = spawn_app().await;
     let id = live_room(&app, "anchor").await;
@@ -440,7 +441,7 @@ async fn the_server_api_is_for_admin_tokens_only() {
     assert_eq!(app.info(&id, "anchor").await.assert_ok()["live_status"], 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stats_keep_the_peak_of_the_live() {
     let app = spawn_app().await;
     let admin = admin_token("ops");
@@ -501,7 +502,7 @@ fn ids(page: &Value) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mine_shows_every_room_of_the_caller_only_newest_first() {
     let app = spawn_app().await;
     let created = app.create_room("me", "waiting").await;
@@ -563,7 +564,7 @@ async fn mine_shows_every_room_of_the_caller_only_newest_first() {
     assert_eq!(created_all.assert_ok()["total_count"], 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kick_on_one_replica_holds_on_the_other() {
     let one = spawn_app().await;
     let two = spawn_app_with(one.settings.clone()).await; // same Redis, same prefix
@@ -590,7 +591,7 @@ async fn a_kick_on_one_replica_holds_on_the_other() {
     one.heartbeat(&id, "troll").await.assert_ok();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kick_does_constant_work_whatever_the_crowd() {
     // A Redis of its own (MONITOR sees only this test), and no sweeper ticks meanwhile.
     let redis = RedisServer::start(&[]);
@@ -604,12 +605,12 @@ async fn a_kick_does_constant_work_whatever_the_crowd() {
     });
     futures_util::future::join_all(joins).await;
     kick(&app, "anchor", &id, "m0", 60).await.assert_ok(); // scripts loaded
-    let monitor = redis.monitor();
-    redis.cli(&["ECHO", "kick-start"]).expect("echo");
+    let monitor = redis.monitor().await;
+    redis.cli(&["ECHO", "kick-start"]).await.expect("echo");
     let d = kick(&app, "anchor", &id, "m1", 60).await;
     assert_eq!(d.assert_ok()["removed"], true);
-    redis.cli(&["ECHO", "kick-end"]).expect("echo");
-    let lines = monitor.until("kick-end");
+    redis.cli(&["ECHO", "kick-end"]).await.expect("echo");
+    let lines = monitor.until("kick-end").await;
     let inside: Vec<&String> = lines
         .iter()
         .skip_while(|l| !l.contains("kick-start"))

@@ -1,6 +1,6 @@
 //! The committed spec is what the code generates.
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn committed_spec_matches_the_code() {
     let generated = liveroom::app::offline_spec().await.expect("spec");
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
@@ -16,7 +16,7 @@ async fn committed_spec_matches_the_code() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_served_spec_is_the_generated_one() {
     let app = super::helpers::spawn_app().await;
     let served: serde_json::Value = app

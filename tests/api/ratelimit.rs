@@ -16,7 +16,7 @@ async fn at_window_start() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_over_the_limit_gets_429_with_retry_after() {
     let mut s = test_settings();
     s.rate_limit_user_per_sec = 5;
@@ -46,7 +46,7 @@ async fn a_user_over_the_limit_gets_429_with_retry_after() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_address_over_the_limit_gets_429() {
     let mut s = test_settings();
     s.rate_limit_ip_per_sec = 6;
@@ -71,7 +71,7 @@ async fn an_address_over_the_limit_gets_429() {
     assert_eq!(app.status_of("/healthz").await, 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_limit_holds_across_replicas() {
     let mut s = test_settings();
     s.rate_limit_user_per_sec = 20;
@@ -105,7 +105,7 @@ async fn the_limit_holds_across_replicas() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_heartbeating_client_never_meets_the_default_limit() {
     let mut s = test_settings();
     let defaults = liveroom::cli::default_settings();

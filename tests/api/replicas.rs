@@ -116,7 +116,7 @@ fn through(base: &str, settings: &liveroom::config::Settings) -> TestApp {
     TestApp::client_of(base, settings.clone())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_step_on_another_replica() {
     let settings = test_settings();
     let extra = [
@@ -155,12 +155,13 @@ async fn every_step_on_another_replica() {
     .await;
     let ver = shared_redis()
         .cli(&["HGET", &lb.key(&format!("room:{{{other}}}")), "ver"])
+        .await
         .unwrap();
     assert_eq!(ver.trim(), "\"3\"", "created, started, closed once");
     assert_eq!(closed["online_count"], 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rolling_restart_under_traffic_fails_no_request() {
     let settings = test_settings();
     let mut replicas: Vec<Replica> = (0..3).map(|_| Replica::start(&settings, &[])).collect();

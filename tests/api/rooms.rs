@@ -15,7 +15,7 @@ async fn create(app: &TestApp, anchor: &str, body: Value) -> Answer {
     .await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_answers_the_room_with_the_caller_as_anchor() {
     let app = spawn_app().await;
     let t = token_with(json!({
@@ -74,7 +74,7 @@ async fn create_answers_the_room_with_the_caller_as_anchor() {
     assert_eq!(info.assert_ok(), d);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn envelope_carries_the_callers_request_id() {
     let app = spawn_app().await;
     let resp = app
@@ -111,7 +111,7 @@ async fn envelope_carries_the_callers_request_id() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ids_are_unique_and_chat_ids_and_im_userids_stable() {
     let app = spawn_app().await;
     let a = create(&app, "anchor-a", json!({"title": "one"})).await;
@@ -126,7 +126,7 @@ async fn ids_are_unique_and_chat_ids_and_im_userids_stable() {
     assert_eq!(again.assert_ok()["chat_id"], a["chat_id"]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_url_is_shown_to_the_anchor_only() {
     let app = spawn_app().await;
     let id = app.create_room("anchor", "t").await;
@@ -136,7 +136,7 @@ async fn push_url_is_shown_to_the_anchor_only() {
     assert_ne!(viewer.assert_ok()["rtmp_url"], "");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_live_runs_created_live_ended() {
     let app = spawn_app().await;
     let id = app.create_room("anchor", "t").await;
@@ -176,7 +176,7 @@ async fn the_live_runs_created_live_ended() {
     app.stop(&id, "anchor").await.assert_error(409, 40900);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_needs_a_live_room() {
     let app = spawn_app().await;
     let id = app.create_room("anchor", "t").await;
@@ -185,7 +185,7 @@ async fn stop_needs_a_live_room() {
     assert_eq!(app.info(&id, "anchor").await.assert_ok()["live_status"], 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_anchor_may_change_the_room() {
     let app = spawn_app().await;
     let id = app.create_room("anchor", "t").await;
@@ -208,7 +208,7 @@ async fn only_the_anchor_may_change_the_room() {
     assert_eq!(d.assert_ok()["extends"], json!({}));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_removes_the_room_and_every_key_of_it() {
     let app = spawn_app().await;
     let id = app.create_room("anchor", "t").await;
@@ -224,12 +224,12 @@ async fn delete_removes_the_room_and_every_key_of_it() {
     app.heartbeat(&id, "viewer").await.assert_error(404, 40400);
     for suffix in ["", ":members", ":order", ":entries", ":uv", ":anchor"] {
         let key = app.key(&format!("room:{{{id}}}{suffix}"));
-        let exists = shared_redis().cli(&["EXISTS", &key]).unwrap();
+        let exists = shared_redis().cli(&["EXISTS", &key]).await.unwrap();
         assert_eq!(exists.trim(), "(integer) 0", "{key} left behind");
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_works_in_every_state() {
     let app = spawn_app().await;
     for stage in 0..3 {
@@ -245,7 +245,7 @@ async fn delete_works_in_every_state() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn extends_are_replaced_by_the_anchor() {
     let app = spawn_app().await;
     let a = create(
@@ -271,7 +271,7 @@ async fn extends_are_replaced_by_the_anchor() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn extends_validates_its_body() {
     let app = spawn_app().await;
     let id = app.create_room("anchor", "t").await;
@@ -312,7 +312,7 @@ async fn extends_validates_its_body() {
     assert!(a.body["message"].as_str().unwrap().contains("32"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_and_malformed_ids_are_404() {
     let app = spawn_app().await;
     for id in [
@@ -328,7 +328,7 @@ async fn unknown_and_malformed_ids_are_404() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_validates_every_field() {
     let app = spawn_app().await;
     let cases: Vec<(Value, &str)> = vec![
@@ -395,7 +395,7 @@ async fn create_validates_every_field() {
     assert_eq!(a.assert_ok()["title"], "字".repeat(128));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_bodies_answer_the_envelope() {
     let app = spawn_app().await;
     let send = |body: &'static str, content_type: &'static str| {
@@ -427,7 +427,7 @@ async fn malformed_bodies_answer_the_envelope() {
     assert_eq!((status, b["code"].as_i64()), (400, Some(40000)), "{b}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_over_64_kib_is_413() {
     let app = spawn_app().await;
     let big = json!({"title": "t", "notice": "n".repeat(70 * 1024)});
@@ -457,7 +457,7 @@ async fn a_body_over_64_kib_is_413() {
     assert_eq!(list.assert_ok()["total_count"], 0, "nothing was created");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn extends_is_a_static_segment_not_a_live_id() {
     let app = spawn_app().await;
     // PUT /client/live/room/extends without a body is a bad extends request, never "start room extends"
@@ -472,7 +472,7 @@ async fn extends_is_a_static_segment_not_a_live_id() {
     assert_eq!(a.status.as_u16(), 400, "{:?}", a.body);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_routes_and_methods_answer_the_envelope() {
     let app = spawn_app().await;
     let a = app.get("/client/live/nothing-here", &token("a")).await;
@@ -489,7 +489,7 @@ async fn unknown_routes_and_methods_answer_the_envelope() {
     assert_eq!(a.code(), 40500);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn times_use_the_configured_zone() {
     let mut s = test_settings();
     s.timezone = "UTC".into();
@@ -503,7 +503,7 @@ async fn times_use_the_configured_zone() {
     assert_eq!(a.assert_ok()["start_time"], 1_638_403_200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operational_endpoints_answer() {
     let app = spawn_app().await;
     assert_eq!(app.status_of("/healthz").await, 200);
@@ -532,7 +532,7 @@ async fn operational_endpoints_answer() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_finishes_and_stops_serving() {
     let mut app = spawn_app().await;
     app.create_room("a", "t").await;
@@ -541,7 +541,7 @@ async fn shutdown_finishes_and_stops_serving() {
     assert!(after.is_err(), "still serving after shutdown");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ended_rooms_are_removed_after_the_retention() {
     let mut s = test_settings();
     s.ended_retention_secs = 1;
@@ -574,19 +574,19 @@ async fn ended_rooms_are_removed_after_the_retention() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scripts_are_reloaded_after_redis_forgets_them() {
     // as after a node restart or a failover to a replica that never saw SCRIPT LOAD
     let app = spawn_app().await;
     let id = app.create_room("anchor", "t").await;
     app.join(&id, "v").await.assert_ok();
-    shared_redis().on_every_node(&["SCRIPT", "FLUSH"]);
+    shared_redis().on_every_node(&["SCRIPT", "FLUSH"]).await;
     app.info(&id, "x").await.assert_ok();
     app.heartbeat(&id, "v").await.assert_ok();
     app.start(&id, "anchor").await.assert_ok();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_show_routes_redis_and_gauges() {
     let mut s = test_settings();
     s.heartbeat_interval_ms = 100; // sweeps every 100 ms: the member gauge follows quickly

@@ -27,7 +27,7 @@ fn require_python() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_generated_python_client_drives_a_room() {
     require_python();
     let app = spawn_app().await;

@@ -159,7 +159,7 @@ async fn nginx_hook(
     (status, resp.text().await.unwrap_or_default())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_url_is_signed_for_the_anchor_only_and_expires_as_created() {
     let app = spawn_app_with(stream_settings("aliyun-a")).await;
     let expiry = 1_893_456_000; // 2030-01-01T00:00:00Z
@@ -193,7 +193,7 @@ async fn push_url_is_signed_for_the_anchor_only_and_expires_as_created() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn playback_urls_are_signed_with_the_play_key_for_the_ttl() {
     let mut s = stream_settings("aliyun-a");
     s.play_url_ttl_secs = 600;
@@ -250,7 +250,7 @@ async fn playback_urls_are_signed_with_the_play_key_for_the_ttl() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hooks_answer_403_without_the_right_secret() {
     let app = spawn_app_with(stream_settings("none")).await;
     let id = create(&app, json!({})).await;
@@ -276,7 +276,7 @@ async fn hooks_answer_403_without_the_right_secret() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn srs_on_publish_needs_a_valid_unexpired_signature_of_an_open_room() {
     let app = spawn_app_with(stream_settings("aliyun-a")).await;
     let s = Some(HOOK_SECRET);
@@ -355,7 +355,7 @@ async fn srs_on_publish_needs_a_valid_unexpired_signature_of_an_open_room() {
     assert_eq!(answer["code"], 0, "{answer}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nginx_rtmp_notifications_with_tencent_signatures() {
     let mut s = stream_settings("tencent");
     s.heartbeat_interval_ms = 100;
@@ -417,7 +417,7 @@ async fn nginx_rtmp_notifications_with_tencent_signatures() {
     assert_eq!(room_as(&app, &id, ANCHOR).await["stream_status"], 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unsigned_streams_publish_into_any_open_room() {
     let app = spawn_app_with(stream_settings("none")).await;
     let sec = Some(HOOK_SECRET);
@@ -458,7 +458,7 @@ async fn listed_stream_status(app: &TestApp, id: &str) -> Option<Value> {
         .map(|r| r["stream_status"].clone())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_live_list_shows_the_stream_publishing_and_stopping_at_once() {
     let app = spawn_app_with(stream_settings("none")).await;
     let sec = Some(HOOK_SECRET);
@@ -475,7 +475,7 @@ async fn the_live_list_shows_the_stream_publishing_and_stopping_at_once() {
     assert_eq!(listed_stream_status(&app, &id).await, Some(json!(0)));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_publishing_stream_keeps_its_live_room_from_the_offline_close() {
     let mut s = stream_settings("none");
     s.heartbeat_interval_ms = 100;
@@ -504,7 +504,7 @@ async fn a_publishing_stream_keeps_its_live_room_from_the_offline_close() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_settings_are_checked_at_start() {
     let refused = |s: Settings| async move {
         match Application::build(s).await {
@@ -562,7 +562,7 @@ async fn ffmpeg_result(child: tokio::process::Child) -> (bool, String) {
     )
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ffmpeg_publishes_through_nginx_rtmp_only_with_a_valid_push_url() {
     assert!(
         std::path::Path::new(RTMP_MODULE).exists(),

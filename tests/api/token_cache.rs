@@ -20,7 +20,7 @@ async fn list(app: &TestApp, token: &str) -> Answer {
     app.get("/client/live/room/list", token).await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cached_token_is_refused_once_its_exp_plus_leeway_has_passed() {
     let app = spawn_app().await;
     // expired 25 s ago: still inside the leeway for about five more seconds
@@ -52,7 +52,7 @@ async fn a_cached_token_is_refused_once_its_exp_plus_leeway_has_passed() {
     assert_eq!(metric(&app, "liveroom_token_cache_entries").await, 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_token_is_never_cached() {
     let app = spawn_app().await;
     let good = token("cache-u1");
@@ -91,7 +91,7 @@ async fn a_refused_token_is_never_cached() {
     assert_eq!(metric(&app, "liveroom_token_cache_entries").await, 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cache_stays_within_its_bound_under_many_distinct_tokens() {
     let mut settings = test_settings();
     settings.token_cache_max = 40;
