@@ -86,6 +86,7 @@ pub fn state(settings: &Settings, conn: Connection) -> Result<AppState, StartErr
         trust_forwarded_for: settings.rate_limit_trust_xff,
         tokens: Arc::new(crate::http::token_cache::TokenCache::new(
             settings.token_cache_max,
+            crate::http::auth::LEEWAY_SECS,
         )),
     })
 }

@@ -219,7 +219,7 @@ impl Caller {
             None => raw,
         };
         match cache {
-            Some(cache) => cache.verify(token, auth),
+            Some(cache) => cache.verify(token, |t| auth.verify(t)),
             None => auth.verify(token),
         }
         .map(Caller)

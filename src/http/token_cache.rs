@@ -19,7 +19,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
-use super::auth::{Authenticator, LEEWAY_SECS};
 use crate::domain::profile::Profile;
 
 /// Entries by default: a replica's concurrent viewers, each token one entry of a few hundred bytes.
@@ -41,6 +40,8 @@ pub struct TokenCache {
     /// None when the cache is off (`max_entries` 0).
     entries: Option<quick_cache::sync::Cache<Key, Verified>>,
     max_entries: usize,
+    /// The authenticator's clock leeway: an entry is usable exactly as long as the token is.
+    leeway_secs: u64,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -54,8 +55,9 @@ struct Window {
 }
 
 impl TokenCache {
-    pub fn new(max_entries: usize) -> Self {
+    pub fn new(max_entries: usize, leeway_secs: u64) -> Self {
         Self {
+            leeway_secs,
             entries: (max_entries > 0).then(|| quick_cache::sync::Cache::new(max_entries)),
             max_entries,
             hits: AtomicU64::new(0),
@@ -64,9 +66,14 @@ impl TokenCache {
     }
 
     /// The caller `token` proves: from the cache when it verified before and is still in its
-    /// window, else from `auth` (and cached when it verifies).
-    pub fn verify(&self, token: &str, auth: &Authenticator) -> Result<Profile, String> {
-        self.verify_at(token, unix_now(), |t| auth.verify(t))
+    /// window, else from `verify` (the authenticator; cached when it verifies). The cache knows
+    /// nothing of signatures: it only remembers what `verify` accepted, within the token's window.
+    pub fn verify(
+        &self,
+        token: &str,
+        verify: impl FnOnce(&str) -> Result<Profile, String>,
+    ) -> Result<Profile, String> {
+        self.verify_at(token, unix_now(), verify)
     }
 
     fn verify_at(
@@ -94,8 +101,10 @@ impl TokenCache {
         self.misses.fetch_add(1, Ordering::Relaxed);
         let profile = verify(token)?;
         if let Some(window) = window_of(token) {
-            let usable_from = window.nbf.map_or(0, |nbf| nbf.saturating_sub(LEEWAY_SECS));
-            let usable_until = window.exp.saturating_add(LEEWAY_SECS);
+            let usable_from = window
+                .nbf
+                .map_or(0, |nbf| nbf.saturating_sub(self.leeway_secs));
+            let usable_until = window.exp.saturating_add(self.leeway_secs);
             if usable_from <= now && now < usable_until {
                 entries.insert(
                     key,
@@ -156,6 +165,7 @@ mod tests {
 
     use super::*;
     use crate::domain::profile::{Looks, UserId};
+    use crate::http::auth::LEEWAY_SECS;
 
     const NOW: u64 = 1_800_000_000;
 
@@ -196,7 +206,7 @@ mod tests {
 
     #[test]
     fn a_verified_token_is_served_from_the_cache_until_exp_plus_leeway_and_never_after() {
-        let cache = TokenCache::new(10);
+        let cache = TokenCache::new(10, LEEWAY_SECS);
         let runs = Cell::new(0);
         let t = token(NOW + 60, None, "u1");
         assert!(check(&cache, &t, NOW, true, &runs));
@@ -213,7 +223,7 @@ mod tests {
 
     #[test]
     fn a_failed_verification_is_never_cached() {
-        let cache = TokenCache::new(10);
+        let cache = TokenCache::new(10, LEEWAY_SECS);
         let runs = Cell::new(0);
         let t = token(NOW + 60, None, "u1");
         assert!(!check(&cache, &t, NOW, false, &runs));
@@ -224,7 +234,7 @@ mod tests {
 
     #[test]
     fn a_token_outside_its_window_is_not_cached() {
-        let cache = TokenCache::new(10);
+        let cache = TokenCache::new(10, LEEWAY_SECS);
         let runs = Cell::new(0);
         // not yet valid (nbf beyond the leeway), even if a verifier said yes
         let early = token(NOW + 600, Some(NOW + 300), "u1");
@@ -244,7 +254,7 @@ mod tests {
 
     #[test]
     fn distinct_tokens_never_share_an_entry_and_the_cache_stays_within_its_bound() {
-        let cache = TokenCache::new(100);
+        let cache = TokenCache::new(100, LEEWAY_SECS);
         let runs = Cell::new(0);
         for i in 0..5_000 {
             assert!(check(
@@ -262,13 +272,13 @@ mod tests {
 
     #[test]
     fn off_and_oversized_tokens_are_always_verified() {
-        let off = TokenCache::new(0);
+        let off = TokenCache::new(0, LEEWAY_SECS);
         let runs = Cell::new(0);
         let t = token(NOW + 60, None, "u1");
         assert!(check(&off, &t, NOW, true, &runs));
         assert!(check(&off, &t, NOW, true, &runs));
         assert_eq!(runs.get(), 2);
-        let cache = TokenCache::new(10);
+        let cache = TokenCache::new(10, LEEWAY_SECS);
         let big = token(NOW + 60, None, &"u".repeat(MAX_CACHED_TOKEN_BYTES));
         assert!(check(&cache, &big, NOW, true, &runs));
         assert!(cache.is_empty());
