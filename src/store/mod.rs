@@ -6,14 +6,15 @@ mod cards;
 mod connection;
 mod discovery;
 mod events;
-pub mod keys;
+pub mod inspect;
+mod keys;
 mod moderation;
 mod page_cache;
 mod presence;
 mod ratelimit;
 mod reply;
 mod rooms;
-pub mod scripts;
+mod scripts;
 mod streams;
 mod sweep;
 

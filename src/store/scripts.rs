@@ -111,6 +111,50 @@ impl Scripts {
     }
 }
 
+impl Scripts {
+    /// Every script with the name of its `.lua` file (for `store::inspect`).
+    pub fn named(&self) -> Vec<(&'static str, &Script)> {
+        vec![
+            ("create", &self.create),
+            ("read", &self.read),
+            ("start", &self.start),
+            ("stop", &self.stop),
+            ("close_offline", &self.close_offline),
+            ("delete", &self.delete),
+            ("purge", &self.purge),
+            ("extends", &self.extends),
+            ("join", &self.join),
+            ("evict", &self.evict),
+            ("heartbeat", &self.heartbeat),
+            ("members", &self.members),
+            ("sweep_room", &self.sweep_room),
+            ("may_watch", &self.may_watch),
+            ("sse_slot", &self.sse_slot),
+            ("stream_publish", &self.stream_publish),
+            ("stream_unpublish", &self.stream_unpublish),
+            ("kick", &self.kick),
+            ("unban", &self.unban),
+            ("bans", &self.bans),
+            ("stats", &self.stats),
+            ("user_join", &self.user_join),
+            ("user_abort_join", &self.user_abort_join),
+            ("user_leave", &self.user_leave),
+            ("user_release", &self.user_release),
+            ("user_imid", &self.user_imid),
+            ("index_sync", &self.index_sync),
+            ("search", &self.search),
+            ("page", &self.page),
+            ("list", &self.list),
+            ("card", &self.card),
+            ("schedule", &self.schedule),
+            ("claim", &self.claim),
+            ("reschedule", &self.reschedule),
+            ("lease", &self.lease),
+            ("ratelimit", &self.ratelimit),
+        ]
+    }
+}
+
 impl Default for Scripts {
     fn default() -> Self {
         Self::new()

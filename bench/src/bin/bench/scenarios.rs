@@ -10,8 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use futures_util::future::join_all;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use liveroom::domain::ids::LiveId;
-use liveroom::store::keys::Keys;
-use liveroom::store::scripts::Scripts;
+use liveroom::store::inspect::{KeyNames, script_shas};
 use serde_json::{Value, json};
 
 use super::http::{Conn, encode, request};
@@ -155,7 +154,7 @@ struct Ctx {
     pid: String,
     redis_pid: String,
     clk: f64,
-    keys: Keys,
+    keys: KeyNames,
 }
 
 struct Meter {
@@ -180,7 +179,7 @@ impl Ctx {
             redis_pid,
             pid: c.pid.clone(),
             clk: c.clk_tck,
-            keys: Keys::new(&c.prefix),
+            keys: KeyNames::new(&c.prefix),
         }
     }
 
@@ -522,7 +521,11 @@ pub async fn main(a: MainArgs, threads: usize) {
             reads_rate: a.reads_rate,
             bench_threads: threads,
         },
-        heartbeat_sha: Scripts::new().heartbeat.get_hash().to_owned(),
+        heartbeat_sha: script_shas()
+            .into_iter()
+            .find(|(name, _)| *name == "heartbeat")
+            .map(|(_, sha)| sha)
+            .unwrap_or_default(),
         ..Default::default()
     };
 
@@ -892,38 +895,10 @@ async fn round_trips(
     rooms: &[String],
     samples: usize,
 ) -> Vec<RoundTrips> {
-    let s = Scripts::new();
-    let names: HashMap<String, &str> = [
-        (&s.create, "create"),
-        (&s.read, "read"),
-        (&s.start, "start"),
-        (&s.stop, "stop"),
-        (&s.close_offline, "close_offline"),
-        (&s.delete, "delete"),
-        (&s.purge, "purge"),
-        (&s.extends, "extends"),
-        (&s.join, "join"),
-        (&s.evict, "evict"),
-        (&s.heartbeat, "heartbeat"),
-        (&s.members, "members"),
-        (&s.sweep_room, "sweep_room"),
-        (&s.schedule, "schedule"),
-        (&s.reschedule, "reschedule"),
-        (&s.stream_publish, "stream_publish"),
-        (&s.stream_unpublish, "stream_unpublish"),
-        (&s.user_join, "user_join"),
-        (&s.user_abort_join, "user_abort_join"),
-        (&s.user_leave, "user_leave"),
-        (&s.user_release, "user_release"),
-        (&s.user_imid, "user_imid"),
-        (&s.index_sync, "index_sync"),
-        (&s.search, "search"),
-        (&s.page, "page"),
-        (&s.claim, "claim"),
-    ]
-    .into_iter()
-    .map(|(script, name)| (script.get_hash().to_owned(), name))
-    .collect();
+    let names: HashMap<String, &str> = script_shas()
+        .into_iter()
+        .map(|(name, sha)| (sha, name))
+        .collect();
     let sweeper_scripts = [
         "claim",
         "sweep_room",
@@ -931,7 +906,7 @@ async fn round_trips(
         "close_offline",
         "purge",
     ];
-    let [occupied, _] = ctx.keys.sweep_schedule();
+    let occupied = ctx.keys.sweep_due();
 
     let Ok(monitor) = Monitor::start(&ctx.redis_url).await else {
         eprintln!("MONITOR refused: no round-trip counts");

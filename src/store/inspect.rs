@@ -1,0 +1,48 @@
+//! What tools outside the service (the benchmarks in `bench/`) may know of the store: the names
+//! of the keys it writes and the SHA of each script, so that they can read Redis the way the
+//! service left it. Names only, read-only; the key schema and the scripts stay private to
+//! `store::keys` and `store::scripts`.
+
+use super::keys::Keys;
+use super::scripts::Scripts;
+use crate::domain::ids::LiveId;
+
+/// Key names under one deployment's prefix.
+pub struct KeyNames {
+    keys: Keys,
+}
+
+impl KeyNames {
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            keys: Keys::new(prefix),
+        }
+    }
+
+    /// A room's keys, in the order the per-room scripts take them (`lua/lib.lua`): the room
+    /// hash first, then members, join order, entries, …
+    pub fn room(&self, id: &LiveId) -> Vec<String> {
+        self.keys.room(id).to_vec()
+    }
+
+    /// A user's own hash (the pointer to the user's room).
+    pub fn user(&self, user_id: &str) -> String {
+        self.keys.user(user_id)
+    }
+
+    /// The sweep schedule (rooms by when something about them comes due).
+    pub fn sweep_due(&self) -> String {
+        let [due, _claims] = self.keys.sweep_schedule();
+        due
+    }
+}
+
+/// Every script as Redis knows it: the name of its `.lua` file and the SHA1 of the text the
+/// service loads (prelude included, default event-log settings).
+pub fn script_shas() -> Vec<(&'static str, String)> {
+    Scripts::new()
+        .named()
+        .into_iter()
+        .map(|(name, script)| (name, script.get_hash().to_owned()))
+        .collect()
+}
