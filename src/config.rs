@@ -86,6 +86,12 @@ pub struct Settings {
     #[arg(long, env = "LIVEROOM_LIST_CACHE_MS", default_value_t = 1000)]
     pub list_cache_ms: u64,
 
+    /// Heartbeats that reach this replica at the same moment share one script call, up to this
+    /// many (one node's: any rooms on a single Redis, one room on a cluster); 1: every
+    /// heartbeat its own call. Each still takes one round trip and gets its own exact answer.
+    #[arg(long, env = "LIVEROOM_HEARTBEAT_BATCH_MAX", default_value_t = 64)]
+    pub heartbeat_batch_max: usize,
+
     /// Requests a second one user may make (0: no limit).
     #[arg(long, env = "LIVEROOM_RATE_LIMIT_USER_PER_SEC", default_value_t = 50)]
     pub rate_limit_user_per_sec: u32,
@@ -273,6 +279,7 @@ impl Settings {
             ended_retention_ms: self.ended_retention_secs * 1000,
             open_rooms_per_anchor: self.max_open_rooms_per_user,
             list_cache_ms: self.list_cache_ms,
+            heartbeat_batch_max: self.heartbeat_batch_max.max(1),
         }
     }
 

@@ -63,9 +63,25 @@ pub struct Gauges {
     pub members_online: u64,
 }
 
+/// Heartbeats sent together (store/heartbeats.rs): the shared calls and the beats they carried.
+#[derive(Default)]
+pub struct BatchSizes {
+    calls: AtomicU64,
+    beats: AtomicU64,
+}
+
+impl BatchSizes {
+    pub fn record(&self, beats: usize) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.beats.fetch_add(beats as u64, Ordering::Relaxed);
+    }
+}
+
 /// Redis calls as the store makes them.
 #[derive(Default)]
 pub struct RedisStats {
+    /// Heartbeats that shared a call (more than one a call).
+    pub heartbeat_batches: BatchSizes,
     pub latency: Histogram,
     pub errors: AtomicU64,
     /// Webhook events dropped undelivered (older than LIVEROOM_WEBHOOK_MAX_AGE_SECS).
@@ -215,6 +231,14 @@ impl Metrics {
             "# HELP liveroom_redis_errors_total Redis calls that failed (unreachable, timed out, refused).\n\
              # TYPE liveroom_redis_errors_total counter\nliveroom_redis_errors_total {}\n",
             redis.errors.load(Ordering::Relaxed)
+        ));
+        out.push_str(&format!(
+            "# HELP liveroom_heartbeat_batch_calls_total Script calls that carried more than one heartbeat (LIVEROOM_HEARTBEAT_BATCH_MAX).\n\
+             # TYPE liveroom_heartbeat_batch_calls_total counter\nliveroom_heartbeat_batch_calls_total {}\n\
+             # HELP liveroom_heartbeat_batched_total Heartbeats those calls carried.\n\
+             # TYPE liveroom_heartbeat_batched_total counter\nliveroom_heartbeat_batched_total {}\n",
+            redis.heartbeat_batches.calls.load(Ordering::Relaxed),
+            redis.heartbeat_batches.beats.load(Ordering::Relaxed)
         ));
         if let Some(g) = gauges {
             out.push_str(&format!(

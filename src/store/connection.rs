@@ -50,6 +50,11 @@ impl Connection {
 }
 
 impl Connection {
+    /// Whether this is a Redis Cluster (a script's keys must then share one slot).
+    pub fn is_cluster(&self) -> bool {
+        matches!(self, Self::Cluster(_))
+    }
+
     /// A new connection used by one task only, for blocking commands (XREAD BLOCK) that would
     /// stall a shared one. `timeout` must allow for the longest block.
     pub async fn dedicated(target: &RedisTarget, timeout: Duration) -> redis::RedisResult<Self> {

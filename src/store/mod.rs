@@ -6,6 +6,7 @@ mod cards;
 mod connection;
 mod discovery;
 mod events;
+mod heartbeats;
 pub mod inspect;
 mod keys;
 mod moderation;
@@ -50,9 +51,12 @@ pub struct Timings {
     /// How long this replica may keep a hot page of the live list or search
     /// (`LIVEROOM_LIST_CACHE_MS`; 0: no cache; store/page_cache.rs).
     pub list_cache_ms: u64,
+    /// Heartbeats one script call may carry (`LIVEROOM_HEARTBEAT_BATCH_MAX`; 1: no batching;
+    /// store/heartbeats.rs).
+    pub heartbeat_batch_max: usize,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("no such room")]
     NotFound,
@@ -123,6 +127,8 @@ struct Inner {
     pages: page_cache::PageCache,
     /// What the event log is read by (webhooks or not) and its member-event threshold.
     event_log: EventLogSettings,
+    /// Gathers the heartbeats that arrive together into one script call (started on first use).
+    heartbeats: std::sync::OnceLock<heartbeats::Batcher>,
 }
 
 impl Store {
@@ -146,6 +152,7 @@ impl Store {
                 timeout,
                 pages: page_cache::PageCache::new(timings.list_cache_ms),
                 event_log,
+                heartbeats: std::sync::OnceLock::new(),
             }),
         }
     }

@@ -11,7 +11,7 @@
 
 use redis::Value;
 
-use super::calls::{self, HeartbeatReply};
+use super::calls::HeartbeatReply;
 use super::reply::{array, bad, int, status, text};
 use super::rooms::decode_view;
 use super::{Store, StoreError, StoreResult};
@@ -192,14 +192,8 @@ impl Store {
     /// A member's or the anchor's heartbeat: one round trip (the index is touched only when the
     /// anchor's nick changed, which search follows).
     pub async fn heartbeat(&self, id: &LiveId, who: &Profile) -> StoreResult<Heartbeat> {
-        let profile = who.looks.to_json();
         let reply = self
-            .call(&calls::Heartbeat {
-                room: id,
-                user: who.user_id.as_str(),
-                profile: &profile,
-                window_ms: self.window(),
-            })
+            .beat(id, who.user_id.as_str(), who.looks.to_json())
             .await?;
         match reply {
             HeartbeatReply::NotMember { dropped, due_in_ms } => {

@@ -24,6 +24,8 @@ pub struct Scripts {
     pub join: Script,
     pub evict: Script,
     pub heartbeat: Script,
+    /// Several heartbeats in one call (KEYS: ten per room; store/heartbeats.rs).
+    pub heartbeat_batch: Script,
     pub members: Script,
     pub sweep_room: Script,
     pub may_watch: Script,
@@ -68,7 +70,7 @@ impl Scripts {
             events.webhook_member_events,
             events.extends_max_bytes
         );
-        let room = |body| with(&room_lib, body);
+        let room = |body: &str| with(&room_lib, body);
         let index = |body| with(INDEX_LIB, body);
         Self {
             create: room(include_str!("lua/create.lua")),
@@ -81,7 +83,16 @@ impl Scripts {
             extends: room(include_str!("lua/extends.lua")),
             join: room(include_str!("lua/join.lua")),
             evict: room(include_str!("lua/evict.lua")),
-            heartbeat: room(include_str!("lua/heartbeat.lua")),
+            heartbeat: room(&format!(
+                "{}\n{}",
+                include_str!("lua/heartbeat_fn.lua"),
+                include_str!("lua/heartbeat.lua")
+            )),
+            heartbeat_batch: room(&format!(
+                "{}\n{}",
+                include_str!("lua/heartbeat_fn.lua"),
+                include_str!("lua/heartbeat_batch.lua")
+            )),
             members: room(include_str!("lua/members.lua")),
             sweep_room: room(include_str!("lua/sweep_room.lua")),
             may_watch: room(include_str!("lua/may_watch.lua")),
@@ -126,6 +137,7 @@ impl Scripts {
             ("join", &self.join),
             ("evict", &self.evict),
             ("heartbeat", &self.heartbeat),
+            ("heartbeat_batch", &self.heartbeat_batch),
             ("members", &self.members),
             ("sweep_room", &self.sweep_room),
             ("may_watch", &self.may_watch),

@@ -549,3 +549,80 @@ async fn racing_hops_leave_each_user_in_exactly_one_room() {
         assert_eq!(room.trim().trim_matches('"'), expected.as_str(), "{user}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_that_arrive_together_share_calls_and_each_get_their_own_answer() {
+    // A Redis of the test's own (one node, or a 3-master cluster with LIVEROOM_TEST_REDIS=
+    // cluster, where a call carries one room's beats), paused while the heartbeats arrive: the
+    // first calls wait in it, and the heartbeats behind them gather into shared calls
+    // (store/heartbeats.rs).
+    let (nodes, settings) = match std::env::var("LIVEROOM_TEST_REDIS").as_deref() {
+        Ok("cluster") => {
+            let cluster = RedisCluster::start();
+            let mut s = test_settings();
+            s.redis_cluster = Some(cluster.seeds());
+            (cluster.nodes, s)
+        }
+        _ => {
+            let redis = RedisServer::start(&[]);
+            let s = settings_for(&redis);
+            (vec![redis], s)
+        }
+    };
+    let app = spawn_app_with(settings).await;
+    let a = live_room(&app, "anchor-a").await;
+    let b = live_room(&app, "anchor-b").await;
+    let ended = live_room(&app, "anchor-e").await;
+    let gone = live_room(&app, "anchor-g").await;
+    for i in 0..10 {
+        app.join(&a, &format!("a{i}")).await.assert_ok();
+        app.join(&b, &format!("b{i}")).await.assert_ok();
+    }
+    app.join(&ended, "e0").await.assert_ok();
+    app.stop(&ended, "anchor-e").await.assert_ok();
+    app.delete(&gone, "anchor-g").await.assert_ok();
+
+    // (room, user, what the heartbeat must answer): status and code, live_status when 200
+    let mut beats: Vec<(String, String, u16, i64, i64)> = Vec::new();
+    for i in 0..10 {
+        beats.push((a.clone(), format!("a{i}"), 200, 0, 1));
+        beats.push((b.clone(), format!("b{i}"), 200, 0, 1));
+        // a member of the other room, and one who never joined: join again
+        beats.push((a.clone(), format!("b{i}"), 409, 40901, 0));
+        beats.push((b.clone(), format!("stranger{i}"), 409, 40901, 0));
+    }
+    beats.push((a.clone(), "anchor-a".into(), 200, 0, 1));
+    beats.push((ended.clone(), "e0".into(), 200, 0, 2));
+    beats.push((ended.clone(), "stranger".into(), 200, 0, 2));
+    beats.push((gone.clone(), "a0".into(), 404, 40400, 0));
+
+    for node in &nodes {
+        node.cli(&["CLIENT", "PAUSE", "300", "ALL"])
+            .await
+            .expect("pause");
+    }
+    let answers = futures_util::future::join_all(
+        beats
+            .iter()
+            .map(|(room, user, ..)| app.heartbeat(room, user)),
+    )
+    .await;
+    for ((room, user, status, code, live_status), answer) in beats.iter().zip(&answers) {
+        if *status == 200 {
+            let data = answer.assert_ok();
+            assert_eq!(data["live_status"], *live_status, "{user} in {room}");
+            assert_eq!(data["live_id"], room.as_str(), "{user} in {room}");
+        } else {
+            answer.assert_error(*status, *code);
+        }
+    }
+    let batched = app
+        .metric("liveroom_heartbeat_batched_total")
+        .await
+        .unwrap_or(0);
+    assert!(batched > 0, "no heartbeats shared a call");
+    // the beats counted: the members are present, the strangers were not made members
+    assert_eq!(app.online_count(&a).await, 10);
+    assert_eq!(app.online_count(&b).await, 10);
+    assert_eq!(app.info(&a, "x").await.assert_ok()["anchor_status"], 1);
+}

@@ -1,4 +1,5 @@
-//! `heartbeat.lua`: a member's or the anchor's heartbeat.
+//! `heartbeat.lua`: a member's or the anchor's heartbeat; `heartbeat_batch.lua`: several at once
+//! (the same function, `heartbeat_fn.lua`, for each).
 
 use redis::{Script, ScriptInvocation, Value};
 
@@ -59,22 +60,73 @@ impl ScriptCall for Heartbeat<'_> {
     }
 
     fn reply(answer: Value) -> StoreResult<HeartbeatReply> {
-        if let Some([word, dropped, due]) = array(&answer)
-            && text(word).as_deref() == Some("NOT_MEMBER")
-        {
-            return Ok(HeartbeatReply::NotMember {
-                dropped: flag(Some(dropped)),
-                due_in_ms: due_in(Some(due)),
-            });
+        decode(&answer)
+    }
+}
+
+/// One heartbeat's answer.
+fn decode(answer: &Value) -> StoreResult<HeartbeatReply> {
+    if let Some([word, dropped, due]) = array(answer)
+        && text(word).as_deref() == Some("NOT_MEMBER")
+    {
+        return Ok(HeartbeatReply::NotMember {
+            dropped: flag(Some(dropped)),
+            due_in_ms: due_in(Some(due)),
+        });
+    }
+    let (_, rest) = status(answer, "heartbeat")?;
+    let live_status = rest.first().and_then(int).ok_or_else(|| bad("heartbeat"))?;
+    Ok(HeartbeatReply::Beat {
+        live_status,
+        anchor_profile_changed: flag(rest.get(1)),
+        events_written: flag(rest.get(2)),
+        lapsed_dropped: flag(rest.get(3)),
+        due_in_ms: due_in(rest.get(4)),
+    })
+}
+
+/// KEYS: each room's keys (ten per room, the rooms in `rooms`' order). ARGV: the member window
+/// (ms), then per heartbeat: its room's place among the rooms (1-based), user id, profile JSON.
+pub struct HeartbeatBatch<'a> {
+    /// The rooms, each once: all in one slot on a cluster.
+    pub rooms: Vec<&'a LiveId>,
+    pub beats: Vec<BatchedBeat<'a>>,
+    pub window_ms: u64,
+}
+
+/// One heartbeat of a batch.
+pub struct BatchedBeat<'a> {
+    /// Its room's index in `HeartbeatBatch::rooms`.
+    pub room: usize,
+    pub user: &'a str,
+    pub profile: &'a str,
+}
+
+impl ScriptCall for HeartbeatBatch<'_> {
+    /// One answer per heartbeat, in order; a refusal (an unknown room) is that heartbeat's alone.
+    type Reply = Vec<StoreResult<HeartbeatReply>>;
+
+    fn script(scripts: &Scripts) -> &Script {
+        &scripts.heartbeat_batch
+    }
+
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+        for room in &self.rooms {
+            for key in keys.room(room) {
+                invocation.key(key);
+            }
         }
-        let (_, rest) = status(&answer, "heartbeat")?;
-        let live_status = rest.first().and_then(int).ok_or_else(|| bad("heartbeat"))?;
-        Ok(HeartbeatReply::Beat {
-            live_status,
-            anchor_profile_changed: flag(rest.get(1)),
-            events_written: flag(rest.get(2)),
-            lapsed_dropped: flag(rest.get(3)),
-            due_in_ms: due_in(rest.get(4)),
-        })
+        invocation.arg(self.window_ms);
+        for beat in &self.beats {
+            invocation
+                .arg(beat.room + 1)
+                .arg(beat.user)
+                .arg(beat.profile);
+        }
+    }
+
+    fn reply(answer: Value) -> StoreResult<Self::Reply> {
+        let answers = array(&answer).ok_or_else(|| bad("heartbeat_batch"))?;
+        Ok(answers.iter().map(decode).collect())
     }
 }

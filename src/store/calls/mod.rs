@@ -14,7 +14,7 @@ use super::{Store, StoreResult};
 
 // members (presence.rs, ratelimit.rs, streams.rs)
 mod heartbeat;
-pub use heartbeat::{Heartbeat, HeartbeatReply};
+pub use heartbeat::{BatchedBeat, Heartbeat, HeartbeatBatch, HeartbeatReply};
 // end of members
 
 // a room's life and the indexes (rooms.rs, discovery.rs)

@@ -9,6 +9,12 @@
 --   KEYS[9] their entries (hash, the entries key renamed, when the room was deleted).
 -- Ending a room renames its member keys aside in O(1); the sweeper releases them in batches
 -- (sweep_room.lua), so that no call grows with the room's crowd.
+--
+-- The functions below read the room's keys through `K`, which is `KEYS` for every script but
+-- heartbeat_batch.lua: there one call carries the heartbeats of several rooms (KEYS: ten per
+-- room), and `K` is pointed at each heartbeat's room in turn.
+
+local K = KEYS
 
 -- Redis's clock, never a replica's: replicas with skewed clocks agree.
 local function now_ms()
@@ -21,7 +27,7 @@ end
 local EVENTS_MAXLEN = 1000
 
 local function room_id()
-  return string.match(KEYS[1], '{(.-)}')
+  return string.match(K[1], '{(.-)}')
 end
 
 -- How many events this run of the script wrote (a script may say so to its caller).
@@ -34,7 +40,7 @@ local written = {events = 0}
 local MEMBER_EVENTS = {member_joined = true, member_left = true}
 
 local function emit(now, etype, fields)
-  local hot = MEMBER_EVENTS[etype] and redis.call('ZCARD', KEYS[2]) > EVENT_LOG.member_max
+  local hot = MEMBER_EVENTS[etype] and redis.call('ZCARD', K[2]) > EVENT_LOG.member_max
   if hot and not (EVENT_LOG.webhooks and EVENT_LOG.member_all) then return end
   written.events = written.events + 1
   local data = fields or {}
@@ -43,11 +49,11 @@ local function emit(now, etype, fields)
   data.at = now
   local body = cjson.encode(data)
   if not EVENT_LOG.webhooks then
-    redis.call('XADD', KEYS[7], 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'type', etype, 'data', body)
+    redis.call('XADD', K[7], 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'type', etype, 'data', body)
   elseif hot then
-    redis.call('XADD', KEYS[7], '*', 'type', etype, 'data', body, 'w', '1')
+    redis.call('XADD', K[7], '*', 'type', etype, 'data', body, 'w', '1')
   else
-    redis.call('XADD', KEYS[7], '*', 'type', etype, 'data', body)
+    redis.call('XADD', K[7], '*', 'type', etype, 'data', body)
   end
 end
 
@@ -63,22 +69,22 @@ local function due_within(ms)
 end
 
 local function count_event(now, window)
-  local count = redis.call('ZCOUNT', KEYS[2], '(' .. (now - window), '+inf')
-  local sent = redis.call('HMGET', KEYS[1], 'oc_sent', 'oc_at', 'oc_due')
+  local count = redis.call('ZCOUNT', K[2], '(' .. (now - window), '+inf')
+  local sent = redis.call('HMGET', K[1], 'oc_sent', 'oc_at', 'oc_due')
   if tonumber(sent[1]) == count then
-    if sent[3] then redis.call('HDEL', KEYS[1], 'oc_due') end
+    if sent[3] then redis.call('HDEL', K[1], 'oc_due') end
     return
   end
   local at = tonumber(sent[2]) or 0
   if now - at < 1000 then
     if not sent[3] then
-      redis.call('HSET', KEYS[1], 'oc_due', at + 1000)
+      redis.call('HSET', K[1], 'oc_due', at + 1000)
       due_within(at + 1000 - now)
     end
     return
   end
-  redis.call('HSET', KEYS[1], 'oc_sent', count, 'oc_at', now)
-  redis.call('HDEL', KEYS[1], 'oc_due')
+  redis.call('HSET', K[1], 'oc_sent', count, 'oc_at', now)
+  redis.call('HDEL', K[1], 'oc_due')
   emit(now, 'online_count', {online_count = count})
   -- the caller refreshes the room's card in the index (issue 18: store/cards.rs)
   written.announced = 1
@@ -92,19 +98,19 @@ end
 
 -- The room as every answer shows it.
 local function room_view(now, window)
-  local h = redis.call('HGETALL', KEYS[1])
-  local online = redis.call('ZCOUNT', KEYS[2], '(' .. (now - window), '+inf')
-  local uv = redis.call('PFCOUNT', KEYS[5])
-  local anchor = redis.call('EXISTS', KEYS[6])
+  local h = redis.call('HGETALL', K[1])
+  local online = redis.call('ZCOUNT', K[2], '(' .. (now - window), '+inf')
+  local uv = redis.call('PFCOUNT', K[5])
+  local anchor = redis.call('EXISTS', K[6])
   return {'OK', h, online, uv, anchor}
 end
 
 -- The anchor was heard from: presence for one member window, and the clock of the offline close.
 local function anchor_beat(now, window)
-  redis.call('SET', KEYS[6], '1', 'PX', window)
-  redis.call('HSET', KEYS[1], 'anchor_seen', now)
-  if redis.call('HGET', KEYS[1], 'anchor_on') ~= '1' then
-    redis.call('HSET', KEYS[1], 'anchor_on', '1')
+  redis.call('SET', K[6], '1', 'PX', window)
+  redis.call('HSET', K[1], 'anchor_seen', now)
+  if redis.call('HGET', K[1], 'anchor_on') ~= '1' then
+    redis.call('HSET', K[1], 'anchor_on', '1')
     emit(now, 'anchor_online')
     -- the room comes due when this presence may lapse, for anchor_offline (sweep_room.lua)
     due_within(window)
@@ -115,12 +121,12 @@ end
 -- join cannot bring the member back; a lapse (a whole window of silence) needs no such guard,
 -- and its entry goes, so that a crowd that came and went leaves nothing behind.
 local function drop_member(now, user, seq, reason)
-  redis.call('ZREM', KEYS[2], user)
-  redis.call('ZREM', KEYS[3], user)
+  redis.call('ZREM', K[2], user)
+  redis.call('ZREM', K[3], user)
   if reason == 'lapsed' then
-    redis.call('HDEL', KEYS[4], user)
+    redis.call('HDEL', K[4], user)
   else
-    redis.call('HSET', KEYS[4], user, tostring(seq))
+    redis.call('HSET', K[4], user, tostring(seq))
   end
   emit(now, 'member_left', {user_id = user, reason = reason})
 end
@@ -130,32 +136,32 @@ end
 -- UNLINK do not walk the crowd. Returns how many members the room held (present or lapsed but
 -- not yet trimmed), which the caller takes off the platform's online total.
 local function end_room(now, reason)
-  redis.call('HSET', KEYS[1], 'live_status', '2', 'end_time', math.floor(now / 1000),
+  redis.call('HSET', K[1], 'live_status', '2', 'end_time', math.floor(now / 1000),
     'ended_ms', now, 'ended_reason', reason)
-  redis.call('HDEL', KEYS[1], 'oc_due')
-  redis.call('HINCRBY', KEYS[1], 'ver', 1)
+  redis.call('HDEL', K[1], 'oc_due')
+  redis.call('HINCRBY', K[1], 'ver', 1)
   emit(now, 'live_ended', {reason = reason})
-  local held = redis.call('ZCARD', KEYS[2])
-  -- a room ends once (callers check the status), so KEYS[8] is free
-  if held > 0 then redis.call('RENAME', KEYS[2], KEYS[8]) end
-  redis.call('UNLINK', KEYS[3])
+  local held = redis.call('ZCARD', K[2])
+  -- a room ends once (callers check the status), so K[8] is free
+  if held > 0 then redis.call('RENAME', K[2], K[8]) end
+  redis.call('UNLINK', K[3])
   return held
 end
 
 -- Sets the entries aside with the members (deleted rooms: their seqs are what the release
 -- compares user pointers with).
 local function set_entries_aside()
-  if redis.call('EXISTS', KEYS[4]) == 1 then
-    if redis.call('EXISTS', KEYS[8]) == 1 then
-      redis.call('RENAME', KEYS[4], KEYS[9])
+  if redis.call('EXISTS', K[4]) == 1 then
+    if redis.call('EXISTS', K[8]) == 1 then
+      redis.call('RENAME', K[4], K[9])
     else
-      redis.call('UNLINK', KEYS[4])
+      redis.call('UNLINK', K[4])
     end
   end
 end
 
 -- The deadline of the anchor-offline close: last heard from + the close delay.
 local function close_deadline(close_ms)
-  local seen = tonumber(redis.call('HGET', KEYS[1], 'anchor_seen')) or 0
+  local seen = tonumber(redis.call('HGET', K[1], 'anchor_seen')) or 0
   return seen + close_ms
 end

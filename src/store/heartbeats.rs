@@ -1,0 +1,201 @@
+//! Heartbeats that reach a replica at the same moment share one script call (issue 16).
+//!
+//! A heartbeat is nearly all of a platform's traffic, and most of what one costs Redis and this
+//! replica is the call around the script, not the script: the command's parsing, the client's
+//! encoding and its share of the socket. So a heartbeat does not call `heartbeat.lua` itself; it
+//! queues, and one task sends what is queued as one `heartbeat_batch.lua` call (at most
+//! `LIVEROOM_HEARTBEAT_BATCH_MAX` beats), which runs the same function for each beat in turn and
+//! answers each its own. Nothing waits on a timer: with no call out, a beat goes at once (alone,
+//! as `heartbeat.lua`); while two calls are out, the beats that arrive gather for the next. So a
+//! heartbeat still costs one round trip (plus, under load, part of the one before it), and its
+//! answer is exactly what its own call would have said.
+//!
+//! One call's keys must be on one node: on a single Redis a batch takes any rooms; on a cluster
+//! it is split by room (each room's keys are one slot), and the rooms' calls go side by side.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use super::calls::{BatchedBeat, Heartbeat, HeartbeatBatch, HeartbeatReply};
+use super::{Inner, Store, StoreError, StoreResult};
+use crate::domain::ids::LiveId;
+
+/// Batch calls out at once: one being answered while the next gathers.
+const IN_FLIGHT: usize = 2;
+
+/// A heartbeat waiting for its call.
+struct Pending {
+    room: LiveId,
+    user: String,
+    profile: String,
+    answer: oneshot::Sender<StoreResult<HeartbeatReply>>,
+}
+
+/// The queue of a replica's heartbeats; its task ends when the store is dropped.
+pub(super) struct Batcher {
+    queue: mpsc::UnboundedSender<Pending>,
+}
+
+impl Batcher {
+    fn start(store: Weak<Inner>, max: usize) -> Self {
+        // Unbounded, yet bounded by what is waiting: each entry is a request awaiting its answer
+        // (so at most one per open connection, LIVEROOM_MAX_CONNECTIONS).
+        let (queue, beats) = mpsc::unbounded_channel();
+        tokio::spawn(gather(store, beats, max));
+        Self { queue }
+    }
+}
+
+async fn gather(store: Weak<Inner>, mut beats: mpsc::UnboundedReceiver<Pending>, max: usize) {
+    let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
+    while let Some(first) = beats.recv().await {
+        // wait for a free call first: meanwhile the beats that arrive join this batch
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            return;
+        };
+        let mut batch = vec![first];
+        while batch.len() < max {
+            match beats.try_recv() {
+                Ok(beat) => batch.push(beat),
+                Err(_) => break,
+            }
+        }
+        let Some(inner) = store.upgrade() else {
+            return;
+        };
+        let store = Store { inner };
+        tokio::spawn(async move {
+            store.send_beats(batch).await;
+            drop(permit);
+        });
+    }
+}
+
+impl Store {
+    /// One heartbeat's script answer: batched with the others arriving now, unless batching is
+    /// off (`LIVEROOM_HEARTBEAT_BATCH_MAX=1`).
+    pub(super) async fn beat(
+        &self,
+        room: &LiveId,
+        user: &str,
+        profile: String,
+    ) -> StoreResult<HeartbeatReply> {
+        let max = self.timings().heartbeat_batch_max;
+        let alone = Heartbeat {
+            room,
+            user,
+            profile: &profile,
+            window_ms: self.window(),
+        };
+        if max <= 1 {
+            return self.call(&alone).await;
+        }
+        let batcher = self
+            .inner
+            .heartbeats
+            .get_or_init(|| Batcher::start(Arc::downgrade(&self.inner), max));
+        let (answer, answered) = oneshot::channel();
+        let pending = Pending {
+            room: room.clone(),
+            user: user.to_owned(),
+            profile,
+            answer,
+        };
+        if let Err(refused) = batcher.queue.send(pending) {
+            // the task is gone (the store is shutting down): call alone
+            let p = refused.0;
+            return self
+                .call(&Heartbeat {
+                    room: &p.room,
+                    user: &p.user,
+                    profile: &p.profile,
+                    window_ms: self.window(),
+                })
+                .await;
+        }
+        answered.await.unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(
+                "the heartbeat's call was dropped".into(),
+            ))
+        })
+    }
+
+    /// Sends one gathered batch: one call on a single Redis, one per room on a cluster.
+    async fn send_beats(&self, batch: Vec<Pending>) {
+        if self.inner.conn.is_cluster() {
+            let mut by_room: HashMap<LiveId, Vec<Pending>> = HashMap::new();
+            for beat in batch {
+                by_room.entry(beat.room.clone()).or_default().push(beat);
+            }
+            futures_util::future::join_all(by_room.into_values().map(|beats| self.send(beats)))
+                .await;
+        } else {
+            self.send(batch).await;
+        }
+    }
+
+    /// One call for `beats` (on one node), each beat answered with its own reply.
+    async fn send(&self, beats: Vec<Pending>) {
+        let window_ms = self.window();
+        if let [one] = beats.as_slice() {
+            // alone: the plain script, as if there were no batching
+            let answer = self
+                .call(&Heartbeat {
+                    room: &one.room,
+                    user: &one.user,
+                    profile: &one.profile,
+                    window_ms,
+                })
+                .await;
+            if let Some(p) = beats.into_iter().next() {
+                let _ = p.answer.send(answer);
+            }
+            return;
+        }
+        let mut rooms: Vec<&LiveId> = Vec::new();
+        let mut calls = Vec::with_capacity(beats.len());
+        for beat in &beats {
+            let room = match rooms.iter().position(|r| **r == beat.room) {
+                Some(i) => i,
+                None => {
+                    rooms.push(&beat.room);
+                    rooms.len() - 1
+                }
+            };
+            calls.push(BatchedBeat {
+                room,
+                user: &beat.user,
+                profile: &beat.profile,
+            });
+        }
+        let answers = self
+            .call(&HeartbeatBatch {
+                rooms,
+                beats: calls,
+                window_ms,
+            })
+            .await;
+        self.inner.stats.heartbeat_batches.record(beats.len());
+        match answers {
+            Ok(answers) if answers.len() == beats.len() => {
+                for (p, answer) in beats.into_iter().zip(answers) {
+                    let _ = p.answer.send(answer);
+                }
+            }
+            Ok(_) => {
+                for p in beats {
+                    let _ = p.answer.send(Err(StoreError::Internal(
+                        "heartbeat_batch answered a different number of heartbeats".into(),
+                    )));
+                }
+            }
+            Err(e) => {
+                for p in beats {
+                    let _ = p.answer.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}

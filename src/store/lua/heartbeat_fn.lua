@@ -1,0 +1,42 @@
+-- A member's or the anchor's heartbeat, in the room `K` names (lib.lua): the body of
+-- heartbeat.lua and heartbeat_batch.lua. Takes user_id, "profile json", window_ms.
+-- Never creates a member: a lapsed or departed user answers NOT_MEMBER and must join again.
+-- Never touches the schedule of lapses: a heartbeat only makes a lapse later.
+-- Answers {'OK', live_status, anchor profile changed (0/1), events written (0/1), lapsed member
+-- dropped (0/1), ms until the room must come due (-1: nothing to schedule)} or
+-- {'NOT_MEMBER', dropped (0/1), ms until due}, or {'NOT_FOUND'}.
+local function heartbeat(user, profile, window)
+  local room = redis.call('HMGET', K[1], 'live_status', 'anchor_id')
+  local status = room[1]
+  if not status then return {'NOT_FOUND'} end
+  if status == '2' then return {'OK', 2, 0, 0, 0, -1} end
+  local now = now_ms()
+  local is_anchor = room[2] == user
+  local changed = 0
+  if is_anchor then
+    anchor_beat(now, window)
+    if redis.call('HGET', K[1], 'anchor_profile') ~= profile then
+      redis.call('HSET', K[1], 'anchor_profile', profile)
+      redis.call('HINCRBY', K[1], 'ver', 1)
+      changed = 1
+    end
+  end
+  local last = redis.call('ZSCORE', K[2], user)
+  if last and tonumber(last) > now - window then
+    redis.call('ZADD', K[2], now, user)
+    local entry = redis.call('HGET', K[4], user)
+    local seq, imid, old = string.match(entry or '', '^(%d+)\t([^\t]*)\t(.*)$')
+    if seq and old ~= profile then
+      redis.call('HSET', K[4], user, seq .. '\t' .. imid .. '\t' .. profile)
+    end
+    return {'OK', tonumber(status), changed, written.events, 0, written.due_in}
+  end
+  local dropped = 0
+  if last then
+    drop_member(now, user, entry_seq(redis.call('HGET', K[4], user)), 'lapsed')
+    count_event(now, window)
+    dropped = 1
+  end
+  if is_anchor then return {'OK', tonumber(status), changed, written.events, dropped, written.due_in} end
+  return {'NOT_MEMBER', dropped, written.due_in}
+end
