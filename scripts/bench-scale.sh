@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
 done
 
 echo ">> building (release)"
-[ -n "${SKIP_BUILD:-}" ] || cargo build --release --quiet -p liveroom -p bench --bin liveroom --bin bench_scale
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release --quiet -p liveroom -p bench --bin liveroom --bin bench_scale --bin bench
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/liveroom-scale.XXXXXX")
 pids=()
@@ -80,14 +80,14 @@ if [ "$only" != "many" ]; then
     --live-id "$lapse_room" --members "$members" --out "$work/lapse.json" | tee -a "$work/hot.txt"
   kill "$app_pid"; wait "$app_pid" 2>/dev/null || true
   echo ">> redis-benchmark: EVALSHA heartbeat.lua on one node (a 100-member room)"
-  sha=$({ cat src/store/lua/lib.lua; echo; cat src/store/lua/heartbeat.lua; } |
+  sha=$(target/release/bench script heartbeat |
     redis-cli -p "$redis_port" -x SCRIPT LOAD | tr -d '\r')
   redis-cli -p "$redis_port" HSET 'b:room:{live_b}' live_status 1 anchor_id a >/dev/null
   for i in $(seq 0 99); do echo "ZADD b:room:{live_b}:members 99999999999999 u$i"; done | redis-cli -p "$redis_port" >/dev/null
-  redis-benchmark -p "$redis_port" -n 200000 -c 50 -q EVALSHA "$sha" 9 'b:room:{live_b}' \
+  redis-benchmark -p "$redis_port" -n 200000 -c 50 -q EVALSHA "$sha" 10 'b:room:{live_b}' \
     'b:room:{live_b}:members' 'b:room:{live_b}:order' 'b:room:{live_b}:entries' 'b:room:{live_b}:uv' \
     'b:room:{live_b}:anchor' 'b:room:{live_b}:events' 'b:room:{live_b}:leaving' 'b:room:{live_b}:leaving_entries' \
-    u1 '{"nick":"u1"}' 15000 | tr '\r' '\n' | tail -1 | tee -a "$work/hot.txt"
+    'b:room:{live_b}:bans' u1 '{"nick":"u1"}' 15000 | tr '\r' '\n' | tail -1 | tee -a "$work/hot.txt"
   cp "$work/hot.txt" "$results/scale-hot-latest.txt"
   cp "$work/hot.json" "$results/scale-hot-latest.json"
   cp "$work/lapse.json" "$results/scale-lapse-latest.json"

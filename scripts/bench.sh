@@ -142,7 +142,7 @@ target/release/bench main \
 # 2. The Redis ceiling: the heartbeat script itself, on the member `bench main` left fresh.
 echo
 echo ">> redis-benchmark: EVALSHA heartbeat.lua (load average: $(uptime | sed 's/.*load average: //'))"
-sha=$({ cat src/store/lua/lib.lua; echo; cat src/store/lua/heartbeat.lua; } |
+sha=$(target/release/bench script heartbeat |
   redis-cli -p "$redis_port" -x SCRIPT LOAD | tr -d '\r')
 if [ "$sha" != "$(cat "$work/heartbeat-sha")" ]; then
   echo "   warning: SCRIPT LOAD gave $sha, the server's heartbeat script is $(cat "$work/heartbeat-sha")" >&2

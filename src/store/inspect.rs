@@ -37,6 +37,13 @@ impl KeyNames {
     }
 }
 
+/// The text of a script exactly as the service loads it (prelude and default event-log
+/// settings included), so that a benchmark replays the same script (same SHA). The heartbeat,
+/// the one script benchmarks replay, is the only one offered.
+pub fn script_text(name: &str) -> Option<String> {
+    (name == "heartbeat").then(|| super::scripts::heartbeat_text(&Default::default()))
+}
+
 /// Every script as Redis knows it: the name of its `.lua` file and the SHA1 of the text the
 /// service loads (prelude included, default event-log settings).
 pub fn script_shas() -> Vec<(&'static str, String)> {
@@ -45,4 +52,23 @@ pub fn script_shas() -> Vec<(&'static str, String)> {
         .into_iter()
         .map(|(name, script)| (name, script.get_hash().to_owned()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_heartbeat_text_is_the_script_the_service_loads() {
+        let text = script_text("heartbeat").unwrap_or_default();
+        let loaded = script_shas()
+            .into_iter()
+            .find(|(name, _)| *name == "heartbeat")
+            .map(|(_, sha)| sha);
+        assert_eq!(
+            Some(redis::Script::new(&text).get_hash().to_owned()),
+            loaded
+        );
+        assert_eq!(script_text("no-such-script"), None);
+    }
 }

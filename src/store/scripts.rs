@@ -8,7 +8,37 @@ const ROOM_LIB: &str = include_str!("lua/lib.lua");
 const INDEX_LIB: &str = include_str!("lua/index_lib.lua");
 
 fn with(lib: &str, body: &str) -> Script {
-    Script::new(&format!("{lib}\n{body}"))
+    Script::new(&joined(lib, body))
+}
+
+fn joined(lib: &str, body: &str) -> String {
+    format!("{lib}\n{body}")
+}
+
+/// The per-room prelude with the event-log settings baked in (room scripts read `EVENT_LOG`).
+fn room_lib(events: &EventLogSettings) -> String {
+    format!(
+        "local EVENT_LOG = {{webhooks = {}, member_max = {}, member_all = {}, extends_max = {}}}\n{ROOM_LIB}",
+        events.webhooks,
+        events.member_events_max,
+        events.webhook_member_events,
+        events.extends_max_bytes
+    )
+}
+
+/// heartbeat.lua's body: the shared heartbeat function, then the call of it.
+fn heartbeat_body() -> String {
+    format!(
+        "{}\n{}",
+        include_str!("lua/heartbeat_fn.lua"),
+        include_str!("lua/heartbeat.lua")
+    )
+}
+
+/// The heartbeat script's whole text as the service loads it with `events` (for benchmarks
+/// that replay it: same text, same SHA).
+pub fn heartbeat_text(events: &EventLogSettings) -> String {
+    joined(&room_lib(events), &heartbeat_body())
 }
 
 pub struct Scripts {
@@ -63,13 +93,7 @@ impl Scripts {
 
     /// The scripts with the settings of the event log baked in (room scripts read `EVENT_LOG`).
     pub fn with_event_log(events: &EventLogSettings) -> Self {
-        let room_lib = format!(
-            "local EVENT_LOG = {{webhooks = {}, member_max = {}, member_all = {}, extends_max = {}}}\n{ROOM_LIB}",
-            events.webhooks,
-            events.member_events_max,
-            events.webhook_member_events,
-            events.extends_max_bytes
-        );
+        let room_lib = room_lib(events);
         let room = |body: &str| with(&room_lib, body);
         let index = |body| with(INDEX_LIB, body);
         Self {
@@ -83,11 +107,7 @@ impl Scripts {
             extends: room(include_str!("lua/extends.lua")),
             join: room(include_str!("lua/join.lua")),
             evict: room(include_str!("lua/evict.lua")),
-            heartbeat: room(&format!(
-                "{}\n{}",
-                include_str!("lua/heartbeat_fn.lua"),
-                include_str!("lua/heartbeat.lua")
-            )),
+            heartbeat: room(&heartbeat_body()),
             heartbeat_batch: room(&format!(
                 "{}\n{}",
                 include_str!("lua/heartbeat_fn.lua"),

@@ -47,6 +47,11 @@ enum Step {
     Anchors(scenarios::AnchorsArgs),
     /// Markdown and SVG from the JSON of the other steps.
     Report(report::ReportArgs),
+    /// Prints a script's text as the service loads it (for redis-benchmark: same SHA).
+    Script {
+        /// The script's name (its .lua file), e.g. heartbeat.
+        name: String,
+    },
 }
 
 fn main() {
@@ -60,5 +65,12 @@ fn main() {
         Step::Main(args) => rt.block_on(scenarios::main(args, cli.threads)),
         Step::Anchors(args) => rt.block_on(scenarios::anchors(args)),
         Step::Report(args) => report::write(args),
+        Step::Script { name } => match liveroom::store::inspect::script_text(&name) {
+            Some(text) => print!("{text}"),
+            None => {
+                eprintln!("no script named {name}");
+                std::process::exit(2);
+            }
+        },
     }
 }
