@@ -141,7 +141,7 @@ async fn deliver_room(
     owner: &str,
     id: &LiveId,
 ) {
-    match store.delivery_lease(id, "take", owner, LEASE).await {
+    match store.take_delivery_lease(id, owner, LEASE).await {
         Ok(true) => {}
         _ => return, // another replica delivers this room
     }
@@ -177,7 +177,7 @@ async fn deliver_room(
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
                 Posted::LeaseLost => {
-                    let _ = store.delivery_lease(id, "release", owner, LEASE).await;
+                    let _ = store.release_delivery_lease(id, owner, LEASE).await;
                     return;
                 }
             }
@@ -192,7 +192,7 @@ async fn deliver_room(
             tracing::info!(live_id = %id, error = %e, "trimming delivered events failed");
         }
     }
-    let _ = store.delivery_lease(id, "release", owner, LEASE).await;
+    let _ = store.release_delivery_lease(id, owner, LEASE).await;
 }
 
 /// What became of one event.
@@ -252,7 +252,7 @@ async fn post_until_accepted(
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
         attempt += 1;
-        match store.delivery_lease(id, "renew", owner, LEASE).await {
+        match store.renew_delivery_lease(id, owner, LEASE).await {
             Ok(true) => {}
             Ok(false) => return Posted::LeaseLost,
             Err(_) => {} // Redis away: keep trying; the lease check repeats next attempt

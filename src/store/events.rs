@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use redis::Value;
 
+use super::calls::{self, LeaseOp, SlotOp, SlotReply};
 use super::connection::Connection;
-use super::reply::{array, status, text};
+use super::reply::{array, text};
 use super::{Store, StoreError, StoreResult};
 use crate::domain::ids::LiveId;
 
@@ -70,6 +71,11 @@ impl StoredEvent {
         let (ms, seq) = id.split_once('-')?;
         Some((ms.parse().ok()?, seq.parse().ok()?))
     }
+}
+
+/// A duration in whole ms, as scripts take it.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Reads `[[id, [field, value, ...]], ...]`.
@@ -183,8 +189,15 @@ impl Store {
         cap: u32,
         ttl: Duration,
     ) -> StoreResult<Option<u64>> {
-        let (ok, wait) = self.stream_slot("open", user, stream, cap, ttl).await?;
-        Ok((ok == 0).then_some(wait.max(0) as u64))
+        Ok(
+            match self
+                .stream_slot(SlotOp::Open, user, stream, cap, ttl)
+                .await?
+            {
+                SlotReply::Held => None,
+                SlotReply::Full { wait_ms } => Some(wait_ms),
+            },
+        )
     }
 
     /// Keeps the stream's slot (its keep-alive).
@@ -194,35 +207,36 @@ impl Store {
         stream: &str,
         ttl: Duration,
     ) -> StoreResult<()> {
-        self.stream_slot("renew", user, stream, 0, ttl)
+        self.stream_slot(SlotOp::Renew, user, stream, 0, ttl)
             .await
             .map(|_| ())
     }
 
     /// Frees the stream's slot.
     pub async fn close_stream_slot(&self, user: &str, stream: &str) -> StoreResult<()> {
-        self.stream_slot("close", user, stream, 0, Duration::ZERO)
+        self.stream_slot(SlotOp::Close, user, stream, 0, Duration::ZERO)
             .await
             .map(|_| ())
     }
 
     async fn stream_slot(
         &self,
-        op: &str,
+        op: SlotOp,
         user: &str,
         stream: &str,
         cap: u32,
         ttl: Duration,
-    ) -> StoreResult<(i64, i64)> {
-        let keys = [self.keys().sse_streams(user)];
-        let args = [
-            op.to_owned(),
-            stream.to_owned(),
-            cap.to_string(),
-            ttl.as_millis().max(1).to_string(),
-        ];
-        let answer: (i64, i64) = self.eval(&self.scripts().sse_slot, &keys, &args).await?;
-        Ok(answer)
+    ) -> StoreResult<SlotReply> {
+        self.call(&calls::SseSlot {
+            user,
+            op,
+            stream,
+            cap,
+            // at least 1 ms: a slot with no time to live would lapse as it is taken, and its
+            // PEXPIRE would drop the user's other slots with it (a close reads no ttl)
+            ttl_ms: millis(ttl).max(1),
+        })
+        .await
     }
 
     /// Delivery has everything up to `upto`: the log keeps what is newer, and what was
@@ -248,11 +262,12 @@ impl Store {
 
     /// Whether `user` may watch the room: its anchor, or a present member.
     pub async fn may_watch(&self, id: &LiveId, user: &str) -> StoreResult<()> {
-        let args = [user.to_owned(), self.window().to_string()];
-        let answer: Value = self
-            .eval(&self.scripts().may_watch, &self.keys().room(id), &args)
-            .await?;
-        status(&answer, "may_watch").map(|_| ())
+        self.call(&calls::MayWatch {
+            room: id,
+            user,
+            window_ms: self.window(),
+        })
+        .await
     }
 
     /// The id of the log's newest event ("0-0" when it has none): a watcher starting now reads
@@ -333,18 +348,53 @@ impl Store {
         Ok(ids.iter().filter_map(|raw| LiveId::parse(raw)).collect())
     }
 
-    /// Takes, renews or releases the room's delivery lease; true while `owner` holds it.
-    pub async fn delivery_lease(
+    /// Takes the room's delivery lease for `ttl` (or extends it when `owner` holds it already);
+    /// false when another replica delivers the room.
+    pub async fn take_delivery_lease(
         &self,
         id: &LiveId,
-        op: &str,
         owner: &str,
         ttl: Duration,
     ) -> StoreResult<bool> {
-        let keys = [self.keys().webhook_lease(id)];
-        let args = [op.to_owned(), owner.to_owned(), ttl.as_millis().to_string()];
-        let held: i64 = self.eval(&self.scripts().lease, &keys, &args).await?;
-        Ok(held == 1)
+        self.delivery_lease(id, LeaseOp::Take, owner, ttl).await
+    }
+
+    /// Extends the lease `owner` holds by `ttl`; false when it lost the lease (it ran out and
+    /// another replica took it).
+    pub async fn renew_delivery_lease(
+        &self,
+        id: &LiveId,
+        owner: &str,
+        ttl: Duration,
+    ) -> StoreResult<bool> {
+        self.delivery_lease(id, LeaseOp::Renew, owner, ttl).await
+    }
+
+    /// Gives up the lease `owner` holds (nothing when it does not hold it any more). `ttl` is
+    /// not read: the lease's call takes one whatever its operation.
+    pub async fn release_delivery_lease(
+        &self,
+        id: &LiveId,
+        owner: &str,
+        ttl: Duration,
+    ) -> StoreResult<bool> {
+        self.delivery_lease(id, LeaseOp::Release, owner, ttl).await
+    }
+
+    async fn delivery_lease(
+        &self,
+        id: &LiveId,
+        op: LeaseOp,
+        owner: &str,
+        ttl: Duration,
+    ) -> StoreResult<bool> {
+        self.call(&calls::Lease {
+            room: id,
+            op,
+            owner,
+            ttl_ms: millis(ttl),
+        })
+        .await
     }
 
     /// The next events to deliver: first those read before but not acknowledged (a delivery cut

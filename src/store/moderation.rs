@@ -1,9 +1,7 @@
 //! Moderation and the platform's own view of rooms: kick and ban, the room's bans, per-anchor
 //! room lists (served from the index `index_sync.lua` keeps), and a room's figures.
 
-use redis::Value;
-
-use super::reply::{array, bad, int, status, text};
+use super::calls::{self, Authority};
 use super::{Store, StoreResult};
 use crate::domain::ids::LiveId;
 use crate::domain::page::{Page, PageRequest};
@@ -45,10 +43,6 @@ pub struct RoomStats {
     pub ended_reason: String,
 }
 
-fn flag(admin: bool) -> String {
-    if admin { "1" } else { "0" }.to_owned()
-}
-
 impl Store {
     /// Removes `target` from the room at once and, with `ban_ms` > 0, keeps it out until then.
     /// By the room's anchor (`actor`), or any room by an admin. O(1) in the room's crowd: one
@@ -61,39 +55,35 @@ impl Store {
         target: &str,
         ban_ms: u64,
     ) -> StoreResult<Kicked> {
-        let args = [
-            actor.to_owned(),
-            flag(admin),
-            target.to_owned(),
-            ban_ms.to_string(),
-            self.window().to_string(),
-            MAX_BANS_PER_ROOM.to_string(),
-        ];
-        let answer: Value = self
-            .eval(&self.scripts().kick, &self.keys().room(id), &args)
+        let reply = self
+            .call(&calls::Kick {
+                room: id,
+                actor,
+                authority: Authority::of(admin),
+                target,
+                ban_ms,
+                window_ms: self.window(),
+                max_bans: MAX_BANS_PER_ROOM,
+            })
             .await?;
-        let (_, rest) = status(&answer, "kick")?;
-        let num = |i: usize| rest.get(i).and_then(int).unwrap_or(0);
-        let removed = num(0) == 1;
         let kicked = Kicked {
-            removed,
-            ban_end_ms: num(2),
-            anchor: rest.get(4).and_then(text).unwrap_or_default(),
+            removed: reply.removed_seq.is_some(),
+            ban_end_ms: reply.ban_end_ms,
+            anchor: reply.anchor,
         };
-        if removed {
+        if let Some(seq) = reply.removed_seq {
             self.note_events(id);
             self.count_online(-1);
             // the count may have been said: the room's card follows (issue 18; kicks are rare)
             self.refresh_card_of(id);
-            let due_in = rest.get(3).and_then(int).unwrap_or(-1);
-            if due_in >= 0 {
-                self.schedule_sweep_after(id, due_in).await;
+            if let Some(delay) = reply.due_in_ms {
+                self.schedule_sweep_after(id, delay as i64).await;
             }
             // The pointer names the room with the join's seq: released unless the user moved on.
             // A failure leaves a pointer to a room the user is not in, which the user's next
             // join or leave replaces.
             if let Err(e) = self
-                .try_release_users(id, &[(target.to_owned(), num(1))])
+                .try_release_users(id, &[(target.to_owned(), seq)])
                 .await
             {
                 tracing::warn!(live_id = %id, error = %e, "releasing a kicked user's pointer failed");
@@ -110,12 +100,13 @@ impl Store {
         admin: bool,
         target: &str,
     ) -> StoreResult<bool> {
-        let args = [actor.to_owned(), flag(admin), target.to_owned()];
-        let answer: Value = self
-            .eval(&self.scripts().unban, &self.keys().room(id), &args)
-            .await?;
-        let (_, rest) = status(&answer, "unban")?;
-        Ok(rest.first().and_then(int) == Some(1))
+        self.call(&calls::Unban {
+            room: id,
+            actor,
+            authority: Authority::of(admin),
+            target,
+        })
+        .await
     }
 
     /// The room's running bans, soonest to end first (anchor or admin).
@@ -126,33 +117,16 @@ impl Store {
         admin: bool,
         page: PageRequest,
     ) -> StoreResult<Page<Ban>> {
-        let args = [
-            actor.to_owned(),
-            flag(admin),
-            page.offset().to_string(),
-            page.size.to_string(),
-        ];
-        let answer: Value = self
-            .eval(&self.scripts().bans, &self.keys().room(id), &args)
-            .await?;
-        let (_, rest) = status(&answer, "bans")?;
-        let total = rest
-            .first()
-            .and_then(int)
-            .ok_or_else(|| bad("bans"))?
-            .max(0) as u64;
-        let rows = rest.get(1).and_then(array).ok_or_else(|| bad("bans"))?;
-        let list = rows
-            .chunks(2)
-            .filter_map(|pair| match pair {
-                [u, e] => Some(Ban {
-                    user_id: text(u)?,
-                    end_ms: int(e)?,
-                }),
-                _ => None,
+        let calls::BansPage { total, bans } = self
+            .call(&calls::Bans {
+                room: id,
+                actor,
+                authority: Authority::of(admin),
+                offset: page.offset(),
+                count: page.size,
             })
-            .collect();
-        Ok(Page::new(page, total, list))
+            .await?;
+        Ok(Page::new(page, total, bans))
     }
 
     /// One anchor's rooms of every status (or of one), newest created first: a page of the
@@ -163,57 +137,49 @@ impl Store {
         live_status: Option<LiveStatus>,
         page: PageRequest,
     ) -> StoreResult<Page<Room>> {
-        let keys = [self
+        let list = self
             .keys()
-            .anchor_rooms(anchor, live_status.map(|s| i64::from(s.code())))];
-        let args = [page.offset().to_string(), page.size.to_string()];
-        let answer: Value = self.eval(&self.scripts().page, &keys, &args).await?;
-        let parts = array(&answer).ok_or_else(|| bad("anchor rooms"))?;
-        let total = parts
-            .first()
-            .and_then(int)
-            .ok_or_else(|| bad("anchor rooms"))?;
-        let ids: Vec<String> = parts
-            .get(1)
-            .and_then(array)
-            .ok_or_else(|| bad("anchor rooms"))?
-            .iter()
-            .filter_map(text)
-            .collect();
-        let rooms = self.rooms(&ids).await?;
-        Ok(Page::new(page, total.max(0) as u64, rooms))
+            .anchor_rooms(anchor, live_status.map(|s| i64::from(s.code())));
+        let calls::PageReply { total, members } = self
+            .call(&calls::Page {
+                set: &list,
+                offset: page.offset(),
+                count: page.size,
+            })
+            .await?;
+        let rooms = self.rooms(&members).await?;
+        Ok(Page::new(page, total, rooms))
     }
 
     /// A room's figures: one read.
     pub async fn stats(&self, id: &LiveId) -> StoreResult<RoomStats> {
-        let args = [self.window().to_string()];
-        let answer: Value = self
-            .eval(&self.scripts().stats, &self.keys().room(id), &args)
+        let s = self
+            .call(&calls::Stats {
+                room: id,
+                window_ms: self.window(),
+            })
             .await?;
-        let (_, rest) = status(&answer, "stats")?;
-        let num = |i: usize| rest.get(i).and_then(int).unwrap_or(0);
-        let live_status = LiveStatus::from_code(num(0)).ok_or_else(|| bad("stats"))?;
-        let (started_ms, ended_ms, now_ms) = (num(4), num(5), num(10));
-        let online = num(8).max(0) as u64;
-        let mut peak = num(7).max(0) as u64;
-        if live_status == LiveStatus::Live {
+        let online = s.online.max(0) as u64;
+        let mut peak = s.peak.max(0) as u64;
+        if s.live_status == LiveStatus::Live {
+            // the peak is written as members join: never say fewer than are present now
             peak = peak.max(online);
         }
-        let live_seconds = match (started_ms, live_status) {
+        let live_seconds = match (s.started_ms, s.live_status) {
             (0, _) => 0,
-            (s, LiveStatus::Ended) => (ended_ms - s).max(0) / 1000,
-            (s, _) => (now_ms - s).max(0) / 1000,
+            (started, LiveStatus::Ended) => (s.ended_ms - started).max(0) / 1000,
+            (started, _) => (s.now_ms - started).max(0) / 1000,
         };
         Ok(RoomStats {
-            live_status,
+            live_status: s.live_status,
             online_count: online,
             peak_online: peak,
-            pv: num(1).max(0) as u64,
-            uv: num(9).max(0) as u64,
-            start_time: num(2),
-            end_time: num(3),
+            pv: s.pv.max(0) as u64,
+            uv: s.uv.max(0) as u64,
+            start_time: s.start_time,
+            end_time: s.end_time,
             live_seconds,
-            ended_reason: rest.get(6).and_then(text).unwrap_or_default(),
+            ended_reason: s.ended_reason,
         })
     }
 }

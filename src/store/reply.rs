@@ -75,17 +75,3 @@ pub fn fields(v: &Value) -> Option<HashMap<String, String>> {
     }
     Some(out)
 }
-
-/// A flat [user, seq, …] array of released members.
-pub fn released(v: Option<&Value>) -> Vec<(String, i64)> {
-    let Some(items) = v.and_then(array) else {
-        return Vec::new();
-    };
-    items
-        .chunks(2)
-        .filter_map(|pair| match pair {
-            [u, s] => Some((text(u)?, int(s)?)),
-            _ => None,
-        })
-        .collect()
-}

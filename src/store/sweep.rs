@@ -7,10 +7,8 @@
 //! bounded steps. A quiet platform costs one call per tick per replica, whatever its size.
 
 use futures_util::stream::{self, StreamExt};
-use redis::Value;
 
-use super::reply::{self, array, bad, int, status, text};
-use super::rooms::decode_view;
+use super::calls::{self, CloseOfflineReply, NextDue, PurgeReply, SweepPhase};
 use super::{Store, StoreResult};
 use crate::domain::ids::LiveId;
 use crate::metrics::Gauges;
@@ -40,42 +38,20 @@ const STEPS_PER_CLAIM: usize = 50;
 /// due again after this.
 const CLAIM_LEASE_MS: u64 = 5_000;
 
-/// How a sweep step of a room ended.
-enum Step {
-    /// Members whose pointers to release before the next step.
-    Members(Vec<(String, i64)>, bool),
-    /// Done: the room's next due time (-1: nothing can come due; it leaves the schedule).
-    Next(i64),
-}
-
 impl Store {
     /// Claims what is due and does it: sweeps, closes, purges.
     pub async fn sweep(&self, token: &str) -> StoreResult<SweepReport> {
-        let [schedule, claims] = self.keys().sweep_schedule();
-        let keys = [
-            schedule,
-            claims,
-            self.keys().close_at(),
-            self.keys().purge_at(),
-        ];
-        let args = [
-            CLAIM_LEASE_MS.to_string(),
-            CLAIM_MAX.to_string(),
-            token.to_owned(),
-        ];
-        let answer: Value = self.eval(&self.scripts().claim, &keys, &args).await?;
-        let lists = array(&answer).ok_or_else(|| bad("claim"))?;
-        let ids = |i: usize| -> Vec<LiveId> {
-            lists
-                .get(i)
-                .and_then(array)
-                .unwrap_or_default()
-                .iter()
-                .filter_map(text)
-                .filter_map(|raw| LiveId::parse(&raw))
-                .collect()
-        };
-        let (rooms, closes, purges) = (ids(0), ids(1), ids(2));
+        let calls::Claimed {
+            rooms,
+            closes,
+            purges,
+        } = self
+            .call(&calls::Claim {
+                lease_ms: CLAIM_LEASE_MS,
+                max: CLAIM_MAX,
+                token,
+            })
+            .await?;
         let mut report = SweepReport {
             full: [&rooms, &closes, &purges]
                 .iter()
@@ -120,67 +96,65 @@ impl Store {
     /// Works through one claimed room in bounded steps. Says how many members lapsed and how
     /// many were released after the room ended.
     async fn sweep_room(&self, id: &LiveId, token: &str) -> StoreResult<(usize, usize)> {
-        let keys = self.keys().room(id);
+        // the users of the previous step whose pointers are released: the next step finishes them
         let mut done: Vec<String> = Vec::new();
         let (mut lapsed, mut released) = (0, 0);
-        let mut next = 0;
+        // (a claim that runs out of steps leaves the room due at once: the next claim goes on)
+        let mut next = NextDue::AT_ONCE;
         let mut said = false;
         for _ in 0..STEPS_PER_CLAIM {
-            let mut args = vec![self.window().to_string(), STEP_MEMBERS.to_string()];
-            args.append(&mut done);
-            let answer: Value = self.eval(&self.scripts().sweep_room, &keys, &args).await?;
-            let (word, rest) = status(&answer, "sweep_room")?;
-            let removed = rest.first().and_then(int).unwrap_or(0);
-            lapsed += removed.max(0) as usize;
-            self.count_online(-removed);
-            if rest.get(2).and_then(int).is_some_and(|n| n > 0) {
+            let step = self
+                .call(&calls::SweepRoom {
+                    room: id,
+                    window_ms: self.window(),
+                    batch: STEP_MEMBERS,
+                    released: &done,
+                })
+                .await?;
+            lapsed += step.removed.max(0) as usize;
+            self.count_online(-step.removed);
+            if step.events_written {
                 self.note_events(id);
                 said = true;
             }
-            let step = match word.as_str() {
-                "RELEASE" => Step::Members(reply::released(rest.get(1)), true),
-                "LAPSED" => Step::Members(reply::released(rest.get(1)), false),
-                _ => Step::Next(rest.get(1).and_then(int).unwrap_or(-1)),
-            };
-            match step {
-                Step::Members(users, is_release) => {
-                    if is_release {
-                        released += users.len();
-                    }
-                    self.try_release_users(id, &users).await?;
-                    done = users.into_iter().map(|(user, _)| user).collect();
+            let users = match step.phase {
+                SweepPhase::Release(users) => {
+                    released += users.len();
+                    users
                 }
-                Step::Next(at) => {
+                SweepPhase::Lapsed(users) => users,
+                SweepPhase::Done(at) => {
                     next = at;
                     break;
                 }
-            }
+            };
+            self.try_release_users(id, &users).await?;
+            done = users.into_iter().map(|(user, _)| user).collect();
         }
         if said {
             // an online count said, members lapsed or the anchor gone offline: the room's card
             // in the index follows (issue 18), once per claim of the room
             self.refresh_card_of(id);
         }
-        // (a claim that ran out of steps leaves `next` at 0: the room comes due again at once)
-        let [schedule, claims] = self.keys().sweep_schedule();
-        let args = [id.to_string(), token.to_owned(), next.to_string()];
-        let _: i64 = self
-            .eval(&self.scripts().reschedule, &[schedule, claims], &args)
+        // (false: another replica claimed the room since, this one's lease having run out; that
+        // replica decides when the room comes due)
+        let _still_ours = self
+            .call(&calls::Reschedule {
+                room: id,
+                token,
+                next,
+            })
             .await?;
         Ok((lapsed, released))
     }
 
     /// Brings the room's next sweep forward to at most `delay_ms` from now.
     pub(super) async fn schedule_sweep(&self, id: &LiveId, delay_ms: i64) -> StoreResult<()> {
-        let args = [id.to_string(), delay_ms.max(0).to_string()];
-        let _: i64 = self
-            .eval(
-                &self.scripts().schedule,
-                &self.keys().sweep_schedule(),
-                &args,
-            )
-            .await?;
-        Ok(())
+        self.call(&calls::Schedule {
+            room: id,
+            delay_ms: delay_ms.max(0).unsigned_abs(),
+        })
+        .await
     }
 
     /// `schedule_sweep` after the request's own change: a failure is logged, not answered (the
@@ -221,44 +195,34 @@ impl Store {
     /// Closes a live room whose anchor has been silent past the close delay; says whether.
     async fn close_offline(&self, id: &LiveId) -> StoreResult<usize> {
         let t = self.timings();
-        let args = [
-            t.member_window_ms.to_string(),
-            t.anchor_close_ms.to_string(),
-        ];
-        let answer: Value = self
-            .eval(&self.scripts().close_offline, &self.keys().room(id), &args)
-            .await?;
-        let parts = array(&answer).ok_or_else(|| bad("close_offline"))?;
-        match parts.first().and_then(text).as_deref() {
-            Some("LATER") => {
+        let closing = calls::CloseOffline {
+            room: id,
+            window_ms: t.member_window_ms,
+            close_ms: t.anchor_close_ms,
+        };
+        match self.call(&closing).await? {
+            CloseOfflineReply::Later { deadline_ms } => {
                 // The anchor came back: the deadline moves (XX: never re-add a room that a
                 // concurrent stop or delete has just taken out).
-                let deadline = parts
-                    .get(1)
-                    .and_then(int)
-                    .ok_or_else(|| bad("close_offline"))?;
                 let cmd = redis::cmd("ZADD")
                     .arg(self.keys().close_at())
                     .arg("XX")
-                    .arg(deadline)
+                    .arg(deadline_ms)
                     .arg(id.as_str())
                     .clone();
                 let _: i64 = self.command(cmd).await?;
                 Ok(0)
             }
-            Some("OK") => {
-                let (_, rest) = status(&answer, "close_offline")?;
-                let room = decode_view(rest)?;
+            CloseOfflineReply::Closed { room, held } => {
                 self.note_events(id);
                 self.sync_index(&room).await;
-                self.room_ended(id, rest.get(4).and_then(int).unwrap_or(0))
-                    .await;
+                self.room_ended(id, held).await;
                 self.open_rooms_changed(&room.anchor.user_id, id, false)
                     .await;
                 tracing::info!(live_id = %id, "closed: anchor offline");
                 Ok(1)
             }
-            _ => {
+            CloseOfflineReply::NotLive => {
                 // not live any more: its own change already updated (or will update) the index
                 let cmd = redis::cmd("ZREM")
                     .arg(self.keys().close_at())
@@ -271,10 +235,7 @@ impl Store {
     }
 
     async fn purge(&self, id: &LiveId) -> StoreResult<usize> {
-        let answer: Value = self
-            .eval(&self.scripts().purge, &self.keys().room(id), &[])
-            .await?;
-        if status(&answer, "purge")?.0 != "OK" {
+        if self.call(&calls::Purge { room: id }).await? == PurgeReply::Kept {
             // not ended (cannot happen: only ended rooms get a purge deadline); let it be
             let cmd = redis::cmd("ZREM")
                 .arg(self.keys().purge_at())

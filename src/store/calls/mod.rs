@@ -21,6 +21,34 @@ pub use heartbeat::{BatchedBeat, Heartbeat, HeartbeatBatch, HeartbeatReply};
 // end of a room's life and the indexes
 
 // the sweep, moderation and events (sweep.rs, moderation.rs, events.rs)
+mod bans;
+mod claim;
+mod close_offline;
+mod kick;
+mod lease;
+mod may_watch;
+mod page;
+mod purge;
+mod reschedule;
+mod schedule;
+mod sse_slot;
+mod stats;
+mod sweep_room;
+mod unban;
+pub use bans::{Bans, BansPage};
+pub use claim::{Claim, Claimed};
+pub use close_offline::{CloseOffline, CloseOfflineReply};
+pub use kick::{Authority, Kick};
+pub use lease::{Lease, LeaseOp};
+pub use may_watch::MayWatch;
+pub use page::{Page, PageReply};
+pub use purge::{Purge, PurgeReply};
+pub use reschedule::{NextDue, Reschedule};
+pub use schedule::Schedule;
+pub use sse_slot::{SlotOp, SlotReply, SseSlot};
+pub use stats::Stats;
+pub use sweep_room::{SweepPhase, SweepRoom};
+pub use unban::Unban;
 // end of the sweep, moderation and events
 
 /// A call of one Lua script.

@@ -1,0 +1,69 @@
+//! `claim.lua`: what is due on the sweep schedule and the close and purge deadlines, claimed by
+//! one replica.
+
+use redis::{Script, ScriptInvocation, Value};
+
+use super::ScriptCall;
+use crate::domain::ids::LiveId;
+use crate::store::StoreResult;
+use crate::store::keys::Keys;
+use crate::store::reply::{array, bad, text};
+use crate::store::scripts::Scripts;
+
+/// KEYS: the sweep schedule, its claims, the close deadlines, the purge deadlines. ARGV: the
+/// lease (ms: how long the claim keeps other replicas off), the most entries taken of each, the
+/// replica's token (written into the claims, so that only this replica reschedules the rooms).
+pub struct Claim<'a> {
+    pub lease_ms: u64,
+    pub max: usize,
+    pub token: &'a str,
+}
+
+/// `{rooms to sweep, rooms to close, rooms to purge}`, each a list of live_ids (ids that do not
+/// parse are left out).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Claimed {
+    /// Rooms to sweep: lapses, releases, the anchor's presence, unsaid online counts.
+    pub rooms: Vec<LiveId>,
+    /// Live rooms whose anchor-offline close deadline has passed.
+    pub closes: Vec<LiveId>,
+    /// Ended rooms whose retention has passed.
+    pub purges: Vec<LiveId>,
+}
+
+impl ScriptCall for Claim<'_> {
+    type Reply = Claimed;
+
+    fn script(scripts: &Scripts) -> &Script {
+        &scripts.claim
+    }
+
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+        let [schedule, claims] = keys.sweep_schedule();
+        invocation
+            .key(schedule)
+            .key(claims)
+            .key(keys.close_at())
+            .key(keys.purge_at());
+        invocation.arg(self.lease_ms).arg(self.max).arg(self.token);
+    }
+
+    fn reply(answer: Value) -> StoreResult<Claimed> {
+        let lists = array(&answer).ok_or_else(|| bad("claim"))?;
+        let ids = |i: usize| -> Vec<LiveId> {
+            lists
+                .get(i)
+                .and_then(array)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(text)
+                .filter_map(|raw| LiveId::parse(&raw))
+                .collect()
+        };
+        Ok(Claimed {
+            rooms: ids(0),
+            closes: ids(1),
+            purges: ids(2),
+        })
+    }
+}

@@ -1,0 +1,38 @@
+//! `may_watch.lua`: whether a user may watch a room's events.
+
+use redis::{Script, ScriptInvocation, Value};
+
+use super::ScriptCall;
+use crate::domain::ids::LiveId;
+use crate::store::StoreResult;
+use crate::store::keys::Keys;
+use crate::store::reply::status;
+use crate::store::scripts::Scripts;
+
+/// KEYS: the room's keys. ARGV: user_id, the member window (ms).
+pub struct MayWatch<'a> {
+    pub room: &'a LiveId,
+    pub user: &'a str,
+    pub window_ms: u64,
+}
+
+impl ScriptCall for MayWatch<'_> {
+    /// `{'OK'}` for the room's anchor or a present member; `{'NOT_MEMBER'}` and `{'NOT_FOUND'}`
+    /// become `StoreError::NotMember` and `StoreError::NotFound`.
+    type Reply = ();
+
+    fn script(scripts: &Scripts) -> &Script {
+        &scripts.may_watch
+    }
+
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+        for key in keys.room(self.room) {
+            invocation.key(key);
+        }
+        invocation.arg(self.user).arg(self.window_ms);
+    }
+
+    fn reply(answer: Value) -> StoreResult<()> {
+        status(&answer, "may_watch").map(|_| ())
+    }
+}

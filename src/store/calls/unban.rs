@@ -1,0 +1,43 @@
+//! `unban.lua`: lifts a ban.
+
+use redis::{Script, ScriptInvocation, Value};
+
+use super::{Authority, ScriptCall};
+use crate::domain::ids::LiveId;
+use crate::store::StoreResult;
+use crate::store::keys::Keys;
+use crate::store::reply::{int, status};
+use crate::store::scripts::Scripts;
+
+/// KEYS: the room's keys (the bans the tenth). ARGV: actor user_id, its authority, target user_id.
+pub struct Unban<'a> {
+    pub room: &'a LiveId,
+    pub actor: &'a str,
+    pub authority: Authority,
+    pub target: &'a str,
+}
+
+impl ScriptCall for Unban<'_> {
+    /// `{'OK', 1 when a ban was lifted (0: there was none)}`: whether one was;
+    /// `NOT_FOUND` and `FORBIDDEN` become `StoreError`s.
+    type Reply = bool;
+
+    fn script(scripts: &Scripts) -> &Script {
+        &scripts.unban
+    }
+
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+        for key in keys.room(self.room) {
+            invocation.key(key);
+        }
+        invocation
+            .arg(self.actor)
+            .arg(self.authority)
+            .arg(self.target);
+    }
+
+    fn reply(answer: Value) -> StoreResult<bool> {
+        let (_, rest) = status(&answer, "unban")?;
+        Ok(rest.first().and_then(int) == Some(1))
+    }
+}
