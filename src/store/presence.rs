@@ -9,15 +9,15 @@
 //! before it, so whatever order the room scripts of racing requests run in, the user ends up a
 //! member of exactly the room of the highest seq. See the README ("Presence across slots").
 
-use redis::Value;
-
-use super::calls::HeartbeatReply;
-use super::reply::{array, bad, int, status, text};
-use super::rooms::decode_view;
+use super::calls::{
+    self, EvictReason, EvictReply, HeartbeatReply, JoinReply, MembersReply, UserAbortJoinReply,
+    UserJoinReply,
+};
+use super::reply::bad;
 use super::{Store, StoreError, StoreResult};
 use crate::domain::ids::LiveId;
 use crate::domain::page::{Page, PageRequest};
-use crate::domain::profile::{Looks, Person, Profile};
+use crate::domain::profile::{Person, Profile};
 use crate::domain::room::{LiveStatus, Room};
 
 /// What a heartbeat tells the client.
@@ -31,119 +31,113 @@ impl Store {
     /// room, and the previous room when there is one (plus two the first time a user is seen).
     pub async fn join(&self, id: &LiveId, who: &Profile) -> StoreResult<Room> {
         let user = who.user_id.as_str();
-        let user_key = self.keys().user(user);
         // The room is put on the sweep schedule (due when this member could lapse, unless it
         // is due sooner) before the member exists, alongside the user's side of the join: a
         // replica dying right after the join leaves no member that nothing will ever trim.
-        let room_arg = [id.to_string()];
-        let (answer, ()) = tokio::try_join!(
-            self.eval::<Value>(
-                &self.scripts().user_join,
-                std::slice::from_ref(&user_key),
-                &room_arg,
-            ),
+        let user_side = calls::UserJoin { user, room: id };
+        let (pointer, ()) = tokio::try_join!(
+            self.call(&user_side),
             self.schedule_sweep(id, self.window() as i64)
         )?;
-        let parts = array(&answer).ok_or_else(|| bad("user_join"))?;
-        let seq = parts
-            .first()
-            .and_then(int)
-            .ok_or_else(|| bad("user_join"))?;
-        let prev = parts.get(1).and_then(text).unwrap_or_default();
-        let imid = match parts.get(2).and_then(int) {
+        let UserJoinReply {
+            seq,
+            previous,
+            im_userid,
+        } = pointer;
+        let im_userid = match im_userid {
             Some(imid) => imid,
-            None => self.allocate_im_userid(&user_key).await?,
+            None => self.allocate_im_userid(&self.keys().user(user)).await?,
         };
 
-        let args = [
-            user.to_owned(),
-            seq.to_string(),
-            format!("{imid}\t{}", who.looks.to_json()),
-            self.window().to_string(),
-        ];
-        let answer: Result<Value, StoreError> = self
-            .eval(&self.scripts().join, &self.keys().room(id), &args)
+        let profile = who.looks.to_json();
+        let joined = self
+            .call(&calls::Join {
+                room: id,
+                user,
+                seq,
+                im_userid,
+                profile: &profile,
+                window_ms: self.window(),
+            })
             .await;
-        let joined = answer.and_then(|a| {
-            let (_, rest) = status(&a, "join")?;
-            let flag = |i: usize| rest.get(i).and_then(int).unwrap_or(0);
-            Ok((
-                decode_view(rest)?,
-                flag(4) == 1,
-                flag(5),
-                flag(6),
-                flag(7) == 1,
-            ))
-        });
-        let (room, first_member, fresh, due_in, announced) = match joined {
-            Ok(ok) => ok,
+        let JoinReply {
+            room,
+            first_member,
+            fresh_visit,
+            due_in_ms,
+            announced,
+        } = match joined {
+            Ok(joined) => joined,
             Err(e @ (StoreError::NotFound | StoreError::Conflict(_) | StoreError::Banned(_))) => {
-                self.abort_join(id, &user_key, user, seq, &prev).await;
+                self.abort_join(id, user, seq, previous.as_ref()).await;
                 return Err(e);
             }
             Err(e) => return Err(e),
         };
         self.note_events(id);
-        self.count_online(fresh);
+        self.count_online(i64::from(fresh_visit));
         if announced {
             // the online count was said: the room's card in the index follows (issue 18)
             self.refresh_card(room.clone());
         }
         // Once more after the member exists, when it made the room non-empty: a sweep that saw
         // the room empty just before this join then looks again instead of parking it.
-        let window = self.window() as i64;
-        let due = match (first_member, due_in >= 0) {
-            (true, true) => Some(due_in.min(window)),
-            (true, false) => Some(window),
-            (false, true) => Some(due_in),
-            (false, false) => None,
+        let window = self.window();
+        let due = match (first_member, due_in_ms) {
+            (true, Some(due_in)) => Some(due_in.min(window)),
+            (true, None) => Some(window),
+            (false, due_in) => due_in,
         };
-        let prev = LiveId::parse(&prev).filter(|p| p != id);
+        let previous = previous.filter(|p| p != id);
         let reschedule = async {
             match due {
-                Some(delay) => self.schedule_sweep(id, delay).await,
+                Some(delay) => self.schedule_sweep(id, delay as i64).await,
                 None => Ok(()),
             }
         };
-        let leave_prev = async {
-            match &prev {
-                Some(prev) => self.evict(prev, user, seq).await.map(|_| ()),
+        let leave_previous = async {
+            match &previous {
+                Some(previous) => self.evict(previous, user, seq).await.map(|_| ()),
                 None => Ok(()),
             }
         };
-        tokio::try_join!(reschedule, leave_prev)?;
+        tokio::try_join!(reschedule, leave_previous)?;
         Ok(room)
     }
 
     /// The room refused the join (gone or ended): put the pointer back, or, when the user has
     /// joined or left something since, leave the previous room as that later request could not.
-    async fn abort_join(&self, id: &LiveId, user_key: &str, user: &str, seq: i64, prev: &str) {
-        let keys = [user_key.to_owned()];
-        let args = [id.to_string(), seq.to_string(), prev.to_owned()];
+    async fn abort_join(&self, id: &LiveId, user: &str, seq: i64, previous: Option<&LiveId>) {
         let restored = self
-            .eval::<i64>(&self.scripts().user_abort_join, &keys, &args)
+            .call(&calls::UserAbortJoin {
+                user,
+                room: id,
+                seq,
+                previous,
+            })
             .await;
-        if let (Ok(0), Some(prev)) = (restored, LiveId::parse(prev))
-            && let Err(e) = self.evict(&prev, user, seq).await
+        if let (Ok(UserAbortJoinReply::Superseded), Some(previous)) = (restored, previous)
+            && let Err(e) = self.evict(previous, user, seq).await
         {
-            tracing::warn!(live_id = %prev, error = %e, "leaving the previous room failed");
+            tracing::warn!(live_id = %previous, error = %e, "leaving the previous room failed");
         }
     }
 
+    /// The user joined another room: out of this one, unless the room has seen a later join.
     async fn evict(&self, id: &LiveId, user: &str, seq: i64) -> StoreResult<bool> {
-        let args = [
-            user.to_owned(),
-            seq.to_string(),
-            "moved".into(),
-            self.window().to_string(),
-        ];
-        let answer: Value = self
-            .eval(&self.scripts().evict, &self.keys().room(id), &args)
-            .await?;
-        match status(&answer, "evict") {
-            Ok((_, rest)) => {
+        let evicted = self
+            .call(&calls::Evict {
+                room: id,
+                user,
+                seq,
+                reason: EvictReason::Moved,
+                window_ms: self.window(),
+            })
+            .await;
+        match evicted {
+            Ok(evicted) => {
                 self.note_events(id);
-                Ok(self.member_removed(id, rest).await)
+                Ok(self.member_removed(id, evicted).await)
             }
             Err(StoreError::NotFound) => Ok(false),
             Err(e) => Err(e),
@@ -153,40 +147,35 @@ impl Store {
     /// Leaves the room. Final: a late heartbeat does not bring the member back.
     /// Round trips: the user's pointer, the room.
     pub async fn leave(&self, id: &LiveId, user: &str) -> StoreResult<()> {
-        let keys = [self.keys().user(user)];
-        let seq: i64 = self
-            .eval(&self.scripts().user_leave, &keys, &[id.to_string()])
+        let seq = self.call(&calls::UserLeave { user, room: id }).await?;
+        let evicted = self
+            .call(&calls::Evict {
+                room: id,
+                user,
+                seq,
+                reason: EvictReason::Left,
+                window_ms: self.window(),
+            })
             .await?;
-        let args = [
-            user.to_owned(),
-            seq.to_string(),
-            "left".into(),
-            self.window().to_string(),
-        ];
-        let answer: Value = self
-            .eval(&self.scripts().evict, &self.keys().room(id), &args)
-            .await?;
-        let (_, rest) = status(&answer, "leave")?;
         self.note_events(id);
-        self.member_removed(id, rest).await;
+        self.member_removed(id, evicted).await;
         Ok(())
     }
 
     /// After an evict: the online total, and the unsaid online count scheduled. Says whether a
     /// member was removed.
-    async fn member_removed(&self, id: &LiveId, rest: &[Value]) -> bool {
-        let removed = rest.first().and_then(int) == Some(1);
-        if removed {
+    async fn member_removed(&self, id: &LiveId, evicted: EvictReply) -> bool {
+        if evicted.removed {
             self.count_online(-1);
         }
-        if let Some(due_in) = rest.get(1).and_then(int).filter(|d| *d >= 0) {
-            self.schedule_sweep_after(id, due_in).await;
+        if let Some(due_in) = evicted.due_in_ms {
+            self.schedule_sweep_after(id, due_in as i64).await;
         }
-        if rest.get(2).and_then(int) == Some(1) {
+        if evicted.announced {
             // the online count was said: the room's card in the index follows (issue 18)
             self.refresh_card_of(id);
         }
-        removed
+        evicted.removed
     }
 
     /// A member's or the anchor's heartbeat: one round trip (the index is touched only when the
@@ -241,41 +230,14 @@ impl Store {
 
     /// A page of the room's current members, most recent joiner first: one round trip.
     pub async fn members(&self, id: &LiveId, page: PageRequest) -> StoreResult<Page<Person>> {
-        let args = [
-            self.window().to_string(),
-            page.offset().to_string(),
-            page.size.to_string(),
-        ];
-        let answer: Value = self
-            .eval(&self.scripts().members, &self.keys().room(id), &args)
-            .await?;
-        let (_, rest) = status(&answer, "members")?;
-        let total = rest
-            .first()
-            .and_then(int)
-            .ok_or_else(|| bad("members"))?
-            .max(0) as u64;
-        let rows = rest.get(1).and_then(array).ok_or_else(|| bad("members"))?;
-        let list = rows
-            .chunks(2)
-            .filter_map(|pair| match pair {
-                [user, entry] => person(&text(user)?, &text(entry)?),
-                _ => None,
+        let MembersReply { total, members } = self
+            .call(&calls::Members {
+                room: id,
+                window_ms: self.window(),
+                offset: page.offset(),
+                count: page.size,
             })
-            .collect();
-        Ok(Page::new(page, total, list))
+            .await?;
+        Ok(Page::new(page, total, members))
     }
-}
-
-/// A member entry is "seq\tim_userid\tprofile json".
-fn person(user_id: &str, entry: &str) -> Option<Person> {
-    let mut parts = entry.splitn(3, '\t');
-    let _seq = parts.next()?;
-    let im_userid = parts.next()?.parse().ok()?;
-    let looks = Looks::from_json(parts.next()?)?;
-    Some(Person {
-        user_id: user_id.to_owned(),
-        im_userid,
-        looks,
-    })
 }

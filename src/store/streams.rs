@@ -1,8 +1,6 @@
 //! The room's stream as the media-server hooks report it: publish, update, unpublish.
 
-use redis::Value;
-
-use super::reply::{int, status};
+use super::calls;
 use super::{Store, StoreResult};
 use crate::domain::ids::LiveId;
 
@@ -12,20 +10,21 @@ impl Store {
     /// not checked). Sets `stream_status` 1 and counts as the anchor's heartbeat. Refusals are
     /// `NotFound` and `Conflict` (ended, expired). One round trip.
     pub async fn stream_publish(&self, id: &LiveId, expires_at: i64) -> StoreResult<()> {
-        let args = [self.window().to_string(), expires_at.max(0).to_string()];
-        let answer: Value = self
-            .eval(&self.scripts().stream_publish, &self.keys().room(id), &args)
+        let published = self
+            .call(&calls::StreamPublish {
+                room: id,
+                window_ms: self.window(),
+                expires_at: u64::try_from(expires_at).ok().filter(|&at| at > 0),
+            })
             .await?;
-        let (_, rest) = status(&answer, "stream_publish")?;
         // the anchor's heartbeat may have written `anchor_online` to the room's event log
-        if rest.first().and_then(int).unwrap_or(0) > 0 {
+        if published.events_written {
             self.note_events(id);
         }
-        let due_in = rest.get(1).and_then(int).unwrap_or(-1);
-        if due_in >= 0 {
-            self.schedule_sweep_after(id, due_in).await;
+        if let Some(due_in) = published.due_in_ms {
+            self.schedule_sweep_after(id, due_in as i64).await;
         }
-        if rest.get(2).and_then(int) == Some(1) {
+        if published.stream_status_changed {
             self.stream_status_changed(id).await;
         }
         Ok(())
@@ -51,11 +50,8 @@ impl Store {
 
     /// The room's stream stopped publishing: `stream_status` 0 (`NotFound` for no room).
     pub async fn stream_unpublish(&self, id: &LiveId) -> StoreResult<()> {
-        let answer: Value = self
-            .eval(&self.scripts().stream_unpublish, &self.keys().room(id), &[])
-            .await?;
-        let (_, rest) = status(&answer, "stream_unpublish")?;
-        if rest.first().and_then(int) == Some(1) {
+        let unpublished = self.call(&calls::StreamUnpublish { room: id }).await?;
+        if unpublished.stream_status_changed {
             self.stream_status_changed(id).await;
         }
         Ok(())

@@ -15,6 +15,24 @@ use super::{Store, StoreResult};
 // members (presence.rs, ratelimit.rs, streams.rs)
 mod heartbeat;
 pub use heartbeat::{BatchedBeat, Heartbeat, HeartbeatBatch, HeartbeatReply};
+mod evict;
+mod join;
+mod members;
+mod ratelimit;
+mod stream_publish;
+mod stream_unpublish;
+mod user_abort_join;
+mod user_join;
+mod user_leave;
+pub use evict::{Evict, EvictReason, EvictReply};
+pub use join::{Join, JoinReply};
+pub use members::{Members, MembersReply};
+pub use ratelimit::Ratelimit;
+pub use stream_publish::StreamPublish;
+pub use stream_unpublish::StreamUnpublish;
+pub use user_abort_join::{UserAbortJoin, UserAbortJoinReply};
+pub use user_join::{UserJoin, UserJoinReply};
+pub use user_leave::UserLeave;
 // end of members
 
 // a room's life and the indexes (rooms.rs, discovery.rs)

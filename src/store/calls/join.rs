@@ -1,0 +1,76 @@
+//! `join.lua`: a user joins (or re-joins) the room.
+
+use redis::{Script, ScriptInvocation, Value};
+
+use super::{ScriptCall, due_in, flag};
+use crate::domain::ids::LiveId;
+use crate::domain::room::Room;
+use crate::store::StoreResult;
+use crate::store::keys::Keys;
+use crate::store::reply::status;
+use crate::store::rooms::decode_view;
+use crate::store::scripts::Scripts;
+
+/// KEYS: the room's keys. ARGV: user id, the join's seq (from `user_join`), the member's entry
+/// without its seq ("im_userid\tprofile json"), the member window (ms).
+pub struct Join<'a> {
+    pub room: &'a LiveId,
+    pub user: &'a str,
+    pub seq: i64,
+    pub im_userid: i64,
+    /// The member's profile JSON (`Looks::to_json`).
+    pub profile: &'a str,
+    pub window_ms: u64,
+}
+
+/// `{'OK', room view (4 elements, see lib.lua room_view), made the room non-empty, new visit,
+/// due in, online count said}`; `'NOT_FOUND'`, `'CONFLICT'` (ended) and `'BANNED'` become
+/// `StoreError`s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinReply {
+    /// The room as it is after the join.
+    pub room: Room,
+    /// The join made the room non-empty (a sweep that saw it empty must look again).
+    pub first_member: bool,
+    /// A new visit: one member more online (a re-join of the room one is in is a heartbeat).
+    pub fresh_visit: bool,
+    /// The room must come due on the sweep schedule within this many ms (an unsaid online
+    /// count, the anchor's presence).
+    pub due_in_ms: Option<u64>,
+    /// The online count was said: the room's card in the index follows (issue 18).
+    pub announced: bool,
+}
+
+/// How many elements of the answer (after 'OK') are the room view.
+const VIEW_LEN: usize = 4;
+
+impl ScriptCall for Join<'_> {
+    type Reply = JoinReply;
+
+    fn script(scripts: &Scripts) -> &Script {
+        &scripts.join
+    }
+
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+        for key in keys.room(self.room) {
+            invocation.key(key);
+        }
+        // the script stores the entry as "seq\t" followed by this (see `members`)
+        invocation
+            .arg(self.user)
+            .arg(self.seq)
+            .arg(format!("{}\t{}", self.im_userid, self.profile))
+            .arg(self.window_ms);
+    }
+
+    fn reply(answer: Value) -> StoreResult<JoinReply> {
+        let (_, rest) = status(&answer, "join")?;
+        Ok(JoinReply {
+            room: decode_view(rest)?,
+            first_member: flag(rest.get(VIEW_LEN)),
+            fresh_visit: flag(rest.get(VIEW_LEN + 1)),
+            due_in_ms: due_in(rest.get(VIEW_LEN + 2)),
+            announced: flag(rest.get(VIEW_LEN + 3)),
+        })
+    }
+}

@@ -1,0 +1,53 @@
+//! `user_abort_join.lua`: undoes the user's side of a join the room refused.
+
+use redis::{Script, ScriptInvocation, Value};
+
+use super::ScriptCall;
+use crate::domain::ids::LiveId;
+use crate::store::StoreResult;
+use crate::store::keys::Keys;
+use crate::store::reply::{bad, int};
+use crate::store::scripts::Scripts;
+
+/// KEYS: the user's hash. ARGV: the refused room's live_id, the refused join's seq, the room the
+/// pointer named before it ('' for none).
+pub struct UserAbortJoin<'a> {
+    pub user: &'a str,
+    pub room: &'a LiveId,
+    pub seq: i64,
+    pub previous: Option<&'a LiveId>,
+}
+
+/// `1` or `0`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserAbortJoinReply {
+    /// The pointer and the seq are back as they were before the refused join.
+    Restored,
+    /// A later join or leave of the user came in between: it did not know to leave the
+    /// previous room, so the caller does.
+    Superseded,
+}
+
+impl ScriptCall for UserAbortJoin<'_> {
+    type Reply = UserAbortJoinReply;
+
+    fn script(scripts: &Scripts) -> &Script {
+        &scripts.user_abort_join
+    }
+
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+        invocation
+            .key(keys.user(self.user))
+            .arg(self.room.as_str())
+            .arg(self.seq)
+            .arg(self.previous.map_or("", LiveId::as_str));
+    }
+
+    fn reply(answer: Value) -> StoreResult<UserAbortJoinReply> {
+        match int(&answer) {
+            Some(0) => Ok(UserAbortJoinReply::Superseded),
+            Some(1) => Ok(UserAbortJoinReply::Restored),
+            _ => Err(bad("user_abort_join")),
+        }
+    }
+}

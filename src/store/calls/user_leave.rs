@@ -1,0 +1,33 @@
+//! `user_leave.lua`: the user's side of a leave (the next seq, the pointer cleared).
+
+use redis::{Script, ScriptInvocation, Value};
+
+use super::ScriptCall;
+use crate::domain::ids::LiveId;
+use crate::store::StoreResult;
+use crate::store::keys::Keys;
+use crate::store::reply::{bad, int};
+use crate::store::scripts::Scripts;
+
+/// KEYS: the user's hash. ARGV: the room's live_id.
+pub struct UserLeave<'a> {
+    pub user: &'a str,
+    pub room: &'a LiveId,
+}
+
+impl ScriptCall for UserLeave<'_> {
+    /// The seq of this leave (the room's eviction is applied only over older joins).
+    type Reply = i64;
+
+    fn script(scripts: &Scripts) -> &Script {
+        &scripts.user_leave
+    }
+
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+        invocation.key(keys.user(self.user)).arg(self.room.as_str());
+    }
+
+    fn reply(answer: Value) -> StoreResult<i64> {
+        int(&answer).ok_or_else(|| bad("user_leave"))
+    }
+}
