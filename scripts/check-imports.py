@@ -35,17 +35,20 @@ for path in glob.glob("src/**/*.rs", recursive=True):
     modules[tuple(parts)] = code(path)
 
 graphs = {}  # parent module -> {child: {children it names}}
+for parts in modules:
+    graphs.setdefault(parts[:-1], {}).setdefault(parts[-1], set())
 for parts, text in modules.items():
-    parent, me = parts[:-1], parts[-1]
-    siblings = {p[-1] for p in modules if p[:-1] == parent and p != parts}
-    named = set()
-    if parent:
-        named |= {m for m in re.findall(r"\bsuper::([a-z_]+)", text) if m in siblings}
-        prefix = "crate::" + "::".join(parent) + "::"
-        named |= {m for m in re.findall(re.escape(prefix) + r"([a-z_]+)", text) if m in siblings}
-    else:
-        named |= {m for m in re.findall(r"\bcrate::([a-z_]+)", text) if m in siblings}
-    graphs.setdefault(parent, {})[me] = named
+    # a file speaks for its module and for each of its ancestors among their siblings:
+    # store/calls/join.rs naming `crate::store::rooms` is an edge calls -> rooms under store
+    for level in range(len(parts)):
+        parent, me = parts[:level], parts[level]
+        siblings = {p[-1] for p in modules if p[:-1] == parent and p[-1] != me}
+        named = set()
+        prefix = "crate::" + "".join(part + "::" for part in parent)
+        named |= {m for m in re.findall(r"\b" + re.escape(prefix) + r"([a-z_]+)", text) if m in siblings}
+        if level == len(parts) - 1 and parent:
+            named |= {m for m in re.findall(r"\bsuper::([a-z_]+)", text) if m in siblings}
+        graphs.setdefault(parent, {}).setdefault(me, set()).update(named)
 
 
 def find_cycle(edges):

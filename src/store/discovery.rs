@@ -5,11 +5,8 @@
 
 use std::sync::Arc;
 
-use redis::Value;
-
-use super::cards;
+use super::calls::{self, CardPage};
 use super::page_cache::{PageKey, SharedPage};
-use super::reply::{array, bad, int, text};
 use super::{Store, StoreResult};
 use crate::domain::ids::LiveId;
 use crate::domain::page::{Page, PageRequest};
@@ -18,27 +15,6 @@ use crate::domain::search::Keyword;
 
 /// A page's rooms by id, each with its card when it has one.
 type Rows = Vec<(LiveId, Option<Room>)>;
-
-/// A page as an index script answers it: {total, {live_id, ...}, {card or nil, ...}}.
-fn card_page(answer: &Value, what: &str) -> StoreResult<(u64, Rows)> {
-    let parts = array(answer).ok_or_else(|| bad(what))?;
-    let total = parts.first().and_then(int).ok_or_else(|| bad(what))?.max(0) as u64;
-    let ids = parts.get(1).and_then(array).ok_or_else(|| bad(what))?;
-    let cards = parts.get(2).and_then(array).unwrap_or_default();
-    let rows = ids
-        .iter()
-        .enumerate()
-        .filter_map(|(i, raw)| {
-            let id = LiveId::parse(&text(raw)?)?;
-            let card = cards
-                .get(i)
-                .and_then(text)
-                .and_then(|c| cards::decode(id.clone(), &c));
-            Some((id, card))
-        })
-        .collect();
-    Ok((total, rows))
-}
 
 impl Store {
     /// Live rooms, most recently started first.
@@ -56,14 +32,12 @@ impl Store {
         if let Some(hit) = self.pages().get(&key, generation) {
             return Ok(hit);
         }
-        let keys = self.keys().index();
-        let args = [
-            self.keys().gram_prefix(),
-            page.offset().to_string(),
-            page.size.to_string(),
-        ];
-        let answer: Value = self.eval(&self.scripts().list, &keys, &args).await?;
-        let (total, rows) = card_page(&answer, "live page")?;
+        let CardPage { total, rows } = self
+            .call(&calls::List {
+                offset: page.offset(),
+                count: page.size as u64,
+            })
+            .await?;
         let rooms = self.fill(rows).await?;
         let page = SharedPage::new(Page::new(page, total, rooms));
         self.pages().put(key, generation, &page);
@@ -104,20 +78,15 @@ impl Store {
         if let Some(hit) = self.pages().get(&key, generation) {
             return Ok(hit);
         }
-        let args = [
-            self.keys().gram_prefix(),
-            keyword.folded().to_owned(),
-            live_status
-                .map(|s| s.code().to_string())
-                .unwrap_or_default(),
-            page.offset().to_string(),
-            page.size.to_string(),
-            exact_id.map(LiveId::to_string).unwrap_or_default(),
-        ];
-        let answer: Value = self
-            .eval(&self.scripts().search, &self.keys().index(), &args)
+        let CardPage { total, rows } = self
+            .call(&calls::Search {
+                folded: keyword.folded(),
+                status: live_status,
+                offset: page.offset(),
+                count: page.size as u64,
+                exact_id,
+            })
             .await?;
-        let (total, rows) = card_page(&answer, "search")?;
         let rooms = self.fill(rows).await?;
         let page = SharedPage::new(Page::new(page, total, rooms));
         self.pages().put(key, generation, &page);

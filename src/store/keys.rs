@@ -16,7 +16,7 @@ pub struct Keys {
 pub type RoomKeys = [String; 10];
 
 /// The global index keys, in the order every index script takes them (see lua/index_lib.lua).
-pub type IndexKeys = [String; 9];
+pub type IndexKeys = [String; 3];
 
 impl Keys {
     /// `prefix` lets several deployments (or tests) share one Redis.
@@ -62,13 +62,9 @@ impl Keys {
     pub fn index(&self) -> IndexKeys {
         let p = &self.prefix;
         [
-            format!("{p}idx:{{rooms}}:created"),
-            format!("{p}idx:{{rooms}}:status:0"),
-            format!("{p}idx:{{rooms}}:status:1"),
-            format!("{p}idx:{{rooms}}:status:2"),
+            // live rooms: live_id -> started ms (the live list)
             format!("{p}idx:{{rooms}}:live"),
-            format!("{p}idx:{{rooms}}:ver"),
-            format!("{p}idx:{{rooms}}:text"),
+            // live rooms by their offline-close deadline, ended rooms by their purge deadline
             format!("{p}idx:{{rooms}}:close_at"),
             format!("{p}idx:{{rooms}}:purge_at"),
         ]

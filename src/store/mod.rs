@@ -177,24 +177,6 @@ impl Store {
         self.inner.timings.member_window_ms
     }
 
-    /// Runs a script: one EVALSHA (plus SCRIPT LOAD and a retry the first time a node lacks it),
-    /// bounded by the store's timeout so that a stalled Redis answers 503 instead of hanging.
-    async fn eval<T: FromRedisValue>(
-        &self,
-        script: &redis::Script,
-        keys: &[String],
-        args: &[String],
-    ) -> StoreResult<T> {
-        let mut invocation = script.prepare_invoke();
-        for k in keys {
-            invocation.key(k);
-        }
-        for a in args {
-            invocation.arg(a);
-        }
-        self.invoke(&invocation).await
-    }
-
     /// Sends a prepared script invocation, bounded by the store's timeout.
     async fn invoke<T: FromRedisValue>(
         &self,

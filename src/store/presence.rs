@@ -46,7 +46,7 @@ impl Store {
         } = pointer;
         let im_userid = match im_userid {
             Some(imid) => imid,
-            None => self.allocate_im_userid(&self.keys().user(user)).await?,
+            None => self.allocate_im_userid(user).await?,
         };
 
         let profile = who.looks.to_json();

@@ -1,59 +1,13 @@
 //! The room lifecycle: create, read, start, stop, delete, extends; and the global index that
 //! follows each room after its own atomic change.
 
-use std::collections::BTreeMap;
-
-use redis::Value;
-
+use super::calls;
 use super::cards;
-use super::reply::{bad, fields, int, status};
 use super::{Store, StoreError, StoreResult};
 use crate::domain::ids::LiveId;
-use crate::domain::profile::{Looks, Person, Profile};
-use crate::domain::room::{Extends, LiveStatus, NewRoom, Room, StreamStatus};
+use crate::domain::profile::Profile;
+use crate::domain::room::{Extends, LiveStatus, NewRoom, Room};
 use crate::domain::search::room_text;
-
-/// A room as a script's view answers it: {hash, online, uv, anchor present}.
-pub(super) fn decode_view(v: &[Value]) -> StoreResult<Room> {
-    let what = "room view";
-    let h = v.first().and_then(fields).ok_or_else(|| bad(what))?;
-    let get = |k: &str| h.get(k).cloned().unwrap_or_default();
-    let num = |k: &str| h.get(k).and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
-    let live_id = LiveId::parse(&get("live_id")).ok_or_else(|| bad(what))?;
-    let looks = Looks::from_json(&get("anchor_profile")).ok_or_else(|| bad(what))?;
-    let extends: BTreeMap<String, String> =
-        serde_json::from_str(&get("extends")).map_err(|_| bad(what))?;
-    let live_status = LiveStatus::from_code(num("live_status")).ok_or_else(|| bad(what))?;
-    let count = |i: usize| v.get(i).and_then(int).unwrap_or(0).max(0) as u64;
-    Ok(Room {
-        live_id,
-        title: get("title"),
-        notice: get("notice"),
-        cover_url: get("cover_url"),
-        extends,
-        anchor: Person {
-            user_id: get("anchor_id"),
-            im_userid: num("anchor_imid"),
-            looks,
-        },
-        anchor_online: count(3) == 1,
-        pk_id: get("pk_id"),
-        online_count: count(1),
-        start_time: num("start_time"),
-        end_time: num("end_time"),
-        chat_id: num("chat_id"),
-        pv: num("pv").max(0) as u64,
-        uv: count(2),
-        live_status,
-        stream_status: StreamStatus::from_code(num("stream_status")),
-        created_ms: num("created_ms"),
-        started_ms: num("started_ms"),
-        ended_ms: num("ended_ms"),
-        anchor_seen_ms: num("anchor_seen"),
-        publish_expire_at: num("publish_expire_at"),
-        version: num("ver"),
-    })
-}
 
 impl Store {
     /// Creates a room with the caller as its anchor. Round trips: the chat_id counter and the
@@ -68,11 +22,8 @@ impl Store {
             self.im_userid(anchor.user_id.as_str())
         )?;
         let id = LiveId::generate();
-        let mut args = vec![self.window().to_string()];
-        let mut field = |k: &str, v: String| {
-            args.push(k.to_owned());
-            args.push(v);
-        };
+        let mut fields: Vec<(&'static str, String)> = Vec::with_capacity(14);
+        let mut field = |k: &'static str, v: String| fields.push((k, v));
         field("live_id", id.to_string());
         field("title", new.title.as_str().to_owned());
         field("notice", new.notice);
@@ -92,11 +43,13 @@ impl Store {
         field("publish_expire_at", publish_expire_at.to_string());
         field("chat_id", chat_id.to_string());
         field("pk_id", String::new());
-        let answer: Value = self
-            .eval(&self.scripts().create, &self.keys().room(&id), &args)
+        let room = self
+            .call(&calls::Create {
+                room: &id,
+                window_ms: self.window(),
+                fields: &fields,
+            })
             .await?;
-        let (_, view) = status(&answer, "create")?;
-        let room = decode_view(view)?;
         self.sync_index(&room).await;
         self.open_rooms_changed(anchor.user_id.as_str(), &id, true)
             .await;
@@ -169,11 +122,11 @@ impl Store {
             .await?;
         match known {
             Some(imid) => Ok(imid),
-            None => self.allocate_im_userid(&key).await,
+            None => self.allocate_im_userid(user_id).await,
         }
     }
 
-    pub(super) async fn allocate_im_userid(&self, user_key: &str) -> StoreResult<i64> {
+    pub(super) async fn allocate_im_userid(&self, user_id: &str) -> StoreResult<i64> {
         let fresh: i64 = self
             .command(
                 redis::cmd("INCR")
@@ -181,18 +134,20 @@ impl Store {
                     .clone(),
             )
             .await?;
-        let keys = [user_key.to_owned()];
-        self.eval(&self.scripts().user_imid, &keys, &[fresh.to_string()])
-            .await
+        self.call(&calls::UserImid {
+            user: user_id,
+            fresh,
+        })
+        .await
     }
 
     /// One room as it is now: one round trip.
     pub async fn room(&self, id: &LiveId) -> StoreResult<Room> {
-        let args = [self.window().to_string()];
-        let answer: Value = self
-            .eval(&self.scripts().read, &self.keys().room(id), &args)
-            .await?;
-        decode_view(status(&answer, "read")?.1)
+        self.call(&calls::Read {
+            room: id,
+            window_ms: self.window(),
+        })
+        .await
     }
 
     /// Rooms by id, in that order, skipping any deleted meanwhile. The reads go out together, so
@@ -215,21 +170,18 @@ impl Store {
     /// Starts the live (anchor only). On a live room it answers the room, as a heartbeat.
     pub async fn start(&self, id: &LiveId, user_id: &str) -> StoreResult<Room> {
         let t = self.timings();
-        let args = [
-            user_id.to_owned(),
-            t.member_window_ms.to_string(),
-            t.anchor_close_ms.to_string(),
-        ];
-        let answer: Value = self
-            .eval(&self.scripts().start, &self.keys().room(id), &args)
+        let calls::StartReply { room, due_in_ms } = self
+            .call(&calls::Start {
+                room: id,
+                user: user_id,
+                window_ms: t.member_window_ms,
+                close_ms: t.anchor_close_ms,
+            })
             .await?;
-        let (_, rest) = status(&answer, "start")?;
-        let room = decode_view(rest)?;
         self.note_events(id);
-        let due_in = rest.get(5).and_then(int).unwrap_or(-1);
-        if due_in >= 0 {
+        if let Some(due_in) = due_in_ms {
             // the anchor's presence began: the room comes due when it may lapse
-            self.schedule_sweep_after(id, due_in).await;
+            self.schedule_sweep_after(id, due_in as i64).await;
         }
         self.sync_index(&room).await;
         Ok(room)
@@ -243,20 +195,17 @@ impl Store {
 
     /// Stops the live as its anchor, or (`admin`) any live room, with `reason: admin`.
     pub async fn stop_as(&self, id: &LiveId, user_id: &str, admin: bool) -> StoreResult<Room> {
-        let args = [
-            user_id.to_owned(),
-            self.window().to_string(),
-            if admin { "1" } else { "0" }.to_owned(),
-        ];
-        let answer: Value = self
-            .eval(&self.scripts().stop, &self.keys().room(id), &args)
+        let calls::StopReply { room, held } = self
+            .call(&calls::Stop {
+                room: id,
+                user: user_id,
+                window_ms: self.window(),
+                authority: calls::Authority::of(admin),
+            })
             .await?;
-        let (_, rest) = status(&answer, "stop")?;
-        let room = decode_view(rest)?;
         self.note_events(id);
         self.sync_index(&room).await;
-        self.room_ended(id, rest.get(4).and_then(int).unwrap_or(0))
-            .await;
+        self.room_ended(id, held).await;
         self.open_rooms_changed(&room.anchor.user_id, id, false)
             .await;
         Ok(room)
@@ -271,23 +220,18 @@ impl Store {
 
     /// Deletes the room as its anchor, or (`admin`) any room.
     pub async fn delete_as(&self, id: &LiveId, user_id: &str, admin: bool) -> StoreResult<()> {
-        let args = [
-            user_id.to_owned(),
-            self.deleted_log_ttl_ms().to_string(),
-            if admin { "1" } else { "0" }.to_owned(),
-        ];
-        let answer: Value = self
-            .eval(&self.scripts().delete, &self.keys().room(id), &args)
+        let calls::DeleteReply { held, anchor } = self
+            .call(&calls::Delete {
+                room: id,
+                user: user_id,
+                log_ttl_ms: self.deleted_log_ttl_ms(),
+                authority: calls::Authority::of(admin),
+            })
             .await?;
-        let (_, rest) = status(&answer, "delete")?;
         self.note_events(id);
         self.unindex(id).await;
-        self.room_ended(id, rest.first().and_then(int).unwrap_or(0))
-            .await;
-        let anchor = rest
-            .get(1)
-            .and_then(super::reply::text)
-            .unwrap_or_else(|| user_id.to_owned());
+        self.room_ended(id, held).await;
+        let anchor = anchor.unwrap_or_else(|| user_id.to_owned());
         self.open_rooms_changed(&anchor, id, false).await;
         Ok(())
     }
@@ -299,15 +243,14 @@ impl Store {
         user_id: &str,
         extends: &Extends,
     ) -> StoreResult<Room> {
-        let args = [
-            user_id.to_owned(),
-            self.window().to_string(),
-            extends.to_json(),
-        ];
-        let answer: Value = self
-            .eval(&self.scripts().extends, &self.keys().room(id), &args)
+        let room = self
+            .call(&calls::Extends {
+                room: id,
+                user: user_id,
+                window_ms: self.window(),
+                extends_json: &extends.to_json(),
+            })
             .await?;
-        let room = decode_view(status(&answer, "extends")?.1)?;
         self.note_events(id);
         // list rows show the extends: the index (the room's card) follows
         self.sync_index(&room).await;
@@ -331,22 +274,21 @@ impl Store {
         } else {
             0
         };
-        let args = [
-            self.keys().gram_prefix(),
-            room.live_id.to_string(),
-            room.version.to_string(),
-            room.live_status.code().to_string(),
-            room.created_ms.to_string(),
-            room.started_ms.to_string(),
-            close_at.to_string(),
-            purge_at.to_string(),
-            room_text(&room.title, &room.anchor.looks.nick),
-            self.keys().anchor_rooms_prefix(),
-            room.anchor.user_id.clone(),
-            cards::encode(room),
-        ];
+        let text = room_text(&room.title, &room.anchor.looks.nick);
+        let card = cards::encode(room);
         let synced = self
-            .eval::<i64>(&self.scripts().index_sync, &self.keys().index(), &args)
+            .call(&calls::IndexSync {
+                room: &room.live_id,
+                version: room.version,
+                status: calls::Indexed::Status(room.live_status),
+                created_ms: room.created_ms,
+                started_ms: room.started_ms,
+                close_at_ms: close_at,
+                purge_at_ms: purge_at,
+                text: &text,
+                anchor: &room.anchor.user_id,
+                card: Some(&card),
+            })
             .await;
         // this replica's own change shows at once in its own lists (store/page_cache.rs)
         self.pages().changed();
@@ -368,15 +310,13 @@ impl Store {
 
     /// Writes the room's card as `room` shows it, if the index holds the room at its version.
     pub(super) async fn write_card(&self, room: &Room) -> StoreResult<()> {
-        let args = [
-            self.keys().gram_prefix(),
-            room.live_id.to_string(),
-            room.version.to_string(),
-            cards::encode(room),
-        ];
-        self.eval::<i64>(&self.scripts().card, &self.keys().index(), &args)
-            .await
-            .map(|_| ())
+        self.call(&calls::Card {
+            room: &room.live_id,
+            version: room.version,
+            card: &cards::encode(room),
+        })
+        .await
+        .map(|_written| ())
     }
 
     /// As `refresh_card`, reading the room first (when the caller has no view of it).
@@ -402,22 +342,20 @@ impl Store {
     }
 
     async fn try_unindex(&self, id: &LiveId) -> StoreResult<()> {
-        let empty = String::new();
-        let args = [
-            self.keys().gram_prefix(),
-            id.to_string(),
-            "0".into(),
-            "d".into(),
-            empty.clone(),
-            empty.clone(),
-            "0".into(),
-            "0".into(),
-            empty.clone(),
-            self.keys().anchor_rooms_prefix(),
-            empty,
-        ];
+        // a delete carries no version, times, text, anchor or card: the script ignores them
         let done = self
-            .eval::<i64>(&self.scripts().index_sync, &self.keys().index(), &args)
+            .call(&calls::IndexSync {
+                room: id,
+                version: 0,
+                status: calls::Indexed::Deleted,
+                created_ms: 0,
+                started_ms: 0,
+                close_at_ms: 0,
+                purge_at_ms: 0,
+                text: "",
+                anchor: "",
+                card: None,
+            })
             .await;
         self.pages().changed();
         done?;
@@ -455,13 +393,13 @@ impl Store {
         id: &LiveId,
         users: &[(String, i64)],
     ) -> StoreResult<()> {
-        let releases = users.iter().map(|(user, seq)| {
-            let keys = [self.keys().user(user)];
-            let args = [id.to_string(), seq.to_string()];
-            async move {
-                self.eval::<i64>(&self.scripts().user_release, &keys, &args)
-                    .await
-            }
+        let releases = users.iter().map(|(user, seq)| async move {
+            self.call(&calls::UserRelease {
+                user,
+                room: id,
+                seq: *seq,
+            })
+            .await
         });
         futures_util::future::try_join_all(releases).await?;
         Ok(())

@@ -3,12 +3,12 @@
 use redis::{Script, ScriptInvocation, Value};
 
 use super::ScriptCall;
+use super::view::decode_view;
 use crate::domain::ids::LiveId;
 use crate::domain::room::Room;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::reply::{array, bad, int, status, text};
-use crate::store::rooms::decode_view;
 use crate::store::scripts::Scripts;
 
 /// KEYS: the room's keys. ARGV: the member window (ms), the anchor-offline close delay (ms).

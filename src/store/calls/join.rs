@@ -2,13 +2,13 @@
 
 use redis::{Script, ScriptInvocation, Value};
 
+use super::view::decode_view;
 use super::{ScriptCall, due_in, flag};
 use crate::domain::ids::LiveId;
 use crate::domain::room::Room;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::reply::status;
-use crate::store::rooms::decode_view;
 use crate::store::scripts::Scripts;
 
 /// KEYS: the room's keys. ARGV: user id, the join's seq (from `user_join`), the member's entry

@@ -36,6 +36,33 @@ pub use user_leave::UserLeave;
 // end of members
 
 // a room's life and the indexes (rooms.rs, discovery.rs)
+mod card;
+mod card_page;
+mod create;
+mod delete;
+mod extends;
+mod index_sync;
+mod list;
+mod read;
+mod search;
+mod start;
+mod stop;
+mod user_imid;
+mod user_release;
+mod view;
+pub use card::Card;
+pub use card_page::CardPage;
+pub use create::Create;
+pub use delete::{Delete, DeleteReply};
+pub use extends::Extends;
+pub use index_sync::{IndexSync, Indexed};
+pub use list::List;
+pub use read::Read;
+pub use search::Search;
+pub use start::{Start, StartReply};
+pub use stop::{Stop, StopReply};
+pub use user_imid::UserImid;
+pub use user_release::UserRelease;
 // end of a room's life and the indexes
 
 // the sweep, moderation and events (sweep.rs, moderation.rs, events.rs)

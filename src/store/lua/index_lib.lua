@@ -1,8 +1,8 @@
 -- Shared by the index scripts (prepended when loaded). Every index key shares the hash tag
 -- {rooms}, so one script sees them all, on one node or on a Redis Cluster.
---   KEYS (keys.rs `index()`): [5] live rooms (zset: live_id -> started ms), [8] offline-close
---   deadlines (zset), [9] retention deadlines of ended rooms (zset). [1..4], [6] and [7] are no
---   longer written: search has its own keys, below.
+--   KEYS (keys.rs `index()`): [1] live rooms (zset: live_id -> started ms), [2] offline-close
+--   deadlines (zset), [3] retention deadlines of ended rooms (zset). Search has its own keys,
+--   below, named from P.
 --   ARGV[1] is P, the prefix of the search index's keys:
 --     P..'#seq'       the last room number. A room is numbered when it first reaches the index
 --                     (right after its creation), so number order is creation order, and search

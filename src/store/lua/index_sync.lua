@@ -68,9 +68,9 @@ if status == 'd' then
   local now = now_ms()
   redis.call('ZADD', deleted, now, hex)
   redis.call('ZREMRANGEBYSCORE', deleted, '-inf', now - TOMBSTONE_MS)
-  redis.call('ZREM', KEYS[5], id)
-  redis.call('ZREM', KEYS[8], id)
-  redis.call('ZREM', KEYS[9], id)
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('ZREM', KEYS[3], id)
   anchor_lists(n, 'd')
   return 1
 end
@@ -97,11 +97,11 @@ if card ~= '' then redis.call('HSET', card_key(P, hex), bin, card) end
 anchor_lists(n, status)
 
 if status == '1' then
-  redis.call('ZADD', KEYS[5], started, id)
-  redis.call('ZADD', KEYS[8], close_at, id)
+  redis.call('ZADD', KEYS[1], started, id)
+  redis.call('ZADD', KEYS[2], close_at, id)
 else
-  redis.call('ZREM', KEYS[5], id)
-  redis.call('ZREM', KEYS[8], id)
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
 end
-if status == '2' and purge_at > 0 then redis.call('ZADD', KEYS[9], purge_at, id) end
+if status == '2' and purge_at > 0 then redis.call('ZADD', KEYS[3], purge_at, id) end
 return 1

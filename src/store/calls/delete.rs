@@ -1,0 +1,53 @@
+//! `delete.lua`: the room goes, whatever its state; its event log stays a while.
+
+use redis::{Script, ScriptInvocation, Value};
+
+use super::{Authority, ScriptCall};
+use crate::domain::ids::LiveId;
+use crate::store::StoreResult;
+use crate::store::keys::Keys;
+use crate::store::reply::{int, status, text};
+use crate::store::scripts::Scripts;
+
+/// KEYS: the room's keys. ARGV: the caller's user id, how long the event log outlives the
+/// room (ms), the caller's authority (an admin deletes any room).
+pub struct Delete<'a> {
+    pub room: &'a LiveId,
+    pub user: &'a str,
+    pub log_ttl_ms: u64,
+    pub authority: Authority,
+}
+
+/// `{'OK', members held, the room's anchor}`.
+pub struct DeleteReply {
+    /// Members the room held (0 when it had ended already), set aside for the sweep.
+    pub held: i64,
+    /// Whose room it was (for the anchor's open-rooms quota).
+    pub anchor: Option<String>,
+}
+
+impl ScriptCall for Delete<'_> {
+    type Reply = DeleteReply;
+
+    fn script(scripts: &Scripts) -> &Script {
+        &scripts.delete
+    }
+
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+        for key in keys.room(self.room) {
+            invocation.key(key);
+        }
+        invocation
+            .arg(self.user)
+            .arg(self.log_ttl_ms)
+            .arg(self.authority);
+    }
+
+    fn reply(answer: Value) -> StoreResult<DeleteReply> {
+        let (_, rest) = status(&answer, "delete")?;
+        Ok(DeleteReply {
+            held: rest.first().and_then(int).unwrap_or(0),
+            anchor: rest.get(1).and_then(text),
+        })
+    }
+}

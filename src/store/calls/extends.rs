@@ -1,0 +1,43 @@
+//! `extends.lua`: the room's extends replaced (anchor only).
+
+use redis::{Script, ScriptInvocation, Value};
+
+use super::ScriptCall;
+use super::view::decode_view;
+use crate::domain::ids::LiveId;
+use crate::domain::room::Room;
+use crate::store::StoreResult;
+use crate::store::keys::Keys;
+use crate::store::reply::status;
+use crate::store::scripts::Scripts;
+
+/// KEYS: the room's keys. ARGV: the caller's user id, the member window (ms), the extends JSON.
+pub struct Extends<'a> {
+    pub room: &'a LiveId,
+    pub user: &'a str,
+    pub window_ms: u64,
+    pub extends_json: &'a str,
+}
+
+impl ScriptCall for Extends<'_> {
+    /// The room with its new extends.
+    type Reply = Room;
+
+    fn script(scripts: &Scripts) -> &Script {
+        &scripts.extends
+    }
+
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+        for key in keys.room(self.room) {
+            invocation.key(key);
+        }
+        invocation
+            .arg(self.user)
+            .arg(self.window_ms)
+            .arg(self.extends_json);
+    }
+
+    fn reply(answer: Value) -> StoreResult<Room> {
+        decode_view(status(&answer, "extends")?.1)
+    }
+}

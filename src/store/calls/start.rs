@@ -1,0 +1,56 @@
+//! `start.lua`: the live starts (on a live room: the anchor's heartbeat).
+
+use redis::{Script, ScriptInvocation, Value};
+
+use super::view::decode_view;
+use super::{ScriptCall, due_in};
+use crate::domain::ids::LiveId;
+use crate::domain::room::Room;
+use crate::store::StoreResult;
+use crate::store::keys::Keys;
+use crate::store::reply::status;
+use crate::store::scripts::Scripts;
+
+/// KEYS: the room's keys. ARGV: the caller's user id, the member window (ms), the
+/// anchor-offline close delay (ms).
+pub struct Start<'a> {
+    pub room: &'a LiveId,
+    pub user: &'a str,
+    pub window_ms: u64,
+    pub close_ms: u64,
+}
+
+/// `{'OK', view…, close deadline, due in}`; `FORBIDDEN` (not the anchor) and `CONFLICT` (ended)
+/// become errors.
+pub struct StartReply {
+    pub room: Room,
+    /// The room must come due on the sweep schedule within this many ms (the anchor's
+    /// presence began).
+    pub due_in_ms: Option<u64>,
+}
+
+impl ScriptCall for Start<'_> {
+    type Reply = StartReply;
+
+    fn script(scripts: &Scripts) -> &Script {
+        &scripts.start
+    }
+
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+        for key in keys.room(self.room) {
+            invocation.key(key);
+        }
+        invocation
+            .arg(self.user)
+            .arg(self.window_ms)
+            .arg(self.close_ms);
+    }
+
+    fn reply(answer: Value) -> StoreResult<StartReply> {
+        let (_, rest) = status(&answer, "start")?;
+        Ok(StartReply {
+            room: decode_view(rest)?,
+            due_in_ms: due_in(rest.get(5)),
+        })
+    }
+}
