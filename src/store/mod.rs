@@ -7,6 +7,7 @@ mod connection;
 mod discovery;
 mod events;
 mod heartbeats;
+mod index;
 pub mod inspect;
 mod keys;
 mod moderation;
