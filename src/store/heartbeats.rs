@@ -83,14 +83,15 @@ impl Store {
         profile: String,
     ) -> StoreResult<HeartbeatReply> {
         let max = self.timings().heartbeat_batch_max;
-        let alone = Heartbeat {
-            room,
-            user,
-            profile: &profile,
-            window_ms: self.window(),
-        };
         if max <= 1 {
-            return self.call(&alone).await;
+            return self
+                .call(&Heartbeat {
+                    room,
+                    user,
+                    profile: &profile,
+                    window_ms: self.window(),
+                })
+                .await;
         }
         let batcher = self
             .inner
@@ -103,18 +104,12 @@ impl Store {
             profile,
             answer,
         };
-        if let Err(refused) = batcher.queue.send(pending) {
-            // the task is gone (the store is shutting down): call alone
-            let p = refused.0;
-            return self
-                .call(&Heartbeat {
-                    room: &p.room,
-                    user: &p.user,
-                    profile: &p.profile,
-                    window_ms: self.window(),
-                })
-                .await;
-        }
+        // The task outlives every Store that can queue (it ends only when the store is
+        // dropped), so neither refusal below happens while `self` exists.
+        batcher
+            .queue
+            .send(pending)
+            .map_err(|_| StoreError::Unavailable("the heartbeat queue is closed".into()))?;
         answered.await.unwrap_or_else(|_| {
             Err(StoreError::Unavailable(
                 "the heartbeat's call was dropped".into(),

@@ -16,46 +16,18 @@ use super::helpers::*;
 /// Watchers of one room in the crowd test.
 const WATCHERS: usize = 2000;
 
-/// A Redis of the test's own, so that its clients can be counted: one node, or a 3-master
-/// cluster when `LIVEROOM_TEST_REDIS=cluster`.
-enum Private {
-    Single(RedisServer),
-    Cluster(RedisCluster),
-}
-
-impl Private {
-    fn start() -> (Self, liveroom::config::Settings) {
-        match std::env::var("LIVEROOM_TEST_REDIS").as_deref() {
-            Ok("cluster") => {
-                let cluster = RedisCluster::start();
-                let mut s = test_settings();
-                s.redis_cluster = Some(cluster.seeds());
-                (Self::Cluster(cluster), s)
-            }
-            _ => {
-                let redis = RedisServer::start(&[]);
-                let s = settings_for(&redis);
-                (Self::Single(redis), s)
-            }
-        }
+/// Clients connected to a Redis of the test's own, over every node (`CLIENT LIST`, less the
+/// redis-cli asking).
+async fn clients(redis: &PrivateRedis) -> usize {
+    let mut clients = 0;
+    for node in &redis.nodes {
+        let list = node.cli(&["CLIENT", "LIST"]).await.unwrap_or_default();
+        clients += list
+            .lines()
+            .filter(|l| l.contains("addr=") && !l.contains("cmd=client"))
+            .count();
     }
-
-    /// Clients connected, over every node (`CLIENT LIST`, less the redis-cli asking).
-    async fn clients(&self) -> usize {
-        let nodes: Vec<&RedisServer> = match self {
-            Self::Single(server) => vec![server],
-            Self::Cluster(cluster) => cluster.nodes.iter().collect(),
-        };
-        let mut clients = 0;
-        for node in nodes {
-            let list = node.cli(&["CLIENT", "LIST"]).await.unwrap_or_default();
-            clients += list
-                .lines()
-                .filter(|l| l.contains("addr=") && !l.contains("cmd=client"))
-                .count();
-        }
-        clients
-    }
+    clients
 }
 
 /// An event stream on a plain TCP connection, once its answer's head arrived (200).
@@ -111,12 +83,12 @@ async fn drain(mut sse: SseClient) -> Vec<Sse> {
 // 2 000 watchers run in well under a minute on the 2-core CI machine (debug build).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_watchers_share_one_reader_and_get_every_event_in_order() {
-    let (redis, mut s) = Private::start();
+    let (redis, mut s) = PrivateRedis::start();
     s.sse_per_user = 0; // one user holds every stream here; the cap has its own test
     let app = spawn_app_with(s).await;
     let id = app.create_room("anchor", "crowd").await;
     app.start(&id, "anchor").await.assert_ok();
-    let before = redis.clients().await;
+    let before = clients(&redis).await;
 
     let mut watchers = Vec::with_capacity(WATCHERS);
     for _ in 0..WATCHERS / 100 {
@@ -125,7 +97,7 @@ async fn two_thousand_watchers_share_one_reader_and_get_every_event_in_order() {
             watchers.push(sse.unwrap_or_else(|e| panic!("open: {:?}", e.body)));
         }
     }
-    let during = redis.clients().await;
+    let during = clients(&redis).await;
     eprintln!("redis clients: {before} before the watchers, {during} with {WATCHERS} watchers");
     assert!(
         during <= before + 4,
@@ -173,7 +145,7 @@ async fn two_thousand_watchers_share_one_reader_and_get_every_event_in_order() {
         || async {
             (app.metric("liveroom_sse_rooms_read").await == Some(0)
                 && app.metric("liveroom_sse_streams").await == Some(0)
-                && redis.clients().await <= before)
+                && clients(&redis).await <= before)
                 .then_some(())
         },
     )

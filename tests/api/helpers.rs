@@ -412,6 +412,35 @@ pub enum SharedRedis {
     Cluster(RedisCluster),
 }
 
+/// A Redis of one test's own (to count its clients, pause it, …): one node, or a 3-master
+/// cluster when `LIVEROOM_TEST_REDIS=cluster`, with settings that point at it.
+pub struct PrivateRedis {
+    pub nodes: Vec<RedisServer>,
+}
+
+impl PrivateRedis {
+    pub fn start() -> (Self, Settings) {
+        match std::env::var("LIVEROOM_TEST_REDIS").as_deref() {
+            Ok("cluster") => {
+                let cluster = RedisCluster::start();
+                let mut s = test_settings();
+                s.redis_cluster = Some(cluster.seeds());
+                (
+                    Self {
+                        nodes: cluster.nodes,
+                    },
+                    s,
+                )
+            }
+            _ => {
+                let redis = RedisServer::start(&[]);
+                let s = settings_for(&redis);
+                (Self { nodes: vec![redis] }, s)
+            }
+        }
+    }
+}
+
 pub fn shared_redis() -> &'static SharedRedis {
     static REDIS: OnceLock<SharedRedis> = OnceLock::new();
     REDIS.get_or_init(|| match std::env::var("LIVEROOM_TEST_REDIS").as_deref() {

@@ -556,19 +556,7 @@ async fn heartbeats_that_arrive_together_share_calls_and_each_get_their_own_answ
     // cluster, where a call carries one room's beats), paused while the heartbeats arrive: the
     // first calls wait in it, and the heartbeats behind them gather into shared calls
     // (store/heartbeats.rs).
-    let (nodes, settings) = match std::env::var("LIVEROOM_TEST_REDIS").as_deref() {
-        Ok("cluster") => {
-            let cluster = RedisCluster::start();
-            let mut s = test_settings();
-            s.redis_cluster = Some(cluster.seeds());
-            (cluster.nodes, s)
-        }
-        _ => {
-            let redis = RedisServer::start(&[]);
-            let s = settings_for(&redis);
-            (vec![redis], s)
-        }
-    };
+    let (redis, settings) = PrivateRedis::start();
     let app = spawn_app_with(settings).await;
     let a = live_room(&app, "anchor-a").await;
     let b = live_room(&app, "anchor-b").await;
@@ -596,7 +584,7 @@ async fn heartbeats_that_arrive_together_share_calls_and_each_get_their_own_answ
     beats.push((ended.clone(), "stranger".into(), 200, 0, 2));
     beats.push((gone.clone(), "a0".into(), 404, 40400, 0));
 
-    for node in &nodes {
+    for node in &redis.nodes {
         node.cli(&["CLIENT", "PAUSE", "300", "ALL"])
             .await
             .expect("pause");

@@ -25,9 +25,7 @@ impl ScriptCall for Card<'_> {
     }
 
     fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
-        for key in keys.index() {
-            invocation.key(key);
-        }
+        super::index_keys(invocation, keys);
         invocation
             .arg(keys.gram_prefix())
             .arg(self.room.as_str())

@@ -28,9 +28,7 @@ impl ScriptCall for Create<'_> {
     }
 
     fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
-        for key in keys.room(self.room) {
-            invocation.key(key);
-        }
+        super::room_keys(invocation, keys, self.room);
         invocation.arg(self.window_ms);
         for (field, value) in self.fields {
             invocation.arg(*field).arg(value);

@@ -34,9 +34,7 @@ impl ScriptCall for Delete<'_> {
     }
 
     fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
-        for key in keys.room(self.room) {
-            invocation.key(key);
-        }
+        super::room_keys(invocation, keys, self.room);
         invocation
             .arg(self.user)
             .arg(self.log_ttl_ms)

@@ -50,9 +50,7 @@ impl ScriptCall for Heartbeat<'_> {
     }
 
     fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
-        for key in keys.room(self.room) {
-            invocation.key(key);
-        }
+        super::room_keys(invocation, keys, self.room);
         invocation
             .arg(self.user)
             .arg(self.profile)
@@ -112,9 +110,7 @@ impl ScriptCall for HeartbeatBatch<'_> {
 
     fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
         for room in &self.rooms {
-            for key in keys.room(room) {
-                invocation.key(key);
-            }
+            super::room_keys(invocation, keys, room);
         }
         invocation.arg(self.window_ms);
         for beat in &self.beats {

@@ -52,9 +52,7 @@ impl ScriptCall for Join<'_> {
     }
 
     fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
-        for key in keys.room(self.room) {
-            invocation.key(key);
-        }
+        super::room_keys(invocation, keys, self.room);
         // the script stores the entry as "seq\t" followed by this (see `members`)
         invocation
             .arg(self.user)

@@ -11,6 +11,7 @@ use redis::{Script, ScriptInvocation, Value};
 use super::keys::Keys;
 use super::scripts::Scripts;
 use super::{Store, StoreResult};
+use crate::domain::ids::LiveId;
 
 // members (presence.rs, ratelimit.rs, streams.rs)
 mod heartbeat;
@@ -119,6 +120,20 @@ impl Store {
         call.keys_and_args(self.keys(), &mut invocation);
         let answer: Value = self.invoke(&invocation).await?;
         C::reply(answer)
+    }
+}
+
+/// Pushes a room's keys, in the order every per-room script takes them (`lua/lib.lua`).
+pub(super) fn room_keys(invocation: &mut ScriptInvocation<'_>, keys: &Keys, room: &LiveId) {
+    for key in keys.room(room) {
+        invocation.key(key);
+    }
+}
+
+/// Pushes the global index keys, in the order every index script takes them.
+pub(super) fn index_keys(invocation: &mut ScriptInvocation<'_>, keys: &Keys) {
+    for key in keys.index() {
+        invocation.key(key);
     }
 }
 

@@ -32,9 +32,7 @@ impl ScriptCall for Purge<'_> {
     }
 
     fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
-        for key in keys.room(self.room) {
-            invocation.key(key);
-        }
+        super::room_keys(invocation, keys, self.room);
     }
 
     fn reply(answer: Value) -> StoreResult<PurgeReply> {

@@ -26,9 +26,7 @@ impl ScriptCall for Read<'_> {
     }
 
     fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
-        for key in keys.room(self.room) {
-            invocation.key(key);
-        }
+        super::room_keys(invocation, keys, self.room);
         invocation.arg(self.window_ms);
     }
 

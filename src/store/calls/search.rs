@@ -28,9 +28,7 @@ impl ScriptCall for Search<'_> {
     }
 
     fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
-        for key in keys.index() {
-            invocation.key(key);
-        }
+        super::index_keys(invocation, keys);
         invocation.arg(keys.gram_prefix()).arg(self.folded);
         match self.status {
             Some(status) => invocation.arg(status.code()),

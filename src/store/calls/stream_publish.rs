@@ -38,9 +38,7 @@ impl ScriptCall for StreamPublish<'_> {
     }
 
     fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
-        for key in keys.room(self.room) {
-            invocation.key(key);
-        }
+        super::room_keys(invocation, keys, self.room);
         invocation
             .arg(self.window_ms)
             .arg(self.expires_at.unwrap_or(0));

@@ -51,9 +51,7 @@ impl ScriptCall for SweepRoom<'_> {
     }
 
     fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
-        for key in keys.room(self.room) {
-            invocation.key(key);
-        }
+        super::room_keys(invocation, keys, self.room);
         invocation.arg(self.window_ms).arg(self.batch);
         for user in self.released {
             invocation.arg(user);
