@@ -5,8 +5,8 @@
 # redis-benchmark with the heartbeat script) and the cost accounting, and writes the report to
 # bench/results/latest.md (plus a dated copy) with SVG plots. Figures only, never pass/fail.
 #
-#   scripts/bench.sh [--quick] [--long] [--with-discovery] [--no-rate-limit] [--viewers N]
-#                    [--rooms M] [--duration S] [--anchor-rooms N] [--close-ms MS]
+#   scripts/bench.sh [--quick] [--long] [--with-discovery] [--no-rate-limit] [--workers N]
+#                    [--viewers N] [--rooms M] [--duration S] [--anchor-rooms N] [--close-ms MS]
 #                    [-- EXTRA_MAIN_ARGS…]
 #
 #   --quick           5 s scenarios, 5 000 viewers (a smoke run, ~2 min)
@@ -14,6 +14,9 @@
 #   --with-discovery  also run scripts/bench-discovery.sh at the end (its own Redis and server)
 #   --no-rate-limit   LIVEROOM_RATE_LIMIT_USER_PER_SEC=0 too (the per-address limit is always off:
 #                     every request comes from 127.0.0.1), to see what the limiter costs
+#   --workers N       LIVEROOM_WORKER_THREADS=N for liveroom (default: liveroom's, one per core;
+#                     on this 2-core machine, which Redis and the generator share, 1 costs less
+#                     CPU per request: README, issue 16)
 #   after --, arguments go to `bench main` (see `target/release/bench main --help`)
 #
 # Needs: Rust (rustup), redis-server, redis-cli and redis-benchmark (installed from Debian's
@@ -35,6 +38,7 @@ interval_ms=5000
 misses=3
 discovery=0
 user_limit=""
+workers=0
 extra=()
 command_line="scripts/bench.sh${*:+ $*}"
 while [ $# -gt 0 ]; do
@@ -43,13 +47,14 @@ while [ $# -gt 0 ]; do
     --long) duration=60; sweep_duration=20 ;;
     --with-discovery) discovery=1 ;;
     --no-rate-limit) user_limit=0 ;;
+    --workers) workers="$2"; shift ;;
     --viewers) viewers="$2"; shift ;;
     --rooms) rooms="$2"; shift ;;
     --duration) duration="$2"; shift ;;
     --anchor-rooms) anchor_rooms="$2"; shift ;;
     --close-ms) close_ms="$2"; shift ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -101,6 +106,7 @@ start_app() {
   LIVEROOM_HEARTBEAT_MISSES="$misses" \
   LIVEROOM_ANCHOR_OFFLINE_CLOSE_MS="$1" \
   LIVEROOM_RATE_LIMIT_IP_PER_SEC=0 \
+  LIVEROOM_WORKER_THREADS="$workers" \
   RUST_LOG=warn \
     env ${user_limit:+LIVEROOM_RATE_LIMIT_USER_PER_SEC="$user_limit"} \
     target/release/liveroom serve >>"$work/liveroom.log" 2>&1 &
@@ -120,6 +126,11 @@ start_app() {
   echo "cores=$(nproc)"
   echo "memory=$(free -g | awk '/^Mem:/{print $2 " GiB"}')"
   echo "kernel=$(uname -r)"
+  if [ "$workers" = 0 ]; then
+    echo "workers=one per core (LIVEROOM_WORKER_THREADS=0)"
+  else
+    echo "workers=$workers (LIVEROOM_WORKER_THREADS=$workers)"
+  fi
   echo "rustc=$(rustc --version | awk '{print $1, $2}')"
   echo "redis=$(redis-server --version | sed 's/.* v=\([^ ]*\).*/\1/')"
   if git rev-parse --short HEAD >/dev/null 2>&1; then

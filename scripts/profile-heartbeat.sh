@@ -5,7 +5,8 @@
 # `perf record` samples liveroom. Writes bench/results/heartbeat-flame.svg (inferno) and prints
 # the functions with the most samples. Figures only, never pass/fail; not part of CI.
 #
-#   scripts/profile-heartbeat.sh [--seconds N]   # default 10
+#   scripts/profile-heartbeat.sh [--seconds N] [--stacks FILE]   # default 10 s; FILE keeps the
+#                                                                # folded stacks (inferno-collapse-perf)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -16,10 +17,12 @@ command -v perf >/dev/null || apt_install linux-perf
 command -v inferno-flamegraph >/dev/null || cargo install --locked --quiet inferno
 
 seconds=10
+stacks=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --stacks) stacks="$2"; shift ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -87,6 +90,7 @@ perf record -F 499 -g -p "$app_pid" -o "$work/perf.data" -- sleep "$seconds" 2>"
 wait "$wrk_pid" || true
 grep -E "Requests/sec|50%|99%|Non-2xx" "$work/wrk.txt" || true
 perf script -i "$work/perf.data" 2>/dev/null | inferno-collapse-perf >"$work/collapsed.txt"
+[ -n "$stacks" ] && cp "$work/collapsed.txt" "$stacks"
 mkdir -p bench/results
 inferno-flamegraph --title "liveroom: heartbeats (wrk -c64, $(date -u '+%Y-%m-%d %H:%M UTC'))" \
   <"$work/collapsed.txt" >bench/results/heartbeat-flame.svg

@@ -16,6 +16,11 @@ pub struct Settings {
     #[arg(long, env = "LIVEROOM_BIND", default_value = "0.0.0.0:8080")]
     pub bind: SocketAddr,
 
+    /// Threads that serve requests (0: one per core). Where Redis shares the machine's cores,
+    /// fewer than the cores leaves it one: a request then costs less CPU (README, issue 16).
+    #[arg(long, env = "LIVEROOM_WORKER_THREADS", default_value_t = 0)]
+    pub worker_threads: usize,
+
     /// One Redis.
     #[arg(
         long,

@@ -333,7 +333,10 @@ pub struct EdgeStream {
     head: HeadScan,
     /// Heads read so far; the connection is waiting again once as many have been answered.
     heads: u64,
+    /// The timer for `due`; it may be set to go off earlier (see `arm`).
     deadline: Pin<Box<Sleep>>,
+    /// When the armed timeout ends.
+    due: Instant,
     armed: bool,
     refusal: Option<Refusal>,
 }
@@ -348,6 +351,7 @@ impl EdgeStream {
             head: HeadScan::default(),
             heads: 0,
             deadline: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            due: Instant::now(),
             armed: false,
             refusal: None,
         };
@@ -359,11 +363,31 @@ impl EdgeStream {
     fn arm(&mut self, after: Option<Duration>) {
         match after {
             Some(d) => {
-                self.deadline.as_mut().reset(Instant::now() + d);
+                let due = Instant::now() + d;
+                // A timer set to go off before `due` is left as it is: it re-arms itself for
+                // `due` when it goes off (`expired`). So a keep-alive connection's requests,
+                // which arm twice each (the head's timeout, then the idle one), move the timer
+                // about once per timeout instead of twice per request (issue 16).
+                if self.deadline.deadline() > due {
+                    self.deadline.as_mut().reset(due);
+                }
+                self.due = due;
                 self.armed = true;
             }
             None => self.armed = false,
         }
+    }
+
+    /// Whether the armed timeout has ended; a timer that went off early is set for `due`.
+    fn expired(&mut self, cx: &mut Context<'_>) -> bool {
+        while self.deadline.as_mut().poll(cx).is_ready() {
+            if Instant::now() >= self.due {
+                return true;
+            }
+            let due = self.due;
+            self.deadline.as_mut().reset(due);
+        }
+        false
     }
 
     /// Reads the new bytes of a head; stops at its end (what follows is the body, hyper's).
@@ -506,7 +530,7 @@ impl AsyncRead for EdgeStream {
                     }
                     return Poll::Pending;
                 }
-                if this.armed && this.deadline.as_mut().poll(cx).is_ready() {
+                if this.armed && this.expired(cx) {
                     let what = match this.phase {
                         Phase::Head => "request head not received in time",
                         _ if this.heads == 0 => "no request in time",

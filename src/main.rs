@@ -11,9 +11,25 @@ use liveroom::http::auth::{Authenticator, Claims};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    match Cli::parse().command {
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Command::Serve(settings) = &cli.command
+        && settings.worker_threads > 0
+    {
+        runtime.worker_threads(settings.worker_threads);
+    }
+    match runtime.enable_all().build() {
+        Ok(runtime) => runtime.block_on(run(cli)),
+        Err(e) => {
+            eprintln!("liveroom: the runtime did not start: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    match cli.command {
         Command::Serve(settings) => {
             let _log = liveroom::telemetry::init(&settings.log_format);
             let app = match Application::build(*settings).await {

@@ -106,96 +106,128 @@ impl RedisStats {
     }
 }
 
-/// A request's labels: method, route, HTTP status, contract code. Each is one of a fixed set
-/// (methods and routes the service does not know are `other`), so that no client can grow
-/// `/metrics`.
-type RequestLabels = (&'static str, &'static str, u16, i32);
+/// A request's labels: method and route (as their places in `METHODS` and `ROUTES`, so that the
+/// per-request lookup compares integers, not strings), HTTP status, contract code. Each is one of
+/// a fixed set (methods and routes the service does not know are `other`), so that no client can
+/// grow `/metrics`.
+type RequestLabels = (u8, u8, u16, i32);
+
+/// One lock for both maps: a request takes it once.
+#[derive(Default)]
+struct RequestStats {
+    requests: BTreeMap<RequestLabels, u64>,
+    latency: BTreeMap<(u8, u8), Histogram>,
+}
 
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<RequestLabels, u64>>,
-    latency: Mutex<BTreeMap<(&'static str, &'static str), std::sync::Arc<Histogram>>>,
+    stats: Mutex<RequestStats>,
 }
+
+/// The routes, with ids replaced, so that labels stay few. First match wins: static segments
+/// before `{live_id}`.
+const ROUTES: [&str; 27] = [
+    "/client/live/room/instance",
+    "/client/live/room/kick",
+    "/client/live/room/mine",
+    "/client/live/room/ban/{live_id}/{user_id}",
+    "/client/live/room/ban/{live_id}",
+    "/server/live/rooms",
+    "/server/live/room/{live_id}/stop",
+    "/server/live/room/{live_id}/kick",
+    "/server/live/room/{live_id}/stats",
+    "/server/live/room/{live_id}",
+    "/client/live/room/info/{live_id}",
+    "/client/live/room/instance/{live_id}",
+    "/client/live/room/user/{live_id}",
+    "/client/live/room/heartbeat/{live_id}",
+    "/client/live/room/events/{live_id}",
+    "/client/live/room/extends",
+    "/client/live/room/list",
+    "/client/live/room/user_list",
+    "/client/live/room/{live_id}",
+    "/client/live/room",
+    "/hooks/srs",
+    "/hooks/nginx-rtmp/{action}",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/openapi.json",
+    "/docs",
+];
+
+/// No route has more segments than this; a longer path is `other`.
+const MAX_SEGMENTS: usize = 8;
 
 /// The route a path belongs to, with ids replaced, so that labels stay few.
 pub fn route_of(path: &str) -> &'static str {
-    // first match wins: static segments before `{live_id}`
-    const ROUTES: [&str; 27] = [
-        "/client/live/room/instance",
-        "/client/live/room/kick",
-        "/client/live/room/mine",
-        "/client/live/room/ban/{live_id}/{user_id}",
-        "/client/live/room/ban/{live_id}",
-        "/server/live/rooms",
-        "/server/live/room/{live_id}/stop",
-        "/server/live/room/{live_id}/kick",
-        "/server/live/room/{live_id}/stats",
-        "/server/live/room/{live_id}",
-        "/client/live/room/info/{live_id}",
-        "/client/live/room/instance/{live_id}",
-        "/client/live/room/user/{live_id}",
-        "/client/live/room/heartbeat/{live_id}",
-        "/client/live/room/events/{live_id}",
-        "/client/live/room/extends",
-        "/client/live/room/list",
-        "/client/live/room/user_list",
-        "/client/live/room/{live_id}",
-        "/client/live/room",
-        "/hooks/srs",
-        "/hooks/nginx-rtmp/{action}",
-        "/healthz",
-        "/readyz",
-        "/metrics",
-        "/openapi.json",
-        "/docs",
-    ];
-    // compared segment by segment, without collecting: this runs on every request
-    let path_trimmed = path.trim_end_matches('/');
-    ROUTES
-        .iter()
-        .find(|route| {
-            if **route == "/docs" && (path_trimmed == "/docs" || path.starts_with("/docs/")) {
-                return true;
-            }
-            let mut parts = route.split('/');
-            let mut segments = path_trimmed.split('/');
-            loop {
-                match (parts.next(), segments.next()) {
-                    (None, None) => return true,
-                    (Some(p), Some(s)) if p.starts_with('{') || p == s => {}
-                    _ => return false,
-                }
-            }
-        })
-        .copied()
-        .unwrap_or("other")
+    label(&ROUTES, route_index(path))
 }
 
-/// The method as a label: the ones HTTP defines, else "other" (so that labels stay few, and a
-/// request costs no allocation for its labels).
-fn method_label(method: &str) -> &'static str {
-    const METHODS: [&str; 9] = [
-        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
-    ];
+/// `ROUTES[i]`, or "other" past its end.
+fn label(names: &[&'static str], i: u8) -> &'static str {
+    names.get(usize::from(i)).copied().unwrap_or("other")
+}
+
+/// The place in `ROUTES` of the route `path` belongs to, `ROUTES.len()` for none. The path is
+/// split once, and each route's segments once for the process: this runs on every request.
+fn route_index(path: &str) -> u8 {
+    static SPLIT: std::sync::LazyLock<Vec<Vec<&'static str>>> =
+        std::sync::LazyLock::new(|| ROUTES.iter().map(|r| r.split('/').collect()).collect());
+    let trimmed = path.trim_end_matches('/');
+    if trimmed == "/docs" || path.starts_with("/docs/") {
+        return ROUTES.len() as u8 - 1;
+    }
+    let mut segments = [""; MAX_SEGMENTS];
+    let mut n = 0;
+    for segment in trimmed.split('/') {
+        if n == MAX_SEGMENTS {
+            return ROUTES.len() as u8;
+        }
+        segments[n] = segment;
+        n += 1;
+    }
+    let segments = &segments[..n];
+    SPLIT
+        .iter()
+        .position(|route| {
+            route.len() == n
+                && route
+                    .iter()
+                    .zip(segments)
+                    .all(|(p, s)| p.starts_with('{') || p == s)
+        })
+        .unwrap_or(ROUTES.len()) as u8
+}
+
+/// The methods HTTP defines; any other is "other" (so that labels stay few, and a request costs
+/// no allocation for its labels).
+const METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+];
+
+fn method_index(method: &str) -> u8 {
     METHODS
         .iter()
-        .find(|m| **m == method)
-        .copied()
-        .unwrap_or("other")
+        .position(|m| *m == method)
+        .unwrap_or(METHODS.len()) as u8
 }
 
 impl Metrics {
     pub fn observe(&self, method: &str, path: &str, status: u16, code: i32, took: Duration) {
-        let route = route_of(path);
-        let method = method_label(method);
-        if let Ok(mut r) = self.requests.lock() {
-            *r.entry((method, route, status, code)).or_default() += 1;
+        let route = route_index(path);
+        let method = method_index(method);
+        if let Ok(mut stats) = self.stats.lock() {
+            *stats
+                .requests
+                .entry((method, route, status, code))
+                .or_default() += 1;
+            stats
+                .latency
+                .entry((method, route))
+                .or_default()
+                .observe(took);
         }
-        let histogram = match self.latency.lock() {
-            Ok(mut l) => l.entry((method, route)).or_default().clone(),
-            Err(_) => return,
-        };
-        histogram.observe(took);
     }
 
     pub fn render(&self, redis: &RedisStats, gauges: Option<Gauges>) -> String {
@@ -203,22 +235,23 @@ impl Metrics {
             "# HELP liveroom_requests_total Requests answered, by route, HTTP status and contract code.\n\
              # TYPE liveroom_requests_total counter\n",
         );
-        if let Ok(r) = self.requests.lock() {
-            for ((method, route, status, code), n) in r.iter() {
-                out.push_str(&format!(
-                    "liveroom_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\",code=\"{code}\"}} {n}\n"
-                ));
-            }
+        // a poisoned lock (a panic while counting) renders no request lines, not no metrics
+        let stats = self.stats.lock().ok();
+        let stats = stats.as_deref();
+        for (&(method, route, status, code), n) in stats.into_iter().flat_map(|s| &s.requests) {
+            let (method, route) = (label(&METHODS, method), label(&ROUTES, route));
+            out.push_str(&format!(
+                "liveroom_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\",code=\"{code}\"}} {n}\n"
+            ));
         }
         out.push_str(
             "# HELP liveroom_request_duration_seconds Time to answer a request, by route.\n\
              # TYPE liveroom_request_duration_seconds histogram\n",
         );
-        if let Ok(l) = self.latency.lock() {
-            for ((method, route), h) in l.iter() {
-                let labels = format!("method=\"{method}\",route=\"{route}\"");
-                h.render(&mut out, "liveroom_request_duration_seconds", &labels);
-            }
+        for (&(method, route), h) in stats.into_iter().flat_map(|s| &s.latency) {
+            let (method, route) = (label(&METHODS, method), label(&ROUTES, route));
+            let labels = format!("method=\"{method}\",route=\"{route}\"");
+            h.render(&mut out, "liveroom_request_duration_seconds", &labels);
         }
         out.push_str(
             "# HELP liveroom_redis_call_duration_seconds Round trip of one Redis call (script or command).\n\
@@ -278,8 +311,15 @@ mod tests {
             route_of("/server/live/room/live_0192/stats"),
             "/server/live/room/{live_id}/stats"
         );
-        assert_eq!(method_label("GET"), "GET");
-        assert_eq!(method_label("BREW"), "other");
-        assert_eq!(method_label("get"), "other");
+        assert_eq!(
+            route_of("/client/live/room/heartbeat/live_0192/"),
+            "/client/live/room/heartbeat/{live_id}"
+        );
+        assert_eq!(route_of("/a/b/c/d/e/f/g/h/i/j"), "other");
+        assert_eq!(route_of("/client/live/room/user/x/y"), "other");
+        let method = |m| label(&METHODS, method_index(m));
+        assert_eq!(method("GET"), "GET");
+        assert_eq!(method("BREW"), "other");
+        assert_eq!(method("get"), "other");
     }
 }

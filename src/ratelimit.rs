@@ -75,6 +75,12 @@ impl RateLimiter {
         self.check(format!("u:{user}"), self.limits.per_user, "this user")
     }
 
+    /// Whether addresses are limited at all (`check_ip` can refuse): when not, a request need
+    /// not work out its address.
+    pub fn limits_addresses(&self) -> bool {
+        self.limits.per_ip > 0
+    }
+
     pub fn check_ip(&self, ip: &str) -> Result<(), RateLimited> {
         self.check(format!("ip:{ip}"), self.limits.per_ip, "this address")
     }

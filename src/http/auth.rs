@@ -176,6 +176,14 @@ impl Authenticator {
 /// The verified caller of an endpoint.
 pub struct Caller(pub Profile);
 
+/// What the `Caller` extractor needs, as one piece of request data (one insert per request,
+/// not one for each).
+pub struct CallerChecks {
+    pub authenticator: Arc<Authenticator>,
+    pub tokens: Arc<TokenCache>,
+    pub limiter: Arc<crate::ratelimit::RateLimiter>,
+}
+
 impl Caller {
     pub fn user_id(&self) -> &str {
         self.0.user_id.as_str()
@@ -260,18 +268,16 @@ impl<'a> ApiExtractor<'a> for Caller {
         _body: &mut poem::RequestBody,
         _opts: ExtractParamOptions<()>,
     ) -> poem::Result<Self> {
-        let auth = req
-            .data::<Arc<Authenticator>>()
+        let checks = req
+            .data::<Arc<CallerChecks>>()
             .ok_or_else(|| poem::Error::from(ApiError::Internal))?;
-        let cache = req.data::<Arc<TokenCache>>().map(|c| &**c);
-        let caller = Self::from_headers(req, auth, cache)?;
+        let caller = Self::from_headers(req, &checks.authenticator, Some(&checks.tokens))?;
         caller.0.looks.check().map_err(ApiError::from)?;
         // the per-user limit, once the token proved who the caller is
-        if let Some(limiter) = req.data::<Arc<crate::ratelimit::RateLimiter>>() {
-            limiter
-                .check_user(caller.user_id())
-                .map_err(ApiError::from)?;
-        }
+        checks
+            .limiter
+            .check_user(caller.user_id())
+            .map_err(ApiError::from)?;
         Ok(caller)
     }
 }

@@ -44,6 +44,7 @@ pub(super) async fn serve<E: Endpoint>(
             return poem::error::ResponseError::as_response(&e);
         }
         if path.starts_with("/client/")
+            && limiter.limits_addresses()
             && let Err(e) = limiter.check_ip(&client_address(&req, trust_xff))
         {
             return poem::error::ResponseError::as_response(&ApiError::from(e));

@@ -149,9 +149,11 @@ pub fn routes(state: AppState, auth: Arc<Authenticator>) -> impl Endpoint {
         .nest("/", service)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
-        .data(auth)
-        .data(tokens)
-        .data(limiter.clone())
+        .data(Arc::new(auth::CallerChecks {
+            authenticator: auth,
+            tokens,
+            limiter: limiter.clone(),
+        }))
         .around(move |ep, req| {
             let metrics = metrics.clone();
             let limiter = limiter.clone();

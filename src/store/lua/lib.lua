@@ -17,9 +17,15 @@
 local K = KEYS
 
 -- Redis's clock, never a replica's: replicas with skewed clocks agree.
+-- Read once per call: a script runs as one step, so all of it happens at one instant, and a
+-- batch of heartbeats (heartbeat_batch.lua) pays for one TIME, not one per heartbeat.
+local clock
 local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  if not clock then
+    local t = redis.call('TIME')
+    clock = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return clock
 end
 
 -- The room's event log: written by the same script that makes the change, so an event exists

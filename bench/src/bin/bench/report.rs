@@ -165,18 +165,24 @@ pub fn write(a: ReportArgs) {
     let healthz = main.healthz.op("healthz").cloned().unwrap_or_default();
     let max = hb(&main.max);
     let ratio_healthz = max.throughput / healthz.throughput.max(1e-9);
-    // the sweep point nearest half of the maximum
-    let half = main
-        .sweep
-        .iter()
-        .min_by(|x, y| {
-            let d =
-                |p: &PhaseResult| (p.offered.unwrap_or(0.0) / max.throughput.max(1e-9) - 0.5).abs();
-            d(x).total_cmp(&d(y))
-        })
-        .cloned()
-        .unwrap_or_default();
+    // the sweep point nearest a fraction of the maximum
+    let point = |fraction: f64| {
+        main.sweep
+            .iter()
+            .min_by(|x, y| {
+                let d = |p: &PhaseResult| {
+                    (p.offered.unwrap_or(0.0) / max.throughput.max(1e-9) - fraction).abs()
+                };
+                d(x).total_cmp(&d(y))
+            })
+            .cloned()
+            .unwrap_or_default()
+    };
+    let half = point(0.5);
     let half_hb = hb(&half);
+    let most = point(0.8);
+    let most_hb = hb(&most);
+    let hb_liveroom_us = main.max.server_cpu_s * 1e6 / main.max.requests.max(1) as f64;
     let rt = |label: &str| main.round_trips.iter().find(|r| r.op == label).cloned();
     let rt_fmt = |label: &str| match rt(label) {
         Some(r) => format!("{:.0} ({})", r.top_level_median, r.sequence),
@@ -195,7 +201,8 @@ pub fn write(a: ReportArgs) {
     let _ = writeln!(md, "# Benchmark: viewer-scale heartbeat load\n");
     let _ = writeln!(
         md,
-        "Run {} with `{}` on {} ({} cores, {}), Linux {}, {}, redis-server {}; liveroom at `{}`.\n",
+        "Run {} with `{}` on {} ({} cores, {}), Linux {}, {}, redis-server {}; liveroom at `{}`, \
+         worker threads: {}.\n",
         a.stamp,
         a.command,
         e("cpu"),
@@ -204,7 +211,8 @@ pub fn write(a: ReportArgs) {
         e("kernel"),
         e("rustc"),
         e("redis"),
-        e("git")
+        e("git"),
+        e("workers")
     );
     let _ = writeln!(
         md,
@@ -276,6 +284,27 @@ pub fn write(a: ReportArgs) {
         (half.machine_cpu_s - half.server_cpu_s - half.redis_cpu_s - half.bench_cpu_s).max(0.0)
             / half.elapsed_s.max(1e-9),
         verdict(half_hb.count > 0 && half_hb.p99_ms < 5.0)
+    );
+    // issue 16's targets
+    let _ = writeln!(
+        md,
+        "| liveroom CPU per heartbeat ≤ 20 µs (issue 16) | {hb_liveroom_us:.1} µs (closed-loop maximum; worker threads: {}) | {} |",
+        e("workers"),
+        verdict(main.max.requests > 0 && hb_liveroom_us <= 20.0)
+    );
+    let _ = writeln!(
+        md,
+        "| heartbeat throughput ≥ 0.5 × /healthz (issue 16) | {ratio_healthz:.2} × | {} |",
+        verdict(ratio_healthz >= 0.5)
+    );
+    let _ = writeln!(
+        md,
+        "| p99 < 5 ms at 80% of the maximum rate (issue 16) | p99 {:.2} ms at {:.0}/s offered ({:.0}% of {:.0}/s) | {} |",
+        most_hb.p99_ms,
+        most.offered.unwrap_or(0.0),
+        most.offered.unwrap_or(0.0) / max.throughput.max(1e-9) * 100.0,
+        max.throughput,
+        verdict(most_hb.count > 0 && most_hb.p99_ms < 5.0)
     );
     let _ = writeln!(
         md,

@@ -69,7 +69,7 @@ pub struct MainArgs {
     #[arg(long, default_value_t = 8.0)]
     pub sweep_duration: f64,
     /// Points of the sweep, as fractions of the closed-loop maximum
-    #[arg(long, default_value = "0.25,0.5,0.75,0.9")]
+    #[arg(long, default_value = "0.25,0.5,0.75,0.8,0.9")]
     pub sweep: String,
     /// Connections of the closed-loop runs (as `wrk -c64`)
     #[arg(long, default_value_t = 64)]
