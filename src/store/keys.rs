@@ -15,6 +15,33 @@ pub struct Keys {
 /// The keys of one room, in the order every per-room script takes them (see lua/lib.lua).
 pub type RoomKeys = [String; 10];
 
+/// What follows `room:{id}` in each of a room's keys, in that order.
+const ROOM_KEYS: [&str; 10] = [
+    // the room's hash
+    "",
+    // zset: user -> last heartbeat ms
+    ":members",
+    // zset: user -> pv at join
+    ":order",
+    // hash: user -> "seq\timid\tprofile json" (or "seq" once gone)
+    ":entries",
+    // HyperLogLog of the users who ever joined
+    ":uv",
+    // the anchor's presence (a TTL of one member window)
+    ":anchor",
+    // the room's event log (stream)
+    ":events",
+    // members and entries of an ended room, set aside until the sweeper released them
+    ":leaving",
+    ":leaving_entries",
+    // bans: user -> end of the ban (ms); expires with its last ban, goes with the room
+    ":bans",
+];
+
+/// The places (0-based) in [`ROOM_KEYS`] of the keys a heartbeat touches (`heartbeat_fn.lua`:
+/// lib.lua's K[1]–K[4], K[6], K[7]).
+const HEARTBEAT_ROOM_KEYS: [usize; 6] = [0, 1, 2, 3, 5, 6];
+
 /// The global index keys, in the order every index script takes them (see lua/index_lib.lua).
 pub type IndexKeys = [String; 3];
 
@@ -27,21 +54,19 @@ impl Keys {
     }
 
     pub fn room(&self, id: &LiveId) -> RoomKeys {
-        let p = &self.prefix;
-        [
-            format!("{p}room:{{{id}}}"),
-            format!("{p}room:{{{id}}}:members"),
-            format!("{p}room:{{{id}}}:order"),
-            format!("{p}room:{{{id}}}:entries"),
-            format!("{p}room:{{{id}}}:uv"),
-            format!("{p}room:{{{id}}}:anchor"),
-            format!("{p}room:{{{id}}}:events"),
-            // members and entries of an ended room, set aside until the sweeper released them
-            format!("{p}room:{{{id}}}:leaving"),
-            format!("{p}room:{{{id}}}:leaving_entries"),
-            // bans: user -> end of the ban (ms); expires with its last ban, goes with the room
-            format!("{p}room:{{{id}}}:bans"),
-        ]
+        ROOM_KEYS.map(|suffix| self.room_key(id, suffix))
+    }
+
+    /// The six of the room's keys that a heartbeat touches (the room, members, join order,
+    /// entries, anchor presence, events), in lib.lua's order: what `heartbeat_batch.lua` takes
+    /// per room, so that a batch of heartbeats in many rooms carries (and Redis parses) no key
+    /// that it does not use.
+    pub fn heartbeat_room(&self, id: &LiveId) -> [String; 6] {
+        HEARTBEAT_ROOM_KEYS.map(|place| self.room_key(id, ROOM_KEYS[place]))
+    }
+
+    fn room_key(&self, id: &LiveId, suffix: &str) -> String {
+        format!("{}room:{{{id}}}{suffix}", self.prefix)
     }
 
     pub fn user(&self, user_id: &str) -> String {
@@ -157,10 +182,21 @@ mod tests {
     }
 
     #[test]
+    fn a_heartbeat_takes_the_rooms_keys_it_touches_in_their_places() {
+        let keys = Keys::new("t:");
+        let id = LiveId::generate();
+        let all = keys.room(&id);
+        let beat = keys.heartbeat_room(&id);
+        // lib.lua's K[1]–K[4], K[6], K[7] (heartbeat_batch.lua puts them back in those places)
+        assert_eq!(beat, [0, 1, 2, 3, 5, 6].map(|i| all[i].clone()));
+        assert!(beat[4].ends_with(":anchor") && beat[5].ends_with(":events"));
+    }
+
+    #[test]
     fn a_rooms_keys_share_one_slot() {
         let keys = Keys::new("t:");
         let id = LiveId::generate();
-        for key in keys.room(&id) {
+        for key in keys.room(&id).into_iter().chain(keys.heartbeat_room(&id)) {
             assert_eq!(hash_tag(&key), id.as_str());
         }
         for key in keys.index() {

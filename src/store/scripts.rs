@@ -54,7 +54,8 @@ pub struct Scripts {
     pub join: Script,
     pub evict: Script,
     pub heartbeat: Script,
-    /// Several heartbeats in one call (KEYS: ten per room; store/heartbeats.rs).
+    /// Several heartbeats in one call (KEYS: six per room, `Keys::heartbeat_room`;
+    /// store/heartbeats.rs).
     pub heartbeat_batch: Script,
     pub members: Script,
     pub sweep_room: Script,

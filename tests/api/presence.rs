@@ -569,6 +569,17 @@ async fn heartbeats_that_arrive_together_share_calls_and_each_get_their_own_answ
     app.join(&ended, "e0").await.assert_ok();
     app.stop(&ended, "anchor-e").await.assert_ok();
     app.delete(&gone, "anchor-g").await.assert_ok();
+    // a member whose last heartbeat is an hour old (by Redis's clock): its beat takes it out
+    // (members, join order, entry, a member_left in the room's log) and answers join again
+    app.join(&b, "b-lapsed").await.assert_ok();
+    let cli = async |args: &[&str]| {
+        let mut all = vec!["-c"];
+        all.extend_from_slice(args);
+        redis.nodes[0].cli(&all).await.unwrap_or_default()
+    };
+    let hour_ago = (redis_now_ms().await - 3_600_000).to_string();
+    let members_key = app.key(&format!("room:{{{b}}}:members"));
+    cli(&["ZADD", &members_key, &hour_ago, "b-lapsed"]).await;
 
     // (room, user, what the heartbeat must answer): status and code, live_status when 200
     let mut beats: Vec<(String, String, u16, i64, i64)> = Vec::new();
@@ -583,6 +594,7 @@ async fn heartbeats_that_arrive_together_share_calls_and_each_get_their_own_answ
     beats.push((ended.clone(), "e0".into(), 200, 0, 2));
     beats.push((ended.clone(), "stranger".into(), 200, 0, 2));
     beats.push((gone.clone(), "a0".into(), 404, 40400, 0));
+    beats.push((b.clone(), "b-lapsed".into(), 409, 40901, 0));
 
     for node in &redis.nodes {
         node.cli(&["CLIENT", "PAUSE", "300", "ALL"])
@@ -613,4 +625,20 @@ async fn heartbeats_that_arrive_together_share_calls_and_each_get_their_own_answ
     assert_eq!(app.online_count(&a).await, 10);
     assert_eq!(app.online_count(&b).await, 10);
     assert_eq!(app.info(&a, "x").await.assert_ok()["anchor_status"], 1);
+    let listed = members(&app.user_list(&b, 1, 20).await);
+    assert!(!listed.contains(&"b-lapsed".to_owned()), "{listed:?}");
+    let log = cli(&[
+        "--raw",
+        "XRANGE",
+        &app.key(&format!("room:{{{b}}}:events")),
+        "-",
+        "+",
+    ])
+    .await;
+    assert!(
+        log.lines()
+            .any(|line| line.contains(r#""user_id":"b-lapsed""#)
+                && line.contains(r#""reason":"lapsed""#)),
+        "no member_left for the lapsed member in {log}"
+    );
 }

@@ -83,7 +83,8 @@ fn decode(answer: &Value) -> StoreResult<HeartbeatReply> {
     })
 }
 
-/// KEYS: each room's keys (ten per room, the rooms in `rooms`' order). ARGV: the member window
+/// KEYS: per room the six keys a heartbeat touches (`Keys::heartbeat_room`, the rooms in
+/// `rooms`' order). ARGV: the member window
 /// (ms), then per heartbeat: its room's place among the rooms (1-based), user id, profile JSON.
 pub struct HeartbeatBatch<'a> {
     /// The rooms, each once: all in one slot on a cluster.
@@ -110,7 +111,9 @@ impl ScriptCall for HeartbeatBatch<'_> {
 
     fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
         for room in &self.rooms {
-            super::room_keys(invocation, keys, room);
+            for key in keys.heartbeat_room(room) {
+                invocation.key(key);
+            }
         }
         invocation.arg(self.window_ms);
         for beat in &self.beats {

@@ -1,3 +1,15 @@
+-- A room's live_status and anchor_id, read once per call and room: no heartbeat changes them,
+-- so a batch of a hot room's heartbeats (heartbeat_batch.lua) reads them once, not per beat.
+local room_heads = {}
+local function room_head()
+  local head = room_heads[K[1]]
+  if not head then
+    head = redis.call('HMGET', K[1], 'live_status', 'anchor_id')
+    room_heads[K[1]] = head
+  end
+  return head
+end
+
 -- A member's or the anchor's heartbeat, in the room `K` names (lib.lua): the body of
 -- heartbeat.lua and heartbeat_batch.lua. Takes user_id, "profile json", window_ms.
 -- Never creates a member: a lapsed or departed user answers NOT_MEMBER and must join again.
@@ -6,7 +18,7 @@
 -- dropped (0/1), ms until the room must come due (-1: nothing to schedule)} or
 -- {'NOT_MEMBER', dropped (0/1), ms until due}, or {'NOT_FOUND'}.
 local function heartbeat(user, profile, window)
-  local room = redis.call('HMGET', K[1], 'live_status', 'anchor_id')
+  local room = room_head()
   local status = room[1]
   if not status then return {'NOT_FOUND'} end
   if status == '2' then return {'OK', 2, 0, 0, 0, -1} end

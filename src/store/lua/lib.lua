@@ -11,8 +11,8 @@
 -- (sweep_room.lua), so that no call grows with the room's crowd.
 --
 -- The functions below read the room's keys through `K`, which is `KEYS` for every script but
--- heartbeat_batch.lua: there one call carries the heartbeats of several rooms (KEYS: ten per
--- room), and `K` is pointed at each heartbeat's room in turn.
+-- heartbeat_batch.lua: there one call carries the heartbeats of several rooms (KEYS: the six
+-- per room that a heartbeat touches), and `K` is pointed at each heartbeat's room in turn.
 
 local K = KEYS
 
