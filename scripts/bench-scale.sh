@@ -29,25 +29,10 @@ done
 echo ">> building (release)"
 [ -n "${SKIP_BUILD:-}" ] || cargo build --release --quiet -p liveroom -p bench --bin liveroom --bin bench_scale --bin bench
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/liveroom-scale.XXXXXX")
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+own_workdir scale
 export LIVEROOM_JWT_SECRET="scale-$RANDOM$RANDOM"
 results=bench/results
 mkdir -p "$results"
-
-start_redis() { # -> sets redis_port
-  redis_port=$(free_port)
-  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
-    --dir "$work" --logfile "$work/redis-$redis_port.log" &
-  pids+=($!)
-  for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
-}
 
 # start_app PORT ENV... : one liveroom replica on the current Redis
 start_app() {

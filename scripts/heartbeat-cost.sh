@@ -41,60 +41,12 @@ if [ -z "$bin" ]; then
   bin=target/release/liveroom
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/liveroom-hbcost.XXXXXX")
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-
-redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
-  --dir "$work" --logfile "$work/redis.log" &
-pids+=($!)
-for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+own_workdir hbcost
+start_redis
 # every call over 1 ms is kept, for the longest ones at the end
 redis-cli -p "$redis_port" config set slowlog-log-slower-than 1000 >/dev/null
 redis-cli -p "$redis_port" config set slowlog-max-len 10000 >/dev/null
-app_port=$(free_port)
-secret="hbcost-$RANDOM$RANDOM"
-env LIVEROOM_BIND="127.0.0.1:$app_port" LIVEROOM_REDIS_URL="redis://127.0.0.1:$redis_port" \
-  LIVEROOM_JWT_SECRET="$secret" LIVEROOM_RATE_LIMIT_IP_PER_SEC=0 \
-  LIVEROOM_RATE_LIMIT_USER_PER_SEC=0 LIVEROOM_HEARTBEAT_MISSES=120 RUST_LOG=warn "${extra[@]}" \
-  "$bin" serve >"$work/liveroom.log" 2>&1 &
-app_pid=$!
-pids+=($app_pid)
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$app_port") 2>/dev/null && break; sleep 0.1; done
-
-base="http://127.0.0.1:$app_port"
-token() { LIVEROOM_JWT_SECRET="$secret" "$bin" token --sub "$1"; }
-live_ids=()
-for r in $(seq 1 "$rooms"); do
-  anchor=$(token "anchor$r")
-  live_id=$(curl -sf -H "Authorization: Bearer $anchor" -H 'Content-Type: application/json' \
-    -d '{"title":"cost"}' "$base/client/live/room/instance" |
-    python3 -c 'import sys, json; print(json.load(sys.stdin)["data"]["live_id"])')
-  curl -sf -X PUT -H "Authorization: Bearer $anchor" "$base/client/live/room/$live_id" >/dev/null
-  live_ids+=("$live_id")
-done
-{
-  # viewer i in room i mod rooms: wrk cycles through them, so a batch spans the rooms
-  echo "local beats = {"
-  for i in $(seq 1 "$viewers"); do
-    t=$(token "viewer$i")
-    live_id=${live_ids[$(((i - 1) % rooms))]}
-    curl -sf -X POST -H "Authorization: Bearer $t" "$base/client/live/room/user/$live_id" >/dev/null
-    echo "  {\"/client/live/room/heartbeat/$live_id\", \"Bearer $t\"},"
-  done
-  echo "}"
-  echo "local n = 0"
-  echo "request = function()"
-  echo "  n = n % #beats + 1"
-  echo "  return wrk.format('GET', beats[n][1], {Authorization = beats[n][2]})"
-  echo "end"
-} >"$work/heartbeat.lua"
+start_heartbeat_target "$bin" "$rooms" "$viewers" "${extra[@]}"
 
 liveroom_ticks() { awk '{print $14 + $15}' "/proc/$app_pid/stat"; }
 redis_secs() {

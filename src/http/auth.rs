@@ -194,11 +194,7 @@ impl Caller {
         self.0.admin
     }
 
-    fn from_headers(
-        req: &Request,
-        auth: &Authenticator,
-        cache: Option<&TokenCache>,
-    ) -> Result<Self, ApiError> {
+    fn from_headers(req: &Request, checks: &CallerChecks) -> Result<Self, ApiError> {
         let mut values = req.headers().get_all(header::AUTHORIZATION).iter();
         let value = values.next().ok_or_else(|| {
             ApiError::Unauthorized("missing token: send Authorization: Bearer <token>".into())
@@ -226,12 +222,11 @@ impl Caller {
             }
             None => raw,
         };
-        match cache {
-            Some(cache) => cache.verify(token, |t| auth.verify(t)),
-            None => auth.verify(token),
-        }
-        .map(Caller)
-        .map_err(ApiError::Unauthorized)
+        checks
+            .tokens
+            .verify(token, |t| checks.authenticator.verify(t))
+            .map(Caller)
+            .map_err(ApiError::Unauthorized)
     }
 }
 
@@ -271,7 +266,7 @@ impl<'a> ApiExtractor<'a> for Caller {
         let checks = req
             .data::<Arc<CallerChecks>>()
             .ok_or_else(|| poem::Error::from(ApiError::Internal))?;
-        let caller = Self::from_headers(req, &checks.authenticator, Some(&checks.tokens))?;
+        let caller = Self::from_headers(req, checks)?;
         caller.0.looks.check().map_err(ApiError::from)?;
         // the per-user limit, once the token proved who the caller is
         checks
