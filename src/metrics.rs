@@ -245,11 +245,6 @@ impl Metrics {
         }
     }
 
-    /// The route table requests are labelled by.
-    pub fn routes(&self) -> &Routes {
-        &self.routes
-    }
-
     pub fn observe(&self, method: &str, path: &str, status: u16, code: i32, took: Duration) {
         let route = self.routes.index(path);
         let method = method_index(method);
