@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check: installs what the tests need (redis-server, redis-tools), then
-# cargo fmt --check, clippy with warnings as errors, imports only down the layers and no cycles (scripts/check-imports.py),
+# cargo fmt --check, clippy with warnings as errors, imports only down the layers and no
+# cycles (scripts/check-imports.py),
 # the spec's linters (scripts/spec-lint.sh)
 # and the whole test suite.
 # The tests start their own redis-server processes on free ports and stop them afterwards.
