@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check: installs what the tests need (redis-server, redis-tools), then
-# cargo fmt --check, clippy with warnings as errors, no import cycles (scripts/check-imports.py),
+# cargo fmt --check, clippy with warnings as errors, imports only down the layers and no
+# cycles (scripts/check-imports.py),
 # the spec's linters (scripts/spec-lint.sh)
 # and the whole test suite.
 # The tests start their own redis-server processes on free ports and stop them afterwards.
@@ -20,7 +21,7 @@ echo ">> cargo fmt --check"
 cargo fmt --all -- --check
 echo ">> cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-echo ">> scripts/check-imports.py (no import cycles between modules)"
+echo ">> scripts/check-imports.py (imports go down the layers, no cycles between modules)"
 python3 scripts/check-imports.py
 echo ">> scripts/spec-lint.sh (openapi-spec-validator, Redocly, openapi-typescript + tsc)"
 scripts/spec-lint.sh

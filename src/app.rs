@@ -10,12 +10,12 @@ use std::time::Duration;
 use poem::{EndpointExt, Server};
 use tokio::sync::watch;
 
-use crate::config::Settings;
+use crate::config::{self, Config, JwtKey, Settings};
 use crate::edge::{self, Edge, EdgeAcceptor};
 use crate::http::auth::Authenticator;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
-use crate::ratelimit::{Limits, RateLimiter};
+use crate::ratelimit::RateLimiter;
 use crate::store::{Connection, Store};
 use crate::sweeper;
 
@@ -25,6 +25,12 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct StartError(pub String);
+
+impl From<config::ConfigError> for StartError {
+    fn from(e: config::ConfigError) -> Self {
+        Self(e.to_string())
+    }
+}
 
 pub struct Application {
     addr: SocketAddr,
@@ -37,96 +43,93 @@ pub struct Application {
     webhooks: Option<crate::webhooks::WebhookConfig>,
 }
 
-/// Makes the verifier from the settings; `serve` and `token` share it.
-pub fn authenticator(settings: &Settings) -> Result<Authenticator, StartError> {
-    let pem = match &settings.jwt_public_key_file {
-        Some(path) => Some(
-            std::fs::read(path)
-                .map_err(|e| StartError(format!("LIVEROOM_JWT_PUBLIC_KEY_FILE {path}: {e}")))?,
-        ),
-        None => None,
+/// The token verifier (and, with a secret, signer) of the auth settings: `serve` verifies with
+/// it, `liveroom token` signs with it.
+pub fn authenticator(auth: &config::Auth) -> Result<Authenticator, StartError> {
+    let (secret, public_key) = match &auth.key {
+        JwtKey::Secret(secret) => (Some(secret.as_str()), None),
+        JwtKey::PublicKey(pem) => (None, Some(pem.as_slice())),
     };
     Authenticator::new(
-        settings.jwt_secret.as_deref(),
-        pem.as_deref(),
-        settings.jwt_issuer.as_deref(),
-        settings.jwt_audience.as_deref(),
+        secret,
+        public_key,
+        auth.issuer.as_deref(),
+        auth.audience.as_deref(),
     )
-    .map(|auth| auth.with_max_ttl(settings.jwt_max_ttl_secs))
+    .map(|a| a.with_max_ttl(auth.max_ttl_secs.map_or(0, |s| s.get())))
     .map_err(|e| StartError(e.to_string()))
 }
 
 /// The state the handlers share, on a Redis connection (used by the app and by `liveroom openapi`).
-pub fn state(settings: &Settings, conn: Connection) -> Result<AppState, StartError> {
+pub fn state(config: &Config, conn: Connection) -> AppState {
     let store = Store::new(
         conn,
-        settings.redis_target(),
-        &settings.redis_key_prefix,
-        settings.timings(),
-        settings.redis_timeout(),
-        settings.event_log(),
+        config.redis.target.clone(),
+        &config.redis.key_prefix,
+        config.presence,
+        config.redis.timeout,
+        config.event_log(),
     );
-    let watching = crate::fanout::Hub::new(
-        store.clone(),
-        settings.sse_max,
-        settings.sse_per_user,
-        settings.sse_buffer,
-    );
-    Ok(AppState {
+    let sse = &config.events.sse;
+    let watching = crate::fanout::Hub::new(store.clone(), sse.max_open, sse.per_user, sse.buffer);
+    AppState {
         watching,
         store,
-        streams: Arc::new(settings.streams()),
-        zone: settings.zone().map_err(|e| StartError(e.to_string()))?,
-        metrics: Arc::new(Metrics::default()),
+        streams: Arc::new(config.streams.clone()),
+        zone: config.zone,
+        metrics: Arc::new(Metrics::new(http::metrics_routes())),
         draining: Arc::new(AtomicBool::new(false)),
-        limiter: Arc::new(RateLimiter::new(Limits {
-            per_user: settings.rate_limit_user_per_sec,
-            per_ip: settings.rate_limit_ip_per_sec,
-        })),
-        trust_forwarded_for: settings.rate_limit_trust_xff,
+        limiter: Arc::new(RateLimiter::new(config.limits.rate)),
+        trust_forwarded_for: config.limits.trust_forwarded_for,
         tokens: Arc::new(crate::http::token_cache::TokenCache::new(
-            settings.token_cache_max,
+            config.auth.token_cache_max,
             crate::http::auth::LEEWAY_SECS,
         )),
-    })
+    }
 }
 
 /// The spec the code generates, without a Redis (the connection is lazy and never used).
 pub async fn offline_spec() -> Result<String, StartError> {
-    let settings = crate::cli::default_settings();
-    let conn = Connection::open(&settings.redis_target(), settings.redis_timeout())
+    let mut settings = Settings::defaults();
+    // the defaults have no key, which the spec does not depend on
+    settings.jwt_secret = Some("offline".into());
+    let config = Config::try_from(settings)?;
+    let conn = Connection::open(&config.redis.target, config.redis.timeout)
         .await
         .map_err(|e| StartError(e.to_string()))?;
-    Ok(http::spec_json(state(&settings, conn)?))
+    Ok(http::spec_json(state(&config, conn)))
 }
 
 impl Application {
+    /// Parses the settings (a bad one is refused, named) and builds the application on them.
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
-        settings.validate().map_err(|e| StartError(e.to_string()))?;
-        let auth = Arc::new(authenticator(&settings)?);
-        let conn = Connection::open(&settings.redis_target(), settings.redis_timeout())
+        Self::with_config(Config::try_from(settings)?).await
+    }
+
+    pub async fn with_config(config: Config) -> Result<Self, StartError> {
+        let auth = Arc::new(authenticator(&config.auth)?);
+        let conn = Connection::open(&config.redis.target, config.redis.timeout)
             .await
             .map_err(|e| StartError(format!("redis: {e}")))?;
-        let state = state(&settings, conn)?;
-        let listener = tokio::net::TcpListener::bind(settings.bind)
+        let state = state(&config, conn);
+        let listener = tokio::net::TcpListener::bind(config.bind)
             .await
-            .map_err(|e| StartError(format!("bind {}: {e}", settings.bind)))?;
+            .map_err(|e| StartError(format!("bind {}: {e}", config.bind)))?;
         let addr = listener
             .local_addr()
             .map_err(|e| StartError(e.to_string()))?;
-        let edge = Edge::new(settings.edge_limits(), state.metrics.clone());
+        let edge = Edge::new(config.edge, state.metrics.clone());
         let acceptor =
             EdgeAcceptor::new(listener, edge.clone()).map_err(|e| StartError(e.to_string()))?;
-        let sweep_period = settings.sweep_period();
         Ok(Self {
             addr,
             acceptor,
             edge,
             state,
             auth,
-            sweep_period,
-            drain: Duration::from_millis(settings.shutdown_drain_ms),
-            webhooks: settings.webhooks().map_err(|e| StartError(e.to_string()))?,
+            sweep_period: config.sweep_period,
+            drain: config.shutdown_drain,
+            webhooks: config.webhooks,
         })
     }
 

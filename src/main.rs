@@ -1,10 +1,8 @@
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use clap::Parser;
 use liveroom::app::Application;
 use liveroom::cli::{Cli, Command};
-use liveroom::http::auth::{Authenticator, Claims};
+use liveroom::config::Config;
 
 /// mimalloc instead of glibc's malloc: a request allocates and frees many small blocks across
 /// tokio's worker threads, where glibc spent a quarter of the heartbeat's CPU (README, issue 16).
@@ -12,94 +10,62 @@ use liveroom::http::auth::{Authenticator, Claims};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if let Command::Serve(settings) = &cli.command
-        && settings.worker_threads > 0
-    {
-        runtime.worker_threads(settings.worker_threads);
-    }
-    match runtime.enable_all().build() {
-        Ok(runtime) => runtime.block_on(run(cli)),
-        Err(e) => {
-            eprintln!("liveroom: the runtime did not start: {e}");
-            ExitCode::FAILURE
+    match Cli::from_env().command {
+        Command::Serve(settings) => {
+            // parsed once, before anything starts: a bad setting stops start-up, named
+            let config = match Config::try_from(*settings) {
+                Ok(config) => config,
+                Err(e) => return fail(e),
+            };
+            let _log = liveroom::telemetry::init(config.log_format);
+            block_on(config.worker_threads, serve(config))
         }
+        Command::Token { token, settings } => match liveroom::cli::token(token, &settings) {
+            Ok(token) => {
+                println!("{token}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+        Command::Openapi => block_on(None, async {
+            match liveroom::app::offline_spec().await {
+                Ok(spec) => {
+                    println!("{spec}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }),
     }
 }
 
-async fn run(cli: Cli) -> ExitCode {
-    match cli.command {
-        Command::Serve(settings) => {
-            let _log = liveroom::telemetry::init(&settings.log_format);
-            let app = match Application::build(*settings).await {
-                Ok(app) => app,
-                Err(e) => {
-                    eprintln!("liveroom: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            match app.run_until(liveroom::shutdown::signal()).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("liveroom: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
-        Command::Token {
-            sub,
-            nick,
-            avatar,
-            ttl,
-            admin,
-            jwt_secret,
-            jwt_issuer,
-            jwt_audience,
-        } => {
-            let auth = match Authenticator::new(jwt_secret.as_deref(), None, None, None) {
-                Ok(auth) => auth,
-                Err(e) => {
-                    eprintln!("liveroom: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0);
-            let claims = Claims {
-                sub,
-                exp: now + ttl,
-                iat: Some(now),
-                nbf: None,
-                iss: jwt_issuer,
-                aud: jwt_audience.map(serde_json::Value::String),
-                nick,
-                avatar,
-                extends: None,
-                admin,
-            };
-            match auth.sign(&claims) {
-                Ok(token) => {
-                    println!("{token}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("liveroom: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
-        Command::Openapi => match liveroom::app::offline_spec().await {
-            Ok(spec) => {
-                println!("{spec}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("liveroom: {e}");
-                ExitCode::FAILURE
-            }
-        },
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("liveroom: {e}");
+    ExitCode::FAILURE
+}
+
+/// Runs `work` on a multi-threaded runtime (`threads`, or one a core).
+fn block_on(
+    threads: Option<std::num::NonZeroUsize>,
+    work: impl Future<Output = ExitCode>,
+) -> ExitCode {
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = threads {
+        runtime.worker_threads(n.get());
+    }
+    match runtime.enable_all().build() {
+        Ok(runtime) => runtime.block_on(work),
+        Err(e) => fail(format!("the runtime did not start: {e}")),
+    }
+}
+
+async fn serve(config: Config) -> ExitCode {
+    let app = match Application::with_config(config).await {
+        Ok(app) => app,
+        Err(e) => return fail(e),
+    };
+    match app.run_until(liveroom::shutdown::signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
     }
 }

@@ -106,98 +106,121 @@ impl RedisStats {
     }
 }
 
-/// A request's labels: method and route (as their places in `METHODS` and `ROUTES`, so that the
-/// per-request lookup compares integers, not strings), HTTP status, contract code. Each is one of
-/// a fixed set (methods and routes the service does not know are `other`), so that no client can
-/// grow `/metrics`.
-type RequestLabels = (u8, u8, u16, i32);
+/// A request's labels: method and route (as their places in `METHODS` and the route table, so
+/// that the per-request lookup compares integers, not strings), HTTP status, contract code. Each
+/// is one of a fixed set (methods and routes the service does not know are `other`), so that no
+/// client can grow `/metrics`.
+type RequestLabels = (u8, u16, u16, i32);
 
 /// One lock for both maps: a request takes it once.
 #[derive(Default)]
 struct RequestStats {
     requests: BTreeMap<RequestLabels, u64>,
-    latency: BTreeMap<(u8, u8), Histogram>,
+    latency: BTreeMap<(u8, u16), Histogram>,
 }
 
 #[derive(Default)]
 pub struct Metrics {
+    routes: Routes,
     stats: Mutex<RequestStats>,
 }
-
-/// The routes, with ids replaced, so that labels stay few. First match wins: static segments
-/// before `{live_id}`.
-const ROUTES: [&str; 27] = [
-    "/client/live/room/instance",
-    "/client/live/room/kick",
-    "/client/live/room/mine",
-    "/client/live/room/ban/{live_id}/{user_id}",
-    "/client/live/room/ban/{live_id}",
-    "/server/live/rooms",
-    "/server/live/room/{live_id}/stop",
-    "/server/live/room/{live_id}/kick",
-    "/server/live/room/{live_id}/stats",
-    "/server/live/room/{live_id}",
-    "/client/live/room/info/{live_id}",
-    "/client/live/room/instance/{live_id}",
-    "/client/live/room/user/{live_id}",
-    "/client/live/room/heartbeat/{live_id}",
-    "/client/live/room/events/{live_id}",
-    "/client/live/room/extends",
-    "/client/live/room/list",
-    "/client/live/room/user_list",
-    "/client/live/room/{live_id}",
-    "/client/live/room",
-    "/hooks/srs",
-    "/hooks/nginx-rtmp/{action}",
-    "/healthz",
-    "/readyz",
-    "/metrics",
-    "/openapi.json",
-    "/docs",
-];
 
 /// No route has more segments than this; a longer path is `other`.
 const MAX_SEGMENTS: usize = 8;
 
-/// The route a path belongs to, with ids replaced, so that labels stay few.
-pub fn route_of(path: &str) -> &'static str {
-    label(&ROUTES, route_index(path))
+/// The routes of the service, as templates (`/client/live/room/info/{live_id}`): the labels of
+/// the request metrics, so that they stay few. The HTTP layer makes the table from its API
+/// (http/routes.rs); metrics knows no route of its own.
+#[derive(Debug, Default, Clone)]
+pub struct Routes {
+    /// Each template and its segments, ordered so that the first match is the router's: among
+    /// templates of as many segments, a static segment before a `{param}`, left to right.
+    templates: Vec<(String, Vec<String>)>,
+    /// Templates that take every path below them too (`/docs`: its assets).
+    nested: Vec<String>,
 }
 
-/// `ROUTES[i]`, or "other" past its end.
-fn label(names: &[&'static str], i: u8) -> &'static str {
-    names.get(usize::from(i)).copied().unwrap_or("other")
-}
-
-/// The place in `ROUTES` of the route `path` belongs to, `ROUTES.len()` for none. The path is
-/// split once, and each route's segments once for the process: this runs on every request.
-fn route_index(path: &str) -> u8 {
-    static SPLIT: std::sync::LazyLock<Vec<Vec<&'static str>>> =
-        std::sync::LazyLock::new(|| ROUTES.iter().map(|r| r.split('/').collect()).collect());
-    let trimmed = path.trim_end_matches('/');
-    if trimmed == "/docs" || path.starts_with("/docs/") {
-        return ROUTES.len() as u8 - 1;
+impl Routes {
+    /// `exact` templates match paths of as many segments, a `{param}` segment any one;
+    /// `nested` ones match themselves and every path below them.
+    pub fn new(
+        exact: impl IntoIterator<Item = String>,
+        nested: impl IntoIterator<Item = String>,
+    ) -> Self {
+        let mut templates: Vec<(String, Vec<String>)> = exact
+            .into_iter()
+            .map(|t| {
+                let segments = t.split('/').map(str::to_owned).collect();
+                (t, segments)
+            })
+            .collect();
+        // static before `{param}`, segment by segment (a `{` sorts after every path character)
+        let rank = |segments: &[String]| -> Vec<bool> {
+            segments.iter().map(|s| s.starts_with('{')).collect()
+        };
+        templates.sort_by(|a, b| rank(&a.1).cmp(&rank(&b.1)).then_with(|| a.0.cmp(&b.0)));
+        templates.dedup_by(|a, b| a.0 == b.0);
+        let mut nested: Vec<String> = nested.into_iter().collect();
+        nested.sort();
+        nested.dedup();
+        Self { templates, nested }
     }
-    let mut segments = [""; MAX_SEGMENTS];
-    let mut n = 0;
-    for segment in trimmed.split('/') {
-        if n == MAX_SEGMENTS {
-            return ROUTES.len() as u8;
+
+    /// Every label but `other`.
+    pub fn labels(&self) -> impl Iterator<Item = &str> {
+        self.templates
+            .iter()
+            .map(|(t, _)| t.as_str())
+            .chain(self.nested.iter().map(String::as_str))
+    }
+
+    /// The route a path belongs to, with ids replaced, so that labels stay few.
+    pub fn route_of(&self, path: &str) -> &str {
+        self.label(self.index(path))
+    }
+
+    /// The label of a place in the table, `other` past its end.
+    fn label(&self, i: u16) -> &str {
+        self.labels().nth(usize::from(i)).unwrap_or("other")
+    }
+
+    /// The place in the table of the route `path` belongs to, past its end for none. The path is
+    /// split once, with no allocation: this runs on every request.
+    fn index(&self, path: &str) -> u16 {
+        let place = |i: usize| u16::try_from(i).unwrap_or(u16::MAX);
+        let trimmed = path.trim_end_matches('/');
+        if let Some(i) = self.nested.iter().position(|n| {
+            trimmed == n
+                || path
+                    .strip_prefix(n.as_str())
+                    .is_some_and(|r| r.starts_with('/'))
+        }) {
+            return place(self.templates.len() + i);
         }
-        segments[n] = segment;
-        n += 1;
-    }
-    let segments = &segments[..n];
-    SPLIT
-        .iter()
-        .position(|route| {
+        let mut segments = [""; MAX_SEGMENTS];
+        let mut n = 0;
+        for segment in trimmed.split('/') {
+            if n == MAX_SEGMENTS {
+                return place(self.templates.len() + self.nested.len());
+            }
+            segments[n] = segment;
+            n += 1;
+        }
+        let segments = &segments[..n];
+        let found = self.templates.iter().position(|(_, route)| {
             route.len() == n
                 && route
                     .iter()
                     .zip(segments)
                     .all(|(p, s)| p.starts_with('{') || p == s)
-        })
-        .unwrap_or(ROUTES.len()) as u8
+        });
+        place(found.unwrap_or(self.templates.len() + self.nested.len()))
+    }
+}
+
+/// `names[i]`, or "other" past its end.
+fn label(names: &[&'static str], i: u8) -> &'static str {
+    names.get(usize::from(i)).copied().unwrap_or("other")
 }
 
 /// The methods HTTP defines; any other is "other" (so that labels stay few, and a request costs
@@ -214,8 +237,16 @@ fn method_index(method: &str) -> u8 {
 }
 
 impl Metrics {
+    /// Metrics labelling requests by the routes of `routes`.
+    pub fn new(routes: Routes) -> Self {
+        Self {
+            routes,
+            stats: Mutex::default(),
+        }
+    }
+
     pub fn observe(&self, method: &str, path: &str, status: u16, code: i32, took: Duration) {
-        let route = route_index(path);
+        let route = self.routes.index(path);
         let method = method_index(method);
         if let Ok(mut stats) = self.stats.lock() {
             *stats
@@ -239,7 +270,7 @@ impl Metrics {
         let stats = self.stats.lock().ok();
         let stats = stats.as_deref();
         for (&(method, route, status, code), n) in stats.into_iter().flat_map(|s| &s.requests) {
-            let (method, route) = (label(&METHODS, method), label(&ROUTES, route));
+            let (method, route) = (label(&METHODS, method), self.routes.label(route));
             out.push_str(&format!(
                 "liveroom_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\",code=\"{code}\"}} {n}\n"
             ));
@@ -249,7 +280,7 @@ impl Metrics {
              # TYPE liveroom_request_duration_seconds histogram\n",
         );
         for (&(method, route), h) in stats.into_iter().flat_map(|s| &s.latency) {
-            let (method, route) = (label(&METHODS, method), label(&ROUTES, route));
+            let (method, route) = (label(&METHODS, method), self.routes.label(route));
             let labels = format!("method=\"{method}\",route=\"{route}\"");
             h.render(&mut out, "liveroom_request_duration_seconds", &labels);
         }
@@ -289,12 +320,29 @@ impl Metrics {
 mod tests {
     use super::*;
 
+    fn routes() -> Routes {
+        let exact = [
+            "/client/live/room/{live_id}",
+            "/client/live/room/extends",
+            "/client/live/room",
+            "/client/live/room/info/{live_id}",
+            "/client/live/room/user/{live_id}",
+            "/client/live/room/ban/{live_id}/{user_id}",
+            "/server/live/room/{live_id}/stats",
+            "/server/live/room/{live_id}",
+        ];
+        Routes::new(exact.map(String::from), ["/docs".to_owned()])
+    }
+
     #[test]
     fn routes_keep_labels_few() {
+        let routes = routes();
+        let route_of = |path| routes.route_of(path);
         assert_eq!(
             route_of("/client/live/room/info/live_0192"),
             "/client/live/room/info/{live_id}"
         );
+        // the static segment wins, as in the router, whatever the order given
         assert_eq!(
             route_of("/client/live/room/extends"),
             "/client/live/room/extends"
@@ -304,22 +352,37 @@ mod tests {
             "/client/live/room/{live_id}"
         );
         assert_eq!(route_of("/client/live/room"), "/client/live/room");
+        assert_eq!(route_of("/docs"), "/docs");
         assert_eq!(route_of("/docs/index.css"), "/docs");
+        assert_eq!(route_of("/docsx"), "other");
         assert_eq!(route_of("/anything/else"), "other");
-        assert_eq!(route_of("/client/live/room/mine"), "/client/live/room/mine");
         assert_eq!(
             route_of("/server/live/room/live_0192/stats"),
             "/server/live/room/{live_id}/stats"
         );
         assert_eq!(
-            route_of("/client/live/room/heartbeat/live_0192/"),
-            "/client/live/room/heartbeat/{live_id}"
+            route_of("/client/live/room/info/live_0192/"),
+            "/client/live/room/info/{live_id}"
         );
         assert_eq!(route_of("/a/b/c/d/e/f/g/h/i/j"), "other");
         assert_eq!(route_of("/client/live/room/user/x/y"), "other");
+        assert_eq!(routes.labels().count(), 9);
         let method = |m| label(&METHODS, method_index(m));
         assert_eq!(method("GET"), "GET");
         assert_eq!(method("BREW"), "other");
         assert_eq!(method("get"), "other");
+    }
+
+    #[test]
+    fn requests_are_rendered_by_route_label() {
+        let metrics = Metrics::new(routes());
+        let ms = Duration::from_millis(1);
+        metrics.observe("GET", "/client/live/room/info/live_1", 200, 0, ms);
+        metrics.observe("GET", "/nowhere", 404, 40400, ms);
+        let text = metrics.render(&RedisStats::default(), None);
+        assert!(text.contains(
+            "liveroom_requests_total{method=\"GET\",route=\"/client/live/room/info/{live_id}\",status=\"200\",code=\"0\"} 1"
+        ), "{text}");
+        assert!(text.contains("route=\"other\",status=\"404\""), "{text}");
     }
 }

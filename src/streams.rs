@@ -33,17 +33,6 @@ pub enum Signing {
     Tencent,
 }
 
-impl Signing {
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw.trim() {
-            "none" => Some(Self::None),
-            "aliyun-a" => Some(Self::AliyunA),
-            "tencent" => Some(Self::Tencent),
-            _ => None,
-        }
-    }
-}
-
 #[derive(Clone)]
 pub struct StreamConfig {
     /// `push_url` = `{publish_base}/{live_id}`
@@ -457,14 +446,6 @@ mod tests {
         assert!(!c.hook_secret_matches(Some("hook-secret")));
         c.hook_secret = Some(String::new());
         assert!(!c.hook_secret_matches(Some("")));
-    }
-
-    #[test]
-    fn signing_names() {
-        assert_eq!(Signing::parse("none"), Some(Signing::None));
-        assert_eq!(Signing::parse("aliyun-a"), Some(Signing::AliyunA));
-        assert_eq!(Signing::parse("tencent"), Some(Signing::Tencent));
-        assert_eq!(Signing::parse("aliyun"), None);
     }
 
     #[test]

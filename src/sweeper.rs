@@ -12,7 +12,7 @@ use crate::store::Store;
 /// Claims one tick may make when each comes back full.
 const ROUNDS_PER_TICK: usize = 20;
 
-/// Sweeps every `period` (config.rs `sweep_period`: 250 ms at most by default, so that a lapse
+/// Sweeps every `period` (`Config::sweep_period`: 250 ms at most by default, so that a lapse
 /// is announced within about that of the end of its window) until `stop` turns true.
 pub async fn run(store: Store, period: Duration, mut stop: watch::Receiver<bool>) {
     // Claims carry the replica's token, so that a replica only finishes what it claimed.

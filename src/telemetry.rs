@@ -13,11 +13,18 @@ use tracing_subscriber::EnvFilter;
 
 static DROPPED: OnceLock<ErrorCounter> = OnceLock::new();
 
+/// The log lines' form (`LIVEROOM_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 /// Keeps the background writer alive; dropping it flushes the lines still queued.
 pub struct LogGuard(#[allow(dead_code)] Option<WorkerGuard>);
 
 /// The service's logging: non-blocking stderr, `info` unless RUST_LOG says otherwise.
-pub fn init(format: &str) -> LogGuard {
+pub fn init(format: LogFormat) -> LogGuard {
     let (writer, guard) = NonBlockingBuilder::default()
         .lossy(true)
         .thread_name("liveroom-log")
@@ -27,10 +34,9 @@ pub fn init(format: &str) -> LogGuard {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer);
-    let _ = if format == "json" {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
     };
     LogGuard(Some(guard))
 }

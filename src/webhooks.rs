@@ -28,10 +28,25 @@ use crate::store::{Store, StoredEvent};
 const LEASE: Duration = Duration::from_secs(15);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
+/// Webhook delivery (`LIVEROOM_WEBHOOK_*`).
 #[derive(Clone)]
 pub struct WebhookConfig {
-    pub url: String,
+    pub url: url::Url,
+    /// The HMAC-SHA256 key of `X-Liveroom-Signature`.
     pub secret: String,
+    /// Whether webhooks get the member events of rooms above the watchers' threshold.
+    pub member_events: MemberEvents,
+    /// Events older than this are dropped undelivered.
+    pub max_age_ms: u64,
+}
+
+/// Which member events webhooks get (`LIVEROOM_WEBHOOK_MEMBER_EVENTS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberEvents {
+    /// Every member_joined / member_left, of rooms above the watchers' threshold too (`all`).
+    All,
+    /// What watchers get (`none`).
+    AsWatchers,
 }
 
 /// `X-Liveroom-Signature`: `t={unix seconds},v1={hex HMAC-SHA256 of "{t}.{body}"}`.
@@ -164,9 +179,8 @@ async fn deliver_room(
                 Ok(false) => continue,
             }
         }
-        let max_age = store.event_log().webhook_max_age_ms;
         for event in &events {
-            match post_until_accepted(store, config, client, owner, id, event, max_age).await {
+            match post_until_accepted(store, config, client, owner, id, event).await {
                 Posted::Accepted(took) => store.redis_stats().webhook_latency.observe(took),
                 Posted::TooOld => {
                     tracing::warn!(live_id = %id, event = %event.id, kind = %event.kind,
@@ -206,7 +220,7 @@ enum Posted {
 }
 
 /// POSTs one event until the receiver answers 2xx, backing off between attempts, unless it is
-/// (or becomes, while the receiver is down) older than `max_age_ms`.
+/// (or becomes, while the receiver is down) older than the config's `max_age_ms`.
 async fn post_until_accepted(
     store: &Store,
     config: &WebhookConfig,
@@ -214,14 +228,13 @@ async fn post_until_accepted(
     owner: &str,
     id: &LiveId,
     event: &StoredEvent,
-    max_age_ms: u64,
 ) -> Posted {
     let body = body_of(id, event);
     let written_ms = StoredEvent::position(&event.id).map_or(0, |(ms, _)| ms);
     let mut backoff = Duration::from_millis(100);
     let mut attempt = 1u32;
     loop {
-        if now_ms().saturating_sub(written_ms) > max_age_ms {
+        if now_ms().saturating_sub(written_ms) > config.max_age_ms {
             return Posted::TooOld;
         }
         let t = SystemTime::now()
@@ -229,7 +242,7 @@ async fn post_until_accepted(
             .map(|d| d.as_secs())
             .unwrap_or(0);
         let sent = client
-            .post(&config.url)
+            .post(config.url.clone())
             .header("Content-Type", "application/json")
             .header("X-Liveroom-Signature", signature(&config.secret, t, &body))
             .header("X-Liveroom-Event-Id", format!("{id}-{}", event.id))

@@ -7,11 +7,10 @@ use std::time::{Duration, Instant};
 
 use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::{Endpoint, IntoResponse, Request, Response};
-use poem_openapi::OpenApi;
 
+use super::MAX_BODY_BYTES;
 use super::envelope::{request_id_from, with_request_id};
 use super::error::{ApiError, ResponseCode};
-use super::{Apis, MAX_BODY_BYTES};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 
@@ -186,19 +185,10 @@ fn allowed_methods(path: &str) -> Option<String> {
     type Routes = Vec<(Vec<String>, Vec<Method>)>;
     static ROUTES: OnceLock<Routes> = OnceLock::new();
     let routes = ROUTES.get_or_init(|| {
-        let mut routes: Routes = Vec::new();
-        for p in <Apis as OpenApi>::meta()
+        super::routes::api_paths()
             .into_iter()
-            .flat_map(|api| api.paths)
-        {
-            let segments: Vec<String> = p.path.split('/').map(str::to_owned).collect();
-            let methods = p.operations.into_iter().map(|op| op.method);
-            match routes.iter_mut().find(|(s, _)| *s == segments) {
-                Some((_, known)) => known.extend(methods),
-                None => routes.push((segments, methods.collect())),
-            }
-        }
-        routes
+            .map(|(path, methods)| (path.split('/').map(str::to_owned).collect(), methods))
+            .collect()
     });
     let wanted: Vec<&str> = path.split('/').collect();
     let (_, methods) = routes

@@ -15,6 +15,7 @@ mod moderation;
 mod ops;
 mod presence;
 mod rooms;
+mod routes;
 mod server;
 mod spec;
 pub mod token_cache;
@@ -27,6 +28,7 @@ use poem_openapi::{ExtraHeader, OpenApiService, Tags};
 
 use self::auth::Authenticator;
 use self::error::ApiError;
+pub use self::routes::metrics_routes;
 pub use self::spec::spec_json;
 use crate::domain::time::Zone;
 use crate::metrics::Metrics;
@@ -147,8 +149,8 @@ pub fn routes(state: AppState, auth: Arc<Authenticator>) -> impl Endpoint {
     let (spec, docs) = spec::endpoints(&service);
     Route::new()
         .nest("/", service)
-        .at("/openapi.json", spec)
-        .nest("/docs", docs)
+        .at(routes::SPEC_PATH, spec)
+        .nest(routes::DOCS_PATH, docs)
         .data(Arc::new(auth::CallerChecks {
             authenticator: auth,
             tokens,

@@ -21,8 +21,6 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::profile::Profile;
 
-/// Entries by default: a replica's concurrent viewers, each token one entry of a few hundred bytes.
-pub const DEFAULT_MAX_ENTRIES: usize = 50_000;
 /// Larger tokens (rare: a profile with many `extends`) are verified on every request.
 pub const MAX_CACHED_TOKEN_BYTES: usize = 2048;
 

@@ -1,14 +1,14 @@
-//! Settings: every one an environment variable and the same-named flag of `liveroom serve`
-//! (CONTRACT section 9), validated once at start-up. Secrets are never logged.
+//! The raw settings, as clap reads them: every one an environment variable and the same-named
+//! flag of `liveroom serve` (CONTRACT section 9). Nothing reads them but `Config`'s parser
+//! (config/mod.rs). Secrets are never logged.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
-use clap::Args;
+use clap::{Args, Parser};
 
-use crate::domain::time::Zone;
-use crate::store::{EventLogSettings, RedisTarget, Timings};
-use crate::streams::{Signing, StreamConfig};
+/// Verified tokens cached by default: a replica's concurrent viewers, each token one entry of a
+/// few hundred bytes.
+const TOKEN_CACHE_MAX: usize = 50_000;
 
 #[derive(Args, Clone)]
 pub struct Settings {
@@ -111,7 +111,7 @@ pub struct Settings {
 
     /// Verified tokens kept so that heartbeats skip JWT decoding (0: no cache). An entry is the
     /// token's SHA-256 and its profile, kept until the token's `exp` (plus the clock leeway).
-    #[arg(long, env = "LIVEROOM_TOKEN_CACHE_MAX", default_value_t = crate::http::token_cache::DEFAULT_MAX_ENTRIES)]
+    #[arg(long, env = "LIVEROOM_TOKEN_CACHE_MAX", default_value_t = TOKEN_CACHE_MAX)]
     pub token_cache_max: usize,
 
     /// Where room events are POSTed (unset: no webhooks).
@@ -235,170 +235,20 @@ pub struct Settings {
     pub webhook_max_age_secs: u64,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct SettingsError(pub String);
-
 impl Settings {
-    pub fn zone(&self) -> Result<Zone, SettingsError> {
-        Zone::parse(&self.timezone).map_err(|e| SettingsError(format!("LIVEROOM_TIMEZONE: {e}")))
-    }
-
-    pub fn redis_target(&self) -> RedisTarget {
-        match self
-            .redis_cluster
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            Some(seeds) => RedisTarget::Cluster(
-                seeds
-                    .split(',')
-                    .map(|s| s.trim().to_owned())
-                    .filter(|s| !s.is_empty())
-                    .collect(),
-            ),
-            None => RedisTarget::Single(self.redis_url.clone()),
+    /// Every setting at its default, the environment ignored (for the spec and for tests).
+    pub fn defaults() -> Self {
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            settings: Settings,
         }
-    }
-
-    /// The listener's timeouts and connection cap.
-    pub fn edge_limits(&self) -> crate::edge::EdgeLimits {
-        let ms = |v: u64| (v > 0).then(|| Duration::from_millis(v));
-        crate::edge::EdgeLimits {
-            header_timeout: ms(self.header_timeout_ms),
-            body_timeout: ms(self.body_timeout_ms),
-            idle_timeout: ms(self.idle_timeout_ms),
-            max_connections: self.max_connections,
-        }
-    }
-
-    pub fn redis_timeout(&self) -> Duration {
-        Duration::from_millis(self.redis_timeout_ms.max(1))
-    }
-
-    pub fn timings(&self) -> Timings {
-        Timings {
-            member_window_ms: self.heartbeat_interval_ms.max(1) * self.heartbeat_misses.max(1),
-            anchor_close_ms: self.anchor_offline_close_ms.max(1),
-            ended_retention_ms: self.ended_retention_secs * 1000,
-            open_rooms_per_anchor: self.max_open_rooms_per_user,
-            list_cache_ms: self.list_cache_ms,
-            heartbeat_batch_max: self.heartbeat_batch_max.max(1),
-        }
-    }
-
-    /// What the room scripts need to know of events: whether webhooks read the logs, and the
-    /// member-event threshold.
-    pub fn event_log(&self) -> EventLogSettings {
-        EventLogSettings {
-            webhooks: matches!(self.webhooks(), Ok(Some(_))),
-            member_events_max: self.member_events_max,
-            webhook_member_events: self.webhook_member_events.trim() == "all",
-            webhook_max_age_ms: self.webhook_max_age_secs.max(1).saturating_mul(1000),
-            extends_max_bytes: self.event_extends_max_bytes,
-        }
-    }
-
-    pub fn sweep_period(&self) -> Duration {
-        // Lapses are due to be announced within 1 s of their window's end (CONTRACT section
-        // 6): the default claims what is due every 250 ms at most.
-        match self.sweep_interval_ms {
-            0 => Duration::from_millis(self.heartbeat_interval_ms.clamp(50, 250)),
-            ms => Duration::from_millis(ms),
-        }
-    }
-
-    pub fn streams(&self) -> StreamConfig {
-        let key = |k: &Option<String>| k.as_deref().unwrap_or("").to_owned();
-        StreamConfig {
-            publish_base: self.publish_base.clone(),
-            play_rtmp_base: self.play_rtmp_base.clone(),
-            play_http_base: self.play_http_base.clone(),
-            // validate() refuses any other value before the service starts
-            signing: Signing::parse(&self.url_signing).unwrap_or(Signing::None),
-            publish_key: key(&self.publish_key),
-            play_key: key(&self.play_key),
-            play_url_ttl_secs: self.play_url_ttl_secs,
-            hook_secret: self.hook_secret.clone().filter(|s| !s.is_empty()),
-        }
-    }
-
-    /// Webhook delivery, when a URL is set (a secret is then required).
-    pub fn webhooks(&self) -> Result<Option<crate::webhooks::WebhookConfig>, SettingsError> {
-        let url = match self.webhook_url.as_deref().map(str::trim) {
-            None | Some("") => return Ok(None),
-            Some(url) => url,
-        };
-        match url::Url::parse(url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-            _ => {
-                return Err(SettingsError(format!(
-                    "LIVEROOM_WEBHOOK_URL is not an http(s) URL: {url}"
-                )));
-            }
-        }
-        let secret = self
-            .webhook_secret
-            .clone()
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| {
-                SettingsError(
-                    "LIVEROOM_WEBHOOK_URL needs LIVEROOM_WEBHOOK_SECRET (the signing key)".into(),
-                )
-            })?;
-        Ok(Some(crate::webhooks::WebhookConfig {
-            url: url.to_owned(),
-            secret,
-        }))
-    }
-
-    pub fn validate(&self) -> Result<(), SettingsError> {
-        self.zone()?;
-        self.webhooks()?;
-        if !matches!(self.webhook_member_events.trim(), "all" | "none") {
-            return Err(SettingsError(format!(
-                "LIVEROOM_WEBHOOK_MEMBER_EVENTS must be all or none (got {:?})",
-                self.webhook_member_events
-            )));
-        }
-        if self.webhook_max_age_secs == 0 {
-            return Err(SettingsError(
-                "LIVEROOM_WEBHOOK_MAX_AGE_SECS must be positive".into(),
-            ));
-        }
-        if !matches!(self.log_format.as_str(), "text" | "json") {
-            return Err(SettingsError(
-                "LIVEROOM_LOG_FORMAT must be text or json".into(),
-            ));
-        }
-        match Signing::parse(&self.url_signing) {
-            None => {
-                return Err(SettingsError(format!(
-                    "LIVEROOM_URL_SIGNING must be none, aliyun-a or tencent (got {:?})",
-                    self.url_signing
-                )));
-            }
-            Some(Signing::None) => {}
-            Some(_) if self.publish_key.as_deref().unwrap_or("").is_empty() => {
-                return Err(SettingsError(format!(
-                    "LIVEROOM_URL_SIGNING={} needs LIVEROOM_PUBLISH_KEY",
-                    self.url_signing.trim()
-                )));
-            }
-            Some(_) => {}
-        }
-        if self.play_url_ttl_secs == 0 {
-            return Err(SettingsError(
-                "LIVEROOM_PLAY_URL_TTL_SECS must be positive".into(),
-            ));
-        }
-        if self.heartbeat_interval_ms == 0 || self.heartbeat_misses == 0 {
-            return Err(SettingsError(
-                "LIVEROOM_HEARTBEAT_INTERVAL_MS and LIVEROOM_HEARTBEAT_MISSES must be positive"
-                    .into(),
-            ));
-        }
-        Ok(())
+        // Parsed from no arguments, ignoring the environment: clap's defaults are the one source.
+        let mut cmd = <Defaults as clap::CommandFactory>::command();
+        cmd = cmd.mut_args(|a| a.env(None::<&str>));
+        let matches = cmd.get_matches_from(["liveroom"]);
+        <Defaults as clap::FromArgMatches>::from_arg_matches(&matches)
+            .map(|d| d.settings)
+            .unwrap_or_else(|e| e.exit())
     }
 }

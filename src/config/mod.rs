@@ -1,0 +1,383 @@
+//! What the service runs on: [`Config`], parsed once at start-up from the raw [`Settings`]
+//! (every one an environment variable and the same-named flag of `liveroom serve`, CONTRACT
+//! section 9). Parsing is the validation: a setting that does not parse stops start-up with a
+//! [`ConfigError`] naming it, and nothing reads a raw setting afterwards. Each component takes
+//! its typed part (`config.redis`, `config.edge`, `config.streams`, …).
+//!
+//! Layer: beside `app`, above the components whose setting types it fills in (`store`, `edge`,
+//! `streams`, `webhooks`, …); no component imports it (scripts/check-imports.py).
+
+mod settings;
+
+use std::net::SocketAddr;
+use std::num::{NonZeroU64, NonZeroUsize};
+use std::time::Duration;
+
+pub use self::settings::Settings;
+use crate::domain::time::Zone;
+use crate::edge::EdgeLimits;
+use crate::ratelimit::Limits as RateLimits;
+use crate::store::{EventLogSettings, RedisTarget, Timings};
+use crate::streams::{Signing, StreamConfig};
+use crate::telemetry::LogFormat;
+use crate::webhooks::{MemberEvents, WebhookConfig};
+
+/// The service's settings, parsed.
+pub struct Config {
+    pub bind: SocketAddr,
+    /// Threads that serve requests; `None`: one per core.
+    pub worker_threads: Option<NonZeroUsize>,
+    pub redis: Redis,
+    pub auth: Auth,
+    /// Presence windows, retention, the open-room quota, the list cache and heartbeat batching.
+    pub presence: Timings,
+    /// How often this replica claims and does what is due (the sweeper).
+    pub sweep_period: Duration,
+    /// The listener's timeouts and connection cap.
+    pub edge: EdgeLimits,
+    /// Publish and playback URLs, their signing, and the media-server hooks' secret.
+    pub streams: StreamConfig,
+    /// Webhook delivery; `None` when no URL is set.
+    pub webhooks: Option<WebhookConfig>,
+    pub events: Events,
+    pub limits: Limits,
+    /// Zone of "YYYY-MM-DD HH:MM:SS" times.
+    pub zone: Zone,
+    pub log_format: LogFormat,
+    /// On SIGTERM, how long to keep serving with `/readyz` answering 503.
+    pub shutdown_drain: Duration,
+}
+
+pub struct Redis {
+    pub target: RedisTarget,
+    /// Prefix of every key.
+    pub key_prefix: String,
+    /// How long one Redis call may take.
+    pub timeout: Duration,
+}
+
+/// How tokens are verified, by `serve` and signed by `liveroom token`.
+pub struct Auth {
+    pub key: JwtKey,
+    /// Required `iss`, when set.
+    pub issuer: Option<String>,
+    /// Required `aud`, when set.
+    pub audience: Option<String>,
+    /// Longest token lifetime accepted; `None`: any.
+    pub max_ttl_secs: Option<NonZeroU64>,
+    /// Verified tokens kept (0: no cache).
+    pub token_cache_max: usize,
+}
+
+/// The one key tokens are verified with (a public key wins over a secret, as before).
+pub enum JwtKey {
+    /// HS256: verifies, and `liveroom token` signs with it.
+    Secret(String),
+    /// The PEM of an RSA or EC public key (RS256 or ES256): verifies only.
+    PublicKey(Vec<u8>),
+}
+
+/// The room events: what a room writes for watchers, and the event streams (SSE).
+pub struct Events {
+    /// Above this many members a room writes no member events for watchers.
+    pub member_events_max: u32,
+    /// Extends up to this many bytes of JSON ride along in `extends_updated`.
+    pub extends_max_bytes: usize,
+    pub sse: Sse,
+}
+
+/// Event streams (SSE).
+pub struct Sse {
+    /// Streams one user may hold open, over all replicas (0: no limit).
+    pub per_user: u32,
+    /// Streams open on this replica (0: no limit).
+    pub max_open: usize,
+    /// Events a watcher may fall behind before its stream is cut off.
+    pub buffer: usize,
+}
+
+/// Rate limits.
+pub struct Limits {
+    pub rate: RateLimits,
+    /// Take the client address from the last X-Forwarded-For entry (behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+}
+
+/// A setting that does not parse, named.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{setting} must be {expected} (got {got:?})")]
+    OneOf {
+        setting: &'static str,
+        expected: String,
+        got: String,
+    },
+    #[error("{0} must be positive")]
+    NotPositive(&'static str),
+    #[error("{setting}={value} needs {needs}")]
+    Needs {
+        setting: &'static str,
+        value: String,
+        needs: &'static str,
+    },
+    #[error("{setting}: {reason}")]
+    Invalid {
+        setting: &'static str,
+        reason: String,
+    },
+    #[error(
+        "no JWT key: set LIVEROOM_JWT_SECRET (HS256) or LIVEROOM_JWT_PUBLIC_KEY_FILE (RS256/ES256 PEM)"
+    )]
+    NoJwtKey,
+}
+
+impl ConfigError {
+    /// The setting (environment variable) that does not parse.
+    pub fn setting(&self) -> &'static str {
+        match self {
+            Self::OneOf { setting, .. } | Self::Needs { setting, .. } => setting,
+            Self::Invalid { setting, .. } => setting,
+            Self::NotPositive(setting) => setting,
+            Self::NoJwtKey => "LIVEROOM_JWT_SECRET",
+        }
+    }
+}
+
+/// A setting's closed set of values, by name.
+trait Choice: Copy + 'static {
+    const CHOICES: &'static [(&'static str, Self)];
+}
+
+impl Choice for Signing {
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        ("none", Self::None),
+        ("aliyun-a", Self::AliyunA),
+        ("tencent", Self::Tencent),
+    ];
+}
+
+impl Choice for MemberEvents {
+    const CHOICES: &'static [(&'static str, Self)] =
+        &[("all", Self::All), ("none", Self::AsWatchers)];
+}
+
+impl Choice for LogFormat {
+    const CHOICES: &'static [(&'static str, Self)] = &[("text", Self::Text), ("json", Self::Json)];
+}
+
+fn choice<T: Choice>(setting: &'static str, raw: &str) -> Result<T, ConfigError> {
+    if let Some((_, value)) = T::CHOICES.iter().find(|(name, _)| *name == raw) {
+        return Ok(*value);
+    }
+    let names: Vec<&str> = T::CHOICES.iter().map(|(name, _)| *name).collect();
+    let expected = match names.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    Err(ConfigError::OneOf {
+        setting,
+        expected,
+        got: raw.to_owned(),
+    })
+}
+
+fn positive(setting: &'static str, value: u64) -> Result<NonZeroU64, ConfigError> {
+    NonZeroU64::new(value).ok_or(ConfigError::NotPositive(setting))
+}
+
+/// A set, non-blank value.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|v| !v.is_empty())
+}
+
+/// Milliseconds, 0 for none.
+fn millis_or_none(ms: u64) -> Option<Duration> {
+    (ms > 0).then(|| Duration::from_millis(ms))
+}
+
+impl TryFrom<Settings> for Config {
+    type Error = ConfigError;
+
+    fn try_from(s: Settings) -> Result<Self, ConfigError> {
+        Self::parse(&s)
+    }
+}
+
+impl Config {
+    pub fn parse(s: &Settings) -> Result<Self, ConfigError> {
+        let heartbeat_interval_ms =
+            positive("LIVEROOM_HEARTBEAT_INTERVAL_MS", s.heartbeat_interval_ms)?.get();
+        let heartbeat_misses = positive("LIVEROOM_HEARTBEAT_MISSES", s.heartbeat_misses)?.get();
+        Ok(Self {
+            bind: s.bind,
+            worker_threads: NonZeroUsize::new(s.worker_threads),
+            redis: Redis {
+                target: redis_target(s),
+                key_prefix: s.redis_key_prefix.clone(),
+                timeout: Duration::from_millis(s.redis_timeout_ms.max(1)),
+            },
+            auth: Auth::parse(s)?,
+            presence: Timings {
+                member_window_ms: heartbeat_interval_ms.saturating_mul(heartbeat_misses),
+                anchor_close_ms: s.anchor_offline_close_ms.max(1),
+                ended_retention_ms: s.ended_retention_secs.saturating_mul(1000),
+                open_rooms_per_anchor: s.max_open_rooms_per_user,
+                list_cache_ms: s.list_cache_ms,
+                heartbeat_batch_max: s.heartbeat_batch_max.max(1),
+            },
+            // Lapses are due to be announced within 1 s of their window's end (CONTRACT section
+            // 6): the default claims what is due every 250 ms at most.
+            sweep_period: Duration::from_millis(match s.sweep_interval_ms {
+                0 => heartbeat_interval_ms.clamp(50, 250),
+                ms => ms,
+            }),
+            edge: EdgeLimits {
+                header_timeout: millis_or_none(s.header_timeout_ms),
+                body_timeout: millis_or_none(s.body_timeout_ms),
+                idle_timeout: millis_or_none(s.idle_timeout_ms),
+                max_connections: s.max_connections,
+            },
+            streams: streams(s)?,
+            webhooks: webhooks(s)?,
+            events: Events {
+                member_events_max: s.member_events_max,
+                extends_max_bytes: s.event_extends_max_bytes,
+                sse: Sse {
+                    per_user: s.sse_per_user,
+                    max_open: s.sse_max,
+                    buffer: s.sse_buffer,
+                },
+            },
+            limits: Limits {
+                rate: RateLimits {
+                    per_user: s.rate_limit_user_per_sec,
+                    per_ip: s.rate_limit_ip_per_sec,
+                },
+                trust_forwarded_for: s.rate_limit_trust_xff,
+            },
+            zone: Zone::parse(&s.timezone).map_err(|e| ConfigError::Invalid {
+                setting: "LIVEROOM_TIMEZONE",
+                reason: e.to_string(),
+            })?,
+            log_format: choice("LIVEROOM_LOG_FORMAT", &s.log_format)?,
+            shutdown_drain: Duration::from_millis(s.shutdown_drain_ms),
+        })
+    }
+
+    /// What the room scripts need to know of events: whether webhooks read the logs (and want
+    /// every member event, and for how long), and the watchers' member-event threshold.
+    pub fn event_log(&self) -> EventLogSettings {
+        let hooks = self.webhooks.as_ref();
+        EventLogSettings {
+            webhooks: hooks.is_some(),
+            member_events_max: self.events.member_events_max,
+            webhook_member_events: hooks.is_some_and(|w| w.member_events == MemberEvents::All),
+            webhook_max_age_ms: hooks.map_or(EventLogSettings::default().webhook_max_age_ms, |w| {
+                w.max_age_ms
+            }),
+            extends_max_bytes: self.events.extends_max_bytes,
+        }
+    }
+}
+
+impl Auth {
+    /// The auth settings alone: `liveroom token` reads these and no other.
+    pub fn parse(s: &Settings) -> Result<Self, ConfigError> {
+        let key = match (&s.jwt_public_key_file, given(&s.jwt_secret)) {
+            (Some(path), _) => {
+                JwtKey::PublicKey(std::fs::read(path).map_err(|e| ConfigError::Invalid {
+                    setting: "LIVEROOM_JWT_PUBLIC_KEY_FILE",
+                    reason: format!("{path}: {e}"),
+                })?)
+            }
+            (None, Some(secret)) => JwtKey::Secret(secret.to_owned()),
+            (None, None) => return Err(ConfigError::NoJwtKey),
+        };
+        Ok(Self {
+            key,
+            issuer: s.jwt_issuer.clone(),
+            audience: s.jwt_audience.clone(),
+            max_ttl_secs: NonZeroU64::new(s.jwt_max_ttl_secs),
+            token_cache_max: s.token_cache_max,
+        })
+    }
+}
+
+fn redis_target(s: &Settings) -> RedisTarget {
+    match s
+        .redis_cluster
+        .as_deref()
+        .map(str::trim)
+        .filter(|seeds| !seeds.is_empty())
+    {
+        Some(seeds) => RedisTarget::Cluster(
+            seeds
+                .split(',')
+                .map(str::trim)
+                .filter(|seed| !seed.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        ),
+        None => RedisTarget::Single(s.redis_url.clone()),
+    }
+}
+
+fn streams(s: &Settings) -> Result<StreamConfig, ConfigError> {
+    let signing = choice("LIVEROOM_URL_SIGNING", s.url_signing.trim())?;
+    let publish_key = given(&s.publish_key).unwrap_or_default().to_owned();
+    if signing != Signing::None && publish_key.is_empty() {
+        return Err(ConfigError::Needs {
+            setting: "LIVEROOM_URL_SIGNING",
+            value: s.url_signing.trim().to_owned(),
+            needs: "LIVEROOM_PUBLISH_KEY",
+        });
+    }
+    Ok(StreamConfig {
+        publish_base: s.publish_base.clone(),
+        play_rtmp_base: s.play_rtmp_base.clone(),
+        play_http_base: s.play_http_base.clone(),
+        signing,
+        publish_key,
+        play_key: given(&s.play_key).unwrap_or_default().to_owned(),
+        play_url_ttl_secs: positive("LIVEROOM_PLAY_URL_TTL_SECS", s.play_url_ttl_secs)?.get(),
+        hook_secret: given(&s.hook_secret).map(str::to_owned),
+    })
+}
+
+/// Webhook delivery, when a URL is set (a secret is then required). Its other settings are
+/// checked with or without a URL, so that a bad one stops start-up either way.
+fn webhooks(s: &Settings) -> Result<Option<WebhookConfig>, ConfigError> {
+    let member_events = choice(
+        "LIVEROOM_WEBHOOK_MEMBER_EVENTS",
+        s.webhook_member_events.trim(),
+    )?;
+    let max_age_secs = positive("LIVEROOM_WEBHOOK_MAX_AGE_SECS", s.webhook_max_age_secs)?;
+    let raw = match s.webhook_url.as_deref().map(str::trim) {
+        None | Some("") => return Ok(None),
+        Some(raw) => raw,
+    };
+    let url = match url::Url::parse(raw) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => url,
+        _ => {
+            return Err(ConfigError::Invalid {
+                setting: "LIVEROOM_WEBHOOK_URL",
+                reason: format!("not an http(s) URL: {raw}"),
+            });
+        }
+    };
+    let secret = given(&s.webhook_secret).ok_or_else(|| ConfigError::Needs {
+        setting: "LIVEROOM_WEBHOOK_URL",
+        value: raw.to_owned(),
+        needs: "LIVEROOM_WEBHOOK_SECRET (the signing key)",
+    })?;
+    Ok(Some(WebhookConfig {
+        url,
+        secret: secret.to_owned(),
+        member_events,
+        max_age_ms: max_age_secs.get().saturating_mul(1000),
+    }))
+}
+
+#[cfg(test)]
+mod tests;
