@@ -16,7 +16,7 @@
 #                     every request comes from 127.0.0.1), to see what the limiter costs
 #   --workers N       LIVEROOM_WORKER_THREADS=N for liveroom (default: liveroom's, one per core;
 #                     on this 2-core machine, which Redis and the generator share, 1 costs less
-#                     CPU per request: README, issue 16)
+#                     CPU per request: bench/README.md, "Worker threads")
 #   after --, arguments go to `bench main` (see `target/release/bench main --help`)
 #
 # Needs: Rust (rustup), redis-server, redis-cli and redis-benchmark (installed from Debian's

@@ -26,13 +26,21 @@ cargo build --release --bin liveroom
 bin=target/release/liveroom
 token=$("$bin" token --sub anchor-1 --nick "主播1" --ttl 86400)
 port="${LIVEROOM_BIND##*:}"
+# `liveroom token` in another shell needs the same secret (the README's "Try it" sets it).
+if [ "$LIVEROOM_JWT_SECRET" = dev-secret-change-me ]; then
+  secret="export LIVEROOM_JWT_SECRET=dev-secret-change-me"
+else
+  secret="export LIVEROOM_JWT_SECRET=...   (the secret you gave dev.sh)"
+fi
 cat >&2 <<MSG
 
   Swagger UI:  http://127.0.0.1:${port}/docs   (Authorize with the token below)
   A token for user anchor-1 (24 h):
     ${token}
-  More:        ${bin} token --sub someone --nick 昵称
-  Try:         curl -s -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:${port}/client/live/room/list
+  More, in another shell:
+    ${secret}
+    ${bin} token --sub someone --nick 昵称
+  Try:         the README's "Try it"
 
 MSG
 exec "$bin" serve

@@ -27,7 +27,7 @@ missing_required_header,unsupported_method,use_after_free,ignored_auth"
 command -v redis-server >/dev/null 2>&1 || apt_install redis-server redis-tools
 command -v python3 >/dev/null 2>&1 || apt_install python3 python3-venv
 
-# The virtualenv is shared with the SDK test (tests/sdk): change it under its lock.
+# The virtualenv is shared with the SDK test (tests/e2e/sdk): change it under its lock.
 mkdir -p target
 (
   flock 9

@@ -1,33 +1,41 @@
 #!/usr/bin/env bash
-# Runs every check: installs what the tests need (redis-server, redis-tools), then
-# cargo fmt --check, clippy with warnings as errors, imports only down the layers and no
+# Runs every check (.ci/run calls this): installs what the tests need, then cargo fmt --check,
+# clippy with warnings as errors (tests/e2e included), imports only down the layers and no
 # cycles (scripts/check-imports.py),
-# the spec's linters (scripts/spec-lint.sh)
-# and the whole test suite.
+# the spec's linters (scripts/spec-lint.sh), the unit tests and tests/api on one Redis and on a
+# 3-master Redis Cluster, tests/e2e on both, and Schemathesis (scripts/fuzz.sh).
 # The tests start their own redis-server processes on free ports and stop them afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_cargo
 
-apt_install redis-server redis-tools docker-compose nginx libnginx-mod-rtmp ffmpeg \
-  python3 python3-venv chromium fonts-wqy-zenhei
-# node and npm as they are (a NodeSource nodejs brings its own npm), else Debian's
+# The unit tests and tests/api need only these.
+apt_install redis-server redis-tools
+# tests/e2e: docker-compose (deploy), nginx + nginx-rtmp and ffmpeg (replicas, streams), python3
+# with venv (sdk; also spec-lint and fuzz), chromium and a CJK font (browser).
+apt_install docker-compose nginx libnginx-mod-rtmp ffmpeg python3 python3-venv chromium \
+  fonts-wqy-zenhei
+# node and npm as they are (a NodeSource nodejs brings its own npm), else Debian's: the browser
+# test's playwright-core (tests/e2e/browser) and spec-lint's tools.
 command -v npm >/dev/null 2>&1 || apt_install nodejs npm
-# playwright-core for the browser test (tests/browser), driving Debian's chromium
-(cd tests/browser && npm ci --no-audit --no-fund --silent)
+(cd tests/e2e/browser && npm ci --no-audit --no-fund --silent)
 
 echo ">> cargo fmt --check"
 cargo fmt --all -- --check
-echo ">> cargo clippy --workspace --all-targets -- -D warnings"
+echo ">> cargo clippy --workspace --all-targets -- -D warnings (and tests/e2e)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo clippy --test e2e --quiet -- -D warnings
 echo ">> scripts/check-imports.py (imports go down the layers, no cycles between modules)"
 python3 scripts/check-imports.py
 echo ">> scripts/spec-lint.sh (openapi-spec-validator, Redocly, openapi-typescript + tsc)"
 scripts/spec-lint.sh
-echo ">> cargo test (single Redis)"
+echo ">> cargo test (unit tests and tests/api, single Redis)"
 cargo test --all-targets
 echo ">> cargo test --test api (3-master Redis Cluster)"
 LIVEROOM_TEST_REDIS=cluster cargo test --test api
+echo ">> cargo test --test e2e (single Redis, then a 3-master Redis Cluster)"
+cargo test --test e2e
+LIVEROOM_TEST_REDIS=cluster cargo test --test e2e
 echo ">> scripts/fuzz.sh (Schemathesis against the served spec)"
 scripts/fuzz.sh

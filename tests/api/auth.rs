@@ -222,47 +222,11 @@ async fn the_token_command_prints_a_token_the_server_accepts() {
     assert_eq!(d["anchor_info"]["nick"], "主播1");
 }
 
-/// An RSA or EC key pair from openssl, as (private PEM, public key file).
+/// A committed RSA or EC test key pair (tests/api/keys), as (private PEM, public key file).
 fn key_pair(kind: &str) -> (Vec<u8>, std::path::PathBuf) {
-    let dir =
-        std::env::temp_dir().join(format!("liveroom-test-keys-{}-{kind}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let private = dir.join("private.pem");
-    let public = dir.join("public.pem");
-    let generate = match kind {
-        "rsa" => vec![
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-        ],
-        _ => vec![
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-        ],
-    };
-    let ok = std::process::Command::new("openssl")
-        .args(&generate)
-        .arg("-out")
-        .arg(&private)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "openssl genpkey");
-    let ok = std::process::Command::new("openssl")
-        .args(["pkey", "-pubout", "-in"])
-        .arg(&private)
-        .arg("-out")
-        .arg(&public)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "openssl pkey");
-    (std::fs::read(&private).unwrap(), public)
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/api/keys");
+    let private = std::fs::read(dir.join(format!("{kind}.pem"))).expect("private key");
+    (private, dir.join(format!("{kind}.pub.pem")))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

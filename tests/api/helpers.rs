@@ -74,6 +74,7 @@ impl Guarded {
     }
 
     /// Sends a signal (`TERM`, `STOP`, `CONT`, ...) to the process.
+    #[allow(dead_code)] // tests/e2e's rolling restart (Replica::terminate)
     pub fn signal(&self, name: &str) {
         if let Some(pid) = self.pid() {
             let _ = Command::new("kill")
@@ -83,6 +84,7 @@ impl Guarded {
     }
 
     /// Whether the process still runs (an exited one stays a zombie until the shell reaps it).
+    #[allow(dead_code)] // tests/e2e's rolling restart (Replica::terminate)
     pub fn alive(&self) -> bool {
         self.pid().is_some_and(|pid| {
             std::fs::read_to_string(format!("/proc/{pid}/stat"))

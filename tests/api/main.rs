@@ -1,9 +1,9 @@
-//! The integration suite: every test talks to a real Redis through a real app on port 0.
+//! The integration suite: every test talks to a real Redis through a real app on port 0. It needs
+//! `redis-server` and `redis-cli` and nothing else; the tests that drive a browser, the SDK
+//! generator, docker-compose, nginx or ffmpeg are in tests/e2e.
 
 mod auth;
 mod bounded;
-mod browser;
-mod deploy;
 mod discovery;
 mod discovery_cache;
 mod edge;
@@ -12,12 +12,13 @@ mod events_scale;
 mod faults;
 mod helpers;
 mod moderation;
-mod nginx;
 mod openapi;
 mod presence;
 mod ratelimit;
+mod readme;
+mod replica;
 mod replicas;
 mod rooms;
-mod sdk;
+mod stream_support;
 mod streams;
 mod token_cache;

@@ -1,6 +1,6 @@
 //! Swagger UI as a person uses it, in a real browser: headless Debian chromium opens `/docs`,
 //! authorizes with a token from `liveroom token`, runs "create room" through "Try it out" with a
-//! JSON body and reads the 200 answer and its live_id on the page (tests/browser/swagger.mjs,
+//! JSON body and reads the 200 answer and its live_id on the page (tests/e2e/browser/swagger.mjs,
 //! playwright-core). The screenshot is target/test-output/swagger-create-room.png.
 
 use std::path::{Path, PathBuf};
@@ -23,9 +23,9 @@ fn chromium() -> String {
     path
 }
 
-/// playwright-core in tests/browser/node_modules (`npm ci` the first time).
+/// playwright-core in tests/e2e/browser/node_modules (`npm ci` the first time).
 fn require_playwright() -> PathBuf {
-    let dir = Path::new(ROOT).join("tests/browser");
+    let dir = Path::new(ROOT).join("tests/e2e/browser");
     let node = Command::new("node").arg("--version").output();
     assert!(
         node.is_ok_and(|o| o.status.success()),
@@ -42,7 +42,7 @@ fn require_playwright() -> PathBuf {
             .expect("npm runs");
         assert!(
             npm.status.success(),
-            "npm ci in tests/browser failed:\n{}",
+            "npm ci in tests/e2e/browser failed:\n{}",
             String::from_utf8_lossy(&npm.stderr)
         );
     }
@@ -83,7 +83,7 @@ async fn swagger_ui_creates_a_room_in_a_real_browser() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "tests/browser/swagger.mjs failed:\n{stderr}\n{stdout}"
+        "tests/e2e/browser/swagger.mjs failed:\n{stderr}\n{stdout}"
     );
     let shown: Value = stdout
         .lines()

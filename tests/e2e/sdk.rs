@@ -1,6 +1,6 @@
 //! The spec is good enough for SDK generation: openapi-python-client generates a client from the
 //! spec the app serves without a warning, and that client drives create, join, heartbeat and
-//! user_list (tests/sdk/generated_client.py, which installs what it needs into target/pyenv).
+//! user_list (tests/e2e/sdk/generated_client.py, which installs what it needs into target/pyenv).
 
 use std::path::Path;
 use std::time::Duration;
@@ -33,7 +33,7 @@ async fn a_generated_python_client_drives_a_room() {
     let app = spawn_app().await;
     let (anchor, viewer) = ("sdk-anchor", "sdk-viewer");
     let run = tokio::process::Command::new("python3")
-        .arg(Path::new(ROOT).join("tests/sdk/generated_client.py"))
+        .arg(Path::new(ROOT).join("tests/e2e/sdk/generated_client.py"))
         .env("LIVEROOM_BASE_URL", &app.base)
         .env("ANCHOR_ID", anchor)
         .env("ANCHOR_TOKEN", token(anchor))
@@ -50,7 +50,7 @@ async fn a_generated_python_client_drives_a_room() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "tests/sdk/generated_client.py failed:\n{stderr}\n{stdout}"
+        "tests/e2e/sdk/generated_client.py failed:\n{stderr}\n{stdout}"
     );
     let seen: Value = stdout
         .lines()

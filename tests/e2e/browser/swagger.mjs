@@ -1,6 +1,6 @@
 // Swagger UI as a person uses it, in headless Debian chromium: open /docs, press Authorize and
 // paste a token, open "create room", press "Try it out", write a JSON body, press Execute, and
-// read the 200 answer and its live_id on the page. Run by tests/api/browser.rs, which spawns the
+// read the 200 answer and its live_id on the page. Run by tests/e2e/browser.rs, which spawns the
 // app and passes, in the environment:
 //   LIVEROOM_BASE_URL  the app, e.g. http://127.0.0.1:41234
 //   TOKEN              a token from `liveroom token`

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The Python side of the SDK test (tests/api/sdk.rs): generates a client from the spec that
+"""The Python side of the SDK test (tests/e2e/sdk.rs): generates a client from the spec that
 liveroom serves, with openapi-python-client, and drives create, join, heartbeat and user_list
 through it.
 
@@ -9,7 +9,7 @@ The Rust test spawns the app and passes, in the environment:
   VIEWER_ID, VIEWER_TOKEN    a user who joins it
 
 Run with any python3: the first run makes the virtualenv target/pyenv (the one scripts/fuzz.sh
-uses too) and installs tests/sdk/requirements.txt into it; then the script runs itself again
+uses too) and installs tests/e2e/sdk/requirements.txt into it; then the script runs itself again
 inside it. The client is generated into target/sdk-client/liveroom_client; a warning of the
 generator fails the test, as does any answer the generated client does not expect.
 Prints one JSON line of what it saw, which the Rust side checks against the server.
@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 VENV = ROOT / "target" / "pyenv"
 REQUIREMENTS = Path(__file__).with_name("requirements.txt")
 OUT = ROOT / "target" / "sdk-client"
