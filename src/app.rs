@@ -74,6 +74,10 @@ pub fn state(settings: &Settings, conn: Connection) -> Result<AppState, StartErr
     );
     Ok(AppState {
         watching,
+        pages: Arc::new(crate::pages::Pages::new(
+            &store,
+            settings.timings().list_cache_ms,
+        )),
         store,
         streams: Arc::new(settings.streams()),
         zone: settings.zone().map_err(|e| StartError(e.to_string()))?,

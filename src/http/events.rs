@@ -39,7 +39,11 @@ struct StreamSlot {
 impl StreamSlot {
     async fn take(store: &Store, user: &str, cap: u32) -> Result<Self, ApiError> {
         let stream = uuid::Uuid::new_v4().simple().to_string();
-        if let Some(wait_ms) = store.open_stream_slot(user, &stream, cap, SLOT_TTL).await? {
+        if let Some(wait_ms) = store
+            .events()
+            .open_stream_slot(user, &stream, cap, SLOT_TTL)
+            .await?
+        {
             return Err(ApiError::Busy {
                 why: format!(
                     "this user has {cap} event streams open, the limit (LIVEROOM_SSE_PER_USER); \
@@ -65,7 +69,7 @@ impl Drop for StreamSlot {
         );
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(async move {
-                if let Err(e) = store.close_stream_slot(&user, &stream).await {
+                if let Err(e) = store.events().close_stream_slot(&user, &stream).await {
                     tracing::info!(error = %e, "freeing an event stream's slot failed; it lapses");
                 }
             });
@@ -141,6 +145,7 @@ impl Follow {
             if !self.caught_up {
                 match self
                     .store
+                    .events()
                     .events_after(&self.live_id, &self.last, CATCH_UP_PAGE)
                     .await
                 {
@@ -214,12 +219,18 @@ impl Follow {
     async fn recheck_watcher(&mut self) {
         if let Err(e) = self
             .store
+            .events()
             .renew_stream_slot(&self.slot.user, &self.slot.stream, SLOT_TTL)
             .await
         {
             tracing::info!(error = %e, "renewing an event stream's slot failed");
         }
-        match self.store.may_watch(&self.live_id, &self.user).await {
+        match self
+            .store
+            .events()
+            .may_watch(&self.live_id, &self.user)
+            .await
+        {
             Ok(()) => {}
             Err(StoreError::NotMember) => self.ending = Some("not_member"),
             Err(StoreError::NotFound) => self.ending = Some("deleted"),
@@ -433,7 +444,7 @@ impl EventsApi {
         }
         let id = live_id::parse(&live_id)?;
         let store = &self.state.store;
-        store.may_watch(&id, caller.user_id()).await?;
+        store.events().may_watch(&id, caller.user_id()).await?;
         let last = match last_event_id.0.as_deref().map(str::trim) {
             Some(raw) if is_stream_id(raw) => raw.to_owned(),
             Some(raw) => {
@@ -441,7 +452,7 @@ impl EventsApi {
                     "Last-Event-ID must be an event id such as 1700000000000-0 (got {raw:?})"
                 )));
             }
-            None => store.last_event_id(&id).await?,
+            None => store.events().last_event_id(&id).await?,
         };
         let hub = &self.state.watching;
         let Some(open) = hub.open_stream() else {

@@ -59,6 +59,8 @@ pub enum ApiTags {
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    /// The live list and search, through this replica's cache of hot pages.
+    pub pages: Arc<crate::pages::Pages>,
     pub streams: Arc<StreamConfig>,
     pub zone: Zone,
     pub metrics: Arc<Metrics>,

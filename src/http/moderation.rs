@@ -264,6 +264,7 @@ impl ModerationApi {
         let kicked = self
             .state
             .store
+            .moderation()
             .kick(&id, caller.user_id(), caller.is_admin(), &target, ban)
             .await?;
         log_admin(&caller, "kick", &id);
@@ -288,6 +289,7 @@ impl ModerationApi {
         let target = kick_target(&user_id)?;
         self.state
             .store
+            .moderation()
             .unban(&id, caller.user_id(), caller.is_admin(), &target)
             .await?;
         log_admin(&caller, "unban", &id);
@@ -315,6 +317,7 @@ impl ModerationApi {
         let bans = self
             .state
             .store
+            .moderation()
             .bans(&id, caller.user_id(), caller.is_admin(), page)
             .await?;
         Ok(ban_answer(bans))
@@ -344,6 +347,7 @@ impl ModerationApi {
         let rooms = self
             .state
             .store
+            .discovery()
             .anchor_rooms(caller.user_id(), status, page)
             .await?;
         Ok(room_page(&self.state, rooms, caller.user_id()))

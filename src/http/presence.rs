@@ -40,6 +40,7 @@ impl PresenceApi {
         let room = self
             .state
             .store
+            .presence()
             .join(&live_id::parse(&live_id)?, &caller.0)
             .await?;
         let urls = self.state.streams.urls(&room, caller.user_id());
@@ -64,6 +65,7 @@ impl PresenceApi {
     ) -> Result<Json<Envelope>, ApiError> {
         self.state
             .store
+            .presence()
             .leave(&live_id::parse(&live_id)?, caller.user_id())
             .await?;
         Ok(Envelope::ok())
@@ -90,7 +92,12 @@ impl PresenceApi {
         live_id: Path<String>,
     ) -> Result<HeartbeatJson, ApiError> {
         let id = live_id::parse(&live_id)?;
-        let beat = self.state.store.heartbeat(&id, &caller.0).await?;
+        let beat = self
+            .state
+            .store
+            .presence()
+            .heartbeat(&id, &caller.0)
+            .await?;
         Ok(HeartbeatEnvelope::fast(HeartbeatData {
             live_id: id.to_string(),
             live_status: beat.live_status.code(),
@@ -121,6 +128,7 @@ impl PresenceApi {
         let members = self
             .state
             .store
+            .presence()
             .members(&live_id::parse(&live_id)?, page)
             .await?;
         Ok(MemberPageEnvelope::ok(members.into()))

@@ -52,7 +52,7 @@ impl RoomsApi {
             publish_expire_at: b.publish_expire_at,
         };
         let new = NewRoom::parse(input, self.state.zone)?;
-        let room = self.state.store.create_room(new, &caller.0).await?;
+        let room = self.state.store.rooms().create(new, &caller.0).await?;
         Ok(self.answer(room, &caller))
     }
 
@@ -72,7 +72,12 @@ impl RoomsApi {
         /// 直播间ID
         live_id: Path<String>,
     ) -> Result<Json<RoomEnvelope>, ApiError> {
-        let room = self.state.store.room(&live_id::parse(&live_id)?).await?;
+        let room = self
+            .state
+            .store
+            .rooms()
+            .room(&live_id::parse(&live_id)?)
+            .await?;
         Ok(self.answer(room, &caller))
     }
 
@@ -97,6 +102,7 @@ impl RoomsApi {
         let room = self
             .state
             .store
+            .rooms()
             .start(&live_id::parse(&live_id)?, caller.user_id())
             .await?;
         Ok(self.answer(room, &caller))
@@ -121,6 +127,7 @@ impl RoomsApi {
     ) -> Result<Json<Envelope>, ApiError> {
         self.state
             .store
+            .rooms()
             .stop(&live_id::parse(&live_id)?, caller.user_id())
             .await?;
         Ok(Envelope::ok())
@@ -145,6 +152,7 @@ impl RoomsApi {
     ) -> Result<Json<Envelope>, ApiError> {
         self.state
             .store
+            .rooms()
             .delete(&live_id::parse(&live_id)?, caller.user_id())
             .await?;
         Ok(Envelope::ok())
@@ -169,6 +177,7 @@ impl RoomsApi {
         let extends = Extends::parse("extends", body.0.extends.0)?;
         self.state
             .store
+            .rooms()
             .set_extends(&id, caller.user_id(), &extends)
             .await?;
         Ok(Envelope::ok())

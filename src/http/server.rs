@@ -141,10 +141,14 @@ impl ServerApi {
                         "anchor_id must be 1 to 128 bytes without control characters".into(),
                     )
                 })?;
-                store.anchor_rooms(&anchor, status, page).await?
+                store
+                    .discovery()
+                    .anchor_rooms(&anchor, status, page)
+                    .await?
             }
             None => {
                 store
+                    .discovery()
                     .search(&Keyword::parse(None)?, None, status, page)
                     .await?
             }
@@ -168,6 +172,7 @@ impl ServerApi {
         let id = live_id::parse(&live_id)?;
         self.state
             .store
+            .rooms()
             .stop_as(&id, admin.0.user_id(), true)
             .await?;
         log_admin(&admin.0, "stop", &id);
@@ -189,6 +194,7 @@ impl ServerApi {
         let id = live_id::parse(&live_id)?;
         self.state
             .store
+            .rooms()
             .delete_as(&id, admin.0.user_id(), true)
             .await?;
         log_admin(&admin.0, "delete", &id);
@@ -214,6 +220,7 @@ impl ServerApi {
         let kicked = self
             .state
             .store
+            .moderation()
             .kick(&id, admin.0.user_id(), true, &target, ban)
             .await?;
         log_admin(&admin.0, "kick", &id);
@@ -233,7 +240,7 @@ impl ServerApi {
         live_id: Path<String>,
     ) -> Result<Json<StatsEnvelope>, ApiError> {
         let id = live_id::parse(&live_id)?;
-        let s: RoomStats = self.state.store.stats(&id).await?;
+        let s: RoomStats = self.state.store.moderation().stats(&id).await?;
         Ok(Json(StatsEnvelope {
             request_id: current_request_id(),
             code: 0,

@@ -2,15 +2,24 @@
 //! each room after its own atomic change is `index`).
 
 use super::calls;
-use super::{Store, StoreError, StoreResult};
+use std::sync::Arc;
+
+use super::core::{Core, handle};
+use super::{StoreError, StoreResult};
 use crate::domain::ids::LiveId;
 use crate::domain::profile::Profile;
 use crate::domain::room::{Extends, LiveStatus, NewRoom, Room};
 
-impl Store {
+handle! {
+    /// A room's life: create, read, start, stop, delete, extends, and the media server's
+    /// hooks on its stream.
+    Rooms
+}
+
+impl Rooms {
     /// Creates a room with the caller as its anchor. Round trips: the chat_id counter and the
     /// anchor's im_userid in parallel (plus two the first time a user is seen), the room, the index.
-    pub async fn create_room(&self, new: NewRoom, anchor: &Profile) -> StoreResult<Room> {
+    pub async fn create(&self, new: NewRoom, anchor: &Profile) -> StoreResult<Room> {
         self.check_open_rooms(anchor.user_id.as_str()).await?;
         let chat_id = redis::cmd("INCR")
             .arg(self.keys().chat_id_counter())
@@ -54,115 +63,9 @@ impl Store {
         Ok(room)
     }
 
-    /// The open-rooms quota (CONTRACT section 8): the anchor's rooms not ended. The set can
-    /// hold a room that ended while its replica died before taking it out; when the anchor is
-    /// at the limit, each of the (at most `limit`) rooms is looked at and the ended or gone
-    /// ones leave the set, so a stale entry never blocks the anchor for good. Two creates racing
-    /// at the limit may both pass: the quota bounds what one anchor can store, not exactly.
-    async fn check_open_rooms(&self, anchor: &str) -> StoreResult<()> {
-        let limit = self.timings().open_rooms_per_anchor as usize;
-        if limit == 0 {
-            return Ok(());
-        }
-        let key = self.keys().open_rooms(anchor);
-        let open: Vec<String> = self
-            .command(redis::cmd("SRANDMEMBER").arg(&key).arg(limit + 1).clone())
-            .await?;
-        if open.len() < limit {
-            return Ok(());
-        }
-        let mut still = 0;
-        for raw in &open {
-            let ended = match LiveId::parse(raw) {
-                Some(id) => match self.room(&id).await {
-                    Ok(room) => room.live_status == LiveStatus::Ended,
-                    Err(StoreError::NotFound) => true,
-                    Err(e) => return Err(e),
-                },
-                None => true,
-            };
-            if ended {
-                let srem = redis::cmd("SREM").arg(&key).arg(raw).clone();
-                let _: i64 = self.command(srem).await?;
-            } else {
-                still += 1;
-            }
-        }
-        if still >= limit {
-            return Err(StoreError::QuotaExceeded(format!(
-                "an anchor may have at most {limit} rooms that have not ended \
-                 (LIVEROOM_MAX_OPEN_ROOMS_PER_USER); stop or delete one first"
-            )));
-        }
-        Ok(())
-    }
-
-    /// Keeps the anchor's set of rooms not ended in line; a failure only leaves a stale entry
-    /// that `check_open_rooms` clears.
-    pub(super) async fn open_rooms_changed(&self, anchor: &str, id: &LiveId, open: bool) {
-        if self.timings().open_rooms_per_anchor == 0 {
-            return;
-        }
-        let cmd = redis::cmd(if open { "SADD" } else { "SREM" })
-            .arg(self.keys().open_rooms(anchor))
-            .arg(id.as_str())
-            .clone();
-        if let Err(e) = self.command::<i64>(cmd).await {
-            tracing::warn!(live_id = %id, error = %e, "updating the anchor's open rooms failed");
-        }
-    }
-
-    /// The user's im_userid, allocated the first time the user is seen.
-    pub(super) async fn im_userid(&self, user_id: &str) -> StoreResult<i64> {
-        let key = self.keys().user(user_id);
-        let known: Option<i64> = self
-            .command(redis::cmd("HGET").arg(&key).arg("imid").clone())
-            .await?;
-        match known {
-            Some(imid) => Ok(imid),
-            None => self.allocate_im_userid(user_id).await,
-        }
-    }
-
-    pub(super) async fn allocate_im_userid(&self, user_id: &str) -> StoreResult<i64> {
-        let fresh: i64 = self
-            .command(
-                redis::cmd("INCR")
-                    .arg(self.keys().im_userid_counter())
-                    .clone(),
-            )
-            .await?;
-        self.call(&calls::UserImid {
-            user: user_id,
-            fresh,
-        })
-        .await
-    }
-
     /// One room as it is now: one round trip.
     pub async fn room(&self, id: &LiveId) -> StoreResult<Room> {
-        self.call(&calls::Read {
-            room: id,
-            window_ms: self.window(),
-        })
-        .await
-    }
-
-    /// Rooms by id, in that order, skipping any deleted meanwhile. The reads go out together, so
-    /// on one multiplexed connection they cost one round trip.
-    pub(super) async fn rooms(&self, ids: &[String]) -> StoreResult<Vec<Room>> {
-        let reads = ids
-            .iter()
-            .filter_map(|raw| LiveId::parse(raw))
-            .map(|id| async move {
-                match self.room(&id).await {
-                    Ok(room) => Ok(Some(room)),
-                    Err(StoreError::NotFound) => Ok(None),
-                    Err(e) => Err(e),
-                }
-            });
-        let rooms = futures_util::future::try_join_all(reads).await?;
-        Ok(rooms.into_iter().flatten().collect())
+        self.read_room(id).await
     }
 
     /// Starts the live (anchor only). On a live room it answers the room, as a heartbeat.
@@ -254,11 +157,129 @@ impl Store {
         self.sync_index(&room).await;
         Ok(room)
     }
+}
+
+impl Core {
+    /// One room as it is now: one round trip.
+    pub(super) async fn read_room(&self, id: &LiveId) -> StoreResult<Room> {
+        self.call(&calls::Read {
+            room: id,
+            window_ms: self.window(),
+        })
+        .await
+    }
+
+    /// The open-rooms quota (CONTRACT section 8): the anchor's rooms not ended. The set can
+    /// hold a room that ended while its replica died before taking it out; when the anchor is
+    /// at the limit, each of the (at most `limit`) rooms is looked at and the ended or gone
+    /// ones leave the set, so a stale entry never blocks the anchor for good. Two creates racing
+    /// at the limit may both pass: the quota bounds what one anchor can store, not exactly.
+    async fn check_open_rooms(self: &Arc<Self>, anchor: &str) -> StoreResult<()> {
+        let limit = self.timings().open_rooms_per_anchor as usize;
+        if limit == 0 {
+            return Ok(());
+        }
+        let key = self.keys().open_rooms(anchor);
+        let open: Vec<String> = self
+            .command(redis::cmd("SRANDMEMBER").arg(&key).arg(limit + 1).clone())
+            .await?;
+        if open.len() < limit {
+            return Ok(());
+        }
+        let mut still = 0;
+        for raw in &open {
+            let ended = match LiveId::parse(raw) {
+                Some(id) => match self.read_room(&id).await {
+                    Ok(room) => room.live_status == LiveStatus::Ended,
+                    Err(StoreError::NotFound) => true,
+                    Err(e) => return Err(e),
+                },
+                None => true,
+            };
+            if ended {
+                let srem = redis::cmd("SREM").arg(&key).arg(raw).clone();
+                let _: i64 = self.command(srem).await?;
+            } else {
+                still += 1;
+            }
+        }
+        if still >= limit {
+            return Err(StoreError::QuotaExceeded(format!(
+                "an anchor may have at most {limit} rooms that have not ended \
+                 (LIVEROOM_MAX_OPEN_ROOMS_PER_USER); stop or delete one first"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Keeps the anchor's set of rooms not ended in line; a failure only leaves a stale entry
+    /// that `check_open_rooms` clears.
+    pub(super) async fn open_rooms_changed(
+        self: &Arc<Self>,
+        anchor: &str,
+        id: &LiveId,
+        open: bool,
+    ) {
+        if self.timings().open_rooms_per_anchor == 0 {
+            return;
+        }
+        let cmd = redis::cmd(if open { "SADD" } else { "SREM" })
+            .arg(self.keys().open_rooms(anchor))
+            .arg(id.as_str())
+            .clone();
+        if let Err(e) = self.command::<i64>(cmd).await {
+            tracing::warn!(live_id = %id, error = %e, "updating the anchor's open rooms failed");
+        }
+    }
+
+    /// The user's im_userid, allocated the first time the user is seen.
+    pub(super) async fn im_userid(self: &Arc<Self>, user_id: &str) -> StoreResult<i64> {
+        let key = self.keys().user(user_id);
+        let known: Option<i64> = self
+            .command(redis::cmd("HGET").arg(&key).arg("imid").clone())
+            .await?;
+        match known {
+            Some(imid) => Ok(imid),
+            None => self.allocate_im_userid(user_id).await,
+        }
+    }
+
+    pub(super) async fn allocate_im_userid(self: &Arc<Self>, user_id: &str) -> StoreResult<i64> {
+        let fresh: i64 = self
+            .command(
+                redis::cmd("INCR")
+                    .arg(self.keys().im_userid_counter())
+                    .clone(),
+            )
+            .await?;
+        self.call(&calls::UserImid {
+            user: user_id,
+            fresh,
+        })
+        .await
+    }
+
+    /// Rooms by id, in that order, skipping any deleted meanwhile. The reads go out together, so
+    /// on one multiplexed connection they cost one round trip.
+    pub(super) async fn read_rooms(self: &Arc<Self>, ids: &[String]) -> StoreResult<Vec<Room>> {
+        let reads = ids
+            .iter()
+            .filter_map(|raw| LiveId::parse(raw))
+            .map(|id| async move {
+                match self.read_room(&id).await {
+                    Ok(room) => Ok(Some(room)),
+                    Err(StoreError::NotFound) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            });
+        let rooms = futures_util::future::try_join_all(reads).await?;
+        Ok(rooms.into_iter().flatten().collect())
+    }
 
     /// Clears the user pointers of members a room let go, unless they have moved on since
     /// (compare-and-release: doing it twice is harmless). One batch, sent together.
     pub(super) async fn try_release_users(
-        &self,
+        self: &Arc<Self>,
         id: &LiveId,
         users: &[(String, i64)],
     ) -> StoreResult<()> {

@@ -129,3 +129,15 @@ impl ScriptCall for HeartbeatBatch<'_> {
         Ok(answers.iter().map(decode).collect())
     }
 }
+
+/// A heartbeat waiting for its batch (store/heartbeats.rs): its call's arguments, and where its
+/// own answer goes.
+pub struct QueuedBeat {
+    pub room: LiveId,
+    pub user: String,
+    pub profile: String,
+    pub answer: tokio::sync::oneshot::Sender<StoreResult<HeartbeatReply>>,
+}
+
+/// Where a replica's heartbeats queue for their batch calls.
+pub type HeartbeatQueue = tokio::sync::mpsc::UnboundedSender<QueuedBeat>;

@@ -1,5 +1,5 @@
 //! One typed call per Lua script: the only place that knows a script's KEYS, ARGV and the shape
-//! of its answer. A store operation builds a call with named fields, `Store::call` runs it (one
+//! of its answer. A store operation builds a call with named fields, `Core::call` runs it (one
 //! EVALSHA, bounded by the store's timeout) and hands back a typed reply; nothing outside this
 //! module counts positions in a script's arguments or answers.
 //!
@@ -8,14 +8,16 @@
 
 use redis::{Script, ScriptInvocation, Value};
 
+use super::StoreResult;
 use super::keys::Keys;
 use super::scripts::Scripts;
-use super::{Store, StoreResult};
 use crate::domain::ids::LiveId;
 
 // members (presence.rs, ratelimit.rs, streams.rs)
 mod heartbeat;
-pub use heartbeat::{BatchedBeat, Heartbeat, HeartbeatBatch, HeartbeatReply};
+pub use heartbeat::{
+    BatchedBeat, Heartbeat, HeartbeatBatch, HeartbeatQueue, HeartbeatReply, QueuedBeat,
+};
 mod evict;
 mod join;
 mod members;
@@ -110,17 +112,6 @@ pub trait ScriptCall {
 
     /// Decodes the answer; refusal words become `StoreError`s (see `reply::status`).
     fn reply(answer: Value) -> StoreResult<Self::Reply>;
-}
-
-impl Store {
-    /// Runs one script call: one EVALSHA (plus SCRIPT LOAD and a retry the first time a node
-    /// lacks the script), bounded by the store's timeout.
-    pub(super) async fn call<C: ScriptCall>(&self, call: &C) -> StoreResult<C::Reply> {
-        let mut invocation = C::script(self.scripts()).prepare_invoke();
-        call.keys_and_args(self.keys(), &mut invocation);
-        let answer: Value = self.invoke(&invocation).await?;
-        C::reply(answer)
-    }
 }
 
 /// Pushes a room's keys, in the order every per-room script takes them (`lua/lib.lua`).
