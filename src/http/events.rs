@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_util::stream::{self, BoxStream, StreamExt};
 use poem::web::sse::Event;
 use poem::{IntoResponse, Response};
-use poem_openapi::param::{Header, Path};
+use poem_openapi::param::Header;
 use poem_openapi::payload::EventStream;
 use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::Type;
@@ -14,8 +14,9 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use super::auth::Caller;
 use super::error::ApiError;
+use super::live_id::RoomPath;
 use super::model::{EXAMPLE_LIVE_ID, Extends};
-use super::{ApiTags, AppState, live_id};
+use super::{ApiTags, AppState};
 use crate::domain::ids::LiveId;
 use crate::fanout::Subscription;
 use crate::store::{Store, StoreError, StoredEvent};
@@ -426,7 +427,7 @@ impl EventsApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: RoomPath,
         /// The `id:` of the last event received (`1700000000000-0`), to resume after it.
         #[oai(name = "Last-Event-ID", validator(pattern = r"^[0-9]+-[0-9]+$"))]
         last_event_id: Header<Option<String>>,
@@ -442,7 +443,7 @@ impl EventsApi {
                     .into(),
             ));
         }
-        let id = live_id::parse(&live_id)?;
+        let id = live_id.0;
         let store = &self.state.store;
         store.events().may_watch(&id, caller.user_id()).await?;
         let last = match last_event_id.0.as_deref().map(str::trim) {

@@ -75,15 +75,7 @@ pub struct AppState {
     pub watching: Arc<crate::fanout::Hub>,
 }
 
-mod live_id {
-    use super::ApiError;
-    use crate::domain::ids::LiveId;
-
-    /// A live_id not of the server's form names no room: 404 without asking Redis.
-    pub fn parse(raw: &str) -> Result<LiveId, ApiError> {
-        LiveId::parse(raw.trim()).ok_or_else(ApiError::no_such_room)
-    }
-}
+mod live_id;
 
 pub type Apis = (
     rooms::RoomsApi,

@@ -10,8 +10,9 @@ use super::auth::Caller;
 use super::body::JsonBody;
 use super::envelope::{Envelope, RoomPageEnvelope, current_request_id};
 use super::error::ApiError;
+use super::live_id::{self, RoomPath};
 use super::model::{LiveStatusParam, PageNum, PageSize, RoomData, RoomPage};
-use super::{ApiTags, AppState, live_id};
+use super::{ApiTags, AppState};
 use crate::domain::ids::LiveId;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::profile::UserId;
@@ -281,11 +282,11 @@ impl ModerationApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: RoomPath,
         /// 用户ID — the banned user.
         user_id: Path<String>,
     ) -> Result<Json<Envelope>, ApiError> {
-        let id = live_id::parse(&live_id)?;
+        let id = live_id.0;
         let target = kick_target(&user_id)?;
         self.state
             .store
@@ -306,14 +307,14 @@ impl ModerationApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: RoomPath,
         /// 页码 — the page: 1 or more (default 1).
         page_num: Query<Option<PageNum>>,
         /// 分页数量 — bans per page: 1–100 (default 20).
         page_size: Query<Option<PageSize>>,
     ) -> Result<Json<BanPageEnvelope>, ApiError> {
         let page = PageRequest::parse(page_num.0.map(|p| p.0), page_size.0.map(|p| p.0))?;
-        let id = live_id::parse(&live_id)?;
+        let id = live_id.0;
         let bans = self
             .state
             .store

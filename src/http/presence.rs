@@ -1,7 +1,7 @@
 //! Endpoints 8, 9, 10 and 12: join, leave, heartbeat, user list.
 
 use poem_openapi::OpenApi;
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 
 use super::auth::Caller;
@@ -9,8 +9,9 @@ use super::envelope::{
     Envelope, HeartbeatEnvelope, HeartbeatJson, MemberPageEnvelope, RoomEnvelope,
 };
 use super::error::ApiError;
+use super::live_id::{self, RoomPath};
 use super::model::{HeartbeatData, PageNum, PageSize, RoomData};
-use super::{ApiTags, AppState, live_id};
+use super::{ApiTags, AppState};
 use crate::domain::page::PageRequest;
 
 pub struct PresenceApi {
@@ -35,13 +36,13 @@ impl PresenceApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: RoomPath,
     ) -> Result<Json<RoomEnvelope>, ApiError> {
         let room = self
             .state
             .store
             .presence()
-            .join(&live_id::parse(&live_id)?, &caller.0)
+            .join(&live_id, &caller.0)
             .await?;
         let urls = self.state.streams.urls(&room, caller.user_id());
         Ok(RoomEnvelope::ok(RoomData::new(room, urls)))
@@ -61,12 +62,12 @@ impl PresenceApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: RoomPath,
     ) -> Result<Json<Envelope>, ApiError> {
         self.state
             .store
             .presence()
-            .leave(&live_id::parse(&live_id)?, caller.user_id())
+            .leave(&live_id, caller.user_id())
             .await?;
         Ok(Envelope::ok())
     }
@@ -89,9 +90,9 @@ impl PresenceApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: RoomPath,
     ) -> Result<HeartbeatJson, ApiError> {
-        let id = live_id::parse(&live_id)?;
+        let id = live_id.0;
         let beat = self
             .state
             .store

@@ -1,15 +1,15 @@
 //! Endpoints 1–5 and 11: create, info, start, stop, delete, extends.
 
 use poem_openapi::OpenApi;
-use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 
 use super::auth::Caller;
 use super::body::JsonBody;
 use super::envelope::{Envelope, RoomEnvelope};
 use super::error::ApiError;
+use super::live_id::{self, RoomPath};
 use super::model::{CreateRoomRequest, RoomData, UpdateExtendsRequest};
-use super::{ApiTags, AppState, live_id};
+use super::{ApiTags, AppState};
 use crate::domain::room::{Extends, NewRoom, NewRoomInput, Room};
 
 pub struct RoomsApi {
@@ -70,14 +70,9 @@ impl RoomsApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: RoomPath,
     ) -> Result<Json<RoomEnvelope>, ApiError> {
-        let room = self
-            .state
-            .store
-            .rooms()
-            .room(&live_id::parse(&live_id)?)
-            .await?;
+        let room = self.state.store.rooms().room(&live_id).await?;
         Ok(self.answer(room, &caller))
     }
 
@@ -97,13 +92,13 @@ impl RoomsApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: RoomPath,
     ) -> Result<Json<RoomEnvelope>, ApiError> {
         let room = self
             .state
             .store
             .rooms()
-            .start(&live_id::parse(&live_id)?, caller.user_id())
+            .start(&live_id, caller.user_id())
             .await?;
         Ok(self.answer(room, &caller))
     }
@@ -123,12 +118,12 @@ impl RoomsApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: RoomPath,
     ) -> Result<Json<Envelope>, ApiError> {
         self.state
             .store
             .rooms()
-            .stop(&live_id::parse(&live_id)?, caller.user_id())
+            .stop(&live_id, caller.user_id())
             .await?;
         Ok(Envelope::ok())
     }
@@ -148,12 +143,12 @@ impl RoomsApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: RoomPath,
     ) -> Result<Json<Envelope>, ApiError> {
         self.state
             .store
             .rooms()
-            .delete(&live_id::parse(&live_id)?, caller.user_id())
+            .delete(&live_id, caller.user_id())
             .await?;
         Ok(Envelope::ok())
     }

@@ -2,7 +2,7 @@
 //! (`"admin": true`); any other token is 403/40300. Every action is logged with the admin's `sub`.
 
 use poem::Request;
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::registry::Registry;
 use poem_openapi::types::Example;
@@ -12,11 +12,12 @@ use super::auth::Caller;
 use super::body::JsonBody;
 use super::envelope::{Envelope, RoomPageEnvelope, current_request_id};
 use super::error::ApiError;
+use super::live_id::RoomPath;
 use super::model::{LiveStatusParam, PageNum, PageSize};
 use super::moderation::{
     KickEnvelope, KickTarget, ban_ms, kick_answer, kick_target, log_admin, room_page, status_filter,
 };
-use super::{ApiTags, AppState, live_id};
+use super::{ApiTags, AppState};
 use crate::domain::page::PageRequest;
 use crate::domain::search::Keyword;
 use crate::store::RoomStats;
@@ -167,9 +168,9 @@ impl ServerApi {
         &self,
         admin: Admin,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: RoomPath,
     ) -> Result<Json<Envelope>, ApiError> {
-        let id = live_id::parse(&live_id)?;
+        let id = live_id.0;
         self.state
             .store
             .rooms()
@@ -189,9 +190,9 @@ impl ServerApi {
         &self,
         admin: Admin,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: RoomPath,
     ) -> Result<Json<Envelope>, ApiError> {
-        let id = live_id::parse(&live_id)?;
+        let id = live_id.0;
         self.state
             .store
             .rooms()
@@ -211,10 +212,10 @@ impl ServerApi {
         &self,
         admin: Admin,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: RoomPath,
         body: JsonBody<KickTarget>,
     ) -> Result<Json<KickEnvelope>, ApiError> {
-        let id = live_id::parse(&live_id)?;
+        let id = live_id.0;
         let target = kick_target(&body.0.user_id)?;
         let ban = ban_ms(body.0.ban_secs)?;
         let kicked = self
@@ -237,9 +238,9 @@ impl ServerApi {
         &self,
         _admin: Admin,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: RoomPath,
     ) -> Result<Json<StatsEnvelope>, ApiError> {
-        let id = live_id::parse(&live_id)?;
+        let id = live_id.0;
         let s: RoomStats = self.state.store.moderation().stats(&id).await?;
         Ok(Json(StatsEnvelope {
             request_id: current_request_id(),
