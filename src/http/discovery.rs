@@ -38,9 +38,9 @@ impl DiscoveryApi {
             .page
             .list
             .iter()
-            .any(|room| room.anchor.user_id == caller.user_id());
+            .any(|room| room.anchor.user_id == caller.user_id().as_str());
         if anchor_here || !streams.play_key.is_empty() {
-            return RoomPageJson::new(render(caller.user_id()));
+            return RoomPageJson::new(render(caller.user_id().as_str()));
         }
         // "": no room's anchor (user ids are never empty)
         RoomPageJson::new(shared.memo.get_or_init(|| render("")).clone())

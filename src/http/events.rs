@@ -14,10 +14,10 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::live_id::RoomPath;
+use super::live_id;
 use super::model::{EXAMPLE_LIVE_ID, Extends};
 use super::{ApiTags, AppState};
-use crate::domain::ids::LiveId;
+use crate::domain::ids::{LiveId, UserId};
 use crate::fanout::Subscription;
 use crate::store::{Store, StoreError, StoredEvent};
 
@@ -33,12 +33,12 @@ const CATCH_UP_PAGE: usize = 100;
 /// The user's slot of open streams (over all replicas); dropping it frees the slot at once.
 struct StreamSlot {
     store: Store,
-    user: String,
+    user: UserId,
     stream: String,
 }
 
 impl StreamSlot {
-    async fn take(store: &Store, user: &str, cap: u32) -> Result<Self, ApiError> {
+    async fn take(store: &Store, user: &UserId, cap: u32) -> Result<Self, ApiError> {
         let stream = uuid::Uuid::new_v4().simple().to_string();
         if let Some(wait_ms) = store
             .events()
@@ -55,7 +55,7 @@ impl StreamSlot {
         }
         Ok(Self {
             store: store.clone(),
-            user: user.to_owned(),
+            user: user.clone(),
             stream,
         })
     }
@@ -65,7 +65,7 @@ impl Drop for StreamSlot {
     fn drop(&mut self) {
         let (store, user, stream) = (
             self.store.clone(),
-            std::mem::take(&mut self.user),
+            self.user.clone(),
             std::mem::take(&mut self.stream),
         );
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
@@ -109,7 +109,7 @@ fn now_ms() -> u64 {
 struct Follow {
     store: Store,
     live_id: LiveId,
-    user: String,
+    user: UserId,
     /// `"user_id":"<me>"` as the events' JSON writes it: a cheap test before parsing.
     user_needle: String,
     /// The id of the last event sent (or the position the watcher started after).
@@ -427,7 +427,7 @@ impl EventsApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: RoomPath,
+        live_id: live_id::Path,
         /// The `id:` of the last event received (`1700000000000-0`), to resume after it.
         #[oai(name = "Last-Event-ID", validator(pattern = r"^[0-9]+-[0-9]+$"))]
         last_event_id: Header<Option<String>>,
@@ -479,8 +479,11 @@ impl EventsApi {
         let follow = Follow {
             store: store.clone(),
             live_id: id,
-            user: caller.user_id().to_owned(),
-            user_needle: format!("\"user_id\":{}", serde_json::Value::from(caller.user_id())),
+            user: caller.user_id().clone(),
+            user_needle: format!(
+                "\"user_id\":{}",
+                serde_json::Value::from(caller.user_id().as_str())
+            ),
             last,
             backlog: VecDeque::new(),
             caught_up: false,

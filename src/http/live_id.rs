@@ -1,5 +1,5 @@
 //! A live_id from the request: a room's id, or 404 without asking Redis (CONTRACT section 8: a
-//! live_id not of the server's form names no room). Path parameters take `RoomPath`, so the
+//! live_id not of the server's form names no room). Path parameters take `live_id::Path`, so the
 //! mapping happens once, in the extractor; a live_id in a body or a query goes through `parse`.
 
 use poem::{Request, RequestBody};
@@ -17,9 +17,12 @@ pub fn parse(raw: &str) -> Result<LiveId, ApiError> {
 
 /// The `{live_id}` of a path, parsed: a malformed one answers the contract's 404 (not poem's
 /// 400 for a parameter of the wrong form). In the spec it is the string it always was.
-pub struct RoomPath(pub LiveId);
+///
+/// Named `Path` on purpose: poem-openapi binds an argument to the route's path parameters, in
+/// their order, when its type's path has a segment named `Path` (it names them `param0`, …).
+pub struct Path(pub LiveId);
 
-impl std::ops::Deref for RoomPath {
+impl std::ops::Deref for Path {
     type Target = LiveId;
 
     fn deref(&self) -> &LiveId {
@@ -27,7 +30,7 @@ impl std::ops::Deref for RoomPath {
     }
 }
 
-impl<'a> ApiExtractor<'a> for RoomPath {
+impl<'a> ApiExtractor<'a> for Path {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::Parameter];
     const PARAM_IS_REQUIRED: bool = true;
 

@@ -10,7 +10,7 @@ use super::auth::Caller;
 use super::body::JsonBody;
 use super::envelope::{Envelope, RoomPageEnvelope, current_request_id};
 use super::error::ApiError;
-use super::live_id::{self, RoomPath};
+use super::live_id;
 use super::model::{LiveStatusParam, PageNum, PageSize, RoomData, RoomPage};
 use super::{ApiTags, AppState};
 use crate::domain::ids::LiveId;
@@ -154,9 +154,8 @@ fn secs_up(ms: i64) -> i64 {
 }
 
 /// The user to kick: the token's rules for `sub` (1–128 bytes, no control characters).
-pub fn kick_target(raw: &str) -> Result<String, ApiError> {
+pub fn kick_target(raw: &str) -> Result<UserId, ApiError> {
     UserId::parse(raw)
-        .map(|u| u.as_str().to_owned())
         .map_err(|e| ApiError::BadRequest(format!("user_id: {}", e.0.replace("sub ", ""))))
 }
 
@@ -228,7 +227,7 @@ pub fn log_admin(caller: &Caller, action: &str, id: &LiveId) {
     if caller.is_admin() {
         tracing::info!(
             target: "liveroom::admin",
-            admin = caller.user_id(),
+            admin = caller.user_id().as_str(),
             action,
             live_id = %id,
             request_id = %current_request_id(),
@@ -269,7 +268,7 @@ impl ModerationApi {
             .kick(&id, caller.user_id(), caller.is_admin(), &target, ban)
             .await?;
         log_admin(&caller, "kick", &id);
-        Ok(kick_answer(&id, target, kicked))
+        Ok(kick_answer(&id, target.as_str().to_owned(), kicked))
     }
 
     /// 解除封禁 — lift a user's ban (anchor or admin); success also when there was none.
@@ -282,7 +281,7 @@ impl ModerationApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: RoomPath,
+        live_id: live_id::Path,
         /// 用户ID — the banned user.
         user_id: Path<String>,
     ) -> Result<Json<Envelope>, ApiError> {
@@ -307,7 +306,7 @@ impl ModerationApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: RoomPath,
+        live_id: live_id::Path,
         /// 页码 — the page: 1 or more (default 1).
         page_num: Query<Option<PageNum>>,
         /// 分页数量 — bans per page: 1–100 (default 20).
@@ -351,6 +350,6 @@ impl ModerationApi {
             .discovery()
             .anchor_rooms(caller.user_id(), status, page)
             .await?;
-        Ok(room_page(&self.state, rooms, caller.user_id()))
+        Ok(room_page(&self.state, rooms, caller.user_id().as_str()))
     }
 }

@@ -9,7 +9,7 @@ use super::envelope::{
     Envelope, HeartbeatEnvelope, HeartbeatJson, MemberPageEnvelope, RoomEnvelope,
 };
 use super::error::ApiError;
-use super::live_id::{self, RoomPath};
+use super::live_id;
 use super::model::{HeartbeatData, PageNum, PageSize, RoomData};
 use super::{ApiTags, AppState};
 use crate::domain::page::PageRequest;
@@ -36,7 +36,7 @@ impl PresenceApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: RoomPath,
+        live_id: live_id::Path,
     ) -> Result<Json<RoomEnvelope>, ApiError> {
         let room = self
             .state
@@ -44,7 +44,7 @@ impl PresenceApi {
             .presence()
             .join(&live_id, &caller.0)
             .await?;
-        let urls = self.state.streams.urls(&room, caller.user_id());
+        let urls = self.state.streams.urls(&room, caller.user_id().as_str());
         Ok(RoomEnvelope::ok(RoomData::new(room, urls)))
     }
 
@@ -62,7 +62,7 @@ impl PresenceApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: RoomPath,
+        live_id: live_id::Path,
     ) -> Result<Json<Envelope>, ApiError> {
         self.state
             .store
@@ -90,7 +90,7 @@ impl PresenceApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: RoomPath,
+        live_id: live_id::Path,
     ) -> Result<HeartbeatJson, ApiError> {
         let id = live_id.0;
         let beat = self

@@ -7,7 +7,7 @@ use super::auth::Caller;
 use super::body::JsonBody;
 use super::envelope::{Envelope, RoomEnvelope};
 use super::error::ApiError;
-use super::live_id::{self, RoomPath};
+use super::live_id;
 use super::model::{CreateRoomRequest, RoomData, UpdateExtendsRequest};
 use super::{ApiTags, AppState};
 use crate::domain::room::{Extends, NewRoom, NewRoomInput, Room};
@@ -18,7 +18,7 @@ pub struct RoomsApi {
 
 impl RoomsApi {
     fn answer(&self, room: Room, caller: &Caller) -> Json<RoomEnvelope> {
-        let urls = self.state.streams.urls(&room, caller.user_id());
+        let urls = self.state.streams.urls(&room, caller.user_id().as_str());
         RoomEnvelope::ok(RoomData::new(room, urls))
     }
 }
@@ -70,7 +70,7 @@ impl RoomsApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: RoomPath,
+        live_id: live_id::Path,
     ) -> Result<Json<RoomEnvelope>, ApiError> {
         let room = self.state.store.rooms().room(&live_id).await?;
         Ok(self.answer(room, &caller))
@@ -92,7 +92,7 @@ impl RoomsApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: RoomPath,
+        live_id: live_id::Path,
     ) -> Result<Json<RoomEnvelope>, ApiError> {
         let room = self
             .state
@@ -118,7 +118,7 @@ impl RoomsApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: RoomPath,
+        live_id: live_id::Path,
     ) -> Result<Json<Envelope>, ApiError> {
         self.state
             .store
@@ -143,7 +143,7 @@ impl RoomsApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: RoomPath,
+        live_id: live_id::Path,
     ) -> Result<Json<Envelope>, ApiError> {
         self.state
             .store

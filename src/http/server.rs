@@ -12,7 +12,7 @@ use super::auth::Caller;
 use super::body::JsonBody;
 use super::envelope::{Envelope, RoomPageEnvelope, current_request_id};
 use super::error::ApiError;
-use super::live_id::RoomPath;
+use super::live_id;
 use super::model::{LiveStatusParam, PageNum, PageSize};
 use super::moderation::{
     KickEnvelope, KickTarget, ban_ms, kick_answer, kick_target, log_admin, room_page, status_filter,
@@ -155,7 +155,7 @@ impl ServerApi {
             }
         };
         // push_url stays with the anchor (`mine`): a credential is not handed round in lists
-        Ok(room_page(&self.state, rooms, admin.0.user_id()))
+        Ok(room_page(&self.state, rooms, admin.0.user_id().as_str()))
     }
 
     /// 强制停播 — end a live room (`live_ended` with `reason: admin`).
@@ -168,7 +168,7 @@ impl ServerApi {
         &self,
         admin: Admin,
         /// 直播间ID
-        live_id: RoomPath,
+        live_id: live_id::Path,
     ) -> Result<Json<Envelope>, ApiError> {
         let id = live_id.0;
         self.state
@@ -190,7 +190,7 @@ impl ServerApi {
         &self,
         admin: Admin,
         /// 直播间ID
-        live_id: RoomPath,
+        live_id: live_id::Path,
     ) -> Result<Json<Envelope>, ApiError> {
         let id = live_id.0;
         self.state
@@ -212,7 +212,7 @@ impl ServerApi {
         &self,
         admin: Admin,
         /// 直播间ID
-        live_id: RoomPath,
+        live_id: live_id::Path,
         body: JsonBody<KickTarget>,
     ) -> Result<Json<KickEnvelope>, ApiError> {
         let id = live_id.0;
@@ -225,7 +225,7 @@ impl ServerApi {
             .kick(&id, admin.0.user_id(), true, &target, ban)
             .await?;
         log_admin(&admin.0, "kick", &id);
-        Ok(kick_answer(&id, target, kicked))
+        Ok(kick_answer(&id, target.as_str().to_owned(), kicked))
     }
 
     /// 直播统计 — a room's figures: online now, peak while live, pv, uv, times, why it ended.
@@ -238,7 +238,7 @@ impl ServerApi {
         &self,
         _admin: Admin,
         /// 直播间ID
-        live_id: RoomPath,
+        live_id: live_id::Path,
     ) -> Result<Json<StatsEnvelope>, ApiError> {
         let id = live_id.0;
         let s: RoomStats = self.state.store.moderation().stats(&id).await?;

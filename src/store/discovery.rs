@@ -7,7 +7,7 @@
 use super::StoreResult;
 use super::calls::{self, CardPage};
 use super::core::handle;
-use crate::domain::ids::LiveId;
+use crate::domain::ids::{LiveId, UserId};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::room::{LiveStatus, Room};
 use crate::domain::search::Keyword;
@@ -59,10 +59,11 @@ impl Discovery {
     /// per-anchor list, then the page's rooms read together.
     pub async fn anchor_rooms(
         &self,
-        anchor: &str,
+        anchor: &UserId,
         live_status: Option<LiveStatus>,
         page: PageRequest,
     ) -> StoreResult<Page<Room>> {
+        let anchor = anchor.as_str();
         let list = self
             .keys()
             .anchor_rooms(anchor, live_status.map(|s| i64::from(s.code())));

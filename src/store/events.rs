@@ -11,7 +11,7 @@ use super::connection::Connection;
 use super::core::{Core, handle};
 use super::reply::{array, text};
 use super::{StoreError, StoreResult};
-use crate::domain::ids::LiveId;
+use crate::domain::ids::{LiveId, UserId};
 
 /// How long a deleted room's event log stays without webhooks (CONTRACT section 5: at most 60 s,
 /// for watchers to read `live_ended`).
@@ -121,11 +121,12 @@ impl EventLog {
     /// `Ok(Some(ms))` when the user is at `cap`, with the time until the soonest slot lapses.
     pub async fn open_stream_slot(
         &self,
-        user: &str,
+        user: &UserId,
         stream: &str,
         cap: u32,
         ttl: Duration,
     ) -> StoreResult<Option<u64>> {
+        let user = user.as_str();
         Ok(
             match self
                 .stream_slot(SlotOp::Open, user, stream, cap, ttl)
@@ -140,17 +141,19 @@ impl EventLog {
     /// Keeps the stream's slot (its keep-alive).
     pub async fn renew_stream_slot(
         &self,
-        user: &str,
+        user: &UserId,
         stream: &str,
         ttl: Duration,
     ) -> StoreResult<()> {
+        let user = user.as_str();
         self.stream_slot(SlotOp::Renew, user, stream, 0, ttl)
             .await
             .map(|_| ())
     }
 
     /// Frees the stream's slot.
-    pub async fn close_stream_slot(&self, user: &str, stream: &str) -> StoreResult<()> {
+    pub async fn close_stream_slot(&self, user: &UserId, stream: &str) -> StoreResult<()> {
+        let user = user.as_str();
         self.stream_slot(SlotOp::Close, user, stream, 0, Duration::ZERO)
             .await
             .map(|_| ())
@@ -177,7 +180,8 @@ impl EventLog {
     }
 
     /// Whether `user` may watch the room: its anchor, or a present member.
-    pub async fn may_watch(&self, id: &LiveId, user: &str) -> StoreResult<()> {
+    pub async fn may_watch(&self, id: &LiveId, user: &UserId) -> StoreResult<()> {
+        let user = user.as_str();
         self.call(&calls::MayWatch {
             room: id,
             user,

@@ -4,7 +4,7 @@
 use super::StoreResult;
 use super::calls::{self, Authority};
 use super::core::handle;
-use crate::domain::ids::LiveId;
+use crate::domain::ids::{LiveId, UserId};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::room::LiveStatus;
 
@@ -56,11 +56,13 @@ impl Moderation {
     pub async fn kick(
         &self,
         id: &LiveId,
-        actor: &str,
+        actor: &UserId,
         admin: bool,
-        target: &str,
+        target: &UserId,
         ban_ms: u64,
     ) -> StoreResult<Kicked> {
+        let actor = actor.as_str();
+        let target = target.as_str();
         let reply = self
             .call(&calls::Kick {
                 room: id,
@@ -102,10 +104,12 @@ impl Moderation {
     pub async fn unban(
         &self,
         id: &LiveId,
-        actor: &str,
+        actor: &UserId,
         admin: bool,
-        target: &str,
+        target: &UserId,
     ) -> StoreResult<bool> {
+        let actor = actor.as_str();
+        let target = target.as_str();
         self.call(&calls::Unban {
             room: id,
             actor,
@@ -119,10 +123,11 @@ impl Moderation {
     pub async fn bans(
         &self,
         id: &LiveId,
-        actor: &str,
+        actor: &UserId,
         admin: bool,
         page: PageRequest,
     ) -> StoreResult<Page<Ban>> {
+        let actor = actor.as_str();
         let calls::BansPage { total, bans } = self
             .call(&calls::Bans {
                 room: id,

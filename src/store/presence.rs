@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use super::core::{Core, handle};
 use super::{StoreError, StoreResult};
-use crate::domain::ids::LiveId;
+use crate::domain::ids::{LiveId, UserId};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::profile::{Person, Profile};
 use crate::domain::room::{LiveStatus, Room};
@@ -54,7 +54,7 @@ impl Presence {
         } = pointer;
         let im_userid = match im_userid {
             Some(imid) => imid,
-            None => self.allocate_im_userid(user).await?,
+            None => self.allocate_im_userid(&who.user_id).await?,
         };
 
         let profile = who.looks.to_json();
@@ -115,7 +115,8 @@ impl Presence {
 
     /// Leaves the room. Final: a late heartbeat does not bring the member back.
     /// Round trips: the user's pointer, the room.
-    pub async fn leave(&self, id: &LiveId, user: &str) -> StoreResult<()> {
+    pub async fn leave(&self, id: &LiveId, user: &UserId) -> StoreResult<()> {
+        let user = user.as_str();
         let seq = self.call(&calls::UserLeave { user, room: id }).await?;
         let evicted = self
             .call(&calls::Evict {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::core::{Core, handle};
 use super::{StoreError, StoreResult};
-use crate::domain::ids::LiveId;
+use crate::domain::ids::{LiveId, UserId};
 use crate::domain::profile::Profile;
 use crate::domain::room::{Extends, LiveStatus, NewRoom, Room};
 
@@ -26,7 +26,7 @@ impl Rooms {
             .clone();
         let (chat_id, imid) = tokio::try_join!(
             self.command::<i64>(chat_id),
-            self.im_userid(anchor.user_id.as_str())
+            self.im_userid(&anchor.user_id)
         )?;
         let id = LiveId::generate();
         let mut fields: Vec<(&'static str, String)> = Vec::with_capacity(14);
@@ -69,12 +69,12 @@ impl Rooms {
     }
 
     /// Starts the live (anchor only). On a live room it answers the room, as a heartbeat.
-    pub async fn start(&self, id: &LiveId, user_id: &str) -> StoreResult<Room> {
+    pub async fn start(&self, id: &LiveId, user: &UserId) -> StoreResult<Room> {
         let t = self.timings();
         let calls::StartReply { room, due_in_ms } = self
             .call(&calls::Start {
                 room: id,
-                user: user_id,
+                user: user.as_str(),
                 window_ms: t.member_window_ms,
                 close_ms: t.anchor_close_ms,
             })
@@ -90,16 +90,16 @@ impl Rooms {
 
     /// Stops the live (anchor only, only while live). O(1) whatever the crowd: the members are
     /// released in the background by whichever replica sweeps the room next.
-    pub async fn stop(&self, id: &LiveId, user_id: &str) -> StoreResult<Room> {
-        self.stop_as(id, user_id, false).await
+    pub async fn stop(&self, id: &LiveId, user: &UserId) -> StoreResult<Room> {
+        self.stop_as(id, user, false).await
     }
 
     /// Stops the live as its anchor, or (`admin`) any live room, with `reason: admin`.
-    pub async fn stop_as(&self, id: &LiveId, user_id: &str, admin: bool) -> StoreResult<Room> {
+    pub async fn stop_as(&self, id: &LiveId, user: &UserId, admin: bool) -> StoreResult<Room> {
         let calls::StopReply { room, held } = self
             .call(&calls::Stop {
                 room: id,
-                user: user_id,
+                user: user.as_str(),
                 window_ms: self.window(),
                 authority: calls::Authority::of(admin),
             })
@@ -115,16 +115,16 @@ impl Rooms {
     /// Deletes the room (anchor only), whatever its state: every key of the room goes, but for
     /// its event log, which stays 60 s (with webhooks: until delivered) so that watchers and
     /// receivers learn of the delete.
-    pub async fn delete(&self, id: &LiveId, user_id: &str) -> StoreResult<()> {
-        self.delete_as(id, user_id, false).await
+    pub async fn delete(&self, id: &LiveId, user: &UserId) -> StoreResult<()> {
+        self.delete_as(id, user, false).await
     }
 
     /// Deletes the room as its anchor, or (`admin`) any room.
-    pub async fn delete_as(&self, id: &LiveId, user_id: &str, admin: bool) -> StoreResult<()> {
+    pub async fn delete_as(&self, id: &LiveId, user: &UserId, admin: bool) -> StoreResult<()> {
         let calls::DeleteReply { held, anchor } = self
             .call(&calls::Delete {
                 room: id,
-                user: user_id,
+                user: user.as_str(),
                 log_ttl_ms: self.deleted_log_ttl_ms(),
                 authority: calls::Authority::of(admin),
             })
@@ -132,7 +132,7 @@ impl Rooms {
         self.note_events(id);
         self.unindex(id).await;
         self.room_ended(id, held).await;
-        let anchor = anchor.unwrap_or_else(|| user_id.to_owned());
+        let anchor = anchor.unwrap_or_else(|| user.as_str().to_owned());
         self.open_rooms_changed(&anchor, id, false).await;
         Ok(())
     }
@@ -141,13 +141,13 @@ impl Rooms {
     pub async fn set_extends(
         &self,
         id: &LiveId,
-        user_id: &str,
+        user: &UserId,
         extends: &Extends,
     ) -> StoreResult<Room> {
         let room = self
             .call(&calls::Extends {
                 room: id,
-                user: user_id,
+                user: user.as_str(),
                 window_ms: self.window(),
                 extends_json: &extends.to_json(),
             })
@@ -233,18 +233,18 @@ impl Core {
     }
 
     /// The user's im_userid, allocated the first time the user is seen.
-    pub(super) async fn im_userid(self: &Arc<Self>, user_id: &str) -> StoreResult<i64> {
-        let key = self.keys().user(user_id);
+    pub(super) async fn im_userid(self: &Arc<Self>, user: &UserId) -> StoreResult<i64> {
+        let key = self.keys().user(user.as_str());
         let known: Option<i64> = self
             .command(redis::cmd("HGET").arg(&key).arg("imid").clone())
             .await?;
         match known {
             Some(imid) => Ok(imid),
-            None => self.allocate_im_userid(user_id).await,
+            None => self.allocate_im_userid(user).await,
         }
     }
 
-    pub(super) async fn allocate_im_userid(self: &Arc<Self>, user_id: &str) -> StoreResult<i64> {
+    pub(super) async fn allocate_im_userid(self: &Arc<Self>, user: &UserId) -> StoreResult<i64> {
         let fresh: i64 = self
             .command(
                 redis::cmd("INCR")
@@ -253,7 +253,7 @@ impl Core {
             )
             .await?;
         self.call(&calls::UserImid {
-            user: user_id,
+            user: user.as_str(),
             fresh,
         })
         .await
