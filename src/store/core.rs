@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use redis::{FromRedisValue, Value};
 
-use super::calls::{HeartbeatQueue, ScriptCall};
+use super::calls::{HeartbeatQueue, Invocation, ScriptCall};
 use super::connection::{Connection, RedisTarget};
 use super::keys::Keys;
 use super::scripts::Scripts;
@@ -115,9 +115,9 @@ impl Core {
     /// Runs one script call: one EVALSHA (plus SCRIPT LOAD and a retry the first time a node
     /// lacks the script), bounded by the store's timeout.
     pub(super) async fn call<C: ScriptCall>(&self, call: &C) -> StoreResult<C::Reply> {
-        let mut invocation = C::script(self.scripts()).prepare_invoke();
+        let mut invocation = Invocation::new(C::script(self.scripts()));
         call.keys_and_args(self.keys(), &mut invocation);
-        let answer: Value = self.invoke(&invocation).await?;
+        let answer: Value = self.invoke(invocation.prepared()).await?;
         C::reply(answer)
     }
 

@@ -1,8 +1,8 @@
 //! `bans.lua`: a page of a room's running bans, soonest to end first.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::{Authority, ScriptCall};
+use super::{Authority, Invocation, ScriptCall};
 use crate::domain::ids::LiveId;
 use crate::store::keys::Keys;
 use crate::store::reply::{array, bad, int, status, text};
@@ -34,7 +34,7 @@ impl ScriptCall for Bans<'_> {
         &scripts.bans
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation
             .arg(self.actor)

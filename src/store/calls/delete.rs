@@ -1,8 +1,8 @@
 //! `delete.lua`: the room goes, whatever its state; its event log stays a while.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::{Authority, ScriptCall};
+use super::{Authority, Invocation, ScriptCall};
 use crate::domain::ids::LiveId;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -33,7 +33,7 @@ impl ScriptCall for Delete<'_> {
         &scripts.delete
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation
             .arg(self.user)

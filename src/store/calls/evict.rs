@@ -1,8 +1,8 @@
 //! `evict.lua`: a user leaves the room, by leaving it or by joining another.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::{ScriptCall, due_in, flag};
+use super::{Invocation, ScriptCall, due_in, flag};
 use crate::domain::ids::LiveId;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -57,7 +57,7 @@ impl ScriptCall for Evict<'_> {
         &scripts.evict
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation
             .arg(self.user)

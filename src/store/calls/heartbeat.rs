@@ -1,9 +1,9 @@
 //! `heartbeat.lua`: a member's or the anchor's heartbeat; `heartbeat_batch.lua`: several at once
 //! (the same function, `heartbeat_fn.lua`, for each).
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::{ScriptCall, due_in, flag};
+use super::{Invocation, ScriptCall, due_in, flag};
 use crate::domain::ids::LiveId;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -49,7 +49,7 @@ impl ScriptCall for Heartbeat<'_> {
         &scripts.heartbeat
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation
             .arg(self.user)
@@ -109,11 +109,9 @@ impl ScriptCall for HeartbeatBatch<'_> {
         &scripts.heartbeat_batch
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         for room in &self.rooms {
-            for key in keys.heartbeat_room(room) {
-                invocation.key(key);
-            }
+            invocation.keys(keys.heartbeat_room(room));
         }
         invocation.arg(self.window_ms);
         for beat in &self.beats {

@@ -1,9 +1,9 @@
 //! `join.lua`: a user joins (or re-joins) the room.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
 use super::view::decode_view;
-use super::{ScriptCall, due_in, flag};
+use super::{Invocation, ScriptCall, due_in, flag};
 use crate::domain::ids::LiveId;
 use crate::domain::room::Room;
 use crate::store::StoreResult;
@@ -51,7 +51,7 @@ impl ScriptCall for Join<'_> {
         &scripts.join
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         // the script stores the entry as "seq\t" followed by this (see `members`)
         invocation

@@ -1,8 +1,8 @@
 //! `kick.lua`: kicks a user out of a room, and bans them for a while.
 
-use redis::{RedisWrite, Script, ScriptInvocation, ToRedisArgs, Value};
+use redis::{RedisWrite, Script, ToRedisArgs, Value};
 
-use super::{ScriptCall, due_in};
+use super::{Invocation, ScriptCall, due_in};
 use crate::domain::ids::LiveId;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -69,7 +69,7 @@ impl ScriptCall for Kick<'_> {
         &scripts.kick
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation
             .arg(self.actor)

@@ -1,8 +1,8 @@
 //! `may_watch.lua`: whether a user may watch a room's events.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::ScriptCall;
+use super::{Invocation, ScriptCall};
 use crate::domain::ids::LiveId;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -25,7 +25,7 @@ impl ScriptCall for MayWatch<'_> {
         &scripts.may_watch
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation.arg(self.user).arg(self.window_ms);
     }

@@ -1,8 +1,8 @@
 //! `sse_slot.lua`: a user's open event streams, over all replicas.
 
-use redis::{RedisWrite, Script, ScriptInvocation, ToRedisArgs, Value};
+use redis::{RedisWrite, Script, ToRedisArgs, Value};
 
-use super::ScriptCall;
+use super::{Invocation, ScriptCall};
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::reply::{array, bad, int};
@@ -56,9 +56,9 @@ impl ScriptCall for SseSlot<'_> {
         &scripts.sse_slot
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         invocation
-            .key(keys.sse_streams(self.user))
+            .key("streams", keys.sse_streams(self.user))
             .arg(self.op)
             .arg(self.stream)
             .arg(self.cap)

@@ -1,9 +1,9 @@
 //! `start.lua`: the live starts (on a live room: the anchor's heartbeat).
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
 use super::view::decode_view;
-use super::{ScriptCall, due_in};
+use super::{Invocation, ScriptCall, due_in};
 use crate::domain::ids::LiveId;
 use crate::domain::room::Room;
 use crate::store::StoreResult;
@@ -36,7 +36,7 @@ impl ScriptCall for Start<'_> {
         &scripts.start
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation
             .arg(self.user)

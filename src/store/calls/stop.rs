@@ -1,9 +1,9 @@
 //! `stop.lua`: the live stops; O(1) whatever the crowd (the members are set aside).
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
 use super::view::decode_view;
-use super::{Authority, ScriptCall};
+use super::{Authority, Invocation, ScriptCall};
 use crate::domain::ids::LiveId;
 use crate::domain::room::Room;
 use crate::store::StoreResult;
@@ -34,7 +34,7 @@ impl ScriptCall for Stop<'_> {
         &scripts.stop
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation
             .arg(self.user)

@@ -1,8 +1,8 @@
 //! `unban.lua`: lifts a ban.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::{Authority, ScriptCall};
+use super::{Authority, Invocation, ScriptCall};
 use crate::domain::ids::LiveId;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -26,7 +26,7 @@ impl ScriptCall for Unban<'_> {
         &scripts.unban
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation
             .arg(self.actor)

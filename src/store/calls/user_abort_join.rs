@@ -1,8 +1,8 @@
 //! `user_abort_join.lua`: undoes the user's side of a join the room refused.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::ScriptCall;
+use super::{Invocation, ScriptCall};
 use crate::domain::ids::LiveId;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -35,9 +35,9 @@ impl ScriptCall for UserAbortJoin<'_> {
         &scripts.user_abort_join
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         invocation
-            .key(keys.user(self.user))
+            .key("user", keys.user(self.user))
             .arg(self.room.as_str())
             .arg(self.seq)
             .arg(self.previous.map_or("", LiveId::as_str));

@@ -1,8 +1,8 @@
 //! `user_imid.lua`: the user's im_userid, given the first time the user is seen.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::ScriptCall;
+use super::{Invocation, ScriptCall};
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::reply::{bad, int};
@@ -22,8 +22,8 @@ impl ScriptCall for UserImid<'_> {
         &scripts.user_imid
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
-        invocation.key(keys.user(self.user)).arg(self.fresh);
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
+        invocation.key("user", keys.user(self.user)).arg(self.fresh);
     }
 
     fn reply(answer: Value) -> StoreResult<i64> {

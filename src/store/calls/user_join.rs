@@ -1,8 +1,8 @@
 //! `user_join.lua`: the user's side of a join (the next seq, the pointer moved to the room).
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::ScriptCall;
+use super::{Invocation, ScriptCall};
 use crate::domain::ids::LiveId;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -33,8 +33,10 @@ impl ScriptCall for UserJoin<'_> {
         &scripts.user_join
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
-        invocation.key(keys.user(self.user)).arg(self.room.as_str());
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
+        invocation
+            .key("user", keys.user(self.user))
+            .arg(self.room.as_str());
     }
 
     fn reply(answer: Value) -> StoreResult<UserJoinReply> {

@@ -1,8 +1,8 @@
 //! `user_leave.lua`: the user's side of a leave (the next seq, the pointer cleared).
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::ScriptCall;
+use super::{Invocation, ScriptCall};
 use crate::domain::ids::LiveId;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -23,8 +23,10 @@ impl ScriptCall for UserLeave<'_> {
         &scripts.user_leave
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
-        invocation.key(keys.user(self.user)).arg(self.room.as_str());
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
+        invocation
+            .key("user", keys.user(self.user))
+            .arg(self.room.as_str());
     }
 
     fn reply(answer: Value) -> StoreResult<i64> {

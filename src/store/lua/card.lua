@@ -1,3 +1,4 @@
+--! KEYS: (index_lib.lua)
 -- Refreshes a room's card at the version the index has (issue 18: the online count and the other
 -- counts as just said). ARGV: P, live_id, ver, card. Only a room the index holds at exactly that
 -- version: an older read is stale, a newer one is the index sync's to write (it carries the

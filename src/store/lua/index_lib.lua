@@ -1,8 +1,10 @@
+--! KEYS: live close_at purge_at
 -- Shared by the index scripts (prepended when loaded). Every index key shares the hash tag
 -- {rooms}, so one script sees them all, on one node or on a Redis Cluster.
---   KEYS (keys.rs `index()`): [1] live rooms (zset: live_id -> started ms), [2] offline-close
---   deadlines (zset), [3] retention deadlines of ended rooms (zset). Search has its own keys,
---   below, named from P.
+--   KEYS (first line; keys.rs `INDEX_KEY_NAMES`): [1] live rooms (zset: live_id -> started ms),
+--   [2] offline-close deadlines (zset), [3] retention deadlines of ended rooms (zset). Search
+--   has its own keys, below, named from P: families whose members depend on what the script
+--   reads (a room's number, its grams), all in the {rooms} slot.
 --   ARGV[1] is P, the prefix of the search index's keys:
 --     P..'#seq'       the last room number. A room is numbered when it first reaches the index
 --                     (right after its creation), so number order is creation order, and search

@@ -1,3 +1,4 @@
+--! KEYS: (index_lib.lua)
 -- Brings the global indexes in line with one room, after the room's own atomic change.
 -- Idempotent and ordered by the room's version: a late, older update is ignored, and nothing
 -- brings back a room deleted within the hour.

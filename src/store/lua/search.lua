@@ -1,3 +1,4 @@
+--! KEYS: (index_lib.lua)
 -- A page of rooms matching a folded keyword, newest first (highest room number first: numbers
 -- follow creation). ARGV: P, keyword (folded; '' = every room), status filter ('' or
 -- '0'|'1'|'2'), offset, count, a live_id to match exactly ('' when the keyword is not of that
