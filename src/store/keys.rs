@@ -54,7 +54,9 @@ pub const ROOM_KEY_NAMES: [&str; 10] = {
 
 /// The global index keys' names, in the order every index script takes them (index_lib.lua's
 /// `--! KEYS:` header).
-pub const INDEX_KEY_NAMES: [&str; 3] = ["live", "close_at", "purge_at"];
+pub const INDEX_KEY_NAMES: [&str; 7] = [
+    "live", "close_at", "purge_at", "seq", "deleted", "phrases", "owner",
+];
 
 /// The sweep schedule's keys' names (schedule.lua, claim.lua, reschedule.lua).
 pub const SWEEP_KEY_NAMES: [&str; 2] = ["sweep_due", "sweep_claims"];
@@ -64,7 +66,7 @@ pub const SWEEP_KEY_NAMES: [&str; 2] = ["sweep_due", "sweep_claims"];
 const HEARTBEAT_ROOM_KEYS: [usize; 6] = [0, 1, 2, 3, 5, 6];
 
 /// The global index keys, in the order every index script takes them (see lua/index_lib.lua).
-pub type IndexKeys = [String; 3];
+pub type IndexKeys = [String; 7];
 
 impl Keys {
     /// `prefix` lets several deployments (or tests) share one Redis.
@@ -114,20 +116,27 @@ impl Keys {
     }
 
     /// The index keys with their names in the key contract.
-    pub fn index_named(&self) -> [(&'static str, String); 3] {
-        let [live, close_at, purge_at] = self.index();
-        let [a, b, c] = INDEX_KEY_NAMES;
-        [(a, live), (b, close_at), (c, purge_at)]
+    pub fn index_named(&self) -> [(&'static str, String); 7] {
+        let mut names = INDEX_KEY_NAMES.into_iter();
+        self.index()
+            .map(|key| (names.next().unwrap_or_default(), key))
     }
 
     pub fn index(&self) -> IndexKeys {
         let p = &self.prefix;
+        let g = self.gram_prefix();
         [
             // live rooms: live_id -> started ms (the live list)
             format!("{p}idx:{{rooms}}:live"),
             // live rooms by their offline-close deadline, ended rooms by their purge deadline
             format!("{p}idx:{{rooms}}:close_at"),
             format!("{p}idx:{{rooms}}:purge_at"),
+            // the search index's last room number, its recently deleted rooms, its phrases
+            format!("{g}#seq"),
+            format!("{g}#del"),
+            format!("{g}#ph"),
+            // the per-anchor lists' owners: live_id -> anchor
+            format!("{}owner", self.anchor_rooms_prefix()),
         ]
     }
 
