@@ -9,9 +9,8 @@ use super::envelope::{
     Envelope, HeartbeatEnvelope, HeartbeatJson, MemberPageEnvelope, RoomEnvelope,
 };
 use super::error::ApiError;
-use super::live_id;
 use super::model::{HeartbeatData, PageNum, PageSize, RoomData};
-use super::{ApiTags, AppState};
+use super::{ApiTags, AppState, live_id};
 use crate::domain::page::PageRequest;
 
 pub struct PresenceApi {

@@ -7,9 +7,8 @@ use super::auth::Caller;
 use super::body::JsonBody;
 use super::envelope::{Envelope, RoomEnvelope};
 use super::error::ApiError;
-use super::live_id;
 use super::model::{CreateRoomRequest, RoomData, UpdateExtendsRequest};
-use super::{ApiTags, AppState};
+use super::{ApiTags, AppState, live_id};
 use crate::domain::room::{Extends, NewRoom, NewRoomInput, Room};
 
 pub struct RoomsApi {

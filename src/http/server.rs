@@ -12,12 +12,11 @@ use super::auth::Caller;
 use super::body::JsonBody;
 use super::envelope::{Envelope, RoomPageEnvelope, current_request_id};
 use super::error::ApiError;
-use super::live_id;
 use super::model::{LiveStatusParam, PageNum, PageSize};
 use super::moderation::{
     KickEnvelope, KickTarget, ban_ms, kick_answer, kick_target, log_admin, room_page, status_filter,
 };
-use super::{ApiTags, AppState};
+use super::{ApiTags, AppState, live_id};
 use crate::domain::page::PageRequest;
 use crate::domain::search::Keyword;
 use crate::store::RoomStats;
