@@ -61,6 +61,22 @@ async fn new_room(store: &Store, anchor: &str, title: &str) -> LiveId {
         .live_id
 }
 
+/// A live room of `anchor-1`.
+async fn live_room(store: &Store) -> LiveId {
+    let id = new_room(store, "anchor-1", "a room").await;
+    let anchor = user("anchor-1");
+    store.rooms().start(&id, &anchor).await.expect("start");
+    id
+}
+
+async fn join(store: &Store, id: &LiveId, viewer: &str) {
+    store
+        .presence()
+        .join(id, &profile(viewer))
+        .await
+        .expect("join");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rooms_live_through_created_live_ended_and_go() {
     let store = store().await;
@@ -90,12 +106,7 @@ async fn rooms_live_through_created_live_ended_and_go() {
 async fn presence_counts_a_member_from_join_to_leave() {
     let store = store().await;
     let presence = store.presence();
-    let id = new_room(&store, "anchor-1", "a room").await;
-    store
-        .rooms()
-        .start(&id, &user("anchor-1"))
-        .await
-        .expect("start");
+    let id = live_room(&store).await;
 
     let joined = presence
         .join(&id, &profile("viewer-1"))
@@ -215,12 +226,7 @@ async fn a_users_stream_slots_are_capped_over_replicas() {
 async fn webhook_delivery_leases_a_room_and_drains_its_log() {
     let store = store().await;
     let webhooks = store.webhooks();
-    let id = new_room(&store, "anchor-1", "a room").await;
-    store
-        .rooms()
-        .start(&id, &user("anchor-1"))
-        .await
-        .expect("start");
+    let id = live_room(&store).await;
 
     webhooks
         .mark_for_delivery(std::slice::from_ref(&id))
@@ -279,17 +285,8 @@ async fn webhook_delivery_leases_a_room_and_drains_its_log() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sweep_runs_and_the_gauges_count_live_rooms_and_members() {
     let store = store().await;
-    let id = new_room(&store, "anchor-1", "a room").await;
-    store
-        .rooms()
-        .start(&id, &user("anchor-1"))
-        .await
-        .expect("start");
-    store
-        .presence()
-        .join(&id, &profile("viewer-1"))
-        .await
-        .expect("join");
+    let id = live_room(&store).await;
+    join(&store, &id, "viewer-1").await;
 
     // nothing has come due: a sweep finds nothing to do, and is harmless
     let report = store.sweep().run("replica-1").await.expect("sweep");
@@ -303,17 +300,8 @@ async fn the_sweep_runs_and_the_gauges_count_live_rooms_and_members() {
 async fn moderation_kicks_bans_and_lifts_the_ban() {
     let store = store().await;
     let moderation = store.moderation();
-    let id = new_room(&store, "anchor-1", "a room").await;
-    store
-        .rooms()
-        .start(&id, &user("anchor-1"))
-        .await
-        .expect("start");
-    store
-        .presence()
-        .join(&id, &profile("viewer-1"))
-        .await
-        .expect("join");
+    let id = live_room(&store).await;
+    join(&store, &id, "viewer-1").await;
 
     let (anchor, viewer) = (user("anchor-1"), user("viewer-1"));
     let kicked = moderation
