@@ -46,7 +46,7 @@ impl Core {
                 card: Some(&card),
             })
             .await;
-        // this replica's own change shows at once in its own lists (store/page_cache.rs)
+        // this replica's own change shows at once in its own lists (src/pages.rs)
         self.index_changed();
         synced?;
         Ok(())
