@@ -126,7 +126,6 @@ impl EventLog {
         cap: u32,
         ttl: Duration,
     ) -> StoreResult<Option<u64>> {
-        let user = user.as_str();
         Ok(
             match self
                 .stream_slot(SlotOp::Open, user, stream, cap, ttl)
@@ -145,7 +144,6 @@ impl EventLog {
         stream: &str,
         ttl: Duration,
     ) -> StoreResult<()> {
-        let user = user.as_str();
         self.stream_slot(SlotOp::Renew, user, stream, 0, ttl)
             .await
             .map(|_| ())
@@ -153,7 +151,6 @@ impl EventLog {
 
     /// Frees the stream's slot.
     pub async fn close_stream_slot(&self, user: &UserId, stream: &str) -> StoreResult<()> {
-        let user = user.as_str();
         self.stream_slot(SlotOp::Close, user, stream, 0, Duration::ZERO)
             .await
             .map(|_| ())
@@ -162,7 +159,7 @@ impl EventLog {
     async fn stream_slot(
         &self,
         op: SlotOp,
-        user: &str,
+        user: &UserId,
         stream: &str,
         cap: u32,
         ttl: Duration,
@@ -181,7 +178,6 @@ impl EventLog {
 
     /// Whether `user` may watch the room: its anchor, or a present member.
     pub async fn may_watch(&self, id: &LiveId, user: &UserId) -> StoreResult<()> {
-        let user = user.as_str();
         self.call(&calls::MayWatch {
             room: id,
             user,

@@ -23,7 +23,7 @@ use super::calls::{
 };
 use super::core::Core;
 use super::{StoreError, StoreResult};
-use crate::domain::ids::LiveId;
+use crate::domain::ids::{LiveId, UserId};
 
 /// Batch calls out at once: one being answered while the next gathers.
 const IN_FLIGHT: usize = 2;
@@ -67,7 +67,7 @@ impl Core {
     pub(super) async fn beat(
         self: &Arc<Self>,
         room: &LiveId,
-        user: &str,
+        user: &UserId,
         profile: String,
     ) -> StoreResult<HeartbeatReply> {
         let max = self.timings().heartbeat_batch_max;

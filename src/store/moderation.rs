@@ -61,8 +61,6 @@ impl Moderation {
         target: &UserId,
         ban_ms: u64,
     ) -> StoreResult<Kicked> {
-        let actor = actor.as_str();
-        let target = target.as_str();
         let reply = self
             .call(&calls::Kick {
                 room: id,
@@ -91,7 +89,7 @@ impl Moderation {
             // A failure leaves a pointer to a room the user is not in, which the user's next
             // join or leave replaces.
             if let Err(e) = self
-                .try_release_users(id, &[(target.to_owned(), seq)])
+                .try_release_users(id, &[(target.as_str().to_owned(), seq)])
                 .await
             {
                 tracing::warn!(live_id = %id, error = %e, "releasing a kicked user's pointer failed");
@@ -108,8 +106,6 @@ impl Moderation {
         admin: bool,
         target: &UserId,
     ) -> StoreResult<bool> {
-        let actor = actor.as_str();
-        let target = target.as_str();
         self.call(&calls::Unban {
             room: id,
             actor,
@@ -127,7 +123,6 @@ impl Moderation {
         admin: bool,
         page: PageRequest,
     ) -> StoreResult<Page<Ban>> {
-        let actor = actor.as_str();
         let calls::BansPage { total, bans } = self
             .call(&calls::Bans {
                 room: id,

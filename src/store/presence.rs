@@ -38,7 +38,7 @@ impl Presence {
     /// Joins the room, leaving the user's previous room. Round trips: the user's pointer, the
     /// room, and the previous room when there is one (plus two the first time a user is seen).
     pub async fn join(&self, id: &LiveId, who: &Profile) -> StoreResult<Room> {
-        let user = who.user_id.as_str();
+        let user = &who.user_id;
         // The room is put on the sweep schedule (due when this member could lapse, unless it
         // is due sooner) before the member exists, alongside the user's side of the join: a
         // replica dying right after the join leaves no member that nothing will ever trim.
@@ -116,7 +116,6 @@ impl Presence {
     /// Leaves the room. Final: a late heartbeat does not bring the member back.
     /// Round trips: the user's pointer, the room.
     pub async fn leave(&self, id: &LiveId, user: &UserId) -> StoreResult<()> {
-        let user = user.as_str();
         let seq = self.call(&calls::UserLeave { user, room: id }).await?;
         let evicted = self
             .call(&calls::Evict {
@@ -135,9 +134,7 @@ impl Presence {
     /// A member's or the anchor's heartbeat: one round trip (the index is touched only when the
     /// anchor's nick changed, which search follows).
     pub async fn heartbeat(&self, id: &LiveId, who: &Profile) -> StoreResult<Heartbeat> {
-        let reply = self
-            .beat(id, who.user_id.as_str(), who.looks.to_json())
-            .await?;
+        let reply = self.beat(id, &who.user_id, who.looks.to_json()).await?;
         match reply {
             HeartbeatReply::NotMember { dropped, due_in_ms } => {
                 // a member that lapsed unswept: the heartbeat took it out
@@ -202,7 +199,7 @@ impl Core {
     async fn abort_join(
         self: &Arc<Self>,
         id: &LiveId,
-        user: &str,
+        user: &UserId,
         seq: i64,
         previous: Option<&LiveId>,
     ) {
@@ -222,7 +219,7 @@ impl Core {
     }
 
     /// The user joined another room: out of this one, unless the room has seen a later join.
-    async fn evict(self: &Arc<Self>, id: &LiveId, user: &str, seq: i64) -> StoreResult<bool> {
+    async fn evict(self: &Arc<Self>, id: &LiveId, user: &UserId, seq: i64) -> StoreResult<bool> {
         let evicted = self
             .call(&calls::Evict {
                 room: id,

@@ -74,7 +74,7 @@ impl Rooms {
         let calls::StartReply { room, due_in_ms } = self
             .call(&calls::Start {
                 room: id,
-                user: user.as_str(),
+                user,
                 window_ms: t.member_window_ms,
                 close_ms: t.anchor_close_ms,
             })
@@ -99,7 +99,7 @@ impl Rooms {
         let calls::StopReply { room, held } = self
             .call(&calls::Stop {
                 room: id,
-                user: user.as_str(),
+                user,
                 window_ms: self.window(),
                 authority: calls::Authority::of(admin),
             })
@@ -124,7 +124,7 @@ impl Rooms {
         let calls::DeleteReply { held, anchor } = self
             .call(&calls::Delete {
                 room: id,
-                user: user.as_str(),
+                user,
                 log_ttl_ms: self.deleted_log_ttl_ms(),
                 authority: calls::Authority::of(admin),
             })
@@ -147,7 +147,7 @@ impl Rooms {
         let room = self
             .call(&calls::Extends {
                 room: id,
-                user: user.as_str(),
+                user,
                 window_ms: self.window(),
                 extends_json: &extends.to_json(),
             })
@@ -252,11 +252,7 @@ impl Core {
                     .clone(),
             )
             .await?;
-        self.call(&calls::UserImid {
-            user: user.as_str(),
-            fresh,
-        })
-        .await
+        self.call(&calls::UserImid { user, fresh }).await
     }
 
     /// Rooms by id, in that order, skipping any deleted meanwhile. The reads go out together, so

@@ -11,7 +11,7 @@
 use redis::Script;
 
 use super::*;
-use crate::domain::ids::LiveId;
+use crate::domain::ids::{LiveId, UserId};
 use crate::domain::room::LiveStatus;
 use crate::store::keys::{INDEX_KEY_NAMES, Keys, ROOM_KEY_NAMES};
 use crate::store::scripts::Scripts;
@@ -74,6 +74,10 @@ fn check<C: ScriptCall>(scripts: &Scripts, call: &C) -> &'static str {
     name
 }
 
+fn user(id: &str) -> UserId {
+    UserId::parse(id).expect("a user id")
+}
+
 #[test]
 fn the_preludes_declare_the_key_sets_of_keys_rs() {
     assert_eq!(declared("lib").0, ROOM_KEY_NAMES);
@@ -88,6 +92,7 @@ fn every_call_passes_the_keys_its_script_declares() {
     let r = &room;
     let fields = [("title", String::from("t"))];
     let released = [String::from("u")];
+    let (u, v, a) = (user("u"), user("v"), user("a"));
     let checked = [
         check(
             &s,
@@ -108,7 +113,7 @@ fn every_call_passes_the_keys_its_script_declares() {
             &s,
             &Start {
                 room: r,
-                user: "u",
+                user: &u,
                 window_ms: 1,
                 close_ms: 1,
             },
@@ -117,7 +122,7 @@ fn every_call_passes_the_keys_its_script_declares() {
             &s,
             &Stop {
                 room: r,
-                user: "u",
+                user: &u,
                 window_ms: 1,
                 authority: Authority::Anchor,
             },
@@ -134,7 +139,7 @@ fn every_call_passes_the_keys_its_script_declares() {
             &s,
             &Delete {
                 room: r,
-                user: "u",
+                user: &u,
                 log_ttl_ms: 1,
                 authority: Authority::Admin,
             },
@@ -144,7 +149,7 @@ fn every_call_passes_the_keys_its_script_declares() {
             &s,
             &Extends {
                 room: r,
-                user: "u",
+                user: &u,
                 window_ms: 1,
                 extends_json: "{}",
             },
@@ -153,7 +158,7 @@ fn every_call_passes_the_keys_its_script_declares() {
             &s,
             &Join {
                 room: r,
-                user: "u",
+                user: &u,
                 seq: 1,
                 im_userid: 1,
                 profile: "{}",
@@ -164,7 +169,7 @@ fn every_call_passes_the_keys_its_script_declares() {
             &s,
             &Evict {
                 room: r,
-                user: "u",
+                user: &u,
                 seq: 1,
                 reason: EvictReason::Left,
                 window_ms: 1,
@@ -174,7 +179,7 @@ fn every_call_passes_the_keys_its_script_declares() {
             &s,
             &Heartbeat {
                 room: r,
-                user: "u",
+                user: &u,
                 profile: "{}",
                 window_ms: 1,
             },
@@ -186,12 +191,12 @@ fn every_call_passes_the_keys_its_script_declares() {
                 beats: vec![
                     BatchedBeat {
                         room: 0,
-                        user: "u",
+                        user: &u,
                         profile: "{}",
                     },
                     BatchedBeat {
                         room: 1,
-                        user: "v",
+                        user: &v,
                         profile: "{}",
                     },
                 ],
@@ -220,14 +225,14 @@ fn every_call_passes_the_keys_its_script_declares() {
             &s,
             &MayWatch {
                 room: r,
-                user: "u",
+                user: &u,
                 window_ms: 1,
             },
         ),
         check(
             &s,
             &SseSlot {
-                user: "u",
+                user: &u,
                 op: SlotOp::Open,
                 stream: "s",
                 cap: 1,
@@ -247,9 +252,9 @@ fn every_call_passes_the_keys_its_script_declares() {
             &s,
             &Kick {
                 room: r,
-                actor: "a",
+                actor: &a,
                 authority: Authority::Anchor,
-                target: "u",
+                target: &u,
                 ban_ms: 1,
                 window_ms: 1,
                 max_bans: 1,
@@ -259,16 +264,16 @@ fn every_call_passes_the_keys_its_script_declares() {
             &s,
             &Unban {
                 room: r,
-                actor: "a",
+                actor: &a,
                 authority: Authority::Anchor,
-                target: "u",
+                target: &u,
             },
         ),
         check(
             &s,
             &Bans {
                 room: r,
-                actor: "a",
+                actor: &a,
                 authority: Authority::Anchor,
                 offset: 0,
                 count: 1,
@@ -281,17 +286,17 @@ fn every_call_passes_the_keys_its_script_declares() {
                 window_ms: 1,
             },
         ),
-        check(&s, &UserJoin { user: "u", room: r }),
+        check(&s, &UserJoin { user: &u, room: r }),
         check(
             &s,
             &UserAbortJoin {
-                user: "u",
+                user: &u,
                 room: r,
                 seq: 1,
                 previous: Some(&other),
             },
         ),
-        check(&s, &UserLeave { user: "u", room: r }),
+        check(&s, &UserLeave { user: &u, room: r }),
         check(
             &s,
             &UserRelease {
@@ -300,13 +305,7 @@ fn every_call_passes_the_keys_its_script_declares() {
                 seq: 1,
             },
         ),
-        check(
-            &s,
-            &UserImid {
-                user: "u",
-                fresh: 1,
-            },
-        ),
+        check(&s, &UserImid { user: &u, fresh: 1 }),
         check(
             &s,
             &IndexSync {

@@ -3,7 +3,7 @@
 use redis::{Script, Value};
 
 use super::{Authority, Invocation, ScriptCall};
-use crate::domain::ids::LiveId;
+use crate::domain::ids::{LiveId, UserId};
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::reply::{int, status, text};
@@ -13,7 +13,7 @@ use crate::store::scripts::Scripts;
 /// room (ms), the caller's authority (an admin deletes any room).
 pub struct Delete<'a> {
     pub room: &'a LiveId,
-    pub user: &'a str,
+    pub user: &'a UserId,
     pub log_ttl_ms: u64,
     pub authority: Authority,
 }
@@ -36,7 +36,7 @@ impl ScriptCall for Delete<'_> {
     fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation
-            .arg(self.user)
+            .arg(self.user.as_str())
             .arg(self.log_ttl_ms)
             .arg(self.authority);
     }

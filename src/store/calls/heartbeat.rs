@@ -4,7 +4,7 @@
 use redis::{Script, Value};
 
 use super::{Invocation, ScriptCall, due_in, flag};
-use crate::domain::ids::LiveId;
+use crate::domain::ids::{LiveId, UserId};
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::reply::{array, bad, int, status, text};
@@ -13,7 +13,7 @@ use crate::store::scripts::Scripts;
 /// KEYS: the room's keys. ARGV: user id, the caller's profile JSON, the member window (ms).
 pub struct Heartbeat<'a> {
     pub room: &'a LiveId,
-    pub user: &'a str,
+    pub user: &'a UserId,
     pub profile: &'a str,
     pub window_ms: u64,
 }
@@ -52,7 +52,7 @@ impl ScriptCall for Heartbeat<'_> {
     fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation
-            .arg(self.user)
+            .arg(self.user.as_str())
             .arg(self.profile)
             .arg(self.window_ms);
     }
@@ -97,7 +97,7 @@ pub struct HeartbeatBatch<'a> {
 pub struct BatchedBeat<'a> {
     /// Its room's index in `HeartbeatBatch::rooms`.
     pub room: usize,
-    pub user: &'a str,
+    pub user: &'a UserId,
     pub profile: &'a str,
 }
 
@@ -117,7 +117,7 @@ impl ScriptCall for HeartbeatBatch<'_> {
         for beat in &self.beats {
             invocation
                 .arg(beat.room + 1)
-                .arg(beat.user)
+                .arg(beat.user.as_str())
                 .arg(beat.profile);
         }
     }
@@ -132,7 +132,7 @@ impl ScriptCall for HeartbeatBatch<'_> {
 /// own answer goes.
 pub struct QueuedBeat {
     pub room: LiveId,
-    pub user: String,
+    pub user: UserId,
     pub profile: String,
     pub answer: tokio::sync::oneshot::Sender<StoreResult<HeartbeatReply>>,
 }

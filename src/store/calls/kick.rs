@@ -3,7 +3,7 @@
 use redis::{RedisWrite, Script, ToRedisArgs, Value};
 
 use super::{Invocation, ScriptCall, due_in};
-use crate::domain::ids::LiveId;
+use crate::domain::ids::{LiveId, UserId};
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::reply::{int, status, text};
@@ -38,9 +38,9 @@ impl ToRedisArgs for Authority {
 /// user_id, ban ms (0: no ban), the member window (ms), the most bans a room may hold.
 pub struct Kick<'a> {
     pub room: &'a LiveId,
-    pub actor: &'a str,
+    pub actor: &'a UserId,
     pub authority: Authority,
-    pub target: &'a str,
+    pub target: &'a UserId,
     pub ban_ms: u64,
     pub window_ms: u64,
     pub max_bans: u32,
@@ -72,9 +72,9 @@ impl ScriptCall for Kick<'_> {
     fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation
-            .arg(self.actor)
+            .arg(self.actor.as_str())
             .arg(self.authority)
-            .arg(self.target)
+            .arg(self.target.as_str())
             .arg(self.ban_ms)
             .arg(self.window_ms)
             .arg(self.max_bans);

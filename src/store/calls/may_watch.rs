@@ -3,7 +3,7 @@
 use redis::{Script, Value};
 
 use super::{Invocation, ScriptCall};
-use crate::domain::ids::LiveId;
+use crate::domain::ids::{LiveId, UserId};
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::reply::status;
@@ -12,7 +12,7 @@ use crate::store::scripts::Scripts;
 /// KEYS: the room's keys. ARGV: user_id, the member window (ms).
 pub struct MayWatch<'a> {
     pub room: &'a LiveId,
-    pub user: &'a str,
+    pub user: &'a UserId,
     pub window_ms: u64,
 }
 
@@ -27,7 +27,7 @@ impl ScriptCall for MayWatch<'_> {
 
     fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
-        invocation.arg(self.user).arg(self.window_ms);
+        invocation.arg(self.user.as_str()).arg(self.window_ms);
     }
 
     fn reply(answer: Value) -> StoreResult<()> {

@@ -4,7 +4,7 @@ use redis::{Script, Value};
 
 use super::view::decode_view;
 use super::{Authority, Invocation, ScriptCall};
-use crate::domain::ids::LiveId;
+use crate::domain::ids::{LiveId, UserId};
 use crate::domain::room::Room;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -15,7 +15,7 @@ use crate::store::scripts::Scripts;
 /// (an admin stops any live room, with `reason: admin`).
 pub struct Stop<'a> {
     pub room: &'a LiveId,
-    pub user: &'a str,
+    pub user: &'a UserId,
     pub window_ms: u64,
     pub authority: Authority,
 }
@@ -37,7 +37,7 @@ impl ScriptCall for Stop<'_> {
     fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation
-            .arg(self.user)
+            .arg(self.user.as_str())
             .arg(self.window_ms)
             .arg(self.authority);
     }

@@ -3,7 +3,7 @@
 use redis::{Script, Value};
 
 use super::{Authority, Invocation, ScriptCall};
-use crate::domain::ids::LiveId;
+use crate::domain::ids::{LiveId, UserId};
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::reply::{int, status};
@@ -12,9 +12,9 @@ use crate::store::scripts::Scripts;
 /// KEYS: the room's keys (the bans the tenth). ARGV: actor user_id, its authority, target user_id.
 pub struct Unban<'a> {
     pub room: &'a LiveId,
-    pub actor: &'a str,
+    pub actor: &'a UserId,
     pub authority: Authority,
-    pub target: &'a str,
+    pub target: &'a UserId,
 }
 
 impl ScriptCall for Unban<'_> {
@@ -29,9 +29,9 @@ impl ScriptCall for Unban<'_> {
     fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation
-            .arg(self.actor)
+            .arg(self.actor.as_str())
             .arg(self.authority)
-            .arg(self.target);
+            .arg(self.target.as_str());
     }
 
     fn reply(answer: Value) -> StoreResult<bool> {

@@ -3,7 +3,7 @@
 use redis::{Script, Value};
 
 use super::{Invocation, ScriptCall};
-use crate::domain::ids::LiveId;
+use crate::domain::ids::{LiveId, UserId};
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::reply::{bad, int};
@@ -12,7 +12,7 @@ use crate::store::scripts::Scripts;
 /// KEYS: the user's hash. ARGV: the refused room's live_id, the refused join's seq, the room the
 /// pointer named before it ('' for none).
 pub struct UserAbortJoin<'a> {
-    pub user: &'a str,
+    pub user: &'a UserId,
     pub room: &'a LiveId,
     pub seq: i64,
     pub previous: Option<&'a LiveId>,
@@ -37,7 +37,7 @@ impl ScriptCall for UserAbortJoin<'_> {
 
     fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         invocation
-            .key("user", keys.user(self.user))
+            .key("user", keys.user(self.user.as_str()))
             .arg(self.room.as_str())
             .arg(self.seq)
             .arg(self.previous.map_or("", LiveId::as_str));

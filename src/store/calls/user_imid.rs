@@ -3,6 +3,7 @@
 use redis::{Script, Value};
 
 use super::{Invocation, ScriptCall};
+use crate::domain::ids::UserId;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::reply::{bad, int};
@@ -10,7 +11,7 @@ use crate::store::scripts::Scripts;
 
 /// KEYS: the user's hash. ARGV: a fresh number from the im_userid counter.
 pub struct UserImid<'a> {
-    pub user: &'a str,
+    pub user: &'a UserId,
     pub fresh: i64,
 }
 
@@ -23,7 +24,9 @@ impl ScriptCall for UserImid<'_> {
     }
 
     fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
-        invocation.key("user", keys.user(self.user)).arg(self.fresh);
+        invocation
+            .key("user", keys.user(self.user.as_str()))
+            .arg(self.fresh);
     }
 
     fn reply(answer: Value) -> StoreResult<i64> {

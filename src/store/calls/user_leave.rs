@@ -3,7 +3,7 @@
 use redis::{Script, Value};
 
 use super::{Invocation, ScriptCall};
-use crate::domain::ids::LiveId;
+use crate::domain::ids::{LiveId, UserId};
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::reply::{bad, int};
@@ -11,7 +11,7 @@ use crate::store::scripts::Scripts;
 
 /// KEYS: the user's hash. ARGV: the room's live_id.
 pub struct UserLeave<'a> {
-    pub user: &'a str,
+    pub user: &'a UserId,
     pub room: &'a LiveId,
 }
 
@@ -25,7 +25,7 @@ impl ScriptCall for UserLeave<'_> {
 
     fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         invocation
-            .key("user", keys.user(self.user))
+            .key("user", keys.user(self.user.as_str()))
             .arg(self.room.as_str());
     }
 
