@@ -74,6 +74,10 @@ pub fn state(config: &Config, conn: Connection) -> AppState {
     let watching = crate::fanout::Hub::new(store.clone(), sse.max_open, sse.per_user, sse.buffer);
     AppState {
         watching,
+        pages: Arc::new(crate::pages::Pages::new(
+            &store,
+            settings.timings().list_cache_ms,
+        )),
         store,
         streams: Arc::new(config.streams.clone()),
         zone: config.zone,

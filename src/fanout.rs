@@ -216,8 +216,8 @@ impl Hub {
 async fn read_room(hub: Arc<Hub>, id: LiveId, feed: Arc<Feed>, state: watch::Sender<ReaderState>) {
     let store = hub.store.clone();
     let started = async {
-        let last = store.last_event_id(&id).await?;
-        let watcher = store.watcher(&id, BLOCK).await?;
+        let last = store.events().last_event_id(&id).await?;
+        let watcher = store.events().watcher(&id, BLOCK).await?;
         Ok::<(String, Watcher), StoreError>((last, watcher))
     };
     let (mut last, mut watcher) = tokio::select! {
@@ -250,7 +250,7 @@ async fn read_room(hub: Arc<Hub>, id: LiveId, feed: Arc<Feed>, state: watch::Sen
                         _ = feed.stop.notified() => return,
                         _ = tokio::time::sleep(RETRY) => {}
                     }
-                    if let Ok(fresh) = store.watcher(&id, BLOCK).await {
+                    if let Ok(fresh) = store.events().watcher(&id, BLOCK).await {
                         watcher = fresh;
                     }
                 }

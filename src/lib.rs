@@ -8,6 +8,7 @@ pub mod edge;
 pub mod fanout;
 pub mod http;
 pub mod metrics;
+pub mod pages;
 pub mod ratelimit;
 pub mod shutdown;
 pub mod store;

@@ -29,7 +29,7 @@ pub async fn run(store: Store, period: Duration, mut stop: watch::Receiver<bool>
         // ending together): claim again at once, so the work keeps up with what is due; a
         // bounded number of rounds per tick, so that stop is still heard.
         for _ in 0..ROUNDS_PER_TICK {
-            match store.sweep(&token).await {
+            match store.sweep().run(&token).await {
                 Ok(report) => {
                     if report != Default::default() {
                         tracing::debug!(?report, "sweep");

@@ -116,13 +116,13 @@ pub async fn run(
                 }
                 batch.sort();
                 batch.dedup();
-                if let Err(e) = store.mark_for_delivery(&batch).await {
+                if let Err(e) = store.webhooks().mark_for_delivery(&batch).await {
                     tracing::warn!(error = %e, "marking rooms for webhook delivery failed");
                 }
                 batch.clear();
             }
             _ = tick.tick() => {
-                let rooms = match store.rooms_to_deliver(100).await {
+                let rooms = match store.webhooks().rooms_to_deliver(100).await {
                     Ok(rooms) => rooms,
                     Err(e) => {
                         tracing::warn!(error = %e, "reading rooms to deliver failed");
@@ -156,16 +156,16 @@ async fn deliver_room(
     owner: &str,
     id: &LiveId,
 ) {
-    match store.take_delivery_lease(id, owner, LEASE).await {
+    match store.webhooks().take_delivery_lease(id, owner, LEASE).await {
         Ok(true) => {}
         _ => return, // another replica delivers this room
     }
     loop {
-        let events = match store.events_to_deliver(id, 50).await {
+        let events = match store.webhooks().events_to_deliver(id, 50).await {
             Ok(Some(events)) => events,
             Ok(None) => {
                 // the log is gone (a deleted room past its time): nothing to deliver
-                let _ = store.delivery_done(id).await;
+                let _ = store.webhooks().delivery_done(id).await;
                 break;
             }
             Err(e) => {
@@ -174,7 +174,7 @@ async fn deliver_room(
             }
         };
         if events.is_empty() {
-            match store.delivery_done(id).await {
+            match store.webhooks().delivery_done(id).await {
                 Ok(true) | Err(_) => break,
                 Ok(false) => continue,
             }
@@ -191,22 +191,28 @@ async fn deliver_room(
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
                 Posted::LeaseLost => {
-                    let _ = store.release_delivery_lease(id, owner, LEASE).await;
+                    let _ = store
+                        .webhooks()
+                        .release_delivery_lease(id, owner, LEASE)
+                        .await;
                     return;
                 }
             }
-            if let Err(e) = store.delivered(id, &event.id).await {
+            if let Err(e) = store.webhooks().delivered(id, &event.id).await {
                 tracing::warn!(live_id = %id, error = %e, "acknowledging a delivered event failed");
             }
         }
         // everything up to the batch's last event is delivered: the log may let it go
         if let Some(last) = events.last()
-            && let Err(e) = store.trim_delivered(id, &last.id).await
+            && let Err(e) = store.webhooks().trim_delivered(id, &last.id).await
         {
             tracing::info!(live_id = %id, error = %e, "trimming delivered events failed");
         }
     }
-    let _ = store.release_delivery_lease(id, owner, LEASE).await;
+    let _ = store
+        .webhooks()
+        .release_delivery_lease(id, owner, LEASE)
+        .await;
 }
 
 /// What became of one event.
@@ -265,7 +271,11 @@ async fn post_until_accepted(
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
         attempt += 1;
-        match store.renew_delivery_lease(id, owner, LEASE).await {
+        match store
+            .webhooks()
+            .renew_delivery_lease(id, owner, LEASE)
+            .await
+        {
             Ok(true) => {}
             Ok(false) => return Posted::LeaseLost,
             Err(_) => {} // Redis away: keep trying; the lease check repeats next attempt

@@ -1,5 +1,7 @@
 use std::fmt;
 
+use super::Invalid;
+
 const PREFIX: &str = "live_";
 
 /// A room's id: `live_` + a UUIDv7 in simple form (32 lower-case hex digits).
@@ -27,6 +29,36 @@ impl LiveId {
 }
 
 impl fmt::Display for LiveId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+pub const MAX_USER_ID_BYTES: usize = 128;
+
+/// A user id as the token's `sub` gives it: 1–128 bytes, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UserId(String);
+
+impl UserId {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        if raw.is_empty() || raw.len() > MAX_USER_ID_BYTES {
+            return Err(Invalid::new(format!(
+                "sub must be 1 to {MAX_USER_ID_BYTES} bytes"
+            )));
+        }
+        if raw.chars().any(char::is_control) {
+            return Err(Invalid::new("sub must not contain control characters"));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }

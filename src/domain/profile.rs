@@ -4,29 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Invalid;
 
-pub const MAX_USER_ID_BYTES: usize = 128;
-
-/// A user id as the token's `sub` gives it: 1–128 bytes, no control characters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct UserId(String);
-
-impl UserId {
-    pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        if raw.is_empty() || raw.len() > MAX_USER_ID_BYTES {
-            return Err(Invalid::new(format!(
-                "sub must be 1 to {MAX_USER_ID_BYTES} bytes"
-            )));
-        }
-        if raw.chars().any(char::is_control) {
-            return Err(Invalid::new("sub must not contain control characters"));
-        }
-        Ok(Self(raw.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+pub use super::ids::{MAX_USER_ID_BYTES, UserId};
 
 /// What a user shows of themself: the token's claims are the profile (the server never asks).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

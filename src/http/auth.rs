@@ -185,8 +185,8 @@ pub struct CallerChecks {
 }
 
 impl Caller {
-    pub fn user_id(&self) -> &str {
-        self.0.user_id.as_str()
+    pub fn user_id(&self) -> &UserId {
+        &self.0.user_id
     }
 
     /// The token's `"admin": true`.
@@ -271,7 +271,7 @@ impl<'a> ApiExtractor<'a> for Caller {
         // the per-user limit, once the token proved who the caller is
         checks
             .limiter
-            .check_user(caller.user_id())
+            .check_user(caller.user_id().as_str())
             .map_err(ApiError::from)?;
         Ok(caller)
     }

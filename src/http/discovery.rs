@@ -14,7 +14,7 @@ use crate::domain::ids::LiveId;
 use crate::domain::page::PageRequest;
 use crate::domain::room::LiveStatus;
 use crate::domain::search::Keyword;
-use crate::store::SharedPage;
+use crate::pages::SharedPage;
 
 pub struct DiscoveryApi {
     pub state: AppState,
@@ -38,9 +38,9 @@ impl DiscoveryApi {
             .page
             .list
             .iter()
-            .any(|room| room.anchor.user_id == caller.user_id());
+            .any(|room| room.anchor.user_id == caller.user_id().as_str());
         if anchor_here || !streams.play_key.is_empty() {
-            return RoomPageJson::new(render(caller.user_id()));
+            return RoomPageJson::new(render(caller.user_id().as_str()));
         }
         // "": no room's anchor (user ids are never empty)
         RoomPageJson::new(shared.memo.get_or_init(|| render("")).clone())
@@ -85,8 +85,8 @@ impl DiscoveryApi {
         };
         let rooms = self
             .state
-            .store
-            .search_shared(&kw, exact.as_ref(), status, page)
+            .pages
+            .search(&kw, exact.as_ref(), status, page)
             .await?;
         Ok(self.answer(rooms, &caller))
     }
@@ -110,7 +110,7 @@ impl DiscoveryApi {
         page_size: Query<Option<PageSize>>,
     ) -> Result<RoomPageJson, ApiError> {
         let page = PageRequest::parse(page_num.0.map(|p| p.0), page_size.0.map(|p| p.0))?;
-        let rooms = self.state.store.live_rooms_shared(page).await?;
+        let rooms = self.state.pages.live_rooms(page).await?;
         Ok(self.answer(rooms, &caller))
     }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_util::stream::{self, BoxStream, StreamExt};
 use poem::web::sse::Event;
 use poem::{IntoResponse, Response};
-use poem_openapi::param::{Header, Path};
+use poem_openapi::param::Header;
 use poem_openapi::payload::EventStream;
 use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::Type;
@@ -16,9 +16,9 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::model::{EXAMPLE_LIVE_ID, Extends};
 use super::{ApiTags, AppState, live_id};
-use crate::domain::ids::LiveId;
+use crate::domain::ids::{LiveId, UserId};
 use crate::fanout::Subscription;
-use crate::store::{Store, StoreError, StoredEvent};
+use crate::store::{EventLog, StoreError, StoredEvent};
 
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// How often an open stream renews its slot and checks that its watcher may still watch (a
@@ -31,15 +31,18 @@ const CATCH_UP_PAGE: usize = 100;
 
 /// The user's slot of open streams (over all replicas); dropping it frees the slot at once.
 struct StreamSlot {
-    store: Store,
-    user: String,
+    events: EventLog,
+    user: UserId,
     stream: String,
 }
 
 impl StreamSlot {
-    async fn take(store: &Store, user: &str, cap: u32) -> Result<Self, ApiError> {
+    async fn take(events: &EventLog, user: &UserId, cap: u32) -> Result<Self, ApiError> {
         let stream = uuid::Uuid::new_v4().simple().to_string();
-        if let Some(wait_ms) = store.open_stream_slot(user, &stream, cap, SLOT_TTL).await? {
+        if let Some(wait_ms) = events
+            .open_stream_slot(user, &stream, cap, SLOT_TTL)
+            .await?
+        {
             return Err(ApiError::Busy {
                 why: format!(
                     "this user has {cap} event streams open, the limit (LIVEROOM_SSE_PER_USER); \
@@ -49,8 +52,8 @@ impl StreamSlot {
             });
         }
         Ok(Self {
-            store: store.clone(),
-            user: user.to_owned(),
+            events: events.clone(),
+            user: user.clone(),
             stream,
         })
     }
@@ -58,14 +61,14 @@ impl StreamSlot {
 
 impl Drop for StreamSlot {
     fn drop(&mut self) {
-        let (store, user, stream) = (
-            self.store.clone(),
-            std::mem::take(&mut self.user),
+        let (events, user, stream) = (
+            self.events.clone(),
+            self.user.clone(),
             std::mem::take(&mut self.stream),
         );
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(async move {
-                if let Err(e) = store.close_stream_slot(&user, &stream).await {
+                if let Err(e) = events.close_stream_slot(&user, &stream).await {
                     tracing::info!(error = %e, "freeing an event stream's slot failed; it lapses");
                 }
             });
@@ -102,9 +105,8 @@ fn now_ms() -> u64 {
 
 /// One watcher's stream: what it missed from the log, then the room's fan-out.
 struct Follow {
-    store: Store,
+    events: EventLog,
     live_id: LiveId,
-    user: String,
     /// `"user_id":"<me>"` as the events' JSON writes it: a cheap test before parsing.
     user_needle: String,
     /// The id of the last event sent (or the position the watcher started after).
@@ -140,7 +142,7 @@ impl Follow {
             }
             if !self.caught_up {
                 match self
-                    .store
+                    .events
                     .events_after(&self.live_id, &self.last, CATCH_UP_PAGE)
                     .await
                 {
@@ -192,7 +194,7 @@ impl Follow {
             "live_ended" => self.done_after_this(),
             "member_left" if event.data.contains(&self.user_needle) => {
                 let data: serde_json::Value = serde_json::from_str(&event.data).unwrap_or_default();
-                if data["user_id"].as_str() == Some(self.user.as_str()) {
+                if data["user_id"].as_str() == Some(self.slot.user.as_str()) {
                     self.ending = Some(match data["reason"].as_str() {
                         Some("kicked") => "kicked",
                         Some("lapsed") => "lapsed",
@@ -213,13 +215,13 @@ impl Follow {
     /// Renews the slot and checks that the watcher may still watch.
     async fn recheck_watcher(&mut self) {
         if let Err(e) = self
-            .store
+            .events
             .renew_stream_slot(&self.slot.user, &self.slot.stream, SLOT_TTL)
             .await
         {
             tracing::info!(error = %e, "renewing an event stream's slot failed");
         }
-        match self.store.may_watch(&self.live_id, &self.user).await {
+        match self.events.may_watch(&self.live_id, &self.slot.user).await {
             Ok(()) => {}
             Err(StoreError::NotMember) => self.ending = Some("not_member"),
             Err(StoreError::NotFound) => self.ending = Some("deleted"),
@@ -415,7 +417,7 @@ impl EventsApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: live_id::Path,
         /// The `id:` of the last event received (`1700000000000-0`), to resume after it.
         #[oai(name = "Last-Event-ID", validator(pattern = r"^[0-9]+-[0-9]+$"))]
         last_event_id: Header<Option<String>>,
@@ -431,9 +433,9 @@ impl EventsApi {
                     .into(),
             ));
         }
-        let id = live_id::parse(&live_id)?;
-        let store = &self.state.store;
-        store.may_watch(&id, caller.user_id()).await?;
+        let id = live_id.0;
+        let (events, user) = (self.state.store.events(), caller.user_id());
+        events.may_watch(&id, user).await?;
         let last = match last_event_id.0.as_deref().map(str::trim) {
             Some(raw) if is_stream_id(raw) => raw.to_owned(),
             Some(raw) => {
@@ -441,7 +443,7 @@ impl EventsApi {
                     "Last-Event-ID must be an event id such as 1700000000000-0 (got {raw:?})"
                 )));
             }
-            None => store.last_event_id(&id).await?,
+            None => events.last_event_id(&id).await?,
         };
         let hub = &self.state.watching;
         let Some(open) = hub.open_stream() else {
@@ -453,7 +455,7 @@ impl EventsApi {
                 retry_after: 5,
             });
         };
-        let slot = StreamSlot::take(store, caller.user_id(), hub.per_user()).await?;
+        let slot = StreamSlot::take(&events, user, hub.per_user()).await?;
         let subscription = hub.subscribe(&id).await?;
         let expires = token_exp(req).map(|exp| {
             let now = SystemTime::now()
@@ -465,10 +467,9 @@ impl EventsApi {
         let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
         recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let follow = Follow {
-            store: store.clone(),
+            events,
             live_id: id,
-            user: caller.user_id().to_owned(),
-            user_needle: format!("\"user_id\":{}", serde_json::Value::from(caller.user_id())),
+            user_needle: format!("\"user_id\":{}", serde_json::Value::from(user.as_str())),
             last,
             backlog: VecDeque::new(),
             caught_up: false,

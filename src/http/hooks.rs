@@ -145,7 +145,12 @@ impl HooksApi {
             Ok(expiry) => expiry.unwrap_or(0),
             Err(why) => return refuse(stream, "publish", 40300, &why.to_string()),
         };
-        let result = self.state.store.stream_publish(&id, expires_at).await;
+        let result = self
+            .state
+            .store
+            .rooms()
+            .stream_publish(&id, expires_at)
+            .await;
         decide(&id, "publish", result)
     }
 
@@ -154,7 +159,7 @@ impl HooksApi {
         let Some(id) = stream.map(str::trim).and_then(LiveId::parse) else {
             return refuse(stream, "update", 40400, "no such room");
         };
-        let result = self.state.store.stream_publish(&id, 0).await;
+        let result = self.state.store.rooms().stream_publish(&id, 0).await;
         decide(&id, "update", result)
     }
 
@@ -163,7 +168,7 @@ impl HooksApi {
         let Some(id) = stream.map(str::trim).and_then(LiveId::parse) else {
             return Verdict::Allow;
         };
-        match self.state.store.stream_unpublish(&id).await {
+        match self.state.store.rooms().stream_unpublish(&id).await {
             Err(StoreError::NotFound) => Verdict::Allow,
             result => decide(&id, "unpublish", result),
         }

@@ -61,6 +61,8 @@ pub enum ApiTags {
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    /// The live list and search, through this replica's cache of hot pages.
+    pub pages: Arc<crate::pages::Pages>,
     pub streams: Arc<StreamConfig>,
     pub zone: Zone,
     pub metrics: Arc<Metrics>,
@@ -75,15 +77,7 @@ pub struct AppState {
     pub watching: Arc<crate::fanout::Hub>,
 }
 
-mod live_id {
-    use super::ApiError;
-    use crate::domain::ids::LiveId;
-
-    /// A live_id not of the server's form names no room: 404 without asking Redis.
-    pub fn parse(raw: &str) -> Result<LiveId, ApiError> {
-        LiveId::parse(raw.trim()).ok_or_else(ApiError::no_such_room)
-    }
-}
+mod live_id;
 
 pub type Apis = (
     rooms::RoomsApi,

@@ -153,9 +153,8 @@ fn secs_up(ms: i64) -> i64 {
 }
 
 /// The user to kick: the token's rules for `sub` (1–128 bytes, no control characters).
-pub fn kick_target(raw: &str) -> Result<String, ApiError> {
+pub fn kick_target(raw: &str) -> Result<UserId, ApiError> {
     UserId::parse(raw)
-        .map(|u| u.as_str().to_owned())
         .map_err(|e| ApiError::BadRequest(format!("user_id: {}", e.0.replace("sub ", ""))))
 }
 
@@ -227,7 +226,7 @@ pub fn log_admin(caller: &Caller, action: &str, id: &LiveId) {
     if caller.is_admin() {
         tracing::info!(
             target: "liveroom::admin",
-            admin = caller.user_id(),
+            admin = caller.user_id().as_str(),
             action,
             live_id = %id,
             request_id = %current_request_id(),
@@ -264,10 +263,11 @@ impl ModerationApi {
         let kicked = self
             .state
             .store
+            .moderation()
             .kick(&id, caller.user_id(), caller.is_admin(), &target, ban)
             .await?;
         log_admin(&caller, "kick", &id);
-        Ok(kick_answer(&id, target, kicked))
+        Ok(kick_answer(&id, target.as_str().to_owned(), kicked))
     }
 
     /// 解除封禁 — lift a user's ban (anchor or admin); success also when there was none.
@@ -280,14 +280,15 @@ impl ModerationApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: live_id::Path,
         /// 用户ID — the banned user.
         user_id: Path<String>,
     ) -> Result<Json<Envelope>, ApiError> {
-        let id = live_id::parse(&live_id)?;
+        let id = live_id.0;
         let target = kick_target(&user_id)?;
         self.state
             .store
+            .moderation()
             .unban(&id, caller.user_id(), caller.is_admin(), &target)
             .await?;
         log_admin(&caller, "unban", &id);
@@ -304,17 +305,18 @@ impl ModerationApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: live_id::Path,
         /// 页码 — the page: 1 or more (default 1).
         page_num: Query<Option<PageNum>>,
         /// 分页数量 — bans per page: 1–100 (default 20).
         page_size: Query<Option<PageSize>>,
     ) -> Result<Json<BanPageEnvelope>, ApiError> {
         let page = PageRequest::parse(page_num.0.map(|p| p.0), page_size.0.map(|p| p.0))?;
-        let id = live_id::parse(&live_id)?;
+        let id = live_id.0;
         let bans = self
             .state
             .store
+            .moderation()
             .bans(&id, caller.user_id(), caller.is_admin(), page)
             .await?;
         Ok(ban_answer(bans))
@@ -344,8 +346,9 @@ impl ModerationApi {
         let rooms = self
             .state
             .store
+            .discovery()
             .anchor_rooms(caller.user_id(), status, page)
             .await?;
-        Ok(room_page(&self.state, rooms, caller.user_id()))
+        Ok(room_page(&self.state, rooms, caller.user_id().as_str()))
     }
 }

@@ -44,7 +44,7 @@ impl OpsApi {
     /// Prometheus text.
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
     async fn metrics(&self) -> PlainText<String> {
-        let gauges = self.state.store.gauges().await.ok();
+        let gauges = self.state.store.sweep().gauges().await.ok();
         let mut text = self
             .state
             .metrics

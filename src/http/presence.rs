@@ -1,7 +1,7 @@
 //! Endpoints 8, 9, 10 and 12: join, leave, heartbeat, user list.
 
 use poem_openapi::OpenApi;
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 
 use super::auth::Caller;
@@ -35,14 +35,15 @@ impl PresenceApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: live_id::Path,
     ) -> Result<Json<RoomEnvelope>, ApiError> {
         let room = self
             .state
             .store
-            .join(&live_id::parse(&live_id)?, &caller.0)
+            .presence()
+            .join(&live_id, &caller.0)
             .await?;
-        let urls = self.state.streams.urls(&room, caller.user_id());
+        let urls = self.state.streams.urls(&room, caller.user_id().as_str());
         Ok(RoomEnvelope::ok(RoomData::new(room, urls)))
     }
 
@@ -60,11 +61,12 @@ impl PresenceApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: live_id::Path,
     ) -> Result<Json<Envelope>, ApiError> {
         self.state
             .store
-            .leave(&live_id::parse(&live_id)?, caller.user_id())
+            .presence()
+            .leave(&live_id, caller.user_id())
             .await?;
         Ok(Envelope::ok())
     }
@@ -87,10 +89,15 @@ impl PresenceApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: live_id::Path,
     ) -> Result<HeartbeatJson, ApiError> {
-        let id = live_id::parse(&live_id)?;
-        let beat = self.state.store.heartbeat(&id, &caller.0).await?;
+        let id = live_id.0;
+        let beat = self
+            .state
+            .store
+            .presence()
+            .heartbeat(&id, &caller.0)
+            .await?;
         Ok(HeartbeatEnvelope::fast(HeartbeatData {
             live_id: id.to_string(),
             live_status: beat.live_status.code(),
@@ -121,6 +128,7 @@ impl PresenceApi {
         let members = self
             .state
             .store
+            .presence()
             .members(&live_id::parse(&live_id)?, page)
             .await?;
         Ok(MemberPageEnvelope::ok(members.into()))

@@ -1,7 +1,6 @@
 //! Endpoints 1–5 and 11: create, info, start, stop, delete, extends.
 
 use poem_openapi::OpenApi;
-use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 
 use super::auth::Caller;
@@ -18,7 +17,7 @@ pub struct RoomsApi {
 
 impl RoomsApi {
     fn answer(&self, room: Room, caller: &Caller) -> Json<RoomEnvelope> {
-        let urls = self.state.streams.urls(&room, caller.user_id());
+        let urls = self.state.streams.urls(&room, caller.user_id().as_str());
         RoomEnvelope::ok(RoomData::new(room, urls))
     }
 }
@@ -52,7 +51,7 @@ impl RoomsApi {
             publish_expire_at: b.publish_expire_at,
         };
         let new = NewRoom::parse(input, self.state.zone)?;
-        let room = self.state.store.create_room(new, &caller.0).await?;
+        let room = self.state.store.rooms().create(new, &caller.0).await?;
         Ok(self.answer(room, &caller))
     }
 
@@ -70,9 +69,9 @@ impl RoomsApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: live_id::Path,
     ) -> Result<Json<RoomEnvelope>, ApiError> {
-        let room = self.state.store.room(&live_id::parse(&live_id)?).await?;
+        let room = self.state.store.rooms().room(&live_id).await?;
         Ok(self.answer(room, &caller))
     }
 
@@ -92,12 +91,13 @@ impl RoomsApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: live_id::Path,
     ) -> Result<Json<RoomEnvelope>, ApiError> {
         let room = self
             .state
             .store
-            .start(&live_id::parse(&live_id)?, caller.user_id())
+            .rooms()
+            .start(&live_id, caller.user_id())
             .await?;
         Ok(self.answer(room, &caller))
     }
@@ -117,11 +117,12 @@ impl RoomsApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: live_id::Path,
     ) -> Result<Json<Envelope>, ApiError> {
         self.state
             .store
-            .stop(&live_id::parse(&live_id)?, caller.user_id())
+            .rooms()
+            .stop(&live_id, caller.user_id())
             .await?;
         Ok(Envelope::ok())
     }
@@ -141,11 +142,12 @@ impl RoomsApi {
         &self,
         caller: Caller,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: live_id::Path,
     ) -> Result<Json<Envelope>, ApiError> {
         self.state
             .store
-            .delete(&live_id::parse(&live_id)?, caller.user_id())
+            .rooms()
+            .delete(&live_id, caller.user_id())
             .await?;
         Ok(Envelope::ok())
     }
@@ -169,6 +171,7 @@ impl RoomsApi {
         let extends = Extends::parse("extends", body.0.extends.0)?;
         self.state
             .store
+            .rooms()
             .set_extends(&id, caller.user_id(), &extends)
             .await?;
         Ok(Envelope::ok())

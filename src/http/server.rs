@@ -2,7 +2,7 @@
 //! (`"admin": true`); any other token is 403/40300. Every action is logged with the admin's `sub`.
 
 use poem::Request;
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::registry::Registry;
 use poem_openapi::types::Example;
@@ -141,16 +141,20 @@ impl ServerApi {
                         "anchor_id must be 1 to 128 bytes without control characters".into(),
                     )
                 })?;
-                store.anchor_rooms(&anchor, status, page).await?
+                store
+                    .discovery()
+                    .anchor_rooms(&anchor, status, page)
+                    .await?
             }
             None => {
                 store
+                    .discovery()
                     .search(&Keyword::parse(None)?, None, status, page)
                     .await?
             }
         };
         // push_url stays with the anchor (`mine`): a credential is not handed round in lists
-        Ok(room_page(&self.state, rooms, admin.0.user_id()))
+        Ok(room_page(&self.state, rooms, admin.0.user_id().as_str()))
     }
 
     /// 强制停播 — end a live room (`live_ended` with `reason: admin`).
@@ -163,11 +167,12 @@ impl ServerApi {
         &self,
         admin: Admin,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: live_id::Path,
     ) -> Result<Json<Envelope>, ApiError> {
-        let id = live_id::parse(&live_id)?;
+        let id = live_id.0;
         self.state
             .store
+            .rooms()
             .stop_as(&id, admin.0.user_id(), true)
             .await?;
         log_admin(&admin.0, "stop", &id);
@@ -184,11 +189,12 @@ impl ServerApi {
         &self,
         admin: Admin,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: live_id::Path,
     ) -> Result<Json<Envelope>, ApiError> {
-        let id = live_id::parse(&live_id)?;
+        let id = live_id.0;
         self.state
             .store
+            .rooms()
             .delete_as(&id, admin.0.user_id(), true)
             .await?;
         log_admin(&admin.0, "delete", &id);
@@ -205,19 +211,20 @@ impl ServerApi {
         &self,
         admin: Admin,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: live_id::Path,
         body: JsonBody<KickTarget>,
     ) -> Result<Json<KickEnvelope>, ApiError> {
-        let id = live_id::parse(&live_id)?;
+        let id = live_id.0;
         let target = kick_target(&body.0.user_id)?;
         let ban = ban_ms(body.0.ban_secs)?;
         let kicked = self
             .state
             .store
+            .moderation()
             .kick(&id, admin.0.user_id(), true, &target, ban)
             .await?;
         log_admin(&admin.0, "kick", &id);
-        Ok(kick_answer(&id, target, kicked))
+        Ok(kick_answer(&id, target.as_str().to_owned(), kicked))
     }
 
     /// 直播统计 — a room's figures: online now, peak while live, pv, uv, times, why it ended.
@@ -230,10 +237,10 @@ impl ServerApi {
         &self,
         _admin: Admin,
         /// 直播间ID
-        live_id: Path<String>,
+        live_id: live_id::Path,
     ) -> Result<Json<StatsEnvelope>, ApiError> {
-        let id = live_id::parse(&live_id)?;
-        let s: RoomStats = self.state.store.stats(&id).await?;
+        let id = live_id.0;
+        let s: RoomStats = self.state.store.moderation().stats(&id).await?;
         Ok(Json(StatsEnvelope {
             request_id: current_request_id(),
             code: 0,

@@ -1,14 +1,13 @@
-//! Discovery: the live list and keyword search. One script in the `{rooms}` slot answers a
-//! page with each room's card (issue 18, store/cards.rs); only a room without a card (indexed
-//! before cards existed) is read from its own slot. Hot pages are kept a moment by this replica
-//! (store/page_cache.rs).
+//! Discovery: the live list, keyword search and an anchor's rooms. One script in the `{rooms}`
+//! slot answers a page with each room's card (issue 18, store/cards.rs); only a room without a
+//! card (indexed before cards existed) is read from its own slot. Hot pages are kept a moment
+//! by each replica above the store (`src/pages.rs`), which asks `generation` whether this
+//! replica changed the index since.
 
-use std::sync::Arc;
-
+use super::StoreResult;
 use super::calls::{self, CardPage};
-use super::page_cache::{PageKey, SharedPage};
-use super::{Store, StoreResult};
-use crate::domain::ids::LiveId;
+use super::core::handle;
+use crate::domain::ids::{LiveId, UserId};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::room::{LiveStatus, Room};
 use crate::domain::search::Keyword;
@@ -16,22 +15,14 @@ use crate::domain::search::Keyword;
 /// A page's rooms by id, each with its card when it has one.
 type Rows = Vec<(LiveId, Option<Room>)>;
 
-impl Store {
+handle! {
+    /// The live list, keyword search and an anchor's rooms.
+    Discovery
+}
+
+impl Discovery {
     /// Live rooms, most recently started first.
     pub async fn live_rooms(&self, page: PageRequest) -> StoreResult<Page<Room>> {
-        Ok(self.live_rooms_shared(page).await?.page.clone())
-    }
-
-    /// As `live_rooms`, shared with other reads of the same cached page.
-    pub async fn live_rooms_shared(&self, page: PageRequest) -> StoreResult<Arc<SharedPage>> {
-        let key = PageKey::Live {
-            offset: page.offset(),
-            size: page.size,
-        };
-        let generation = self.pages().generation();
-        if let Some(hit) = self.pages().get(&key, generation) {
-            return Ok(hit);
-        }
         let CardPage { total, rows } = self
             .call(&calls::List {
                 offset: page.offset(),
@@ -39,9 +30,7 @@ impl Store {
             })
             .await?;
         let rooms = self.fill(rows).await?;
-        let page = SharedPage::new(Page::new(page, total, rooms));
-        self.pages().put(key, generation, &page);
-        Ok(page)
+        Ok(Page::new(page, total, rooms))
     }
 
     /// Rooms whose title or anchor nick contains the keyword (or whose id is the keyword),
@@ -53,31 +42,6 @@ impl Store {
         live_status: Option<LiveStatus>,
         page: PageRequest,
     ) -> StoreResult<Page<Room>> {
-        let shared = self
-            .search_shared(keyword, exact_id, live_status, page)
-            .await?;
-        Ok(shared.page.clone())
-    }
-
-    /// As `search`, shared with other reads of the same cached page.
-    pub async fn search_shared(
-        &self,
-        keyword: &Keyword,
-        exact_id: Option<&LiveId>,
-        live_status: Option<LiveStatus>,
-        page: PageRequest,
-    ) -> StoreResult<Arc<SharedPage>> {
-        let key = PageKey::Search {
-            keyword: keyword.folded().to_owned(),
-            exact: exact_id.is_some(),
-            status: live_status.map(LiveStatus::code),
-            offset: page.offset(),
-            size: page.size,
-        };
-        let generation = self.pages().generation();
-        if let Some(hit) = self.pages().get(&key, generation) {
-            return Ok(hit);
-        }
         let CardPage { total, rows } = self
             .call(&calls::Search {
                 folded: keyword.folded(),
@@ -88,9 +52,37 @@ impl Store {
             })
             .await?;
         let rooms = self.fill(rows).await?;
-        let page = SharedPage::new(Page::new(page, total, rooms));
-        self.pages().put(key, generation, &page);
-        Ok(page)
+        Ok(Page::new(page, total, rooms))
+    }
+
+    /// One anchor's rooms of every status (or of one), newest created first: a page of the
+    /// per-anchor list, then the page's rooms read together.
+    pub async fn anchor_rooms(
+        &self,
+        anchor: &UserId,
+        live_status: Option<LiveStatus>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Room>> {
+        let anchor = anchor.as_str();
+        let list = self
+            .keys()
+            .anchor_rooms(anchor, live_status.map(|s| i64::from(s.code())));
+        let calls::PageReply { total, members } = self
+            .call(&calls::Page {
+                set: &list,
+                offset: page.offset(),
+                count: page.size,
+            })
+            .await?;
+        let rooms = self.read_rooms(&members).await?;
+        Ok(Page::new(page, total, rooms))
+    }
+
+    /// How many changes this replica has made to the indexes (create, start, stop, delete,
+    /// close, purge, a nick or extends change, a stream's status): a page read before the count
+    /// moved may show what is no longer so. Take it before the read.
+    pub fn generation(&self) -> u64 {
+        self.index_changes()
     }
 
     /// The page's rooms: the cards, and a read of each room that had none (skipped when it is
@@ -104,7 +96,7 @@ impl Store {
         if missing.is_empty() {
             return Ok(rows.into_iter().filter_map(|(_, card)| card).collect());
         }
-        let mut read = self.rooms(&missing).await?.into_iter().peekable();
+        let mut read = self.read_rooms(&missing).await?.into_iter().peekable();
         let mut out = Vec::with_capacity(rows.len());
         for (id, card) in rows {
             match card {

@@ -18,37 +18,26 @@ use std::sync::{Arc, Weak};
 
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use super::calls::{BatchedBeat, Heartbeat, HeartbeatBatch, HeartbeatReply};
-use super::{Inner, Store, StoreError, StoreResult};
-use crate::domain::ids::LiveId;
+use super::calls::{
+    BatchedBeat, Heartbeat, HeartbeatBatch, HeartbeatQueue, HeartbeatReply, QueuedBeat,
+};
+use super::core::Core;
+use super::{StoreError, StoreResult};
+use crate::domain::ids::{LiveId, UserId};
 
 /// Batch calls out at once: one being answered while the next gathers.
 const IN_FLIGHT: usize = 2;
 
-/// A heartbeat waiting for its call.
-struct Pending {
-    room: LiveId,
-    user: String,
-    profile: String,
-    answer: oneshot::Sender<StoreResult<HeartbeatReply>>,
+/// Starts the task that gathers a replica's heartbeats into calls; it ends when the store is
+/// dropped. The queue is unbounded, yet bounded by what is waiting: each entry is a request
+/// awaiting its answer (so at most one per open connection, LIVEROOM_MAX_CONNECTIONS).
+fn start(store: Weak<Core>, max: usize) -> HeartbeatQueue {
+    let (queue, beats) = mpsc::unbounded_channel();
+    tokio::spawn(gather(store, beats, max));
+    queue
 }
 
-/// The queue of a replica's heartbeats; its task ends when the store is dropped.
-pub(super) struct Batcher {
-    queue: mpsc::UnboundedSender<Pending>,
-}
-
-impl Batcher {
-    fn start(store: Weak<Inner>, max: usize) -> Self {
-        // Unbounded, yet bounded by what is waiting: each entry is a request awaiting its answer
-        // (so at most one per open connection, LIVEROOM_MAX_CONNECTIONS).
-        let (queue, beats) = mpsc::unbounded_channel();
-        tokio::spawn(gather(store, beats, max));
-        Self { queue }
-    }
-}
-
-async fn gather(store: Weak<Inner>, mut beats: mpsc::UnboundedReceiver<Pending>, max: usize) {
+async fn gather(store: Weak<Core>, mut beats: mpsc::UnboundedReceiver<QueuedBeat>, max: usize) {
     let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
     while let Some(first) = beats.recv().await {
         // wait for a free call first: meanwhile the beats that arrive join this batch
@@ -62,10 +51,9 @@ async fn gather(store: Weak<Inner>, mut beats: mpsc::UnboundedReceiver<Pending>,
                 Err(_) => break,
             }
         }
-        let Some(inner) = store.upgrade() else {
+        let Some(store) = store.upgrade() else {
             return;
         };
-        let store = Store { inner };
         tokio::spawn(async move {
             store.send_beats(batch).await;
             drop(permit);
@@ -73,13 +61,13 @@ async fn gather(store: Weak<Inner>, mut beats: mpsc::UnboundedReceiver<Pending>,
     }
 }
 
-impl Store {
+impl Core {
     /// One heartbeat's script answer: batched with the others arriving now, unless batching is
     /// off (`LIVEROOM_HEARTBEAT_BATCH_MAX=1`).
     pub(super) async fn beat(
-        &self,
+        self: &Arc<Self>,
         room: &LiveId,
-        user: &str,
+        user: &UserId,
         profile: String,
     ) -> StoreResult<HeartbeatReply> {
         let max = self.timings().heartbeat_batch_max;
@@ -94,20 +82,18 @@ impl Store {
                 .await;
         }
         let batcher = self
-            .inner
             .heartbeats
-            .get_or_init(|| Batcher::start(Arc::downgrade(&self.inner), max));
+            .get_or_init(|| start(Arc::downgrade(self), max));
         let (answer, answered) = oneshot::channel();
-        let pending = Pending {
+        let pending = QueuedBeat {
             room: room.clone(),
             user: user.to_owned(),
             profile,
             answer,
         };
-        // The task outlives every Store that can queue (it ends only when the store is
+        // The task outlives every handle that can queue (it ends only when the store is
         // dropped), so neither refusal below happens while `self` exists.
         batcher
-            .queue
             .send(pending)
             .map_err(|_| StoreError::Unavailable("the heartbeat queue is closed".into()))?;
         answered.await.unwrap_or_else(|_| {
@@ -118,9 +104,9 @@ impl Store {
     }
 
     /// Sends one gathered batch: one call on a single Redis, one per room on a cluster.
-    async fn send_beats(&self, batch: Vec<Pending>) {
-        if self.inner.conn.is_cluster() {
-            let mut by_room: HashMap<LiveId, Vec<Pending>> = HashMap::new();
+    async fn send_beats(self: &Arc<Self>, batch: Vec<QueuedBeat>) {
+        if self.is_cluster() {
+            let mut by_room: HashMap<LiveId, Vec<QueuedBeat>> = HashMap::new();
             for beat in batch {
                 by_room.entry(beat.room.clone()).or_default().push(beat);
             }
@@ -132,7 +118,7 @@ impl Store {
     }
 
     /// One call for `beats` (on one node), each beat answered with its own reply.
-    async fn send(&self, beats: Vec<Pending>) {
+    async fn send(self: &Arc<Self>, beats: Vec<QueuedBeat>) {
         let window_ms = self.window();
         if let [one] = beats.as_slice() {
             // alone: the plain script, as if there were no batching
@@ -172,7 +158,7 @@ impl Store {
                 window_ms,
             })
             .await;
-        self.inner.stats.heartbeat_batches.record(beats.len());
+        self.stats.heartbeat_batches.record(beats.len());
         match answers {
             Ok(answers) if answers.len() == beats.len() => {
                 for (p, answer) in beats.into_iter().zip(answers) {

@@ -4,22 +4,25 @@
 
 use super::calls;
 use super::cards;
-use super::{Store, StoreError, StoreResult};
+use std::sync::Arc;
+
+use super::core::Core;
+use super::{StoreError, StoreResult};
 use crate::domain::ids::LiveId;
 use crate::domain::room::{LiveStatus, Room};
 use crate::domain::search::room_text;
 
-impl Store {
+impl Core {
     /// Brings the global indexes in line with the room. A failure here must not undo the room's
     /// own change, which has happened: it is retried in the background until Redis answers.
-    pub(super) async fn sync_index(&self, room: &Room) {
+    pub(super) async fn sync_index(self: &Arc<Self>, room: &Room) {
         if let Err(e) = self.try_sync_index(room).await {
             tracing::warn!(live_id = %room.live_id, error = %e, "index update failed; retrying");
             self.repair_index_later(room.live_id.clone());
         }
     }
 
-    async fn try_sync_index(&self, room: &Room) -> StoreResult<()> {
+    async fn try_sync_index(self: &Arc<Self>, room: &Room) -> StoreResult<()> {
         let t = self.timings();
         let close_at = room.anchor_seen_ms + t.anchor_close_ms as i64;
         let purge_at = if room.live_status == LiveStatus::Ended && t.ended_retention_ms > 0 {
@@ -43,8 +46,8 @@ impl Store {
                 card: Some(&card),
             })
             .await;
-        // this replica's own change shows at once in its own lists (store/page_cache.rs)
-        self.pages().changed();
+        // this replica's own change shows at once in its own lists (src/pages.rs)
+        self.index_changed();
         synced?;
         Ok(())
     }
@@ -52,7 +55,7 @@ impl Store {
     /// Refreshes the room's card with the counts of `room` (its online count as just said),
     /// at the version the index has; off the request's path: a failure leaves the card's counts
     /// until the next announcement. At most once a second per room (lib.lua count_event).
-    pub(super) fn refresh_card(&self, room: Room) {
+    pub(super) fn refresh_card(self: &Arc<Self>, room: Room) {
         let store = self.clone();
         tokio::spawn(async move {
             if let Err(e) = store.write_card(&room).await {
@@ -62,7 +65,7 @@ impl Store {
     }
 
     /// Writes the room's card as `room` shows it, if the index holds the room at its version.
-    pub(super) async fn write_card(&self, room: &Room) -> StoreResult<()> {
+    pub(super) async fn write_card(self: &Arc<Self>, room: &Room) -> StoreResult<()> {
         self.call(&calls::Card {
             room: &room.live_id,
             version: room.version,
@@ -73,11 +76,11 @@ impl Store {
     }
 
     /// As `refresh_card`, reading the room first (when the caller has no view of it).
-    pub(super) fn refresh_card_of(&self, id: &LiveId) {
+    pub(super) fn refresh_card_of(self: &Arc<Self>, id: &LiveId) {
         let store = self.clone();
         let id = id.clone();
         tokio::spawn(async move {
-            match store.room(&id).await {
+            match store.read_room(&id).await {
                 Ok(room) => store.refresh_card(room),
                 Err(StoreError::NotFound) => {}
                 Err(e) => {
@@ -87,14 +90,14 @@ impl Store {
         });
     }
 
-    pub(super) async fn unindex(&self, id: &LiveId) {
+    pub(super) async fn unindex(self: &Arc<Self>, id: &LiveId) {
         if let Err(e) = self.try_unindex(id).await {
             tracing::warn!(live_id = %id, error = %e, "index removal failed; retrying");
             self.repair_index_later(id.clone());
         }
     }
 
-    async fn try_unindex(&self, id: &LiveId) -> StoreResult<()> {
+    async fn try_unindex(self: &Arc<Self>, id: &LiveId) -> StoreResult<()> {
         // a delete carries no version, times, text, anchor or card: the script ignores them
         let done = self
             .call(&calls::IndexSync {
@@ -110,7 +113,7 @@ impl Store {
                 card: None,
             })
             .await;
-        self.pages().changed();
+        self.index_changed();
         done?;
         Ok(())
     }
@@ -118,14 +121,14 @@ impl Store {
     /// Re-reads the room and syncs the index from what it is then, until that works (a minute at
     /// most: the sweeper's reconciliation is not needed for correctness of reads, which skip
     /// rooms that are gone, but lists would show stale positions until the room changes again).
-    fn repair_index_later(&self, id: LiveId) {
+    fn repair_index_later(self: &Arc<Self>, id: LiveId) {
         let store = self.clone();
         tokio::spawn(async move {
             let mut delay = std::time::Duration::from_millis(200);
             for _ in 0..12 {
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(std::time::Duration::from_secs(10));
-                let done = match store.room(&id).await {
+                let done = match store.read_room(&id).await {
                     Ok(room) => store.try_sync_index(&room).await.is_ok(),
                     Err(StoreError::NotFound) => store.try_unindex(&id).await.is_ok(),
                     Err(_) => false,

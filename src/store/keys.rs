@@ -15,35 +15,58 @@ pub struct Keys {
 /// The keys of one room, in the order every per-room script takes them (see lua/lib.lua).
 pub type RoomKeys = [String; 10];
 
-/// What follows `room:{id}` in each of a room's keys, in that order.
-const ROOM_KEYS: [&str; 10] = [
+/// Each of a room's keys: its name in the scripts' key contract (lib.lua's `--! KEYS:` header),
+/// and what follows `room:{id}` in it; in the order every per-room script takes them.
+const ROOM_KEYS: [(&str, &str); 10] = [
     // the room's hash
-    "",
+    ("room", ""),
     // zset: user -> last heartbeat ms
-    ":members",
+    ("members", ":members"),
     // zset: user -> pv at join
-    ":order",
+    ("order", ":order"),
     // hash: user -> "seq\timid\tprofile json" (or "seq" once gone)
-    ":entries",
+    ("entries", ":entries"),
     // HyperLogLog of the users who ever joined
-    ":uv",
+    ("uv", ":uv"),
     // the anchor's presence (a TTL of one member window)
-    ":anchor",
+    ("anchor", ":anchor"),
     // the room's event log (stream)
-    ":events",
+    ("events", ":events"),
     // members and entries of an ended room, set aside until the sweeper released them
-    ":leaving",
-    ":leaving_entries",
+    ("leaving", ":leaving"),
+    ("leaving_entries", ":leaving_entries"),
     // bans: user -> end of the ban (ms); expires with its last ban, goes with the room
-    ":bans",
+    ("bans", ":bans"),
 ];
+
+/// The names of a room's keys, in the scripts' order (lib.lua's `--! KEYS:` header; checked by
+/// store/calls/contract.rs).
+#[cfg(test)]
+pub const ROOM_KEY_NAMES: [&str; 10] = {
+    let mut names = [""; 10];
+    let mut i = 0;
+    while i < 10 {
+        names[i] = ROOM_KEYS[i].0;
+        i += 1;
+    }
+    names
+};
+
+/// The global index keys' names, in the order every index script takes them (index_lib.lua's
+/// `--! KEYS:` header).
+pub const INDEX_KEY_NAMES: [&str; 7] = [
+    "live", "close_at", "purge_at", "seq", "deleted", "phrases", "owner",
+];
+
+/// The sweep schedule's keys' names (schedule.lua, claim.lua, reschedule.lua).
+pub const SWEEP_KEY_NAMES: [&str; 2] = ["sweep_due", "sweep_claims"];
 
 /// The places (0-based) in [`ROOM_KEYS`] of the keys a heartbeat touches (`heartbeat_fn.lua`:
 /// lib.lua's K[1]–K[4], K[6], K[7]).
 const HEARTBEAT_ROOM_KEYS: [usize; 6] = [0, 1, 2, 3, 5, 6];
 
 /// The global index keys, in the order every index script takes them (see lua/index_lib.lua).
-pub type IndexKeys = [String; 3];
+pub type IndexKeys = [String; 7];
 
 impl Keys {
     /// `prefix` lets several deployments (or tests) share one Redis.
@@ -54,15 +77,23 @@ impl Keys {
     }
 
     pub fn room(&self, id: &LiveId) -> RoomKeys {
-        ROOM_KEYS.map(|suffix| self.room_key(id, suffix))
+        ROOM_KEYS.map(|(_, suffix)| self.room_key(id, suffix))
+    }
+
+    /// A room's keys with their names in the key contract.
+    pub fn room_named(&self, id: &LiveId) -> [(&'static str, String); 10] {
+        ROOM_KEYS.map(|(name, suffix)| (name, self.room_key(id, suffix)))
     }
 
     /// The six of the room's keys that a heartbeat touches (the room, members, join order,
     /// entries, anchor presence, events), in lib.lua's order: what `heartbeat_batch.lua` takes
     /// per room, so that a batch of heartbeats in many rooms carries (and Redis parses) no key
     /// that it does not use.
-    pub fn heartbeat_room(&self, id: &LiveId) -> [String; 6] {
-        HEARTBEAT_ROOM_KEYS.map(|place| self.room_key(id, ROOM_KEYS[place]))
+    pub fn heartbeat_room(&self, id: &LiveId) -> [(&'static str, String); 6] {
+        HEARTBEAT_ROOM_KEYS.map(|place| {
+            let (name, suffix) = ROOM_KEYS[place];
+            (name, self.room_key(id, suffix))
+        })
     }
 
     fn room_key(&self, id: &LiveId, suffix: &str) -> String {
@@ -84,14 +115,28 @@ impl Keys {
         format!("{}user:{{{user_id}}}:sse", self.prefix)
     }
 
+    /// The index keys with their names in the key contract.
+    pub fn index_named(&self) -> [(&'static str, String); 7] {
+        let mut names = INDEX_KEY_NAMES.into_iter();
+        self.index()
+            .map(|key| (names.next().unwrap_or_default(), key))
+    }
+
     pub fn index(&self) -> IndexKeys {
         let p = &self.prefix;
+        let g = self.gram_prefix();
         [
             // live rooms: live_id -> started ms (the live list)
             format!("{p}idx:{{rooms}}:live"),
             // live rooms by their offline-close deadline, ended rooms by their purge deadline
             format!("{p}idx:{{rooms}}:close_at"),
             format!("{p}idx:{{rooms}}:purge_at"),
+            // the search index's last room number, its recently deleted rooms, its phrases
+            format!("{g}#seq"),
+            format!("{g}#del"),
+            format!("{g}#ph"),
+            // the per-anchor lists' owners: live_id -> anchor
+            format!("{}owner", self.anchor_rooms_prefix()),
         ]
     }
 
@@ -116,6 +161,11 @@ impl Keys {
     /// The sweep schedule (rooms by the earliest moment something about them can come due:
     /// a member's lapse, the anchor's presence, an unsaid online count, members to release)
     /// and the claims of the replicas sweeping them.
+    pub fn sweep_schedule_named(&self) -> [(&'static str, String); 2] {
+        let [due, claims] = self.sweep_schedule();
+        [(SWEEP_KEY_NAMES[0], due), (SWEEP_KEY_NAMES[1], claims)]
+    }
+
     pub fn sweep_schedule(&self) -> [String; 2] {
         let p = &self.prefix;
         [
@@ -188,15 +238,23 @@ mod tests {
         let all = keys.room(&id);
         let beat = keys.heartbeat_room(&id);
         // lib.lua's K[1]–K[4], K[6], K[7] (heartbeat_batch.lua puts them back in those places)
-        assert_eq!(beat, [0, 1, 2, 3, 5, 6].map(|i| all[i].clone()));
-        assert!(beat[4].ends_with(":anchor") && beat[5].ends_with(":events"));
+        assert_eq!(
+            beat.clone().map(|(_, k)| k),
+            [0, 1, 2, 3, 5, 6].map(|i| all[i].clone())
+        );
+        assert_eq!(beat[4].0, "anchor");
+        assert!(beat[4].1.ends_with(":anchor") && beat[5].1.ends_with(":events"));
     }
 
     #[test]
     fn a_rooms_keys_share_one_slot() {
         let keys = Keys::new("t:");
         let id = LiveId::generate();
-        for key in keys.room(&id).into_iter().chain(keys.heartbeat_room(&id)) {
+        for key in keys
+            .room(&id)
+            .into_iter()
+            .chain(keys.heartbeat_room(&id).map(|(_, k)| k))
+        {
             assert_eq!(hash_tag(&key), id.as_str());
         }
         for key in keys.index() {

@@ -1,9 +1,17 @@
 //! The only thing that talks to Redis. One node or a cluster behind one type; every operation is
 //! a script (or a plain command) of one round trip, bounded by a timeout.
+//!
+//! `Store` is a handle on one shared core (the connection, the script runner, the key schema and
+//! the scripts, `core.rs`); what a caller can do is grouped in small handles on the same core,
+//! one per concern and each in a file of its own: `rooms()`, `presence()`, `discovery()`,
+//! `events()` (a room's event log as watchers read it), `webhooks()` (delivery of the log),
+//! `sweep()` and `moderation()`. A handle owns the calls of its scripts (`calls/`); what several
+//! handles share (the indexes, the sweep schedule, the users' records) is on the core.
 
 mod calls;
 mod cards;
 mod connection;
+mod core;
 mod discovery;
 mod events;
 mod heartbeats;
@@ -11,7 +19,6 @@ mod index;
 pub mod inspect;
 mod keys;
 mod moderation;
-mod page_cache;
 mod presence;
 mod ratelimit;
 mod reply;
@@ -19,23 +26,25 @@ mod rooms;
 mod scripts;
 mod streams;
 mod sweep;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::{FromRedisValue, Value};
+use redis::Value;
 
 pub use crate::metrics::Gauges;
 pub use connection::{Connection, RedisTarget};
-pub use events::{EventLogSettings, StoredEvent, Watcher};
-pub use moderation::{Ban, Kicked, RoomStats};
-pub use page_cache::SharedPage;
-pub use presence::Heartbeat;
-pub use sweep::SweepReport;
+pub use discovery::Discovery;
+pub use events::EventLog;
+pub use events::{StoredEvent, Watcher};
+pub use moderation::{Ban, Kicked, Moderation, RoomStats};
+pub use presence::{Heartbeat, Presence};
+pub use rooms::Rooms;
+pub use sweep::{Sweep, SweepReport};
+pub use webhooks::Webhooks;
 
-use self::keys::Keys;
-use self::scripts::Scripts;
-use crate::domain::ids::LiveId;
+use self::core::Core;
 
 /// Presence and retention timings, from the settings.
 #[derive(Debug, Clone, Copy)]
@@ -49,12 +58,41 @@ pub struct Timings {
     /// Rooms not ended one anchor may have at once (0: no limit). A quota, not a timing, but
     /// read from the same settings at the same place.
     pub open_rooms_per_anchor: u32,
-    /// How long this replica may keep a hot page of the live list or search
-    /// (`LIVEROOM_LIST_CACHE_MS`; 0: no cache; store/page_cache.rs).
+    /// How long a replica may keep a hot page of the live list or search
+    /// (`LIVEROOM_LIST_CACHE_MS`; 0: no cache). Not the store's: the page cache above it
+    /// (`src/pages.rs`) reads it from here, where the settings hand it over.
     pub list_cache_ms: u64,
     /// Heartbeats one script call may carry (`LIVEROOM_HEARTBEAT_BATCH_MAX`; 1: no batching;
     /// store/heartbeats.rs).
     pub heartbeat_batch_max: usize,
+}
+
+/// The settings of the room event logs, baked into the room scripts (`EVENT_LOG` in lib.lua).
+#[derive(Debug, Clone, Copy)]
+pub struct EventLogSettings {
+    /// Webhook delivery reads the logs: they are trimmed by delivery, not by length.
+    pub webhooks: bool,
+    /// Above this many members a room writes no member events for watchers.
+    pub member_events_max: u32,
+    /// Webhooks still get those member events (`LIVEROOM_WEBHOOK_MEMBER_EVENTS=all`).
+    pub webhook_member_events: bool,
+    /// Undelivered webhook events older than this are dropped.
+    pub webhook_max_age_ms: u64,
+    /// Extends up to this many bytes of JSON ride along in `extends_updated`; larger ones are
+    /// announced with their size only, so that an event stays small.
+    pub extends_max_bytes: usize,
+}
+
+impl Default for EventLogSettings {
+    fn default() -> Self {
+        Self {
+            webhooks: false,
+            member_events_max: 500,
+            webhook_member_events: false,
+            webhook_max_age_ms: 86_400_000,
+            extends_max_bytes: 1024,
+        }
+    }
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -109,27 +147,10 @@ impl From<redis::RedisError> for StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// The store: a cheap handle (clone it freely) on the one core every handle shares.
 #[derive(Clone)]
 pub struct Store {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    conn: Connection,
-    /// Where Redis is, for connections of their own (blocking reads of event logs).
-    target: RedisTarget,
-    /// Told the rooms whose event log grew, when webhooks are on.
-    event_sink: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<LiveId>>,
-    keys: Keys,
-    scripts: Scripts,
-    stats: crate::metrics::RedisStats,
-    timings: Timings,
-    timeout: Duration,
-    pages: page_cache::PageCache,
-    /// What the event log is read by (webhooks or not) and its member-event threshold.
-    event_log: EventLogSettings,
-    /// Gathers the heartbeats that arrive together into one script call (started on first use).
-    heartbeats: std::sync::OnceLock<heartbeats::Batcher>,
+    core: Arc<Core>,
 }
 
 impl Store {
@@ -142,92 +163,68 @@ impl Store {
         event_log: EventLogSettings,
     ) -> Self {
         Self {
-            inner: Arc::new(Inner {
-                conn,
-                target,
-                event_sink: std::sync::OnceLock::new(),
-                keys: Keys::new(key_prefix),
-                stats: Default::default(),
-                scripts: Scripts::with_event_log(&event_log),
-                timings,
-                timeout,
-                pages: page_cache::PageCache::new(timings.list_cache_ms),
-                event_log,
-                heartbeats: std::sync::OnceLock::new(),
-            }),
-        }
-    }
-
-    fn keys(&self) -> &Keys {
-        &self.inner.keys
-    }
-
-    fn scripts(&self) -> &Scripts {
-        &self.inner.scripts
-    }
-
-    fn pages(&self) -> &page_cache::PageCache {
-        &self.inner.pages
-    }
-
-    fn timings(&self) -> Timings {
-        self.inner.timings
-    }
-
-    fn window(&self) -> u64 {
-        self.inner.timings.member_window_ms
-    }
-
-    /// Sends a prepared script invocation, bounded by the store's timeout.
-    async fn invoke<T: FromRedisValue>(
-        &self,
-        invocation: &redis::ScriptInvocation<'_>,
-    ) -> StoreResult<T> {
-        let mut conn = self.inner.conn.clone();
-        let started = std::time::Instant::now();
-        let answer =
-            tokio::time::timeout(self.inner.timeout, invocation.invoke_async(&mut conn)).await;
-        self.observed(started, answer)
-    }
-
-    /// One plain command, bounded like `eval`.
-    async fn command<T: FromRedisValue>(&self, cmd: redis::Cmd) -> StoreResult<T> {
-        let mut conn = self.inner.conn.clone();
-        let started = std::time::Instant::now();
-        let answer = tokio::time::timeout(self.inner.timeout, cmd.query_async(&mut conn)).await;
-        self.observed(started, answer)
-    }
-
-    /// Counts a call for /metrics and turns a timeout into Unavailable.
-    fn observed<T>(
-        &self,
-        started: std::time::Instant,
-        answer: Result<redis::RedisResult<T>, tokio::time::error::Elapsed>,
-    ) -> StoreResult<T> {
-        self.inner.stats.latency.observe(started.elapsed());
-        let result = match answer {
-            Ok(result) => result.map_err(StoreError::from),
-            Err(_) => Err(StoreError::Unavailable(
-                "redis did not answer in time".into(),
+            core: Arc::new(Core::new(
+                conn, target, key_prefix, timings, timeout, event_log,
             )),
-        };
-        if matches!(result, Err(StoreError::Unavailable(_))) {
-            self.inner
-                .stats
-                .errors
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
-        result
+    }
+
+    /// A room's life: create, read, start, stop, delete, extends, the media server's hooks.
+    pub fn rooms(&self) -> Rooms {
+        Rooms::new(self.core.clone())
+    }
+
+    /// Members: join, leave, heartbeat, the member list.
+    pub fn presence(&self) -> Presence {
+        Presence::new(self.core.clone())
+    }
+
+    /// The live list, search and an anchor's rooms.
+    pub fn discovery(&self) -> Discovery {
+        Discovery::new(self.core.clone())
+    }
+
+    /// A room's event log as watchers read it, and the users' stream slots.
+    pub fn events(&self) -> EventLog {
+        EventLog::new(self.core.clone())
+    }
+
+    /// Webhook delivery: which rooms have events to deliver, the lease, the reads and the trim.
+    pub fn webhooks(&self) -> Webhooks {
+        Webhooks::new(self.core.clone())
+    }
+
+    /// The background sweep (lapses, closes, purges) and the gauges.
+    pub fn sweep(&self) -> Sweep {
+        Sweep::new(self.core.clone())
+    }
+
+    /// Kicks, bans and a room's stats.
+    pub fn moderation(&self) -> Moderation {
+        Moderation::new(self.core.clone())
+    }
+
+    /// Webhook delivery listens here for rooms whose log grew.
+    pub fn set_event_sink(
+        &self,
+        sink: tokio::sync::mpsc::UnboundedSender<crate::domain::ids::LiveId>,
+    ) {
+        let _ = self.core.event_sink.set(sink);
+    }
+
+    /// The settings the event logs were written with.
+    pub fn event_log(&self) -> EventLogSettings {
+        self.core.event_log
     }
 
     /// Redis call counts and latency, for /metrics.
     pub fn redis_stats(&self) -> &crate::metrics::RedisStats {
-        &self.inner.stats
+        &self.core.stats
     }
 
     /// Whether Redis answers now (for `/readyz`).
     pub async fn ping(&self) -> StoreResult<()> {
-        let _: Value = self.command(redis::cmd("PING")).await?;
+        let _: Value = self.core.command(redis::cmd("PING")).await?;
         Ok(())
     }
 }

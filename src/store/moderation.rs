@@ -1,11 +1,12 @@
-//! Moderation and the platform's own view of rooms: kick and ban, the room's bans, per-anchor
-//! room lists (served from the index `index_sync.lua` keeps), and a room's figures.
+//! Moderation and the platform's own view of a room: kick and ban, the room's bans, and a
+//! room's figures.
 
+use super::StoreResult;
 use super::calls::{self, Authority};
-use super::{Store, StoreResult};
-use crate::domain::ids::LiveId;
+use super::core::handle;
+use crate::domain::ids::{LiveId, UserId};
 use crate::domain::page::{Page, PageRequest};
-use crate::domain::room::{LiveStatus, Room};
+use crate::domain::room::LiveStatus;
 
 /// Bans one room may hold at once (CONTRACT: what a client can make the server store is capped).
 pub const MAX_BANS_PER_ROOM: u32 = 10_000;
@@ -43,16 +44,21 @@ pub struct RoomStats {
     pub ended_reason: String,
 }
 
-impl Store {
+handle! {
+    /// Kicks, bans and a room's stats.
+    Moderation
+}
+
+impl Moderation {
     /// Removes `target` from the room at once and, with `ban_ms` > 0, keeps it out until then.
     /// By the room's anchor (`actor`), or any room by an admin. O(1) in the room's crowd: one
     /// script on the room, then the release of the user's pointer (compare-and-release).
     pub async fn kick(
         &self,
         id: &LiveId,
-        actor: &str,
+        actor: &UserId,
         admin: bool,
-        target: &str,
+        target: &UserId,
         ban_ms: u64,
     ) -> StoreResult<Kicked> {
         let reply = self
@@ -83,7 +89,7 @@ impl Store {
             // A failure leaves a pointer to a room the user is not in, which the user's next
             // join or leave replaces.
             if let Err(e) = self
-                .try_release_users(id, &[(target.to_owned(), seq)])
+                .try_release_users(id, &[(target.as_str().to_owned(), seq)])
                 .await
             {
                 tracing::warn!(live_id = %id, error = %e, "releasing a kicked user's pointer failed");
@@ -96,9 +102,9 @@ impl Store {
     pub async fn unban(
         &self,
         id: &LiveId,
-        actor: &str,
+        actor: &UserId,
         admin: bool,
-        target: &str,
+        target: &UserId,
     ) -> StoreResult<bool> {
         self.call(&calls::Unban {
             room: id,
@@ -113,7 +119,7 @@ impl Store {
     pub async fn bans(
         &self,
         id: &LiveId,
-        actor: &str,
+        actor: &UserId,
         admin: bool,
         page: PageRequest,
     ) -> StoreResult<Page<Ban>> {
@@ -127,28 +133,6 @@ impl Store {
             })
             .await?;
         Ok(Page::new(page, total, bans))
-    }
-
-    /// One anchor's rooms of every status (or of one), newest created first: a page of the
-    /// per-anchor list, then the page's rooms read together.
-    pub async fn anchor_rooms(
-        &self,
-        anchor: &str,
-        live_status: Option<LiveStatus>,
-        page: PageRequest,
-    ) -> StoreResult<Page<Room>> {
-        let list = self
-            .keys()
-            .anchor_rooms(anchor, live_status.map(|s| i64::from(s.code())));
-        let calls::PageReply { total, members } = self
-            .call(&calls::Page {
-                set: &list,
-                offset: page.offset(),
-                count: page.size,
-            })
-            .await?;
-        let rooms = self.rooms(&members).await?;
-        Ok(Page::new(page, total, rooms))
     }
 
     /// A room's figures: one read.

@@ -14,8 +14,11 @@ use super::calls::{
     UserJoinReply,
 };
 use super::reply::bad;
-use super::{Store, StoreError, StoreResult};
-use crate::domain::ids::LiveId;
+use std::sync::Arc;
+
+use super::core::{Core, handle};
+use super::{StoreError, StoreResult};
+use crate::domain::ids::{LiveId, UserId};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::profile::{Person, Profile};
 use crate::domain::room::{LiveStatus, Room};
@@ -26,11 +29,16 @@ pub struct Heartbeat {
     pub live_status: LiveStatus,
 }
 
-impl Store {
+handle! {
+    /// Members: join, leave, heartbeat and the member list.
+    Presence
+}
+
+impl Presence {
     /// Joins the room, leaving the user's previous room. Round trips: the user's pointer, the
     /// room, and the previous room when there is one (plus two the first time a user is seen).
     pub async fn join(&self, id: &LiveId, who: &Profile) -> StoreResult<Room> {
-        let user = who.user_id.as_str();
+        let user = &who.user_id;
         // The room is put on the sweep schedule (due when this member could lapse, unless it
         // is due sooner) before the member exists, alongside the user's side of the join: a
         // replica dying right after the join leaves no member that nothing will ever trim.
@@ -46,7 +54,7 @@ impl Store {
         } = pointer;
         let im_userid = match im_userid {
             Some(imid) => imid,
-            None => self.allocate_im_userid(user).await?,
+            None => self.allocate_im_userid(&who.user_id).await?,
         };
 
         let profile = who.looks.to_json();
@@ -105,48 +113,9 @@ impl Store {
         Ok(room)
     }
 
-    /// The room refused the join (gone or ended): put the pointer back, or, when the user has
-    /// joined or left something since, leave the previous room as that later request could not.
-    async fn abort_join(&self, id: &LiveId, user: &str, seq: i64, previous: Option<&LiveId>) {
-        let restored = self
-            .call(&calls::UserAbortJoin {
-                user,
-                room: id,
-                seq,
-                previous,
-            })
-            .await;
-        if let (Ok(UserAbortJoinReply::Superseded), Some(previous)) = (restored, previous)
-            && let Err(e) = self.evict(previous, user, seq).await
-        {
-            tracing::warn!(live_id = %previous, error = %e, "leaving the previous room failed");
-        }
-    }
-
-    /// The user joined another room: out of this one, unless the room has seen a later join.
-    async fn evict(&self, id: &LiveId, user: &str, seq: i64) -> StoreResult<bool> {
-        let evicted = self
-            .call(&calls::Evict {
-                room: id,
-                user,
-                seq,
-                reason: EvictReason::Moved,
-                window_ms: self.window(),
-            })
-            .await;
-        match evicted {
-            Ok(evicted) => {
-                self.note_events(id);
-                Ok(self.member_removed(id, evicted).await)
-            }
-            Err(StoreError::NotFound) => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
     /// Leaves the room. Final: a late heartbeat does not bring the member back.
     /// Round trips: the user's pointer, the room.
-    pub async fn leave(&self, id: &LiveId, user: &str) -> StoreResult<()> {
+    pub async fn leave(&self, id: &LiveId, user: &UserId) -> StoreResult<()> {
         let seq = self.call(&calls::UserLeave { user, room: id }).await?;
         let evicted = self
             .call(&calls::Evict {
@@ -162,28 +131,10 @@ impl Store {
         Ok(())
     }
 
-    /// After an evict: the online total, and the unsaid online count scheduled. Says whether a
-    /// member was removed.
-    async fn member_removed(&self, id: &LiveId, evicted: EvictReply) -> bool {
-        if evicted.removed {
-            self.count_online(-1);
-        }
-        if let Some(due_in) = evicted.due_in_ms {
-            self.schedule_sweep_after(id, due_in as i64).await;
-        }
-        if evicted.announced {
-            // the online count was said: the room's card in the index follows (issue 18)
-            self.refresh_card_of(id);
-        }
-        evicted.removed
-    }
-
     /// A member's or the anchor's heartbeat: one round trip (the index is touched only when the
     /// anchor's nick changed, which search follows).
     pub async fn heartbeat(&self, id: &LiveId, who: &Profile) -> StoreResult<Heartbeat> {
-        let reply = self
-            .beat(id, who.user_id.as_str(), who.looks.to_json())
-            .await?;
+        let reply = self.beat(id, &who.user_id, who.looks.to_json()).await?;
         match reply {
             HeartbeatReply::NotMember { dropped, due_in_ms } => {
                 // a member that lapsed unswept: the heartbeat took it out
@@ -216,7 +167,7 @@ impl Store {
                     self.schedule_sweep_after(id, delay as i64).await;
                 }
                 if anchor_profile_changed {
-                    match self.room(id).await {
+                    match self.read_room(id).await {
                         Ok(room) => self.sync_index(&room).await,
                         Err(e) => {
                             tracing::warn!(live_id = %id, error = %e, "reading room for index failed")
@@ -239,5 +190,68 @@ impl Store {
             })
             .await?;
         Ok(Page::new(page, total, members))
+    }
+}
+
+impl Core {
+    /// The room refused the join (gone or ended): put the pointer back, or, when the user has
+    /// joined or left something since, leave the previous room as that later request could not.
+    async fn abort_join(
+        self: &Arc<Self>,
+        id: &LiveId,
+        user: &UserId,
+        seq: i64,
+        previous: Option<&LiveId>,
+    ) {
+        let restored = self
+            .call(&calls::UserAbortJoin {
+                user,
+                room: id,
+                seq,
+                previous,
+            })
+            .await;
+        if let (Ok(UserAbortJoinReply::Superseded), Some(previous)) = (restored, previous)
+            && let Err(e) = self.evict(previous, user, seq).await
+        {
+            tracing::warn!(live_id = %previous, error = %e, "leaving the previous room failed");
+        }
+    }
+
+    /// The user joined another room: out of this one, unless the room has seen a later join.
+    async fn evict(self: &Arc<Self>, id: &LiveId, user: &UserId, seq: i64) -> StoreResult<bool> {
+        let evicted = self
+            .call(&calls::Evict {
+                room: id,
+                user,
+                seq,
+                reason: EvictReason::Moved,
+                window_ms: self.window(),
+            })
+            .await;
+        match evicted {
+            Ok(evicted) => {
+                self.note_events(id);
+                Ok(self.member_removed(id, evicted).await)
+            }
+            Err(StoreError::NotFound) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// After an evict: the online total, and the unsaid online count scheduled. Says whether a
+    /// member was removed.
+    async fn member_removed(self: &Arc<Self>, id: &LiveId, evicted: EvictReply) -> bool {
+        if evicted.removed {
+            self.count_online(-1);
+        }
+        if let Some(due_in) = evicted.due_in_ms {
+            self.schedule_sweep_after(id, due_in as i64).await;
+        }
+        if evicted.announced {
+            // the online count was said: the room's card in the index follows (issue 18)
+            self.refresh_card_of(id);
+        }
+        evicted.removed
     }
 }

@@ -11,12 +11,13 @@ const WINDOW_TTL_MS: u64 = 3000;
 impl Store {
     /// Adds `n` requests of `subject` in window `index`; answers the count of every replica.
     pub async fn count_requests(&self, subject: &str, index: u64, n: u64) -> StoreResult<u64> {
-        self.call(&calls::Ratelimit {
-            subject,
-            window: index,
-            requests: n,
-            ttl_ms: WINDOW_TTL_MS,
-        })
-        .await
+        self.core
+            .call(&calls::Ratelimit {
+                subject,
+                window: index,
+                requests: n,
+                ttl_ms: WINDOW_TTL_MS,
+            })
+            .await
     }
 }

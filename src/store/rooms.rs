@@ -2,22 +2,31 @@
 //! each room after its own atomic change is `index`).
 
 use super::calls;
-use super::{Store, StoreError, StoreResult};
-use crate::domain::ids::LiveId;
+use std::sync::Arc;
+
+use super::core::{Core, handle};
+use super::{StoreError, StoreResult};
+use crate::domain::ids::{LiveId, UserId};
 use crate::domain::profile::Profile;
 use crate::domain::room::{Extends, LiveStatus, NewRoom, Room};
 
-impl Store {
+handle! {
+    /// A room's life: create, read, start, stop, delete, extends, and the media server's
+    /// hooks on its stream.
+    Rooms
+}
+
+impl Rooms {
     /// Creates a room with the caller as its anchor. Round trips: the chat_id counter and the
     /// anchor's im_userid in parallel (plus two the first time a user is seen), the room, the index.
-    pub async fn create_room(&self, new: NewRoom, anchor: &Profile) -> StoreResult<Room> {
+    pub async fn create(&self, new: NewRoom, anchor: &Profile) -> StoreResult<Room> {
         self.check_open_rooms(anchor.user_id.as_str()).await?;
         let chat_id = redis::cmd("INCR")
             .arg(self.keys().chat_id_counter())
             .clone();
         let (chat_id, imid) = tokio::try_join!(
             self.command::<i64>(chat_id),
-            self.im_userid(anchor.user_id.as_str())
+            self.im_userid(&anchor.user_id)
         )?;
         let id = LiveId::generate();
         let mut fields: Vec<(&'static str, String)> = Vec::with_capacity(14);
@@ -54,12 +63,118 @@ impl Store {
         Ok(room)
     }
 
+    /// One room as it is now: one round trip.
+    pub async fn room(&self, id: &LiveId) -> StoreResult<Room> {
+        self.read_room(id).await
+    }
+
+    /// Starts the live (anchor only). On a live room it answers the room, as a heartbeat.
+    pub async fn start(&self, id: &LiveId, user: &UserId) -> StoreResult<Room> {
+        let t = self.timings();
+        let calls::StartReply { room, due_in_ms } = self
+            .call(&calls::Start {
+                room: id,
+                user,
+                window_ms: t.member_window_ms,
+                close_ms: t.anchor_close_ms,
+            })
+            .await?;
+        self.note_events(id);
+        if let Some(due_in) = due_in_ms {
+            // the anchor's presence began: the room comes due when it may lapse
+            self.schedule_sweep_after(id, due_in as i64).await;
+        }
+        self.sync_index(&room).await;
+        Ok(room)
+    }
+
+    /// Stops the live (anchor only, only while live). O(1) whatever the crowd: the members are
+    /// released in the background by whichever replica sweeps the room next.
+    pub async fn stop(&self, id: &LiveId, user: &UserId) -> StoreResult<Room> {
+        self.stop_as(id, user, false).await
+    }
+
+    /// Stops the live as its anchor, or (`admin`) any live room, with `reason: admin`.
+    pub async fn stop_as(&self, id: &LiveId, user: &UserId, admin: bool) -> StoreResult<Room> {
+        let calls::StopReply { room, held } = self
+            .call(&calls::Stop {
+                room: id,
+                user,
+                window_ms: self.window(),
+                authority: calls::Authority::of(admin),
+            })
+            .await?;
+        self.note_events(id);
+        self.sync_index(&room).await;
+        self.room_ended(id, held).await;
+        self.open_rooms_changed(&room.anchor.user_id, id, false)
+            .await;
+        Ok(room)
+    }
+
+    /// Deletes the room (anchor only), whatever its state: every key of the room goes, but for
+    /// its event log, which stays 60 s (with webhooks: until delivered) so that watchers and
+    /// receivers learn of the delete.
+    pub async fn delete(&self, id: &LiveId, user: &UserId) -> StoreResult<()> {
+        self.delete_as(id, user, false).await
+    }
+
+    /// Deletes the room as its anchor, or (`admin`) any room.
+    pub async fn delete_as(&self, id: &LiveId, user: &UserId, admin: bool) -> StoreResult<()> {
+        let calls::DeleteReply { held, anchor } = self
+            .call(&calls::Delete {
+                room: id,
+                user,
+                log_ttl_ms: self.deleted_log_ttl_ms(),
+                authority: calls::Authority::of(admin),
+            })
+            .await?;
+        self.note_events(id);
+        self.unindex(id).await;
+        self.room_ended(id, held).await;
+        let anchor = anchor.unwrap_or_else(|| user.as_str().to_owned());
+        self.open_rooms_changed(&anchor, id, false).await;
+        Ok(())
+    }
+
+    /// Replaces the room's extends (anchor only).
+    pub async fn set_extends(
+        &self,
+        id: &LiveId,
+        user: &UserId,
+        extends: &Extends,
+    ) -> StoreResult<Room> {
+        let room = self
+            .call(&calls::Extends {
+                room: id,
+                user,
+                window_ms: self.window(),
+                extends_json: &extends.to_json(),
+            })
+            .await?;
+        self.note_events(id);
+        // list rows show the extends: the index (the room's card) follows
+        self.sync_index(&room).await;
+        Ok(room)
+    }
+}
+
+impl Core {
+    /// One room as it is now: one round trip.
+    pub(super) async fn read_room(&self, id: &LiveId) -> StoreResult<Room> {
+        self.call(&calls::Read {
+            room: id,
+            window_ms: self.window(),
+        })
+        .await
+    }
+
     /// The open-rooms quota (CONTRACT section 8): the anchor's rooms not ended. The set can
     /// hold a room that ended while its replica died before taking it out; when the anchor is
     /// at the limit, each of the (at most `limit`) rooms is looked at and the ended or gone
     /// ones leave the set, so a stale entry never blocks the anchor for good. Two creates racing
     /// at the limit may both pass: the quota bounds what one anchor can store, not exactly.
-    async fn check_open_rooms(&self, anchor: &str) -> StoreResult<()> {
+    async fn check_open_rooms(self: &Arc<Self>, anchor: &str) -> StoreResult<()> {
         let limit = self.timings().open_rooms_per_anchor as usize;
         if limit == 0 {
             return Ok(());
@@ -74,7 +189,7 @@ impl Store {
         let mut still = 0;
         for raw in &open {
             let ended = match LiveId::parse(raw) {
-                Some(id) => match self.room(&id).await {
+                Some(id) => match self.read_room(&id).await {
                     Ok(room) => room.live_status == LiveStatus::Ended,
                     Err(StoreError::NotFound) => true,
                     Err(e) => return Err(e),
@@ -99,7 +214,12 @@ impl Store {
 
     /// Keeps the anchor's set of rooms not ended in line; a failure only leaves a stale entry
     /// that `check_open_rooms` clears.
-    pub(super) async fn open_rooms_changed(&self, anchor: &str, id: &LiveId, open: bool) {
+    pub(super) async fn open_rooms_changed(
+        self: &Arc<Self>,
+        anchor: &str,
+        id: &LiveId,
+        open: bool,
+    ) {
         if self.timings().open_rooms_per_anchor == 0 {
             return;
         }
@@ -113,18 +233,18 @@ impl Store {
     }
 
     /// The user's im_userid, allocated the first time the user is seen.
-    pub(super) async fn im_userid(&self, user_id: &str) -> StoreResult<i64> {
-        let key = self.keys().user(user_id);
+    pub(super) async fn im_userid(self: &Arc<Self>, user: &UserId) -> StoreResult<i64> {
+        let key = self.keys().user(user.as_str());
         let known: Option<i64> = self
             .command(redis::cmd("HGET").arg(&key).arg("imid").clone())
             .await?;
         match known {
             Some(imid) => Ok(imid),
-            None => self.allocate_im_userid(user_id).await,
+            None => self.allocate_im_userid(user).await,
         }
     }
 
-    pub(super) async fn allocate_im_userid(&self, user_id: &str) -> StoreResult<i64> {
+    pub(super) async fn allocate_im_userid(self: &Arc<Self>, user: &UserId) -> StoreResult<i64> {
         let fresh: i64 = self
             .command(
                 redis::cmd("INCR")
@@ -132,30 +252,17 @@ impl Store {
                     .clone(),
             )
             .await?;
-        self.call(&calls::UserImid {
-            user: user_id,
-            fresh,
-        })
-        .await
-    }
-
-    /// One room as it is now: one round trip.
-    pub async fn room(&self, id: &LiveId) -> StoreResult<Room> {
-        self.call(&calls::Read {
-            room: id,
-            window_ms: self.window(),
-        })
-        .await
+        self.call(&calls::UserImid { user, fresh }).await
     }
 
     /// Rooms by id, in that order, skipping any deleted meanwhile. The reads go out together, so
     /// on one multiplexed connection they cost one round trip.
-    pub(super) async fn rooms(&self, ids: &[String]) -> StoreResult<Vec<Room>> {
+    pub(super) async fn read_rooms(self: &Arc<Self>, ids: &[String]) -> StoreResult<Vec<Room>> {
         let reads = ids
             .iter()
             .filter_map(|raw| LiveId::parse(raw))
             .map(|id| async move {
-                match self.room(&id).await {
+                match self.read_room(&id).await {
                     Ok(room) => Ok(Some(room)),
                     Err(StoreError::NotFound) => Ok(None),
                     Err(e) => Err(e),
@@ -165,100 +272,10 @@ impl Store {
         Ok(rooms.into_iter().flatten().collect())
     }
 
-    /// Starts the live (anchor only). On a live room it answers the room, as a heartbeat.
-    pub async fn start(&self, id: &LiveId, user_id: &str) -> StoreResult<Room> {
-        let t = self.timings();
-        let calls::StartReply { room, due_in_ms } = self
-            .call(&calls::Start {
-                room: id,
-                user: user_id,
-                window_ms: t.member_window_ms,
-                close_ms: t.anchor_close_ms,
-            })
-            .await?;
-        self.note_events(id);
-        if let Some(due_in) = due_in_ms {
-            // the anchor's presence began: the room comes due when it may lapse
-            self.schedule_sweep_after(id, due_in as i64).await;
-        }
-        self.sync_index(&room).await;
-        Ok(room)
-    }
-
-    /// Stops the live (anchor only, only while live). O(1) whatever the crowd: the members are
-    /// released in the background by whichever replica sweeps the room next.
-    pub async fn stop(&self, id: &LiveId, user_id: &str) -> StoreResult<Room> {
-        self.stop_as(id, user_id, false).await
-    }
-
-    /// Stops the live as its anchor, or (`admin`) any live room, with `reason: admin`.
-    pub async fn stop_as(&self, id: &LiveId, user_id: &str, admin: bool) -> StoreResult<Room> {
-        let calls::StopReply { room, held } = self
-            .call(&calls::Stop {
-                room: id,
-                user: user_id,
-                window_ms: self.window(),
-                authority: calls::Authority::of(admin),
-            })
-            .await?;
-        self.note_events(id);
-        self.sync_index(&room).await;
-        self.room_ended(id, held).await;
-        self.open_rooms_changed(&room.anchor.user_id, id, false)
-            .await;
-        Ok(room)
-    }
-
-    /// Deletes the room (anchor only), whatever its state: every key of the room goes, but for
-    /// its event log, which stays 60 s (with webhooks: until delivered) so that watchers and
-    /// receivers learn of the delete.
-    pub async fn delete(&self, id: &LiveId, user_id: &str) -> StoreResult<()> {
-        self.delete_as(id, user_id, false).await
-    }
-
-    /// Deletes the room as its anchor, or (`admin`) any room.
-    pub async fn delete_as(&self, id: &LiveId, user_id: &str, admin: bool) -> StoreResult<()> {
-        let calls::DeleteReply { held, anchor } = self
-            .call(&calls::Delete {
-                room: id,
-                user: user_id,
-                log_ttl_ms: self.deleted_log_ttl_ms(),
-                authority: calls::Authority::of(admin),
-            })
-            .await?;
-        self.note_events(id);
-        self.unindex(id).await;
-        self.room_ended(id, held).await;
-        let anchor = anchor.unwrap_or_else(|| user_id.to_owned());
-        self.open_rooms_changed(&anchor, id, false).await;
-        Ok(())
-    }
-
-    /// Replaces the room's extends (anchor only).
-    pub async fn set_extends(
-        &self,
-        id: &LiveId,
-        user_id: &str,
-        extends: &Extends,
-    ) -> StoreResult<Room> {
-        let room = self
-            .call(&calls::Extends {
-                room: id,
-                user: user_id,
-                window_ms: self.window(),
-                extends_json: &extends.to_json(),
-            })
-            .await?;
-        self.note_events(id);
-        // list rows show the extends: the index (the room's card) follows
-        self.sync_index(&room).await;
-        Ok(room)
-    }
-
     /// Clears the user pointers of members a room let go, unless they have moved on since
     /// (compare-and-release: doing it twice is harmless). One batch, sent together.
     pub(super) async fn try_release_users(
-        &self,
+        self: &Arc<Self>,
         id: &LiveId,
         users: &[(String, i64)],
     ) -> StoreResult<()> {

@@ -1,10 +1,13 @@
 //! The room's stream as the media-server hooks report it: publish, update, unpublish.
 
 use super::calls;
-use super::{Store, StoreResult};
+use std::sync::Arc;
+
+use super::core::Core;
+use super::{Rooms, StoreResult};
 use crate::domain::ids::LiveId;
 
-impl Store {
+impl Rooms {
     /// A publish of the room's stream (or its periodic update) starts or goes on: allowed for a
     /// room that exists and has not ended, before `expires_at` (unix seconds by Redis's clock; 0:
     /// not checked). Sets `stream_status` 1 and counts as the anchor's heartbeat. Refusals are
@@ -30,12 +33,23 @@ impl Store {
         Ok(())
     }
 
+    /// The room's stream stopped publishing: `stream_status` 0 (`NotFound` for no room).
+    pub async fn stream_unpublish(&self, id: &LiveId) -> StoreResult<()> {
+        let unpublished = self.call(&calls::StreamUnpublish { room: id }).await?;
+        if unpublished.stream_status_changed {
+            self.stream_status_changed(id).await;
+        }
+        Ok(())
+    }
+}
+
+impl Core {
     /// The list card shows `stream_status`: refreshed before the hook answers (a periodic
     /// update that changes nothing costs nothing), then this replica's cached pages are dropped,
     /// so that its next list shows it. A failure is logged; the card catches up at the room's
     /// next index change or announcement.
-    async fn stream_status_changed(&self, id: &LiveId) {
-        match self.room(id).await {
+    async fn stream_status_changed(self: &Arc<Self>, id: &LiveId) {
+        match self.read_room(id).await {
             Ok(room) => {
                 if let Err(e) = self.write_card(&room).await {
                     tracing::warn!(live_id = %id, error = %e, "refreshing the room's card failed");
@@ -45,15 +59,6 @@ impl Store {
                 tracing::warn!(live_id = %id, error = %e, "reading the room for its card failed")
             }
         }
-        self.pages().changed();
-    }
-
-    /// The room's stream stopped publishing: `stream_status` 0 (`NotFound` for no room).
-    pub async fn stream_unpublish(&self, id: &LiveId) -> StoreResult<()> {
-        let unpublished = self.call(&calls::StreamUnpublish { room: id }).await?;
-        if unpublished.stream_status_changed {
-            self.stream_status_changed(id).await;
-        }
-        Ok(())
+        self.index_changed();
     }
 }

@@ -9,7 +9,10 @@
 use futures_util::stream::{self, StreamExt};
 
 use super::calls::{self, CloseOfflineReply, NextDue, PurgeReply, SweepPhase};
-use super::{Store, StoreResult};
+use std::sync::Arc;
+
+use super::StoreResult;
+use super::core::{Core, handle};
 use crate::domain::ids::LiveId;
 use crate::metrics::Gauges;
 
@@ -38,9 +41,14 @@ const STEPS_PER_CLAIM: usize = 50;
 /// due again after this.
 const CLAIM_LEASE_MS: u64 = 5_000;
 
-impl Store {
+handle! {
+    /// The background sweep of what came due (lapses, closes, purges) and the gauges.
+    Sweep
+}
+
+impl Sweep {
     /// Claims what is due and does it: sweeps, closes, purges.
-    pub async fn sweep(&self, token: &str) -> StoreResult<SweepReport> {
+    pub async fn run(&self, token: &str) -> StoreResult<SweepReport> {
         let calls::Claimed {
             rooms,
             closes,
@@ -93,9 +101,23 @@ impl Store {
         Ok(report)
     }
 
+    /// Gauges for /metrics: live rooms, members online.
+    pub async fn gauges(&self) -> StoreResult<Gauges> {
+        let live = redis::cmd("ZCARD").arg(self.keys().live()).clone();
+        let members = redis::cmd("GET").arg(self.keys().online_total()).clone();
+        let (live, members): (u64, Option<i64>) =
+            tokio::try_join!(self.command(live), self.command(members))?;
+        Ok(Gauges {
+            live,
+            members_online: members.unwrap_or(0).max(0) as u64,
+        })
+    }
+}
+
+impl Core {
     /// Works through one claimed room in bounded steps. Says how many members lapsed and how
     /// many were released after the room ended.
-    async fn sweep_room(&self, id: &LiveId, token: &str) -> StoreResult<(usize, usize)> {
+    async fn sweep_room(self: &Arc<Self>, id: &LiveId, token: &str) -> StoreResult<(usize, usize)> {
         // the users of the previous step whose pointers are released: the next step finishes them
         let mut done: Vec<String> = Vec::new();
         let (mut lapsed, mut released) = (0, 0);
@@ -149,7 +171,11 @@ impl Store {
     }
 
     /// Brings the room's next sweep forward to at most `delay_ms` from now.
-    pub(super) async fn schedule_sweep(&self, id: &LiveId, delay_ms: i64) -> StoreResult<()> {
+    pub(super) async fn schedule_sweep(
+        self: &Arc<Self>,
+        id: &LiveId,
+        delay_ms: i64,
+    ) -> StoreResult<()> {
         self.call(&calls::Schedule {
             room: id,
             delay_ms: delay_ms.max(0).unsigned_abs(),
@@ -159,7 +185,7 @@ impl Store {
 
     /// `schedule_sweep` after the request's own change: a failure is logged, not answered (the
     /// room's change has happened; what it left due is found at the room's next due time).
-    pub(super) async fn schedule_sweep_after(&self, id: &LiveId, delay_ms: i64) {
+    pub(super) async fn schedule_sweep_after(self: &Arc<Self>, id: &LiveId, delay_ms: i64) {
         if let Err(e) = self.schedule_sweep(id, delay_ms).await {
             tracing::warn!(live_id = %id, error = %e, "scheduling the room's sweep failed");
         }
@@ -167,7 +193,7 @@ impl Store {
 
     /// The room ended (stop, delete, close): its members, set aside by the script, are
     /// released by whichever replica sweeps it next; `held` leave the online total now.
-    pub(super) async fn room_ended(&self, id: &LiveId, held: i64) {
+    pub(super) async fn room_ended(self: &Arc<Self>, id: &LiveId, held: i64) {
         self.count_online(-held);
         if held > 0 {
             self.schedule_sweep_after(id, 0).await;
@@ -176,7 +202,7 @@ impl Store {
 
     /// Adjusts the platform's online total, off the request's path (a lost update only skews
     /// a gauge).
-    pub(super) fn count_online(&self, delta: i64) {
+    pub(super) fn count_online(self: &Arc<Self>, delta: i64) {
         if delta == 0 {
             return;
         }
@@ -193,7 +219,7 @@ impl Store {
     }
 
     /// Closes a live room whose anchor has been silent past the close delay; says whether.
-    async fn close_offline(&self, id: &LiveId) -> StoreResult<usize> {
+    async fn close_offline(self: &Arc<Self>, id: &LiveId) -> StoreResult<usize> {
         let t = self.timings();
         let closing = calls::CloseOffline {
             room: id,
@@ -234,7 +260,7 @@ impl Store {
         }
     }
 
-    async fn purge(&self, id: &LiveId) -> StoreResult<usize> {
+    async fn purge(self: &Arc<Self>, id: &LiveId) -> StoreResult<usize> {
         if self.call(&calls::Purge { room: id }).await? == PurgeReply::Kept {
             // not ended (cannot happen: only ended rooms get a purge deadline); let it be
             let cmd = redis::cmd("ZREM")
@@ -248,17 +274,5 @@ impl Store {
         // members still set aside are released by the room's sweep, which outlives the room
         self.schedule_sweep_after(id, 0).await;
         Ok(1)
-    }
-
-    /// Gauges for /metrics: live rooms, members online.
-    pub async fn gauges(&self) -> StoreResult<Gauges> {
-        let live = redis::cmd("ZCARD").arg(self.keys().live()).clone();
-        let members = redis::cmd("GET").arg(self.keys().online_total()).clone();
-        let (live, members): (u64, Option<i64>) =
-            tokio::try_join!(self.command(live), self.command(members))?;
-        Ok(Gauges {
-            live,
-            members_online: members.unwrap_or(0).max(0) as u64,
-        })
     }
 }

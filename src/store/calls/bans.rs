@@ -1,9 +1,9 @@
 //! `bans.lua`: a page of a room's running bans, soonest to end first.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::{Authority, ScriptCall};
-use crate::domain::ids::LiveId;
+use super::{Authority, Invocation, ScriptCall};
+use crate::domain::ids::{LiveId, UserId};
 use crate::store::keys::Keys;
 use crate::store::reply::{array, bad, int, status, text};
 use crate::store::scripts::Scripts;
@@ -12,7 +12,7 @@ use crate::store::{Ban, StoreResult};
 /// KEYS: the room's keys (the bans the tenth). ARGV: actor user_id, its authority, offset, count.
 pub struct Bans<'a> {
     pub room: &'a LiveId,
-    pub actor: &'a str,
+    pub actor: &'a UserId,
     pub authority: Authority,
     pub offset: u64,
     pub count: u32,
@@ -34,10 +34,10 @@ impl ScriptCall for Bans<'_> {
         &scripts.bans
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation
-            .arg(self.actor)
+            .arg(self.actor.as_str())
             .arg(self.authority)
             .arg(self.offset)
             .arg(self.count);

@@ -1,8 +1,8 @@
 //! `card.lua`: a room's card refreshed at the version the index holds.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::ScriptCall;
+use super::{Invocation, ScriptCall};
 use crate::domain::ids::LiveId;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -24,7 +24,7 @@ impl ScriptCall for Card<'_> {
         &scripts.card
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::index_keys(invocation, keys);
         invocation
             .arg(keys.gram_prefix())

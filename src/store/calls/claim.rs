@@ -1,9 +1,9 @@
 //! `claim.lua`: what is due on the sweep schedule and the close and purge deadlines, claimed by
 //! one replica.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::ScriptCall;
+use super::{Invocation, ScriptCall};
 use crate::domain::ids::LiveId;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -38,13 +38,11 @@ impl ScriptCall for Claim<'_> {
         &scripts.claim
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
-        let [schedule, claims] = keys.sweep_schedule();
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         invocation
-            .key(schedule)
-            .key(claims)
-            .key(keys.close_at())
-            .key(keys.purge_at());
+            .keys(keys.sweep_schedule_named())
+            .key("close_at", keys.close_at())
+            .key("purge_at", keys.purge_at());
         invocation.arg(self.lease_ms).arg(self.max).arg(self.token);
     }
 

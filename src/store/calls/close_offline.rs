@@ -1,9 +1,9 @@
 //! `close_offline.lua`: the sweeper's close of a live room whose anchor has been silent too long.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::ScriptCall;
 use super::view::decode_view;
+use super::{Invocation, ScriptCall};
 use crate::domain::ids::LiveId;
 use crate::domain::room::Room;
 use crate::store::StoreResult;
@@ -40,7 +40,7 @@ impl ScriptCall for CloseOffline<'_> {
         &scripts.close_offline
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation.arg(self.window_ms).arg(self.close_ms);
     }

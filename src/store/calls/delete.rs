@@ -1,9 +1,9 @@
 //! `delete.lua`: the room goes, whatever its state; its event log stays a while.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::{Authority, ScriptCall};
-use crate::domain::ids::LiveId;
+use super::{Authority, Invocation, ScriptCall};
+use crate::domain::ids::{LiveId, UserId};
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::reply::{int, status, text};
@@ -13,7 +13,7 @@ use crate::store::scripts::Scripts;
 /// room (ms), the caller's authority (an admin deletes any room).
 pub struct Delete<'a> {
     pub room: &'a LiveId,
-    pub user: &'a str,
+    pub user: &'a UserId,
     pub log_ttl_ms: u64,
     pub authority: Authority,
 }
@@ -33,10 +33,10 @@ impl ScriptCall for Delete<'_> {
         &scripts.delete
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation
-            .arg(self.user)
+            .arg(self.user.as_str())
             .arg(self.log_ttl_ms)
             .arg(self.authority);
     }

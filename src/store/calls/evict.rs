@@ -1,9 +1,9 @@
 //! `evict.lua`: a user leaves the room, by leaving it or by joining another.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::{ScriptCall, due_in, flag};
-use crate::domain::ids::LiveId;
+use super::{Invocation, ScriptCall, due_in, flag};
+use crate::domain::ids::{LiveId, UserId};
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::reply::status;
@@ -31,7 +31,7 @@ impl EvictReason {
 /// reason ('left' | 'moved'), the member window (ms).
 pub struct Evict<'a> {
     pub room: &'a LiveId,
-    pub user: &'a str,
+    pub user: &'a UserId,
     pub seq: i64,
     pub reason: EvictReason,
     pub window_ms: u64,
@@ -57,10 +57,10 @@ impl ScriptCall for Evict<'_> {
         &scripts.evict
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation
-            .arg(self.user)
+            .arg(self.user.as_str())
             .arg(self.seq)
             .arg(self.reason.word())
             .arg(self.window_ms);

@@ -1,10 +1,10 @@
 //! `extends.lua`: the room's extends replaced (anchor only).
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::ScriptCall;
 use super::view::decode_view;
-use crate::domain::ids::LiveId;
+use super::{Invocation, ScriptCall};
+use crate::domain::ids::{LiveId, UserId};
 use crate::domain::room::Room;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -14,7 +14,7 @@ use crate::store::scripts::Scripts;
 /// KEYS: the room's keys. ARGV: the caller's user id, the member window (ms), the extends JSON.
 pub struct Extends<'a> {
     pub room: &'a LiveId,
-    pub user: &'a str,
+    pub user: &'a UserId,
     pub window_ms: u64,
     pub extends_json: &'a str,
 }
@@ -27,10 +27,10 @@ impl ScriptCall for Extends<'_> {
         &scripts.extends
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation
-            .arg(self.user)
+            .arg(self.user.as_str())
             .arg(self.window_ms)
             .arg(self.extends_json);
     }

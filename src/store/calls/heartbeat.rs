@@ -1,10 +1,10 @@
 //! `heartbeat.lua`: a member's or the anchor's heartbeat; `heartbeat_batch.lua`: several at once
 //! (the same function, `heartbeat_fn.lua`, for each).
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::{ScriptCall, due_in, flag};
-use crate::domain::ids::LiveId;
+use super::{Invocation, ScriptCall, due_in, flag};
+use crate::domain::ids::{LiveId, UserId};
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::reply::{array, bad, int, status, text};
@@ -13,7 +13,7 @@ use crate::store::scripts::Scripts;
 /// KEYS: the room's keys. ARGV: user id, the caller's profile JSON, the member window (ms).
 pub struct Heartbeat<'a> {
     pub room: &'a LiveId,
-    pub user: &'a str,
+    pub user: &'a UserId,
     pub profile: &'a str,
     pub window_ms: u64,
 }
@@ -49,10 +49,10 @@ impl ScriptCall for Heartbeat<'_> {
         &scripts.heartbeat
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation
-            .arg(self.user)
+            .arg(self.user.as_str())
             .arg(self.profile)
             .arg(self.window_ms);
     }
@@ -97,7 +97,7 @@ pub struct HeartbeatBatch<'a> {
 pub struct BatchedBeat<'a> {
     /// Its room's index in `HeartbeatBatch::rooms`.
     pub room: usize,
-    pub user: &'a str,
+    pub user: &'a UserId,
     pub profile: &'a str,
 }
 
@@ -109,17 +109,15 @@ impl ScriptCall for HeartbeatBatch<'_> {
         &scripts.heartbeat_batch
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         for room in &self.rooms {
-            for key in keys.heartbeat_room(room) {
-                invocation.key(key);
-            }
+            invocation.keys(keys.heartbeat_room(room));
         }
         invocation.arg(self.window_ms);
         for beat in &self.beats {
             invocation
                 .arg(beat.room + 1)
-                .arg(beat.user)
+                .arg(beat.user.as_str())
                 .arg(beat.profile);
         }
     }
@@ -129,3 +127,15 @@ impl ScriptCall for HeartbeatBatch<'_> {
         Ok(answers.iter().map(decode).collect())
     }
 }
+
+/// A heartbeat waiting for its batch (store/heartbeats.rs): its call's arguments, and where its
+/// own answer goes.
+pub struct QueuedBeat {
+    pub room: LiveId,
+    pub user: UserId,
+    pub profile: String,
+    pub answer: tokio::sync::oneshot::Sender<StoreResult<HeartbeatReply>>,
+}
+
+/// Where a replica's heartbeats queue for their batch calls.
+pub type HeartbeatQueue = tokio::sync::mpsc::UnboundedSender<QueuedBeat>;

@@ -1,8 +1,8 @@
 //! `index_sync.lua`: the global indexes brought in line with one room, ordered by its version.
 
-use redis::{RedisWrite, Script, ScriptInvocation, ToRedisArgs, Value};
+use redis::{RedisWrite, Script, ToRedisArgs, Value};
 
-use super::ScriptCall;
+use super::{Invocation, ScriptCall};
 use crate::domain::ids::LiveId;
 use crate::domain::room::LiveStatus;
 use crate::store::StoreResult;
@@ -54,7 +54,7 @@ impl ScriptCall for IndexSync<'_> {
         &scripts.index_sync
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::index_keys(invocation, keys);
         invocation
             .arg(keys.gram_prefix())

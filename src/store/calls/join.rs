@@ -1,10 +1,10 @@
 //! `join.lua`: a user joins (or re-joins) the room.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
 use super::view::decode_view;
-use super::{ScriptCall, due_in, flag};
-use crate::domain::ids::LiveId;
+use super::{Invocation, ScriptCall, due_in, flag};
+use crate::domain::ids::{LiveId, UserId};
 use crate::domain::room::Room;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -15,7 +15,7 @@ use crate::store::scripts::Scripts;
 /// without its seq ("im_userid\tprofile json"), the member window (ms).
 pub struct Join<'a> {
     pub room: &'a LiveId,
-    pub user: &'a str,
+    pub user: &'a UserId,
     pub seq: i64,
     pub im_userid: i64,
     /// The member's profile JSON (`Looks::to_json`).
@@ -51,11 +51,11 @@ impl ScriptCall for Join<'_> {
         &scripts.join
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         // the script stores the entry as "seq\t" followed by this (see `members`)
         invocation
-            .arg(self.user)
+            .arg(self.user.as_str())
             .arg(self.seq)
             .arg(format!("{}\t{}", self.im_userid, self.profile))
             .arg(self.window_ms);

@@ -1,9 +1,9 @@
 //! `kick.lua`: kicks a user out of a room, and bans them for a while.
 
-use redis::{RedisWrite, Script, ScriptInvocation, ToRedisArgs, Value};
+use redis::{RedisWrite, Script, ToRedisArgs, Value};
 
-use super::{ScriptCall, due_in};
-use crate::domain::ids::LiveId;
+use super::{Invocation, ScriptCall, due_in};
+use crate::domain::ids::{LiveId, UserId};
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::reply::{int, status, text};
@@ -38,9 +38,9 @@ impl ToRedisArgs for Authority {
 /// user_id, ban ms (0: no ban), the member window (ms), the most bans a room may hold.
 pub struct Kick<'a> {
     pub room: &'a LiveId,
-    pub actor: &'a str,
+    pub actor: &'a UserId,
     pub authority: Authority,
-    pub target: &'a str,
+    pub target: &'a UserId,
     pub ban_ms: u64,
     pub window_ms: u64,
     pub max_bans: u32,
@@ -69,12 +69,12 @@ impl ScriptCall for Kick<'_> {
         &scripts.kick
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation
-            .arg(self.actor)
+            .arg(self.actor.as_str())
             .arg(self.authority)
-            .arg(self.target)
+            .arg(self.target.as_str())
             .arg(self.ban_ms)
             .arg(self.window_ms)
             .arg(self.max_bans);

@@ -1,8 +1,8 @@
 //! `lease.lua`: the lease that lets one replica at a time deliver a room's webhooks, in order.
 
-use redis::{RedisWrite, Script, ScriptInvocation, ToRedisArgs, Value};
+use redis::{RedisWrite, Script, ToRedisArgs, Value};
 
-use super::ScriptCall;
+use super::{Invocation, ScriptCall};
 use crate::domain::ids::LiveId;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -48,9 +48,9 @@ impl ScriptCall for Lease<'_> {
         &scripts.lease
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         invocation
-            .key(keys.webhook_lease(self.room))
+            .key("lease", keys.webhook_lease(self.room))
             .arg(self.op)
             .arg(self.owner)
             .arg(self.ttl_ms);

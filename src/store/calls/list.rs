@@ -1,9 +1,9 @@
 //! `list.lua`: a page of the live list, with each room's card.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::ScriptCall;
 use super::card_page::{self, CardPage};
+use super::{Invocation, ScriptCall};
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::scripts::Scripts;
@@ -21,7 +21,7 @@ impl ScriptCall for List {
         &scripts.list
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::index_keys(invocation, keys);
         invocation
             .arg(keys.gram_prefix())

@@ -1,9 +1,9 @@
 //! `may_watch.lua`: whether a user may watch a room's events.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::ScriptCall;
-use crate::domain::ids::LiveId;
+use super::{Invocation, ScriptCall};
+use crate::domain::ids::{LiveId, UserId};
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::reply::status;
@@ -12,7 +12,7 @@ use crate::store::scripts::Scripts;
 /// KEYS: the room's keys. ARGV: user_id, the member window (ms).
 pub struct MayWatch<'a> {
     pub room: &'a LiveId,
-    pub user: &'a str,
+    pub user: &'a UserId,
     pub window_ms: u64,
 }
 
@@ -25,9 +25,9 @@ impl ScriptCall for MayWatch<'_> {
         &scripts.may_watch
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
-        invocation.arg(self.user).arg(self.window_ms);
+        invocation.arg(self.user.as_str()).arg(self.window_ms);
     }
 
     fn reply(answer: Value) -> StoreResult<()> {

@@ -1,8 +1,8 @@
 //! `members.lua`: a page of the room's current members, most recent joiner first.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::ScriptCall;
+use super::{Invocation, ScriptCall};
 use crate::domain::ids::LiveId;
 use crate::domain::profile::{Looks, Person};
 use crate::store::StoreResult;
@@ -34,7 +34,7 @@ impl ScriptCall for Members<'_> {
         &scripts.members
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation
             .arg(self.window_ms)

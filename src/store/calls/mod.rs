@@ -1,21 +1,26 @@
 //! One typed call per Lua script: the only place that knows a script's KEYS, ARGV and the shape
-//! of its answer. A store operation builds a call with named fields, `Store::call` runs it (one
+//! of its answer. A store operation builds a call with named fields, `Core::call` runs it (one
 //! EVALSHA, bounded by the store's timeout) and hands back a typed reply; nothing outside this
 //! module counts positions in a script's arguments or answers.
 //!
 //! Each file here is named after its script in `../lua/` and opens with the same contract as the
 //! script's header comment: change the two together.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, ScriptInvocation, ToRedisArgs, Value};
 
+use super::StoreResult;
 use super::keys::Keys;
 use super::scripts::Scripts;
-use super::{Store, StoreResult};
 use crate::domain::ids::LiveId;
+
+#[cfg(test)]
+mod contract;
 
 // members (presence.rs, ratelimit.rs, streams.rs)
 mod heartbeat;
-pub use heartbeat::{BatchedBeat, Heartbeat, HeartbeatBatch, HeartbeatReply};
+pub use heartbeat::{
+    BatchedBeat, Heartbeat, HeartbeatBatch, HeartbeatQueue, HeartbeatReply, QueuedBeat,
+};
 mod evict;
 mod join;
 mod members;
@@ -105,36 +110,73 @@ pub trait ScriptCall {
     /// The script (from `Scripts`, where the event-log settings are baked in).
     fn script(scripts: &Scripts) -> &Script;
 
-    /// Pushes the script's KEYS and then its ARGV, in the script's order.
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>);
+    /// Pushes the script's KEYS, each by its name in the script's `--! KEYS:` header, and then
+    /// its ARGV, in the script's order.
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>);
 
     /// Decodes the answer; refusal words become `StoreError`s (see `reply::status`).
     fn reply(answer: Value) -> StoreResult<Self::Reply>;
 }
 
-impl Store {
-    /// Runs one script call: one EVALSHA (plus SCRIPT LOAD and a retry the first time a node
-    /// lacks the script), bounded by the store's timeout.
-    pub(super) async fn call<C: ScriptCall>(&self, call: &C) -> StoreResult<C::Reply> {
-        let mut invocation = C::script(self.scripts()).prepare_invoke();
-        call.keys_and_args(self.keys(), &mut invocation);
-        let answer: Value = self.invoke(&invocation).await?;
-        C::reply(answer)
+/// A script invocation being built: every key goes in with its name in the key contract (the
+/// script's `--! KEYS:` header, `keys.rs`), so that a test can hold each call's keys against its
+/// script's declaration (`contract.rs`). The names are kept in tests only: a call pays nothing.
+pub struct Invocation<'a> {
+    inner: ScriptInvocation<'a>,
+    #[cfg(test)]
+    names: Vec<&'static str>,
+}
+
+impl<'a> Invocation<'a> {
+    pub(super) fn new(script: &'a Script) -> Self {
+        Self {
+            inner: script.prepare_invoke(),
+            #[cfg(test)]
+            names: Vec::new(),
+        }
+    }
+
+    /// One key, by its name in the script's header.
+    pub fn key<K: ToRedisArgs>(&mut self, name: &'static str, key: K) -> &mut Self {
+        #[cfg(test)]
+        self.names.push(name);
+        #[cfg(not(test))]
+        let _ = name;
+        self.inner.key(key);
+        self
+    }
+
+    /// A set of keys named together in `keys.rs` (a room's, the index's, the schedule's).
+    pub fn keys<const N: usize>(&mut self, named: [(&'static str, String); N]) -> &mut Self {
+        for (name, key) in named {
+            self.key(name, key);
+        }
+        self
+    }
+
+    pub fn arg<T: ToRedisArgs>(&mut self, arg: T) -> &mut Self {
+        self.inner.arg(arg);
+        self
+    }
+
+    pub(super) fn prepared(&self) -> &ScriptInvocation<'a> {
+        &self.inner
+    }
+
+    #[cfg(test)]
+    pub(super) fn names(&self) -> &[&'static str] {
+        &self.names
     }
 }
 
 /// Pushes a room's keys, in the order every per-room script takes them (`lua/lib.lua`).
-pub(super) fn room_keys(invocation: &mut ScriptInvocation<'_>, keys: &Keys, room: &LiveId) {
-    for key in keys.room(room) {
-        invocation.key(key);
-    }
+pub(super) fn room_keys(invocation: &mut Invocation<'_>, keys: &Keys, room: &LiveId) {
+    invocation.keys(keys.room_named(room));
 }
 
 /// Pushes the global index keys, in the order every index script takes them.
-pub(super) fn index_keys(invocation: &mut ScriptInvocation<'_>, keys: &Keys) {
-    for key in keys.index() {
-        invocation.key(key);
-    }
+pub(super) fn index_keys(invocation: &mut Invocation<'_>, keys: &Keys) {
+    invocation.keys(keys.index_named());
 }
 
 /// A script's "ms until the room must come due" answer: -1 (or absent) means nothing to schedule.

@@ -1,8 +1,8 @@
 //! `page.lua`: a page of a sorted set, highest score first (one anchor's list of rooms).
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::ScriptCall;
+use super::{Invocation, ScriptCall};
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::reply::{array, bad, int, text};
@@ -31,8 +31,11 @@ impl ScriptCall for Page<'_> {
         &scripts.page
     }
 
-    fn keys_and_args(&self, _keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
-        invocation.key(self.set).arg(self.offset).arg(self.count);
+    fn keys_and_args(&self, _keys: &Keys, invocation: &mut Invocation<'_>) {
+        invocation
+            .key("set", self.set)
+            .arg(self.offset)
+            .arg(self.count);
     }
 
     fn reply(answer: Value) -> StoreResult<PageReply> {

@@ -1,8 +1,8 @@
 //! `ratelimit.lua`: adds a replica's requests of one window to the shared count.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::ScriptCall;
+use super::{Invocation, ScriptCall};
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::reply::{bad, int};
@@ -26,9 +26,9 @@ impl ScriptCall for Ratelimit<'_> {
         &scripts.ratelimit
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         invocation
-            .key(keys.rate_window(self.subject, self.window))
+            .key("window", keys.rate_window(self.subject, self.window))
             .arg(self.requests)
             .arg(self.ttl_ms);
     }

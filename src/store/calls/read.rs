@@ -1,9 +1,9 @@
 //! `read.lua`: one room as it is now.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::ScriptCall;
 use super::view::decode_view;
+use super::{Invocation, ScriptCall};
 use crate::domain::ids::LiveId;
 use crate::domain::room::Room;
 use crate::store::StoreResult;
@@ -25,7 +25,7 @@ impl ScriptCall for Read<'_> {
         &scripts.read
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation.arg(self.window_ms);
     }

@@ -1,8 +1,8 @@
 //! `reschedule.lua`: the sweeper is done with a room it claimed.
 
-use redis::{RedisWrite, Script, ScriptInvocation, ToRedisArgs, Value};
+use redis::{RedisWrite, Script, ToRedisArgs, Value};
 
-use super::ScriptCall;
+use super::{Invocation, ScriptCall};
 use crate::domain::ids::LiveId;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -60,10 +60,8 @@ impl ScriptCall for Reschedule<'_> {
         &scripts.reschedule
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
-        for key in keys.sweep_schedule() {
-            invocation.key(key);
-        }
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
+        invocation.keys(keys.sweep_schedule_named());
         invocation
             .arg(self.room.as_str())
             .arg(self.token)

@@ -1,8 +1,8 @@
 //! `schedule.lua`: brings a room's next sweep forward.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::ScriptCall;
+use super::{Invocation, ScriptCall};
 use crate::domain::ids::LiveId;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -24,10 +24,8 @@ impl ScriptCall for Schedule<'_> {
         &scripts.schedule
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
-        for key in keys.sweep_schedule() {
-            invocation.key(key);
-        }
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
+        invocation.keys(keys.sweep_schedule_named());
         invocation.arg(self.room.as_str()).arg(self.delay_ms);
     }
 

@@ -1,9 +1,9 @@
 //! `search.lua`: a page of the rooms matching a folded keyword, newest first.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::ScriptCall;
 use super::card_page::{self, CardPage};
+use super::{Invocation, ScriptCall};
 use crate::domain::ids::LiveId;
 use crate::domain::room::LiveStatus;
 use crate::store::StoreResult;
@@ -27,7 +27,7 @@ impl ScriptCall for Search<'_> {
         &scripts.search
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::index_keys(invocation, keys);
         invocation.arg(keys.gram_prefix()).arg(self.folded);
         match self.status {

@@ -1,8 +1,9 @@
 //! `sse_slot.lua`: a user's open event streams, over all replicas.
 
-use redis::{RedisWrite, Script, ScriptInvocation, ToRedisArgs, Value};
+use redis::{RedisWrite, Script, ToRedisArgs, Value};
 
-use super::ScriptCall;
+use super::{Invocation, ScriptCall};
+use crate::domain::ids::UserId;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::reply::{array, bad, int};
@@ -33,7 +34,7 @@ impl ToRedisArgs for SlotOp {
 /// user may have open (0: no limit; read by `Open` only), the slot's time to live (ms; not read
 /// by `Close`).
 pub struct SseSlot<'a> {
-    pub user: &'a str,
+    pub user: &'a UserId,
     pub op: SlotOp,
     pub stream: &'a str,
     pub cap: u32,
@@ -56,9 +57,9 @@ impl ScriptCall for SseSlot<'_> {
         &scripts.sse_slot
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         invocation
-            .key(keys.sse_streams(self.user))
+            .key("streams", keys.sse_streams(self.user.as_str()))
             .arg(self.op)
             .arg(self.stream)
             .arg(self.cap)

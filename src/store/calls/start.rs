@@ -1,10 +1,10 @@
 //! `start.lua`: the live starts (on a live room: the anchor's heartbeat).
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
 use super::view::decode_view;
-use super::{ScriptCall, due_in};
-use crate::domain::ids::LiveId;
+use super::{Invocation, ScriptCall, due_in};
+use crate::domain::ids::{LiveId, UserId};
 use crate::domain::room::Room;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -15,7 +15,7 @@ use crate::store::scripts::Scripts;
 /// anchor-offline close delay (ms).
 pub struct Start<'a> {
     pub room: &'a LiveId,
-    pub user: &'a str,
+    pub user: &'a UserId,
     pub window_ms: u64,
     pub close_ms: u64,
 }
@@ -36,10 +36,10 @@ impl ScriptCall for Start<'_> {
         &scripts.start
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation
-            .arg(self.user)
+            .arg(self.user.as_str())
             .arg(self.window_ms)
             .arg(self.close_ms);
     }

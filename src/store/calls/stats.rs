@@ -1,8 +1,8 @@
 //! `stats.lua`: a room's figures for the platform's backend (server API). Reads only.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::ScriptCall;
+use super::{Invocation, ScriptCall};
 use crate::domain::ids::LiveId;
 use crate::domain::room::LiveStatus;
 use crate::store::StoreResult;
@@ -46,7 +46,7 @@ impl ScriptCall for Stats<'_> {
         &scripts.stats
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation.arg(self.window_ms);
     }

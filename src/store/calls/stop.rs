@@ -1,10 +1,10 @@
 //! `stop.lua`: the live stops; O(1) whatever the crowd (the members are set aside).
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
 use super::view::decode_view;
-use super::{Authority, ScriptCall};
-use crate::domain::ids::LiveId;
+use super::{Authority, Invocation, ScriptCall};
+use crate::domain::ids::{LiveId, UserId};
 use crate::domain::room::Room;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -15,7 +15,7 @@ use crate::store::scripts::Scripts;
 /// (an admin stops any live room, with `reason: admin`).
 pub struct Stop<'a> {
     pub room: &'a LiveId,
-    pub user: &'a str,
+    pub user: &'a UserId,
     pub window_ms: u64,
     pub authority: Authority,
 }
@@ -34,10 +34,10 @@ impl ScriptCall for Stop<'_> {
         &scripts.stop
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation
-            .arg(self.user)
+            .arg(self.user.as_str())
             .arg(self.window_ms)
             .arg(self.authority);
     }

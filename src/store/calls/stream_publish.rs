@@ -1,8 +1,8 @@
 //! `stream_publish.lua`: the room's stream publishes (or says it still does): an anchor heartbeat.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::{ScriptCall, due_in, flag};
+use super::{Invocation, ScriptCall, due_in, flag};
 use crate::domain::ids::LiveId;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -37,7 +37,7 @@ impl ScriptCall for StreamPublish<'_> {
         &scripts.stream_publish
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation
             .arg(self.window_ms)

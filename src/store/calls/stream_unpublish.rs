@@ -1,8 +1,8 @@
 //! `stream_unpublish.lua`: the room's stream stopped publishing.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::{ScriptCall, flag};
+use super::{Invocation, ScriptCall, flag};
 use crate::domain::ids::LiveId;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -28,7 +28,7 @@ impl ScriptCall for StreamUnpublish<'_> {
         &scripts.stream_unpublish
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
     }
 

@@ -1,8 +1,8 @@
 //! `sweep_room.lua`: one bounded step of the sweeper on a room it claimed.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::{NextDue, ScriptCall, flag};
+use super::{Invocation, NextDue, ScriptCall, flag};
 use crate::domain::ids::LiveId;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -50,7 +50,7 @@ impl ScriptCall for SweepRoom<'_> {
         &scripts.sweep_room
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation.arg(self.window_ms).arg(self.batch);
         for user in self.released {

@@ -1,9 +1,9 @@
 //! `unban.lua`: lifts a ban.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::{Authority, ScriptCall};
-use crate::domain::ids::LiveId;
+use super::{Authority, Invocation, ScriptCall};
+use crate::domain::ids::{LiveId, UserId};
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::reply::{int, status};
@@ -12,9 +12,9 @@ use crate::store::scripts::Scripts;
 /// KEYS: the room's keys (the bans the tenth). ARGV: actor user_id, its authority, target user_id.
 pub struct Unban<'a> {
     pub room: &'a LiveId,
-    pub actor: &'a str,
+    pub actor: &'a UserId,
     pub authority: Authority,
-    pub target: &'a str,
+    pub target: &'a UserId,
 }
 
 impl ScriptCall for Unban<'_> {
@@ -26,12 +26,12 @@ impl ScriptCall for Unban<'_> {
         &scripts.unban
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         super::room_keys(invocation, keys, self.room);
         invocation
-            .arg(self.actor)
+            .arg(self.actor.as_str())
             .arg(self.authority)
-            .arg(self.target);
+            .arg(self.target.as_str());
     }
 
     fn reply(answer: Value) -> StoreResult<bool> {

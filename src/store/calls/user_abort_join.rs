@@ -1,9 +1,9 @@
 //! `user_abort_join.lua`: undoes the user's side of a join the room refused.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::ScriptCall;
-use crate::domain::ids::LiveId;
+use super::{Invocation, ScriptCall};
+use crate::domain::ids::{LiveId, UserId};
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::reply::{bad, int};
@@ -12,7 +12,7 @@ use crate::store::scripts::Scripts;
 /// KEYS: the user's hash. ARGV: the refused room's live_id, the refused join's seq, the room the
 /// pointer named before it ('' for none).
 pub struct UserAbortJoin<'a> {
-    pub user: &'a str,
+    pub user: &'a UserId,
     pub room: &'a LiveId,
     pub seq: i64,
     pub previous: Option<&'a LiveId>,
@@ -35,9 +35,9 @@ impl ScriptCall for UserAbortJoin<'_> {
         &scripts.user_abort_join
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         invocation
-            .key(keys.user(self.user))
+            .key("user", keys.user(self.user.as_str()))
             .arg(self.room.as_str())
             .arg(self.seq)
             .arg(self.previous.map_or("", LiveId::as_str));

@@ -1,8 +1,9 @@
 //! `user_imid.lua`: the user's im_userid, given the first time the user is seen.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::ScriptCall;
+use super::{Invocation, ScriptCall};
+use crate::domain::ids::UserId;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::reply::{bad, int};
@@ -10,7 +11,7 @@ use crate::store::scripts::Scripts;
 
 /// KEYS: the user's hash. ARGV: a fresh number from the im_userid counter.
 pub struct UserImid<'a> {
-    pub user: &'a str,
+    pub user: &'a UserId,
     pub fresh: i64,
 }
 
@@ -22,8 +23,10 @@ impl ScriptCall for UserImid<'_> {
         &scripts.user_imid
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
-        invocation.key(keys.user(self.user)).arg(self.fresh);
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
+        invocation
+            .key("user", keys.user(self.user.as_str()))
+            .arg(self.fresh);
     }
 
     fn reply(answer: Value) -> StoreResult<i64> {

@@ -1,9 +1,9 @@
 //! `user_join.lua`: the user's side of a join (the next seq, the pointer moved to the room).
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::ScriptCall;
-use crate::domain::ids::LiveId;
+use super::{Invocation, ScriptCall};
+use crate::domain::ids::{LiveId, UserId};
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::reply::{array, bad, int, text};
@@ -11,7 +11,7 @@ use crate::store::scripts::Scripts;
 
 /// KEYS: the user's hash. ARGV: the room's live_id.
 pub struct UserJoin<'a> {
-    pub user: &'a str,
+    pub user: &'a UserId,
     pub room: &'a LiveId,
 }
 
@@ -33,8 +33,10 @@ impl ScriptCall for UserJoin<'_> {
         &scripts.user_join
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
-        invocation.key(keys.user(self.user)).arg(self.room.as_str());
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
+        invocation
+            .key("user", keys.user(self.user.as_str()))
+            .arg(self.room.as_str());
     }
 
     fn reply(answer: Value) -> StoreResult<UserJoinReply> {

@@ -1,9 +1,9 @@
 //! `user_leave.lua`: the user's side of a leave (the next seq, the pointer cleared).
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::ScriptCall;
-use crate::domain::ids::LiveId;
+use super::{Invocation, ScriptCall};
+use crate::domain::ids::{LiveId, UserId};
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::reply::{bad, int};
@@ -11,7 +11,7 @@ use crate::store::scripts::Scripts;
 
 /// KEYS: the user's hash. ARGV: the room's live_id.
 pub struct UserLeave<'a> {
-    pub user: &'a str,
+    pub user: &'a UserId,
     pub room: &'a LiveId,
 }
 
@@ -23,8 +23,10 @@ impl ScriptCall for UserLeave<'_> {
         &scripts.user_leave
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
-        invocation.key(keys.user(self.user)).arg(self.room.as_str());
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
+        invocation
+            .key("user", keys.user(self.user.as_str()))
+            .arg(self.room.as_str());
     }
 
     fn reply(answer: Value) -> StoreResult<i64> {

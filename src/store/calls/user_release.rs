@@ -1,8 +1,8 @@
 //! `user_release.lua`: the user's pointer cleared once a room let the user go.
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
 
-use super::ScriptCall;
+use super::{Invocation, ScriptCall};
 use crate::domain::ids::LiveId;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -24,9 +24,9 @@ impl ScriptCall for UserRelease<'_> {
         &scripts.user_release
     }
 
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut ScriptInvocation<'_>) {
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         invocation
-            .key(keys.user(self.user))
+            .key("user", keys.user(self.user))
             .arg(self.room.as_str())
             .arg(self.seq);
     }

@@ -1,3 +1,4 @@
+--! KEYS: (lib.lua)
 -- A page of the room's bans still running, soonest to end first. Reads only: ended bans are left
 -- out by score (kick.lua and the key's expiry take them away).
 -- KEYS: the room's (lib.lua), KEYS[10] the room's bans.

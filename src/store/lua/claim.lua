@@ -1,3 +1,4 @@
+--! KEYS: sweep_due sweep_claims close_at purge_at
 -- What is due, claimed by one replica: rooms to sweep (lapses, releases, anchor presence,
 -- unsaid online counts), anchor-offline closes and retention purges, at most ARGV[2] of each.
 -- A claim moves the entry lease_ms ahead, so other replicas do not take it meanwhile, and a

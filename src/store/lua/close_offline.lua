@@ -1,3 +1,4 @@
+--! KEYS: (lib.lua)
 -- The sweeper's close of a live room whose anchor has been silent for close_ms.
 -- Conditional, so that any number of replicas sweeping at once close the room once.
 -- ARGV: window_ms, close_ms.

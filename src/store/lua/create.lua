@@ -1,3 +1,4 @@
+--! KEYS: (lib.lua)
 -- Creates a room. ARGV: window_ms, then field/value pairs of the room hash.
 local window = tonumber(ARGV[1])
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'CONFLICT'} end

@@ -1,3 +1,4 @@
+--! KEYS: (lib.lua)
 -- Deletes the room, whatever its state. ARGV: user_id, event log TTL ms, '1' when an admin
 -- deletes it (any room). KEYS[10]: the room's bans, which go with it.
 -- O(1) whatever the crowd: the room's own keys go (UNLINK frees big ones off the main thread),

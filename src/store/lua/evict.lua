@@ -1,3 +1,4 @@
+--! KEYS: (lib.lua)
 -- A user leaves the room (by leave, or by joining another). ARGV: user_id, seq, reason
 -- ('left' | 'moved'), window_ms.
 -- Answers {'OK', 1 when a member was removed from the members set (0 when there was nothing

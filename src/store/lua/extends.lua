@@ -1,3 +1,4 @@
+--! KEYS: (lib.lua)
 -- Replaces the room's extends. ARGV: user_id, window_ms, extends JSON.
 local user, window, extends = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'NOT_FOUND'} end

@@ -1,3 +1,4 @@
+--! KEYS: [room members order entries anchor events]...
 -- The heartbeats that reached one replica at once, in one call (store/heartbeats.rs): the
 -- same function as heartbeat.lua, run for each in turn, so each answer is exactly the one its
 -- own call would have given.

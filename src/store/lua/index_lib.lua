@@ -1,8 +1,13 @@
+--! KEYS: live close_at purge_at seq deleted phrases owner
 -- Shared by the index scripts (prepended when loaded). Every index key shares the hash tag
 -- {rooms}, so one script sees them all, on one node or on a Redis Cluster.
---   KEYS (keys.rs `index()`): [1] live rooms (zset: live_id -> started ms), [2] offline-close
---   deadlines (zset), [3] retention deadlines of ended rooms (zset). Search has its own keys,
---   below, named from P.
+--   KEYS (first line; keys.rs `INDEX_KEY_NAMES`): [1] live rooms (zset: live_id -> started ms),
+--   [2] offline-close deadlines (zset), [3] retention deadlines of ended rooms (zset), and the
+--   search index's single keys: [4] seq, [5] deleted, [6] phrases (below: P..'#seq', P..'#del',
+--   P..'#ph'), [7] owner (the per-anchor lists' live_id -> anchor). The rest of the search
+--   index is families of keys named from P, whose members the script finds from what it reads
+--   (a room's number, bucket and grams; an anchor from `owner`), so no caller can name them
+--   beforehand; all of them are in the {rooms} slot, as the declared keys are.
 --   ARGV[1] is P, the prefix of the search index's keys:
 --     P..'#seq'       the last room number. A room is numbered when it first reaches the index
 --                     (right after its creation), so number order is creation order, and search
@@ -37,6 +42,7 @@ local SET_MIN = 128       -- and a bitmap a set again below this
 local RARE_MAX = 15       -- postings kept inline in a gram's bucket (15 x 4 bytes <= 64 bytes)
 local PHRASE_MIN = 256    -- candidates to confirm that make a keyword a phrase
 local PHRASES_MAX = 64
+local SEQ, DELETED, PHRASES, OWNER = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local RARE_BUCKETS = 4096
 local MAP_BUCKETS = 8192
 
@@ -238,15 +244,15 @@ end
 
 -- Forgets a phrase and its postings.
 local function drop_phrase(P, kw)
-  redis.call('ZREM', P .. '#ph', kw)
-  local last = tonumber(redis.call('GET', P .. '#seq') or '0')
+  redis.call('ZREM', PHRASES, kw)
+  local last = tonumber(redis.call('GET', SEQ) or '0')
   for c = 0, math.floor(last / CHUNK) do redis.call('DEL', chunk_key(P, '#p' .. kw, c)) end
 end
 
 -- Keeps the postings of every phrase in line with one room's change of text (nil: none).
 local function sync_phrases(P, n, old_text, new_text)
   if old_text == new_text then return end
-  for _, kw in ipairs(redis.call('ZRANGE', P .. '#ph', 0, -1)) do
+  for _, kw in ipairs(redis.call('ZRANGE', PHRASES, 0, -1)) do
     local was = old_text and string.find(old_text, kw, 1, true)
     local is = new_text and string.find(new_text, kw, 1, true)
     if was and not is then

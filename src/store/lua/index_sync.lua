@@ -1,3 +1,4 @@
+--! KEYS: (index_lib.lua)
 -- Brings the global indexes in line with one room, after the room's own atomic change.
 -- Idempotent and ordered by the room's version: a late, older update is ignored, and nothing
 -- brings back a room deleted within the hour.
@@ -13,20 +14,19 @@ local TOMBSTONE_MS = 3600000
 local A, anchor = ARGV[10] or '', ARGV[11] or ''
 
 -- The per-anchor lists (server API, `mine`): each anchor's rooms, all and by status, scored by
--- room number (newest created first). `A .. 'owner'` remembers each room's anchor.
+-- room number (newest created first). OWNER (KEYS[7]) remembers each room's anchor.
 local function anchor_lists(n, new_status)
   if A == '' then return end
-  local owner_key = A .. 'owner'
   if new_status == 'd' then
-    local owner = redis.call('HGET', owner_key, id)
+    local owner = redis.call('HGET', OWNER, id)
     if not owner then return end
     redis.call('ZREM', A .. 'a:' .. owner, id)
     for s = 0, 2 do redis.call('ZREM', A .. s .. ':' .. owner, id) end
-    redis.call('HDEL', owner_key, id)
+    redis.call('HDEL', OWNER, id)
     return
   end
   if anchor == '' then return end
-  redis.call('HSET', owner_key, id, anchor)
+  redis.call('HSET', OWNER, id, anchor)
   redis.call('ZADD', A .. 'a:' .. anchor, n, id)
   for s = 0, 2 do
     if tostring(s) == new_status then
@@ -37,7 +37,7 @@ local function anchor_lists(n, new_status)
   end
 end
 local hex = string.sub(id, 6)
-local deleted = P .. '#del'
+local deleted = DELETED
 if redis.call('ZSCORE', deleted, hex) then return 0 end
 
 local bin = hex_to_bin(hex)
@@ -76,7 +76,7 @@ if status == 'd' then
 end
 
 if not n then
-  n = redis.call('INCR', P .. '#seq')
+  n = redis.call('INCR', SEQ)
   redis.call('HSET', mk, bin, n)
 end
 local new_grams = grams_of(text)

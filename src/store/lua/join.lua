@@ -1,3 +1,4 @@
+--! KEYS: (lib.lua)
 -- A user joins (or re-joins) the room. ARGV: user_id, seq, "imid\tprofile json", window_ms.
 -- seq orders this user's joins and leaves across rooms (see store/presence.rs): an entry
 -- written by a later seq wins, so a join that lost a race is superseded, not applied.

@@ -1,3 +1,4 @@
+--! KEYS: (lib.lua)
 -- Kicks a user out of the room, and bans them for a while. KEYS: the room's (lib.lua), KEYS[10]
 -- the room's bans (zset: user -> end of the ban, ms, Redis clock).
 -- ARGV: actor user_id, '1' when the actor is an admin, target user_id, ban ms (0: no ban),

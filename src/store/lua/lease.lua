@@ -1,3 +1,4 @@
+--! KEYS: lease
 -- A lease that lets one replica at a time deliver a room's webhooks, in order.
 -- KEYS[1] the lease. ARGV: 'take' | 'renew' | 'release', owner, ttl_ms. Answers 1 when it holds.
 local op, owner, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])

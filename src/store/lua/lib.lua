@@ -1,12 +1,16 @@
+--! KEYS: room members order entries uv anchor events leaving leaving_entries bans
 -- Shared by every per-room script (prepended when the scripts are loaded).
--- Per-room scripts all take the same KEYS, every one in the room's hash tag:
---   KEYS[1] room hash, KEYS[2] members (zset: user -> last heartbeat ms),
---   KEYS[3] join order (zset: user -> pv at join), KEYS[4] member entries
+-- Per-room scripts all take the same KEYS, every one in the room's hash tag, named on the first
+-- line (the key contract: keys.rs `ROOM_KEYS` names them in this order, and a test holds every
+-- call against it, store/calls/contract.rs). Each script's own first line says `(lib.lua)`.
+--   K[1] room: hash, K[2] members: zset user -> last heartbeat ms,
+--   K[3] order: join order (zset: user -> pv at join), K[4] entries
 --   (hash: user -> "seq\timid\tprofile json", or "seq" alone once the user has gone),
---   KEYS[5] uv (HyperLogLog), KEYS[6] anchor presence (string with a TTL of one member window),
---   KEYS[7] the room's event log (stream, bounded),
---   KEYS[8] members being released after the room ended (zset, the members key renamed),
---   KEYS[9] their entries (hash, the entries key renamed, when the room was deleted).
+--   K[5] uv (HyperLogLog), K[6] anchor: presence (string with a TTL of one member window),
+--   K[7] events: the room's event log (stream, bounded),
+--   K[8] leaving: members being released after the room ended (zset, the members key renamed),
+--   K[9] leaving_entries: their entries (hash, the entries key renamed, when the room was
+--   deleted), K[10] bans (zset: user -> end of the ban, ms).
 -- Ending a room renames its member keys aside in O(1); the sweeper releases them in batches
 -- (sweep_room.lua), so that no call grows with the room's crowd.
 --

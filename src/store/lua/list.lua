@@ -1,3 +1,4 @@
+--! KEYS: (index_lib.lua)
 -- A page of the live list with each room's card (issue 18): one script, one slot. KEYS: the
 -- index keys ([1] live rooms, zset: live_id -> started ms). ARGV: P, offset, count.
 -- Answers {total, {live_id, ...}, {card or false, ...}}: a room without a card (indexed before

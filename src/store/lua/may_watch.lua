@@ -1,3 +1,4 @@
+--! KEYS: (lib.lua)
 -- Whether a user may watch the room's events: its anchor, or a present member.
 -- ARGV: user_id, window_ms.
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'NOT_FOUND'} end

@@ -1,3 +1,4 @@
+--! KEYS: (lib.lua)
 -- A page of current members, most recent joiner first. ARGV: window_ms, offset, count.
 -- A read: it never writes. Lapsed members not yet trimmed (the sweeper trims them within a
 -- second of their lapse) are left out of the page and of the total by their score.

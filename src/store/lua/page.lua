@@ -1,3 +1,4 @@
+--! KEYS: set
 -- A page of a sorted set, highest score first. KEYS[1] the set. ARGV: offset, count.
 -- Answers {total, {member, ...}}.
 local offset, count = tonumber(ARGV[1]), tonumber(ARGV[2])

@@ -1,3 +1,4 @@
+--! KEYS: (lib.lua)
 -- Removes an ended room whose retention has passed. ARGV: none.
 -- Answers {'OK'} when removed, {'KEEP'} when the room is not ended (never purge a live room).
 -- Members still being released (KEYS[8], KEYS[9]) are left to the release, which carries on

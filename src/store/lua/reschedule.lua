@@ -1,3 +1,4 @@
+--! KEYS: sweep_due sweep_claims
 -- The sweeper is done with a room it claimed: the room's next due time, or out of the schedule
 -- when nothing about it can come due (no members, no presence to watch). KEYS[1] the schedule,
 -- KEYS[2] the claims. ARGV: live_id, token, next due ms (-1: nothing due; 0: at once).

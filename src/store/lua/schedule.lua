@@ -1,3 +1,4 @@
+--! KEYS: sweep_due sweep_claims
 -- Brings a room's next sweep forward: the room comes due in at most delay_ms (never later than
 -- it already was: ZADD LT). KEYS[1] the schedule (zset: live_id -> due ms), KEYS[2] the claims
 -- (hash: live_id -> token of the replica sweeping it). ARGV: live_id, delay_ms.

@@ -1,3 +1,4 @@
+--! KEYS: (index_lib.lua)
 -- A page of rooms matching a folded keyword, newest first (highest room number first: numbers
 -- follow creation). ARGV: P, keyword (folded; '' = every room), status filter ('' or
 -- '0'|'1'|'2'), offset, count, a live_id to match exactly ('' when the keyword is not of that
@@ -29,7 +30,7 @@ else
 end
 local confirm = #chars > 2
 local status_byte = status ~= '' and string.byte(status) or nil
-local last = tonumber(redis.call('GET', P .. '#seq') or '0')
+local last = tonumber(redis.call('GET', SEQ) or '0')
 
 local exact_n
 if exact ~= '' then
@@ -40,7 +41,7 @@ end
 -- Where the keyword's rooms are: a phrase's own postings; or per gram, inline (the rarest such
 -- list is kept) or in chunks; none when a gram has no room at all.
 local rare, chunked, none = nil, {}, false
-if confirm and exact == '' and redis.call('ZSCORE', P .. '#ph', keyword) then
+if confirm and exact == '' and redis.call('ZSCORE', PHRASES, keyword) then
   chunked = {'#p' .. keyword}
   confirm = false
 else
@@ -202,10 +203,10 @@ local function register(nums)
     end
   end
   if not failed then
-    if redis.call('ZCARD', P .. '#ph') >= PHRASES_MAX then
-      drop_phrase(P, redis.call('ZRANGE', P .. '#ph', 0, 0)[1])
+    if redis.call('ZCARD', PHRASES) >= PHRASES_MAX then
+      drop_phrase(P, redis.call('ZRANGE', PHRASES, 0, 0)[1])
     end
-    local r = redis.pcall('ZADD', P .. '#ph', now_ms(), keyword)
+    local r = redis.pcall('ZADD', PHRASES, now_ms(), keyword)
     failed = type(r) == 'table' and r.err ~= nil
   end
   if failed then redis.call('DEL', unpack(written)) end

@@ -1,3 +1,4 @@
+--! KEYS: streams
 -- A user's open event streams, over all replicas. KEYS[1]: zset stream id -> expiry ms (Redis
 -- clock), in the user's hash tag. ARGV: op (open | renew | close), stream id, cap (0: none),
 -- ttl_ms. A stream renews its slot while it lives (every keep-alive); a replica that died

@@ -1,3 +1,4 @@
+--! KEYS: (lib.lua)
 -- Starts the live (0 -> 1); on a live room it is a heartbeat of the anchor and answers the room.
 -- ARGV: user_id, window_ms, close_ms. Answers the view, the offline-close deadline, and in how
 -- many ms the room must come due (-1: no need).

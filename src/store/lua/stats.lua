@@ -1,3 +1,4 @@
+--! KEYS: (lib.lua)
 -- A room's figures for the platform's backend (server API). Reads only.
 -- KEYS: the room's (lib.lua). ARGV: window_ms.
 -- Answers {'OK', live_status, pv, start_time, end_time, started_ms, ended_ms, ended_reason,

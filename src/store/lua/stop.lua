@@ -1,3 +1,4 @@
+--! KEYS: (lib.lua)
 -- Stops the live (1 -> 2). ARGV: user_id, window_ms, '1' when an admin stops it (any room;
 -- `reason: admin`). O(1) whatever the crowd: the members are
 -- set aside and released in the background (sweep_room.lua).

@@ -1,3 +1,4 @@
+--! KEYS: (lib.lua)
 -- The media server asks whether the room's stream may publish (on publish), or says that it
 -- still does (periodic update). ARGV: window_ms, expires_at (unix seconds; 0: not checked).
 -- Allowed for an existing room that has not ended and, when expires_at is given, before it by

@@ -1,3 +1,4 @@
+--! KEYS: (lib.lua)
 -- The room's stream stopped publishing: stream_status 0. The anchor's presence is left to lapse
 -- at the end of its window. ARGV: none. Answers {'OK', 1 when stream_status changed} or
 -- {'NOT_FOUND'}.

@@ -1,3 +1,4 @@
+--! KEYS: (lib.lua)
 -- One bounded step of the sweeper on a room it claimed. ARGV: window_ms, batch, then the users
 -- of the previous step whose user pointers the caller has released since.
 -- Every step does at most `batch` members' work, so no call grows with the crowd:

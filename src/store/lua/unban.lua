@@ -1,3 +1,4 @@
+--! KEYS: (lib.lua)
 -- Lifts a ban. KEYS: the room's (lib.lua), KEYS[10] the room's bans.
 -- ARGV: actor user_id, '1' when the actor is an admin, target user_id.
 -- Answers {'OK', 1 when a ban was lifted (0: there was none)}.

@@ -1,3 +1,4 @@
+--! KEYS: user
 -- Undoes the user's side of a join the room refused. ARGV: live_id, seq, previous room.
 -- The seq goes back too: the refused join wrote nothing anywhere, and the rooms compare user
 -- pointers by seq when they release them (user_release.lua).

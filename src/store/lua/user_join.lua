@@ -1,3 +1,4 @@
+--! KEYS: user
 -- The user's side of a join: takes the next seq and points the user at the room.
 -- KEYS[1] the user's hash. ARGV: live_id. Answers {seq, previous room or '', im_userid or ''}.
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)

@@ -1,3 +1,4 @@
+--! KEYS: user
 -- Clears the user's pointer once the room let the user go (lapse, stop, delete, close), unless
 -- the user has joined or left anything since. ARGV: live_id, seq.
 if redis.call('HGET', KEYS[1], 'room') == ARGV[1]

@@ -2,10 +2,14 @@
 //! empty-keyword search and keywords searched more than once, each kept at most
 //! `LIVEROOM_LIST_CACHE_MS` (0: no cache).
 //!
+//! It sits above the store (the store is what talks to Redis; this is what a replica remembers
+//! of its answers), and the HTTP handlers of the live list and search read through it.
+//!
 //! Consistency: a replica's own changes show at once in its own reads, because every change of
 //! the index this replica makes (create, start, stop, delete, close, purge, a nick or extends
-//! change) bumps a generation and an entry of an older generation is never served (nor stored:
-//! a read that began before the change cannot store what it read). Other replicas' changes show
+//! change) moves the store's generation (`Discovery::generation`) and an entry of an older
+//! generation is never served (nor stored: a read that began before the change cannot store
+//! what it read). Other replicas' changes show
 //! within the bound, when the entry expires. Online counts are not changes of the index: a page
 //! shows them as last announced, at most the bound older.
 //!
@@ -19,12 +23,14 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::domain::page::Page;
-use crate::domain::room::Room;
+use crate::domain::ids::LiveId;
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::room::{LiveStatus, Room};
+use crate::domain::search::Keyword;
+use crate::store::{Discovery, Store, StoreResult};
 
 const MAX_ENTRIES: usize = 1024;
 const MAX_ROWS: usize = 20_000;
@@ -33,7 +39,7 @@ const MAX_SEEN: usize = 4096;
 
 /// What a cached page is the answer to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(super) enum PageKey {
+enum PageKey {
     Live {
         offset: u64,
         size: u32,
@@ -84,24 +90,22 @@ struct Entry {
 }
 
 #[derive(Default)]
-struct Pages {
+struct Cached {
     entries: HashMap<PageKey, Entry>,
     rows: usize,
     seen: HashSet<u64>,
 }
 
-pub(super) struct PageCache {
+struct PageCache {
     ttl: Duration,
-    generation: AtomicU64,
-    pages: Mutex<Pages>,
+    pages: Mutex<Cached>,
 }
 
 impl PageCache {
-    pub(super) fn new(ttl_ms: u64) -> Self {
+    fn new(ttl_ms: u64) -> Self {
         Self {
             ttl: Duration::from_millis(ttl_ms),
-            generation: AtomicU64::new(0),
-            pages: Mutex::new(Pages::default()),
+            pages: Mutex::new(Cached::default()),
         }
     }
 
@@ -109,19 +113,8 @@ impl PageCache {
         !self.ttl.is_zero()
     }
 
-    /// This replica changed the index: what it cached before is not served again.
-    pub(super) fn changed(&self) {
-        if self.on() {
-            self.generation.fetch_add(1, Ordering::AcqRel);
-        }
-    }
-
-    /// The generation to read under (take it before reading Redis).
-    pub(super) fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
-    }
-
-    pub(super) fn get(&self, key: &PageKey, generation: u64) -> Option<Arc<SharedPage>> {
+    /// The page, if it was read under the store's generation `now` and is young enough.
+    fn get(&self, key: &PageKey, generation: u64) -> Option<Arc<SharedPage>> {
         if !self.on() {
             return None;
         }
@@ -131,9 +124,10 @@ impl PageCache {
             .then(|| entry.page.clone())
     }
 
-    /// Keeps a page read under `generation` (nothing when the index changed meanwhile).
-    pub(super) fn put(&self, key: PageKey, generation: u64, page: &Arc<SharedPage>) {
-        if !self.on() || generation != self.generation() {
+    /// Keeps a page read under `generation` (nothing when the index changed meanwhile: the
+    /// generation is `now`).
+    fn put(&self, key: PageKey, generation: u64, now: u64, page: &Arc<SharedPage>) {
+        if !self.on() || generation != now {
             return;
         }
         let Ok(mut pages) = self.pages.lock() else {
@@ -156,7 +150,7 @@ impl PageCache {
             pages.rows -= old.page.page.list.len();
         }
         if pages.entries.len() >= MAX_ENTRIES || pages.rows + rows > MAX_ROWS {
-            let (ttl, now) = (self.ttl, self.generation());
+            let ttl = self.ttl;
             pages
                 .entries
                 .retain(|_, e| e.generation == now && e.at.elapsed() < ttl);
@@ -177,6 +171,68 @@ impl PageCache {
     }
 }
 
+/// The live list and search as the handlers read them: through this replica's cache of hot
+/// pages, else from the store.
+pub struct Pages {
+    discovery: Discovery,
+    cache: PageCache,
+}
+
+impl Pages {
+    /// `ttl_ms`: how long a page may be kept (`LIVEROOM_LIST_CACHE_MS`; 0: no cache).
+    pub fn new(store: &Store, ttl_ms: u64) -> Self {
+        Self {
+            discovery: store.discovery(),
+            cache: PageCache::new(ttl_ms),
+        }
+    }
+
+    /// Live rooms, most recently started first (`Discovery::live_rooms`).
+    pub async fn live_rooms(&self, page: PageRequest) -> StoreResult<Arc<SharedPage>> {
+        let key = PageKey::Live {
+            offset: page.offset(),
+            size: page.size,
+        };
+        self.cached(key, self.discovery.live_rooms(page)).await
+    }
+
+    /// Rooms matching a keyword (`Discovery::search`).
+    pub async fn search(
+        &self,
+        keyword: &Keyword,
+        exact_id: Option<&LiveId>,
+        live_status: Option<LiveStatus>,
+        page: PageRequest,
+    ) -> StoreResult<Arc<SharedPage>> {
+        let key = PageKey::Search {
+            keyword: keyword.folded().to_owned(),
+            exact: exact_id.is_some(),
+            status: live_status.map(LiveStatus::code),
+            offset: page.offset(),
+            size: page.size,
+        };
+        let read = self.discovery.search(keyword, exact_id, live_status, page);
+        self.cached(key, read).await
+    }
+
+    /// The cached page, or the read's, kept when the index did not change during the read.
+    async fn cached(
+        &self,
+        key: PageKey,
+        read: impl Future<Output = StoreResult<Page<Room>>>,
+    ) -> StoreResult<Arc<SharedPage>> {
+        // taken before the read: a change during it means the read may be stale already
+        let generation = self.discovery.generation();
+        if let Some(hit) = self.cache.get(&key, generation) {
+            return Ok(hit);
+        }
+        let page = SharedPage::new(read.await?);
+        let now = self.discovery.generation();
+        self.cache.put(key, generation, now, &page);
+        Ok(page)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,17 +250,16 @@ mod tests {
             offset: 0,
             size: 20,
         };
-        let g = cache.generation();
-        cache.put(key.clone(), g, &page());
-        assert!(cache.get(&key, g).is_some());
-        cache.changed();
-        assert!(cache.get(&key, cache.generation()).is_none());
+        cache.put(key.clone(), 0, 0, &page());
+        assert!(cache.get(&key, 0).is_some());
+        // this replica changed the index: generation 1
+        assert!(cache.get(&key, 1).is_none());
         // a read that began before the change is not stored
-        cache.put(key.clone(), g, &page());
-        assert!(cache.get(&key, cache.generation()).is_none());
+        cache.put(key.clone(), 0, 1, &page());
+        assert!(cache.get(&key, 1).is_none());
 
         let off = PageCache::new(0);
-        off.put(key.clone(), 0, &page());
+        off.put(key.clone(), 0, 0, &page());
         assert!(off.get(&key, 0).is_none());
     }
 
@@ -218,9 +273,9 @@ mod tests {
             offset: 0,
             size: 20,
         };
-        cache.put(key.clone(), 0, &page());
+        cache.put(key.clone(), 0, 0, &page());
         assert!(cache.get(&key, 0).is_none());
-        cache.put(key.clone(), 0, &page());
+        cache.put(key.clone(), 0, 0, &page());
         assert!(cache.get(&key, 0).is_some());
     }
 }

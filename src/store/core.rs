@@ -1,0 +1,161 @@
+//! What every handle of the store shares: the connection, the script runner, the key schema and
+//! the scripts, the timings, and this replica's count of its own changes to the indexes.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use redis::{FromRedisValue, Value};
+
+use super::calls::{HeartbeatQueue, Invocation, ScriptCall};
+use super::connection::{Connection, RedisTarget};
+use super::keys::Keys;
+use super::scripts::Scripts;
+use super::{EventLogSettings, StoreError, StoreResult, Timings};
+use crate::domain::ids::LiveId;
+
+/// Defines a handle of the store: a small type on the shared core. It reads through to the core
+/// (`Deref`), so a handle's operations use the runner, the keys and the shared steps directly.
+macro_rules! handle {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name {
+            core: std::sync::Arc<$crate::store::core::Core>,
+        }
+
+        impl $name {
+            pub(in crate::store) fn new(core: std::sync::Arc<$crate::store::core::Core>) -> Self {
+                Self { core }
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = std::sync::Arc<$crate::store::core::Core>;
+
+            fn deref(&self) -> &Self::Target {
+                &self.core
+            }
+        }
+    };
+}
+pub(super) use handle;
+
+pub struct Core {
+    conn: Connection,
+    /// Where Redis is, for connections of their own (blocking reads of event logs).
+    pub(super) target: RedisTarget,
+    /// Told the rooms whose event log grew, when webhooks are on.
+    pub(super) event_sink: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<LiveId>>,
+    keys: Keys,
+    scripts: Scripts,
+    pub(super) stats: crate::metrics::RedisStats,
+    timings: Timings,
+    pub(super) timeout: Duration,
+    /// What the event log is read by (webhooks or not) and its member-event threshold.
+    pub(super) event_log: EventLogSettings,
+    /// Gathers the heartbeats that arrive together into one script call (started on first use).
+    pub(super) heartbeats: std::sync::OnceLock<HeartbeatQueue>,
+    /// Changes this replica made to the indexes (see `Discovery::generation`).
+    index_changes: AtomicU64,
+}
+
+impl Core {
+    pub(super) fn new(
+        conn: Connection,
+        target: RedisTarget,
+        key_prefix: &str,
+        timings: Timings,
+        timeout: Duration,
+        event_log: EventLogSettings,
+    ) -> Self {
+        Self {
+            conn,
+            target,
+            event_sink: std::sync::OnceLock::new(),
+            keys: Keys::new(key_prefix),
+            stats: Default::default(),
+            scripts: Scripts::with_event_log(&event_log),
+            timings,
+            timeout,
+            event_log,
+            heartbeats: std::sync::OnceLock::new(),
+            index_changes: AtomicU64::new(0),
+        }
+    }
+
+    pub(super) fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    pub(super) fn scripts(&self) -> &Scripts {
+        &self.scripts
+    }
+
+    pub(super) fn timings(&self) -> Timings {
+        self.timings
+    }
+
+    pub(super) fn window(&self) -> u64 {
+        self.timings.member_window_ms
+    }
+
+    pub(super) fn is_cluster(&self) -> bool {
+        self.conn.is_cluster()
+    }
+
+    /// This replica changed an index (and so what a list or a search answers).
+    pub(super) fn index_changed(&self) {
+        self.index_changes.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub(super) fn index_changes(&self) -> u64 {
+        self.index_changes.load(Ordering::Acquire)
+    }
+
+    /// Runs one script call: one EVALSHA (plus SCRIPT LOAD and a retry the first time a node
+    /// lacks the script), bounded by the store's timeout.
+    pub(super) async fn call<C: ScriptCall>(&self, call: &C) -> StoreResult<C::Reply> {
+        let mut invocation = Invocation::new(C::script(self.scripts()));
+        call.keys_and_args(self.keys(), &mut invocation);
+        let answer: Value = self.invoke(invocation.prepared()).await?;
+        C::reply(answer)
+    }
+
+    /// Sends a prepared script invocation, bounded by the store's timeout.
+    pub(super) async fn invoke<T: FromRedisValue>(
+        &self,
+        invocation: &redis::ScriptInvocation<'_>,
+    ) -> StoreResult<T> {
+        let mut conn = self.conn.clone();
+        let started = Instant::now();
+        let answer = tokio::time::timeout(self.timeout, invocation.invoke_async(&mut conn)).await;
+        self.observed(started, answer)
+    }
+
+    /// One plain command, bounded like `eval`.
+    pub(super) async fn command<T: FromRedisValue>(&self, cmd: redis::Cmd) -> StoreResult<T> {
+        let mut conn = self.conn.clone();
+        let started = Instant::now();
+        let answer = tokio::time::timeout(self.timeout, cmd.query_async(&mut conn)).await;
+        self.observed(started, answer)
+    }
+
+    /// Counts a call for /metrics and turns a timeout into Unavailable.
+    fn observed<T>(
+        &self,
+        started: Instant,
+        answer: Result<redis::RedisResult<T>, tokio::time::error::Elapsed>,
+    ) -> StoreResult<T> {
+        self.stats.latency.observe(started.elapsed());
+        let result = match answer {
+            Ok(result) => result.map_err(StoreError::from),
+            Err(_) => Err(StoreError::Unavailable(
+                "redis did not answer in time".into(),
+            )),
+        };
+        if matches!(result, Err(StoreError::Unavailable(_))) {
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+}

@@ -1,0 +1,361 @@
+//! Store-level tests: each handle of the store called directly against a real Redis (one node,
+//! or a 3-master cluster with `LIVEROOM_TEST_REDIS=cluster`), without HTTP in between. The API
+//! suite (`tests/api`) says what a client sees; these say what each handle answers.
+
+// The API suite's harness; this target uses its Redis and settings only.
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use liveroom::domain::ids::{LiveId, UserId};
+use liveroom::domain::page::PageRequest;
+use liveroom::domain::profile::{Looks, Profile};
+use liveroom::domain::room::{LiveStatus, NewRoom, NewRoomInput};
+use liveroom::domain::search::Keyword;
+use liveroom::store::{Connection, Store, StoreError};
+
+/// A store on the shared test Redis, under a prefix of its own.
+async fn store() -> Store {
+    let settings = helpers::test_settings();
+    let conn = Connection::open(&settings.redis_target(), settings.redis_timeout())
+        .await
+        .expect("redis");
+    liveroom::app::state(&settings, conn).expect("state").store
+}
+
+fn user(id: &str) -> UserId {
+    UserId::parse(id).expect("a user id")
+}
+
+fn profile(id: &str) -> Profile {
+    Profile {
+        user_id: user(id),
+        looks: Looks {
+            nick: format!("nick of {id}"),
+            avatar: String::new(),
+            extends: BTreeMap::new(),
+        },
+        admin: false,
+    }
+}
+
+fn first_page() -> PageRequest {
+    PageRequest::parse(None, None).expect("the default page")
+}
+
+async fn new_room(store: &Store, anchor: &str, title: &str) -> LiveId {
+    let input = NewRoomInput {
+        title: title.to_owned(),
+        ..Default::default()
+    };
+    let zone = liveroom::cli::default_settings().zone().expect("zone");
+    let new = NewRoom::parse(input, zone).expect("a valid room");
+    store
+        .rooms()
+        .create(new, &profile(anchor))
+        .await
+        .expect("created")
+        .live_id
+}
+
+/// A live room of `anchor-1`.
+async fn live_room(store: &Store) -> LiveId {
+    let id = new_room(store, "anchor-1", "a room").await;
+    let anchor = user("anchor-1");
+    store.rooms().start(&id, &anchor).await.expect("start");
+    id
+}
+
+async fn join(store: &Store, id: &LiveId, viewer: &str) {
+    store
+        .presence()
+        .join(id, &profile(viewer))
+        .await
+        .expect("join");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_live_through_created_live_ended_and_go() {
+    let store = store().await;
+    let rooms = store.rooms();
+    let id = new_room(&store, "anchor-1", "a room").await;
+    let room = rooms.room(&id).await.expect("read");
+    assert_eq!(room.title, "a room");
+    assert_eq!(room.anchor.user_id, "anchor-1");
+    assert_eq!(room.live_status, LiveStatus::Created);
+
+    // only the anchor
+    let not_anchor = rooms.start(&id, &user("someone")).await;
+    assert!(
+        matches!(not_anchor, Err(StoreError::NotAnchor)),
+        "{not_anchor:?}"
+    );
+    let live = rooms.start(&id, &user("anchor-1")).await.expect("start");
+    assert_eq!(live.live_status, LiveStatus::Live);
+    let ended = rooms.stop(&id, &user("anchor-1")).await.expect("stop");
+    assert_eq!(ended.live_status, LiveStatus::Ended);
+
+    rooms.delete(&id, &user("anchor-1")).await.expect("delete");
+    assert!(matches!(rooms.room(&id).await, Err(StoreError::NotFound)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_counts_a_member_from_join_to_leave() {
+    let store = store().await;
+    let presence = store.presence();
+    let id = live_room(&store).await;
+
+    let joined = presence
+        .join(&id, &profile("viewer-1"))
+        .await
+        .expect("join");
+    assert_eq!(joined.online_count, 1);
+    let beat = presence
+        .heartbeat(&id, &profile("viewer-1"))
+        .await
+        .expect("beat");
+    assert_eq!(beat.live_status, LiveStatus::Live);
+    let members = presence.members(&id, first_page()).await.expect("members");
+    assert_eq!(members.total_count, 1);
+    assert_eq!(members.list[0].user_id, "viewer-1");
+
+    presence.leave(&id, &user("viewer-1")).await.expect("leave");
+    let members = presence.members(&id, first_page()).await.expect("members");
+    assert_eq!(members.total_count, 0);
+    // a leave is final: a late heartbeat does not bring the member back
+    let late = presence.heartbeat(&id, &profile("viewer-1")).await;
+    assert!(matches!(late, Err(StoreError::NotMember)), "{late:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_finds_rooms_by_status_keyword_and_anchor() {
+    let store = store().await;
+    let discovery = store.discovery();
+    let before = discovery.generation();
+    let live = new_room(&store, "anchor-1", "周末 Live 音乐").await;
+    let quiet = new_room(&store, "anchor-1", "Live coding").await;
+    store
+        .rooms()
+        .start(&live, &user("anchor-1"))
+        .await
+        .expect("start");
+    // this replica's own changes move the generation the page cache reads under
+    assert!(discovery.generation() > before);
+
+    let list = discovery.live_rooms(first_page()).await.expect("list");
+    let ids: Vec<_> = list.list.iter().map(|r| r.live_id.clone()).collect();
+    assert_eq!(ids, std::slice::from_ref(&live));
+
+    let keyword = Keyword::parse(Some("LIVE")).expect("keyword");
+    let found = discovery
+        .search(&keyword, None, None, first_page())
+        .await
+        .expect("search");
+    let ids: Vec<_> = found.list.iter().map(|r| r.live_id.clone()).collect();
+    // newest created first
+    assert_eq!(ids, [quiet.clone(), live.clone()]);
+
+    let created = discovery
+        .anchor_rooms(&user("anchor-1"), Some(LiveStatus::Created), first_page())
+        .await
+        .expect("anchor's rooms");
+    let ids: Vec<_> = created.list.iter().map(|r| r.live_id.clone()).collect();
+    assert_eq!(ids, [quiet]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_log_is_read_by_its_anchor_and_members() {
+    let store = store().await;
+    let events = store.events();
+    let id = new_room(&store, "anchor-1", "a room").await;
+    let empty = events.last_event_id(&id).await.expect("last id");
+    store
+        .rooms()
+        .start(&id, &user("anchor-1"))
+        .await
+        .expect("start");
+
+    events
+        .may_watch(&id, &user("anchor-1"))
+        .await
+        .expect("the anchor watches");
+    let stranger = events.may_watch(&id, &user("stranger")).await;
+    assert!(stranger.is_err(), "{stranger:?}");
+
+    let read = events.events_after(&id, &empty, 10).await.expect("events");
+    let kinds: Vec<_> = read.iter().map(|e| e.kind.as_str()).collect();
+    assert!(kinds.contains(&"live_started"), "{kinds:?}");
+    assert_eq!(
+        events.last_event_id(&id).await.expect("last id"),
+        read[read.len() - 1].id
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_stream_slots_are_capped_over_replicas() {
+    let store = store().await;
+    let events = store.events();
+    let who = user("viewer-1");
+    let ttl = Duration::from_secs(30);
+    assert_eq!(
+        events
+            .open_stream_slot(&who, "s1", 1, ttl)
+            .await
+            .expect("open"),
+        None
+    );
+    let full = events
+        .open_stream_slot(&who, "s2", 1, ttl)
+        .await
+        .expect("open");
+    assert!(full.is_some_and(|wait_ms| wait_ms > 0), "{full:?}");
+    events.close_stream_slot(&who, "s1").await.expect("close");
+    assert_eq!(
+        events
+            .open_stream_slot(&who, "s2", 1, ttl)
+            .await
+            .expect("open"),
+        None
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_delivery_leases_a_room_and_drains_its_log() {
+    let store = store().await;
+    let webhooks = store.webhooks();
+    let id = live_room(&store).await;
+
+    webhooks
+        .mark_for_delivery(std::slice::from_ref(&id))
+        .await
+        .expect("mark");
+    assert_eq!(
+        webhooks.rooms_to_deliver(10).await.expect("pending"),
+        std::slice::from_ref(&id)
+    );
+    let ttl = Duration::from_secs(30);
+    assert!(
+        webhooks
+            .take_delivery_lease(&id, "a", ttl)
+            .await
+            .expect("lease")
+    );
+    assert!(
+        !webhooks
+            .take_delivery_lease(&id, "b", ttl)
+            .await
+            .expect("lease")
+    );
+
+    let batch = webhooks
+        .events_to_deliver(&id, 100)
+        .await
+        .expect("read")
+        .unwrap_or_default();
+    assert!(batch.iter().any(|e| e.kind == "live_started"), "{batch:?}");
+    for event in &batch {
+        webhooks.delivered(&id, &event.id).await.expect("ack");
+    }
+    assert!(webhooks.delivery_done(&id).await.expect("done"));
+    assert!(
+        webhooks
+            .rooms_to_deliver(10)
+            .await
+            .expect("pending")
+            .is_empty()
+    );
+
+    assert!(
+        webhooks
+            .release_delivery_lease(&id, "a", ttl)
+            .await
+            .expect("release")
+    );
+    assert!(
+        webhooks
+            .take_delivery_lease(&id, "b", ttl)
+            .await
+            .expect("lease")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_runs_and_the_gauges_count_live_rooms_and_members() {
+    let store = store().await;
+    let id = live_room(&store).await;
+    join(&store, &id, "viewer-1").await;
+
+    // nothing has come due: a sweep finds nothing to do, and is harmless
+    let report = store.sweep().run("replica-1").await.expect("sweep");
+    assert_eq!((report.closed, report.purged, report.lapsed), (0, 0, 0));
+    let gauges = store.sweep().gauges().await.expect("gauges");
+    assert_eq!(gauges.live, 1);
+    assert_eq!(gauges.members_online, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moderation_kicks_bans_and_lifts_the_ban() {
+    let store = store().await;
+    let moderation = store.moderation();
+    let id = live_room(&store).await;
+    join(&store, &id, "viewer-1").await;
+
+    let (anchor, viewer) = (user("anchor-1"), user("viewer-1"));
+    let kicked = moderation
+        .kick(&id, &anchor, false, &viewer, 60_000)
+        .await
+        .expect("kick");
+    assert!(kicked.removed);
+    let refused = store.presence().join(&id, &profile("viewer-1")).await;
+    assert!(matches!(refused, Err(StoreError::Banned(_))), "{refused:?}");
+    let bans = moderation
+        .bans(&id, &anchor, false, first_page())
+        .await
+        .expect("bans");
+    assert_eq!(bans.list.len(), 1);
+    assert_eq!(bans.list[0].user_id, "viewer-1");
+
+    assert!(
+        moderation
+            .unban(&id, &anchor, false, &viewer)
+            .await
+            .expect("unban")
+    );
+    store
+        .presence()
+        .join(&id, &profile("viewer-1"))
+        .await
+        .expect("join again");
+    let stats = moderation.stats(&id).await.expect("stats");
+    assert_eq!(stats.online_count, 1);
+    assert_eq!(stats.live_status, LiveStatus::Live);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_counts_add_up_over_replicas() {
+    let store = store().await;
+    assert_eq!(
+        store
+            .count_requests("u:viewer-1", 7, 3)
+            .await
+            .expect("count"),
+        3
+    );
+    assert_eq!(
+        store
+            .count_requests("u:viewer-1", 7, 2)
+            .await
+            .expect("count"),
+        5
+    );
+    assert_eq!(
+        store
+            .count_requests("u:viewer-1", 8, 1)
+            .await
+            .expect("count"),
+        1
+    );
+}
