@@ -76,7 +76,7 @@ pub fn state(config: &Config, conn: Connection) -> AppState {
         watching,
         pages: Arc::new(crate::pages::Pages::new(
             &store,
-            settings.timings().list_cache_ms,
+            config.presence.list_cache_ms,
         )),
         store,
         streams: Arc::new(config.streams.clone()),
