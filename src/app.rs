@@ -7,11 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use poem::{EndpointExt, Server};
 use tokio::sync::watch;
 
 use crate::config::Settings;
-use crate::edge::{self, Edge, EdgeAcceptor};
+use crate::edge::{Edge, EdgeLimits};
 use crate::http::auth::Authenticator;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
@@ -28,8 +27,8 @@ pub struct StartError(pub String);
 
 pub struct Application {
     addr: SocketAddr,
-    acceptor: EdgeAcceptor,
-    edge: Arc<Edge>,
+    edge: Edge,
+    limits: EdgeLimits,
     state: AppState,
     auth: Arc<Authenticator>,
     sweep_period: Duration,
@@ -114,14 +113,13 @@ impl Application {
         let addr = listener
             .local_addr()
             .map_err(|e| StartError(e.to_string()))?;
-        let edge = Edge::new(settings.edge_limits(), state.metrics.clone());
-        let acceptor =
-            EdgeAcceptor::new(listener, edge.clone()).map_err(|e| StartError(e.to_string()))?;
+        let limits = settings.edge_limits();
+        let edge = Edge::new(listener, limits, state.metrics.clone());
         let sweep_period = settings.sweep_period();
         Ok(Self {
             addr,
-            acceptor,
             edge,
+            limits,
             state,
             auth,
             sweep_period,
@@ -162,14 +160,11 @@ impl Application {
         let reporter = tokio::spawn(async move { limiter.run(store, stop_limits).await });
         let draining = self.state.draining.clone();
         let drain = self.drain;
-        let edge = self.edge.clone();
-        let routes = http::routes(self.state, self.auth)
-            .around(move |ep, req| edge::track(ep, req, edge.clone()))
-            // the request middleware reads the body timeout from here
-            .data(self.edge.clone());
+        let routes = http::routes(self.state, self.auth, self.limits.body_timeout);
         tracing::info!(addr = %self.addr, "liveroom listening");
-        let result = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(
+        let result = self
+            .edge
+            .serve(
                 routes,
                 async move {
                     shutdown.await;
@@ -177,7 +172,7 @@ impl Application {
                     draining.store(true, Ordering::Relaxed);
                     tokio::time::sleep(drain).await;
                 },
-                Some(SHUTDOWN_GRACE),
+                SHUTDOWN_GRACE,
             )
             .await;
         let _ = stop_tx.send(true);
