@@ -149,6 +149,42 @@ async fn a_connection_idle_after_its_answer_is_closed_after_the_idle_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keep_alive_connection_waits_for_the_idle_timeout_not_the_header_timeout() {
+    // hyper's own head timer would start at the end of each answer and close the connection
+    // after the header timeout; the wait for the next request is the idle timeout's
+    let app = spawn_app_with(short(200, 60_000, 60_000)).await;
+    let mut c = connect(&app).await;
+    assert_eq!(healthz(&mut c).await.status, 200);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(
+        healthz(&mut c).await.status,
+        200,
+        "still open after 5 header timeouts"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_requests_are_answered_in_order_and_then_the_connection_idles_out() {
+    let app = spawn_app_with(short(60_000, 60_000, 200)).await;
+    let mut c = connect(&app).await;
+    let token = token("u");
+    let request = format!(
+        "GET /client/live/room/info/live_nope HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\nX-Request-Id: first\r\n\r\n\
+         GET /healthz HTTP/1.1\r\nHost: t\r\nX-Request-Id: second\r\n\r\n"
+    );
+    c.write_all(request.as_bytes()).await.expect("write");
+    let first = read_response(&mut c).await;
+    first.assert_envelope(404, 40400);
+    assert_eq!(first.body["request_id"], "first");
+    let second = read_response(&mut c).await;
+    assert_eq!(
+        (second.status, second.header("x-request-id").as_deref()),
+        (200, Some("second"))
+    );
+    closed(&mut c).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_body_is_cut_after_the_body_timeout() {
     let app = spawn_app_with(short(60_000, 200, 60_000)).await;
     for request in [
