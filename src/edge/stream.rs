@@ -228,13 +228,9 @@ impl AsyncRead for EdgeStream {
                 Poll::Pending
             }
             Poll::Pending if this.armed && this.expired(cx) => {
-                let what = match (this.in_head, this.answered) {
-                    (true, _) => "request head not received in time",
-                    (false, 0) => "no request in time",
-                    (false, _) => "idle",
-                };
-                tracing::debug!(what, "closing connection");
-                Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, what)))
+                let what = if this.in_head { "head" } else { "idle" };
+                tracing::debug!(what, answered = this.answered, "connection timed out");
+                Poll::Ready(Err(io::ErrorKind::TimedOut.into()))
             }
             other => other,
         }

@@ -382,6 +382,68 @@ async fn request_lines_and_headers_over_the_limits_are_refused_in_the_envelope()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_head_limits_hold_to_the_byte_and_to_the_header() {
+    use liveroom::edge::{MAX_HEAD_BYTES, MAX_HEADERS};
+    let app = spawn_app().await;
+    // a head of exactly `len` bytes (request line, Host and one padding header, empty line)
+    let sized = |len: usize| {
+        let bare = "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Pad: \r\n\r\n".len();
+        format!(
+            "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Pad: {}\r\n\r\n",
+            "p".repeat(len - bare)
+        )
+    };
+    // `count` headers in all, Host included
+    let counted = |count: usize| {
+        let extra: String = (1..count).map(|i| format!("X-H{i}: v\r\n")).collect();
+        format!("GET /healthz HTTP/1.1\r\nHost: t\r\n{extra}\r\n")
+    };
+    for (request, refused) in [
+        (sized(MAX_HEAD_BYTES), false),
+        (sized(MAX_HEAD_BYTES + 1), true),
+        (counted(MAX_HEADERS), false),
+        (counted(MAX_HEADERS + 1), true),
+    ] {
+        let mut c = connect(&app).await;
+        c.write_all(request.as_bytes()).await.expect("write");
+        let r = read_response(&mut c).await;
+        if refused {
+            r.assert_envelope(431, 43100);
+            closed(&mut c).await;
+        } else {
+            assert_eq!(r.status, 200, "{} bytes: {r:?}", request.len());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_in_pieces_is_read_whole_and_checked_throughout() {
+    let app = spawn_app().await;
+    let token = token("u");
+    let head = format!(
+        "GET /client/live/room/info/live_nope HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\nX-Note: a\tb\r\n\r\n"
+    );
+    // sent a few bytes at a time, flushed each time: the server sees it in several reads
+    let mut c = connect(&app).await;
+    for piece in head.as_bytes().chunks(7) {
+        c.write_all(piece).await.expect("write");
+        c.flush().await.expect("flush");
+    }
+    let r = read_response(&mut c).await;
+    r.assert_envelope(404, 40400);
+    // a control character after hundreds of plain bytes is still refused, in the envelope
+    let long = "e".repeat(400);
+    let mut c = connect(&app).await;
+    c.write_all(
+        format!("GET /healthz HTTP/1.1\r\nHost: t\r\nX-Note: {long}\x01{long}\r\n\r\n").as_bytes(),
+    )
+    .await
+    .expect("write");
+    read_response(&mut c).await.assert_envelope(400, 40000);
+    closed(&mut c).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_request_id_is_replaced_by_a_fresh_one() {
     let app = spawn_app().await;
     let token = token("u");
