@@ -487,6 +487,32 @@ async fn a_control_character_elsewhere_in_the_head_is_400_in_the_envelope() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_that_cannot_be_parsed_is_400_in_the_envelope_and_http2_is_not_served() {
+    let app = spawn_app().await;
+    for head in [
+        &b"GET /healthz HTTP/9.9\r\n\r\n"[..],
+        b"G\x01T / HTTP/1.1\r\n\r\n",
+    ] {
+        let mut c = connect(&app).await;
+        c.write_all(head).await.expect("write");
+        read_response(&mut c).await.assert_envelope(400, 40000);
+        closed(&mut c).await;
+    }
+    // HTTP/2 with prior knowledge is not served: closed without an answer
+    let mut c = connect(&app).await;
+    c.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(PATIENCE, c.read_to_end(&mut buf)).await;
+    assert!(
+        read.is_ok() && buf.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&buf)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_last_event_id_is_40000() {
     let app = spawn_app().await;
     let live_id = app.create_room("anchor", "t").await;
