@@ -46,6 +46,7 @@ pub(super) struct EdgeStream {
     answered: u64,
     /// A byte of the next request has arrived: its head timeout runs.
     in_head: bool,
+    request_id: RequestIdLine,
     /// The timer for `due`; it may be set to go off earlier (see `arm`).
     deadline: Pin<Box<Sleep>>,
     /// When the armed timeout ends.
@@ -68,6 +69,7 @@ impl EdgeStream {
             metrics,
             answered: 0,
             in_head: false,
+            request_id: RequestIdLine::default(),
             deadline: Box::pin(tokio::time::sleep(Duration::ZERO)),
             due: Instant::now(),
             armed: false,
@@ -169,26 +171,54 @@ impl EdgeStream {
     }
 }
 
+const REQUEST_ID: &[u8] = b"x-request-id:";
+
 /// hyper refuses a whole request over a control character in any header (a bare 400); one in
 /// `X-Request-Id` is blanked instead (to 0x80, which hyper passes and no id accepts), so that the
-/// request is served with a fresh id (CONTRACT section 2). Only a line read whole is looked at.
-fn spare_request_id(bytes: &mut [u8]) {
-    let control = |c: u8| (c < 0x20 && !matches!(c, b'\t' | b'\r' | b'\n')) || c == 0x7f;
-    // no early exit: the common case (no control character) stays one vectorised pass
-    if !bytes.iter().fold(false, |seen, &c| seen | control(c)) {
-        return;
-    }
-    let mut line = 0;
-    for i in 0..bytes.len() {
-        if bytes[i] == b'\n' {
-            line = i + 1;
-        } else if control(bytes[i])
-            && bytes[line..i]
-                .get(..13)
-                .is_some_and(|name| name.eq_ignore_ascii_case(b"x-request-id:"))
-        {
-            bytes[i] = 0x80;
+/// request is served with a fresh id (CONTRACT section 2). A line may span reads: the start of
+/// the line a read ends in is kept for the next.
+#[derive(Default)]
+struct RequestIdLine {
+    start: [u8; REQUEST_ID.len()],
+    len: usize,
+}
+
+impl RequestIdLine {
+    fn spare(&mut self, bytes: &mut [u8]) {
+        let control = |c: u8| (c < 0x20 && !matches!(c, b'\t' | b'\r' | b'\n')) || c == 0x7f;
+        // no early exit: the common case (no control character) stays one vectorised pass
+        if bytes.iter().fold(false, |seen, &c| seen | control(c)) {
+            // where the current line starts in `bytes` (None: in an earlier read)
+            let mut line = None;
+            for i in 0..bytes.len() {
+                if bytes[i] == b'\n' {
+                    line = Some(i + 1);
+                } else if control(bytes[i]) {
+                    let (before, here) = match line {
+                        None => (&self.start[..self.len], &bytes[..i]),
+                        Some(l) => (&[][..], &bytes[l..i]),
+                    };
+                    let rest = &REQUEST_ID[before.len()..];
+                    if before.eq_ignore_ascii_case(&REQUEST_ID[..before.len()])
+                        && here
+                            .get(..rest.len())
+                            .is_some_and(|h| h.eq_ignore_ascii_case(rest))
+                    {
+                        bytes[i] = 0x80;
+                    }
+                }
+            }
         }
+        let tail = match bytes.iter().rposition(|&c| c == b'\n') {
+            Some(i) => {
+                self.len = 0;
+                &bytes[i + 1..]
+            }
+            None => &bytes[..],
+        };
+        let n = tail.len().min(self.start.len() - self.len);
+        self.start[self.len..self.len + n].copy_from_slice(&tail[..n]);
+        self.len += n;
     }
 }
 
@@ -212,11 +242,12 @@ impl AsyncRead for EdgeStream {
             Poll::Ready(Ok(())) if !busy && buf.filled().len() > before => {
                 if !this.in_head {
                     this.in_head = true;
+                    this.request_id = RequestIdLine::default();
                     if this.answered > 0 {
                         this.arm(this.limits.header_timeout);
                     }
                 }
-                spare_request_id(&mut buf.filled_mut()[before..]);
+                this.request_id.spare(&mut buf.filled_mut()[before..]);
                 Poll::Ready(Ok(()))
             }
             Poll::Pending if busy => {
