@@ -116,7 +116,11 @@ impl EdgeStream {
         if !head.starts_with(b"HTTP/1.1 4") || self.busy() {
             return None;
         }
-        let empty = head.windows(20).any(|w| w == b"\r\ncontent-length: 0\r");
+        // (in this head: pipelined answers may follow it in the same write)
+        let end = head.windows(4).position(|w| w == b"\r\n\r\n")?;
+        let empty = head[..end + 2]
+            .windows(20)
+            .any(|w| w == b"\r\ncontent-length: 0\r");
         let (status, code, message) = match head.get(9..12)? {
             _ if !empty => return None,
             b"400" => (
