@@ -422,6 +422,17 @@ async fn the_head_limits_hold_to_the_byte_and_to_the_header() {
     }
 }
 
+/// Sends `request` `piece` bytes at a time, flushed each time (so the server sees it in several
+/// reads), and reads the answer.
+async fn in_pieces(app: &TestApp, request: &[u8], piece: usize) -> Raw {
+    let mut c = connect(app).await;
+    for piece in request.chunks(piece) {
+        c.write_all(piece).await.expect("write");
+        c.flush().await.expect("flush");
+    }
+    read_response(&mut c).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_head_in_pieces_is_read_whole_and_checked_throughout() {
     let app = spawn_app().await;
@@ -429,14 +440,9 @@ async fn a_head_in_pieces_is_read_whole_and_checked_throughout() {
     let head = format!(
         "GET /client/live/room/info/live_nope HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\nX-Note: a\tb\r\n\r\n"
     );
-    // sent a few bytes at a time, flushed each time: the server sees it in several reads
-    let mut c = connect(&app).await;
-    for piece in head.as_bytes().chunks(7) {
-        c.write_all(piece).await.expect("write");
-        c.flush().await.expect("flush");
-    }
-    let r = read_response(&mut c).await;
-    r.assert_envelope(404, 40400);
+    in_pieces(&app, head.as_bytes(), 7)
+        .await
+        .assert_envelope(404, 40400);
     // a control character after hundreds of plain bytes is still refused, in the envelope
     let long = "e".repeat(400);
     let mut c = connect(&app).await;
@@ -476,12 +482,7 @@ async fn a_bad_request_id_is_replaced_by_a_fresh_one() {
     let request = format!(
         "GET /client/live/room/info/live_nope HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\nX-Request-Id: ab\x01cd\r\n\r\n"
     );
-    let mut c = connect(&app).await;
-    for piece in request.as_bytes().chunks(5) {
-        c.write_all(piece).await.expect("write");
-        c.flush().await.expect("flush");
-    }
-    let r = read_response(&mut c).await;
+    let r = in_pieces(&app, request.as_bytes(), 5).await;
     r.assert_envelope(404, 40400);
     let id = r.body["request_id"].as_str().expect("id");
     assert!(uuid::Uuid::parse_str(id).is_ok(), "{id:?} in pieces");
