@@ -7,11 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use poem::{EndpointExt, Server};
 use tokio::sync::watch;
 
 use crate::config::{self, Config, JwtKey, Settings};
-use crate::edge::{self, Edge, EdgeAcceptor};
+use crate::edge::{Edge, EdgeLimits};
 use crate::http::auth::Authenticator;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
@@ -34,8 +33,8 @@ impl From<config::ConfigError> for StartError {
 
 pub struct Application {
     addr: SocketAddr,
-    acceptor: EdgeAcceptor,
-    edge: Arc<Edge>,
+    edge: Edge,
+    limits: EdgeLimits,
     state: AppState,
     auth: Arc<Authenticator>,
     sweep_period: Duration,
@@ -122,13 +121,12 @@ impl Application {
         let addr = listener
             .local_addr()
             .map_err(|e| StartError(e.to_string()))?;
-        let edge = Edge::new(config.edge, state.metrics.clone());
-        let acceptor =
-            EdgeAcceptor::new(listener, edge.clone()).map_err(|e| StartError(e.to_string()))?;
+        let limits = config.edge;
+        let edge = Edge::new(listener, limits, state.metrics.clone());
         Ok(Self {
             addr,
-            acceptor,
             edge,
+            limits,
             state,
             auth,
             sweep_period: config.sweep_period,
@@ -169,14 +167,11 @@ impl Application {
         let reporter = tokio::spawn(async move { limiter.run(store, stop_limits).await });
         let draining = self.state.draining.clone();
         let drain = self.drain;
-        let edge = self.edge.clone();
-        let routes = http::routes(self.state, self.auth)
-            .around(move |ep, req| edge::track(ep, req, edge.clone()))
-            // the request middleware reads the body timeout from here
-            .data(self.edge.clone());
+        let routes = http::routes(self.state, self.auth, self.limits.body_timeout);
         tracing::info!(addr = %self.addr, "liveroom listening");
-        let result = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(
+        let result = self
+            .edge
+            .serve(
                 routes,
                 async move {
                     shutdown.await;
@@ -184,7 +179,7 @@ impl Application {
                     draining.store(true, Ordering::Relaxed);
                     tokio::time::sleep(drain).await;
                 },
-                Some(SHUTDOWN_GRACE),
+                SHUTDOWN_GRACE,
             )
             .await;
         let _ = stop_tx.send(true);

@@ -16,6 +16,15 @@ use crate::ratelimit::RateLimiter;
 
 const HEARTBEAT_PATH: &str = "/client/live/room/heartbeat/";
 
+/// What the middleware holds a request to, from the settings.
+#[derive(Clone, Copy)]
+pub(super) struct Limits {
+    /// How long the body may take to arrive after the head (`LIVEROOM_BODY_TIMEOUT_MS`).
+    pub body_timeout: Option<Duration>,
+    /// Whether the client's address is the last `X-Forwarded-For` entry.
+    pub trust_xff: bool,
+}
+
 /// Around every request: the request id, the body limit, the envelope for every failure
 /// (poem's own parse errors included), and the one log line.
 pub(super) async fn serve<E: Endpoint>(
@@ -23,7 +32,7 @@ pub(super) async fn serve<E: Endpoint>(
     mut req: Request,
     metrics: &Metrics,
     limiter: &RateLimiter,
-    trust_xff: bool,
+    limits: Limits,
 ) -> Response {
     let started = Instant::now();
     let request_id = request_id_from(
@@ -34,17 +43,14 @@ pub(super) async fn serve<E: Endpoint>(
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let mut resp = with_request_id(request_id.clone(), async {
-        let body_timeout = req
-            .data::<Arc<crate::edge::Edge>>()
-            .and_then(|e| e.body_timeout());
         // the body first: an answer that leaves it unread would leave it to be read as the
         // connection's next request
-        if let Err(e) = limit_body(&mut req, body_timeout).await {
+        if let Err(e) = limit_body(&mut req, limits.body_timeout).await {
             return poem::error::ResponseError::as_response(&e);
         }
         if path.starts_with("/client/")
             && limiter.limits_addresses()
-            && let Err(e) = limiter.check_ip(&client_address(&req, trust_xff))
+            && let Err(e) = limiter.check_ip(&client_address(&req, limits.trust_xff))
         {
             return poem::error::ResponseError::as_response(&ApiError::from(e));
         }

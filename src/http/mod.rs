@@ -134,7 +134,13 @@ pub fn openapi_service(state: AppState, server_url: &str) -> OpenApiService<Apis
     service
 }
 
-pub fn routes(state: AppState, auth: Arc<Authenticator>) -> impl Endpoint {
+/// The service's endpoint: the API, its spec and docs, inside the request middleware (which reads
+/// a request's body within `body_timeout` of its head).
+pub fn routes(
+    state: AppState,
+    auth: Arc<Authenticator>,
+    body_timeout: Option<std::time::Duration>,
+) -> impl Endpoint {
     let metrics = state.metrics.clone();
     let limiter = state.limiter.clone();
     let trust_xff = state.trust_forwarded_for;
@@ -153,6 +159,12 @@ pub fn routes(state: AppState, auth: Arc<Authenticator>) -> impl Endpoint {
         .around(move |ep, req| {
             let metrics = metrics.clone();
             let limiter = limiter.clone();
-            async move { Ok(middleware::serve(ep, req, &metrics, &limiter, trust_xff).await) }
+            async move {
+                let limits = middleware::Limits {
+                    body_timeout,
+                    trust_xff,
+                };
+                Ok(middleware::serve(ep, req, &metrics, &limiter, limits).await)
+            }
         })
 }

@@ -149,6 +149,48 @@ async fn a_connection_idle_after_its_answer_is_closed_after_the_idle_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keep_alive_connection_waits_for_the_idle_timeout_not_the_header_timeout() {
+    // hyper's own head timer would start at the end of each answer and close the connection
+    // after the header timeout; the wait for the next request is the idle timeout's
+    let app = spawn_app_with(short(200, 60_000, 60_000)).await;
+    let mut c = connect(&app).await;
+    assert_eq!(healthz(&mut c).await.status, 200);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(
+        healthz(&mut c).await.status,
+        200,
+        "still open after 5 header timeouts"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_requests_are_answered_in_order_and_then_the_connection_idles_out() {
+    let app = spawn_app_with(short(60_000, 60_000, 200)).await;
+    let mut c = connect(&app).await;
+    let token = token("u");
+    let request = format!(
+        "GET /client/live/room/info/live_nope HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\nX-Request-Id: first\r\n\r\n\
+         GET /healthz HTTP/1.1\r\nHost: t\r\nX-Request-Id: second\r\n\r\n"
+    );
+    c.write_all(request.as_bytes()).await.expect("write");
+    // both answers, then the end of the stream when the connection idles out
+    let mut all = Vec::new();
+    tokio::time::timeout(PATIENCE, c.read_to_end(&mut all))
+        .await
+        .expect("closed in time")
+        .expect("read");
+    let all = String::from_utf8_lossy(&all).to_ascii_lowercase();
+    let first = all.find("http/1.1 404").expect("the first answer");
+    let second = all.find("http/1.1 200").expect("the second answer");
+    assert!(first < second, "{all}");
+    assert!(
+        all[first..second].contains(r#""request_id":"first""#),
+        "{all}"
+    );
+    assert!(all[second..].contains("x-request-id: second"), "{all}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_body_is_cut_after_the_body_timeout() {
     let app = spawn_app_with(short(60_000, 200, 60_000)).await;
     for request in [
@@ -346,6 +388,74 @@ async fn request_lines_and_headers_over_the_limits_are_refused_in_the_envelope()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_head_limits_hold_to_the_byte_and_to_the_header() {
+    use liveroom::edge::{MAX_HEAD_BYTES, MAX_HEADERS};
+    let app = spawn_app().await;
+    // a head of exactly `len` bytes (request line, Host and one padding header, empty line)
+    let sized = |len: usize| {
+        let bare = "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Pad: \r\n\r\n".len();
+        format!(
+            "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Pad: {}\r\n\r\n",
+            "p".repeat(len - bare)
+        )
+    };
+    // `count` headers in all, Host included
+    let counted = |count: usize| {
+        let extra: String = (1..count).map(|i| format!("X-H{i}: v\r\n")).collect();
+        format!("GET /healthz HTTP/1.1\r\nHost: t\r\n{extra}\r\n")
+    };
+    for (request, refused) in [
+        (sized(MAX_HEAD_BYTES), false),
+        (sized(MAX_HEAD_BYTES + 1), true),
+        (counted(MAX_HEADERS), false),
+        (counted(MAX_HEADERS + 1), true),
+    ] {
+        let mut c = connect(&app).await;
+        c.write_all(request.as_bytes()).await.expect("write");
+        let r = read_response(&mut c).await;
+        if refused {
+            r.assert_envelope(431, 43100);
+            closed(&mut c).await;
+        } else {
+            assert_eq!(r.status, 200, "{} bytes: {r:?}", request.len());
+        }
+    }
+}
+
+/// Sends `request` `piece` bytes at a time, flushed each time (so the server sees it in several
+/// reads), and reads the answer.
+async fn in_pieces(app: &TestApp, request: &[u8], piece: usize) -> Raw {
+    let mut c = connect(app).await;
+    for piece in request.chunks(piece) {
+        c.write_all(piece).await.expect("write");
+        c.flush().await.expect("flush");
+    }
+    read_response(&mut c).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_in_pieces_is_read_whole_and_checked_throughout() {
+    let app = spawn_app().await;
+    let token = token("u");
+    let head = format!(
+        "GET /client/live/room/info/live_nope HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\nX-Note: a\tb\r\n\r\n"
+    );
+    in_pieces(&app, head.as_bytes(), 7)
+        .await
+        .assert_envelope(404, 40400);
+    // a control character after hundreds of plain bytes is still refused, in the envelope
+    let long = "e".repeat(400);
+    let mut c = connect(&app).await;
+    c.write_all(
+        format!("GET /healthz HTTP/1.1\r\nHost: t\r\nX-Note: {long}\x01{long}\r\n\r\n").as_bytes(),
+    )
+    .await
+    .expect("write");
+    read_response(&mut c).await.assert_envelope(400, 40000);
+    closed(&mut c).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_request_id_is_replaced_by_a_fresh_one() {
     let app = spawn_app().await;
     let token = token("u");
@@ -368,6 +478,14 @@ async fn a_bad_request_id_is_replaced_by_a_fresh_one() {
         let id = r.body["request_id"].as_str().expect("id");
         assert!(uuid::Uuid::parse_str(id).is_ok(), "{id:?} for {bad:?}");
     }
+    // also when the head comes in pieces that split the header's name and value
+    let request = format!(
+        "GET /client/live/room/info/live_nope HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\nX-Request-Id: ab\x01cd\r\n\r\n"
+    );
+    let r = in_pieces(&app, request.as_bytes(), 5).await;
+    r.assert_envelope(404, 40400);
+    let id = r.body["request_id"].as_str().expect("id");
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id:?} in pieces");
     // a good one is kept
     let mut c = connect(&app).await;
     c.write_all(
@@ -386,6 +504,32 @@ async fn a_control_character_elsewhere_in_the_head_is_400_in_the_envelope() {
         .await
         .expect("write");
     read_response(&mut c).await.assert_envelope(400, 40000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_that_cannot_be_parsed_is_400_in_the_envelope_and_http2_is_not_served() {
+    let app = spawn_app().await;
+    for head in [
+        &b"GET /healthz HTTP/9.9\r\n\r\n"[..],
+        b"G\x01T / HTTP/1.1\r\n\r\n",
+    ] {
+        let mut c = connect(&app).await;
+        c.write_all(head).await.expect("write");
+        read_response(&mut c).await.assert_envelope(400, 40000);
+        closed(&mut c).await;
+    }
+    // HTTP/2 with prior knowledge is not served: closed without an answer
+    let mut c = connect(&app).await;
+    c.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(PATIENCE, c.read_to_end(&mut buf)).await;
+    assert!(
+        read.is_ok() && buf.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&buf)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

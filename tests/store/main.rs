@@ -19,11 +19,11 @@ use liveroom::store::{Connection, Store, StoreError};
 
 /// A store on the shared test Redis, under a prefix of its own.
 async fn store() -> Store {
-    let settings = helpers::test_settings();
-    let conn = Connection::open(&settings.redis_target(), settings.redis_timeout())
+    let config = liveroom::config::Config::try_from(helpers::test_settings()).expect("config");
+    let conn = Connection::open(&config.redis.target, config.redis.timeout)
         .await
         .expect("redis");
-    liveroom::app::state(&settings, conn).expect("state").store
+    liveroom::app::state(&config, conn).store
 }
 
 fn user(id: &str) -> UserId {
@@ -51,7 +51,9 @@ async fn new_room(store: &Store, anchor: &str, title: &str) -> LiveId {
         title: title.to_owned(),
         ..Default::default()
     };
-    let zone = liveroom::cli::default_settings().zone().expect("zone");
+    let zone = liveroom::config::Config::try_from(helpers::test_settings())
+        .expect("config")
+        .zone;
     let new = NewRoom::parse(input, zone).expect("a valid room");
     store
         .rooms()

@@ -1,0 +1,213 @@
+//! The HTTP edge: hyper's HTTP/1.1 server around poem's endpoint, and what a connection may cost
+//! before a request reaches a handler (README, "Edge limits").
+//!
+//! hyper parses each head once and holds it to [`MAX_HEAD_BYTES`] and [`MAX_HEADERS`] (and its
+//! own 65 534-byte URI). The edge adds the connection cap (a semaphore; past it a canned 503 in one
+//! non-blocking write, without a task), the drain on shutdown, and, in [`stream`], the header and
+//! idle timeouts and the envelope on hyper's own refusals. The body timeout is the request
+//! middleware's (it reads the whole body before the handler).
+
+mod stream;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_util::task::AtomicWaker;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use poem::Endpoint;
+use poem::http::uri::Scheme;
+use poem::web::{LocalAddr, RemoteAddr};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+
+use crate::metrics::Metrics;
+use stream::EdgeStream;
+
+/// A request head (request line and headers) over this is 431/43100. It is above hyper's longest
+/// URI (65 534 bytes) so that a long URI is answered 414/41400 rather than 431.
+pub const MAX_HEAD_BYTES: usize = 80 * 1024;
+/// More headers than this is 431/43100.
+pub const MAX_HEADERS: usize = 64;
+/// How long to wait before accepting again when accepting fails (out of file descriptors):
+/// retrying at once would spin a core while the connections that hold them are served.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// The listener's timeouts and cap (`None`/0: none).
+#[derive(Debug, Clone, Copy)]
+pub struct EdgeLimits {
+    pub header_timeout: Option<Duration>,
+    pub body_timeout: Option<Duration>,
+    pub idle_timeout: Option<Duration>,
+    pub max_connections: usize,
+}
+
+/// The listening socket of this replica, and what its connections may cost.
+pub struct Edge {
+    listener: TcpListener,
+    limits: EdgeLimits,
+    metrics: Arc<Metrics>,
+}
+
+impl Edge {
+    pub fn new(listener: TcpListener, limits: EdgeLimits, metrics: Arc<Metrics>) -> Self {
+        Self {
+            listener,
+            limits,
+            metrics,
+        }
+    }
+
+    /// Serves `ep` until `shutdown` resolves; then stops accepting, lets the open answers finish
+    /// for up to `grace`, and closes the connections still open.
+    pub async fn serve<E: Endpoint + 'static>(
+        self,
+        ep: E,
+        shutdown: impl Future<Output = ()>,
+        grace: Duration,
+    ) -> io::Result<()> {
+        let ep = Arc::new(ep);
+        let local = LocalAddr(self.listener.local_addr()?.into());
+        let cap = self.limits.max_connections;
+        let places = (cap > 0).then(|| Arc::new(Semaphore::new(cap)));
+        let full = canned(
+            503,
+            50300,
+            &format!("this server has its {cap} connections open"),
+        );
+        let mut http = hyper::server::conn::http1::Builder::new();
+        // No head timer of hyper's: it starts again at the end of each answer, so it would close
+        // a keep-alive connection at the header timeout; `EdgeStream` tells the two apart.
+        http.header_read_timeout(None)
+            .max_buf_size(MAX_HEAD_BYTES)
+            .max_header_size(MAX_HEAD_BYTES)
+            .max_headers(MAX_HEADERS);
+        let graceful = GracefulShutdown::new();
+        let (cut, cut_rx) = watch::channel(());
+        let mut shutdown = pin!(shutdown);
+        loop {
+            let accepted = tokio::select! {
+                () = &mut shutdown => break,
+                accepted = self.listener.accept() => accepted,
+            };
+            let (stream, peer) = match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed; backing off");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            };
+            let place = match places.as_ref().map(|p| p.clone().try_acquire_owned()) {
+                Some(Err(_)) => {
+                    // refused without a task or a read: one non-blocking write, then closed
+                    let _ = stream.try_write(&full);
+                    self.metrics
+                        .observe("other", "", 503, 50300, Duration::ZERO);
+                    continue;
+                }
+                place => place,
+            };
+            let _ = stream.set_nodelay(true);
+            let owed = Arc::new(Owed::default());
+            let io = EdgeStream::new(stream, owed.clone(), self.limits, self.metrics.clone());
+            let (ep, local, remote) = (ep.clone(), local.clone(), RemoteAddr(peer.into()));
+            let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                // counted back when the answer's body is dropped; a handler dropped unfinished
+                // means the connection is closing, with nothing left to time
+                owed.asked.fetch_add(1, Ordering::Release);
+                let owed = owed.clone();
+                let req = poem::Request::from((req, local.clone(), remote.clone(), Scheme::HTTP));
+                let ep = ep.clone();
+                async move {
+                    let resp: hyper::Response<_> = ep.get_response(req).await.into();
+                    Ok::<_, Infallible>(resp.map(|body| Answer { body, owed }))
+                }
+            });
+            let conn = graceful.watch(http.serve_connection(TokioIo::new(io), service));
+            let mut cut = cut_rx.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = conn => {}
+                    _ = cut.changed() => {}
+                }
+                drop(place);
+            });
+        }
+        drop(self.listener);
+        if tokio::time::timeout(grace, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!(?grace, "answers still open after the grace; closing them");
+        }
+        drop(cut);
+        Ok(())
+    }
+}
+
+/// What a connection's service and its stream share: the answers asked for and finished.
+#[derive(Default)]
+struct Owed {
+    asked: AtomicU64,
+    answered: AtomicU64,
+    /// The stream, waiting for an answer to finish to start its idle timeout.
+    waker: AtomicWaker,
+}
+
+/// A response body that counts its answer as finished when hyper is done with it: sent, or the
+/// connection gone. So an event stream is an answer still owed until it ends.
+struct Answer<B> {
+    body: B,
+    owed: Arc<Owed>,
+}
+
+impl<B> Drop for Answer<B> {
+    fn drop(&mut self) {
+        self.owed.answered.fetch_add(1, Ordering::Release);
+        self.owed.waker.wake();
+    }
+}
+
+impl<B: Body + Unpin> Body for Answer<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// An HTTP response written by the edge itself, in the envelope, closing the connection.
+fn canned(status: u16, code: i32, message: &str) -> Vec<u8> {
+    let reason = poem::http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    let id = uuid::Uuid::new_v4().to_string();
+    let body = serde_json::json!({"request_id": id, "code": code, "message": message}).to_string();
+    format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json; charset=utf-8\r\n\
+         content-length: {}\r\nx-request-id: {id}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
