@@ -30,10 +30,10 @@ echo ">> scripts/check-imports.py (imports go down the layers, no cycles between
 python3 scripts/check-imports.py
 echo ">> scripts/spec-lint.sh (openapi-spec-validator, Redocly, openapi-typescript + tsc)"
 scripts/spec-lint.sh
-echo ">> cargo test (unit tests and tests/api, single Redis)"
+echo ">> cargo test (unit tests, tests/api and tests/store, single Redis)"
 cargo test --all-targets
-echo ">> cargo test --test api (3-master Redis Cluster)"
-LIVEROOM_TEST_REDIS=cluster cargo test --test api
+echo ">> cargo test --test api --test store (3-master Redis Cluster)"
+LIVEROOM_TEST_REDIS=cluster cargo test --test api --test store
 echo ">> cargo test --test e2e (single Redis, then a 3-master Redis Cluster)"
 cargo test --test e2e
 LIVEROOM_TEST_REDIS=cluster cargo test --test e2e

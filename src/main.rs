@@ -5,7 +5,8 @@ use liveroom::cli::{Cli, Command};
 use liveroom::config::Config;
 
 /// mimalloc instead of glibc's malloc: a request allocates and frees many small blocks across
-/// tokio's worker threads, where glibc spent a quarter of the heartbeat's CPU (README, issue 16).
+/// tokio's worker threads, where glibc spent a quarter of the heartbeat's CPU
+/// (bench/README.md, "Worker threads").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -17,7 +17,7 @@ pub struct Settings {
     pub bind: SocketAddr,
 
     /// Threads that serve requests (0: one per core). Where Redis shares the machine's cores,
-    /// fewer than the cores leaves it one: a request then costs less CPU (README, issue 16).
+    /// fewer than the cores leaves it one: a request then costs less CPU (bench/README.md).
     #[arg(long, env = "LIVEROOM_WORKER_THREADS", default_value_t = 0)]
     pub worker_threads: usize,
 

@@ -1,5 +1,5 @@
 //! The HTTP edge: hyper's HTTP/1.1 server around poem's endpoint, and what a connection may cost
-//! before a request reaches a handler (README, "Edge limits").
+//! before a request reaches a handler (docs/operations.md, "Edge limits").
 //!
 //! hyper parses each head once and holds it to [`MAX_HEAD_BYTES`] and [`MAX_HEADERS`] (and its
 //! own 65 534-byte URI). The edge adds the connection cap (a semaphore; past it a canned 503 in one

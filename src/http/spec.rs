@@ -1,7 +1,7 @@
 //! The spec as served and committed: poem-openapi's OpenAPI 3.0 document, finished with what
 //! poem-openapi cannot say, and kept valid 3.0 for every reader. `scripts/spec-lint.sh` runs
 //! openapi-spec-validator, Redocly's recommended rules and openapi-typescript + tsc on it;
-//! `scripts/fuzz.sh` runs Schemathesis and tests/sdk an openapi-python-client SDK.
+//! `scripts/fuzz.sh` runs Schemathesis and tests/e2e/sdk an openapi-python-client SDK.
 //!
 //! - Links: every operation that answers a room links to every other operation that takes a
 //!   `live_id` (path, query or body), so that clients and Schemathesis can chain create → info,

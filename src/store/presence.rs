@@ -7,7 +7,8 @@
 //! A room applies a join or an eviction only if its seq is newer than what it has seen. The
 //! pointer's history is totally ordered by seq, and each join evicts the room the pointer named
 //! before it, so whatever order the room scripts of racing requests run in, the user ends up a
-//! member of exactly the room of the highest seq. See the README ("Presence across slots").
+//! member of exactly the room of the highest seq. See docs/architecture.md ("Presence across
+//! slots").
 
 use super::calls::{
     self, EvictReason, EvictReply, HeartbeatReply, JoinReply, MembersReply, UserAbortJoinReply,
