@@ -633,3 +633,64 @@ async fn input_that_looks_empty_or_carries_control_characters_is_40000() {
     a.assert_error(400, 40000);
     assert!(a.body["message"].as_str().unwrap_or("").contains("nick"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_malformed_request_is_answered_in_the_envelope_with_a_request_id() {
+    let app = spawn_app().await;
+    let cases: [(&str, &[u8]); 14] = [
+        (
+            "a Content-Length over 2^64",
+            b"POST /client/live/room/instance HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+        ),
+        (
+            "Transfer-Encoding: identity",
+            b"POST /client/live/room/instance HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: identity\r\n\r\n{}",
+        ),
+        (
+            "chunked in HTTP/1.0",
+            b"POST /client/live/room/instance HTTP/1.0\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        ),
+        ("a raw 0xFF in a header name", b"GET /healthz HTTP/1.1\r\nHost: t\r\nX\xffA: a\r\n\r\n"),
+        ("a bare CR in a header value", b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Note: a\rb\r\n\r\n"),
+        (
+            "two different Content-Lengths",
+            b"POST /client/live/room/instance HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+        ),
+        (
+            "Transfer-Encoding: xchunked",
+            b"POST /client/live/room/instance HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: xchunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+        ),
+        (
+            "Transfer-Encoding not ending in chunked",
+            b"POST /client/live/room/instance HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+        ),
+        ("a space in a header name", b"GET /healthz HTTP/1.1\r\nHost: t\r\nX Note: a\r\n\r\n"),
+        ("a space before the colon", b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Note : a\r\n\r\n"),
+        ("a raw 0xFF in the path", b"GET /heal\xffthz HTTP/1.1\r\nHost: t\r\n\r\n"),
+        (
+            "a Content-Length that is not a number",
+            b"POST /client/live/room/instance HTTP/1.1\r\nHost: t\r\nContent-Length: 1x\r\n\r\n",
+        ),
+        ("a header line without a colon", b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Note\r\n\r\n"),
+        ("a folded header line", b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Note: a\r\n b\r\n\r\n"),
+    ];
+    let mut escaped = Vec::new();
+    for (what, request) in cases {
+        let mut c = connect(&app).await;
+        c.write_all(request).await.expect("write");
+        let r = read_response(&mut c).await;
+        let id = r.body["request_id"].as_str().unwrap_or("");
+        if r.status != 400
+            || r.body["code"] != 40000
+            || id.is_empty()
+            || r.header("x-request-id").as_deref() != Some(id)
+        {
+            escaped.push(format!("{what}: {r:?}"));
+        }
+    }
+    assert!(
+        escaped.is_empty(),
+        "not in the envelope:\n{}",
+        escaped.join("\n")
+    );
+}
