@@ -84,6 +84,8 @@ pub struct RedisStats {
     pub heartbeat_batches: BatchSizes,
     pub latency: Histogram,
     pub errors: AtomicU64,
+    /// Calls of a request not sent: its Redis time was spent (`store::one_redis_timeout`).
+    pub unsent: AtomicU64,
     /// Webhook events dropped undelivered (older than LIVEROOM_WEBHOOK_MAX_AGE_SECS).
     pub webhook_dropped: AtomicU64,
     /// Webhook events delivered, and the time from the write to the receiver's 2xx.
@@ -295,6 +297,11 @@ impl Metrics {
             "# HELP liveroom_redis_errors_total Redis calls that failed (unreachable, timed out, refused).\n\
              # TYPE liveroom_redis_errors_total counter\nliveroom_redis_errors_total {}\n",
             redis.errors.load(Ordering::Relaxed)
+        ));
+        out.push_str(&format!(
+            "# HELP liveroom_redis_unsent_total Calls of a request not sent to Redis: the request's time for Redis (LIVEROOM_REDIS_TIMEOUT_MS) was spent.\n\
+             # TYPE liveroom_redis_unsent_total counter\nliveroom_redis_unsent_total {}\n",
+            redis.unsent.load(Ordering::Relaxed)
         ));
         out.push_str(&format!(
             "# HELP liveroom_heartbeat_batch_calls_total Script calls that carried more than one heartbeat (LIVEROOM_HEARTBEAT_BATCH_MAX).\n\

@@ -6,8 +6,9 @@
 //! per busy subject, sent together) and learns the new shared count. A subject is reported only
 //! once this replica has seen a tenth of its limit in the window: a viewer heartbeating every 5 s
 //! costs Redis nothing, while one that sprays requests over N replicas is counted everywhere after
-//! at most N tenths of the limit. So the limit holds across replicas to within that, plus what the
-//! others served in their last 50 ms, and a request never waits for Redis.
+//! at most N tenths of the limit. So steady traffic is held to the limit plus that and what the
+//! others served in their last 50 ms; a burst faster than a report can reach N × the limit
+//! (docs/operations.md, "Rate limits"). A request never waits for Redis.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -237,6 +237,7 @@ impl Config {
                 body_timeout: millis_or_none(s.body_timeout_ms),
                 idle_timeout: millis_or_none(s.idle_timeout_ms),
                 max_connections: s.max_connections,
+                max_connections_per_ip: s.max_connections_per_ip,
             },
             streams: streams(s)?,
             webhooks: webhooks(s)?,

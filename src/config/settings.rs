@@ -194,6 +194,11 @@ pub struct Settings {
     #[arg(long, env = "LIVEROOM_MAX_CONNECTIONS", default_value_t = 20_000)]
     pub max_connections: usize,
 
+    /// Open connections per client address; past it new ones are refused with 429 (0: no limit).
+    /// Off by default: behind a proxy or a NAT every client shares one address.
+    #[arg(long, env = "LIVEROOM_MAX_CONNECTIONS_PER_IP", default_value_t = 0)]
+    pub max_connections_per_ip: usize,
+
     /// Longest token lifetime accepted, `exp` - `iat` (or - now without `iat`); 0: no limit.
     #[arg(long, env = "LIVEROOM_JWT_MAX_TTL_SECS", default_value_t = 604_800)]
     pub jwt_max_ttl_secs: u64,

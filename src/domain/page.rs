@@ -3,7 +3,7 @@ use super::Invalid;
 pub const DEFAULT_PAGE_SIZE: u32 = 20;
 pub const MAX_PAGE_SIZE: u32 = 100;
 
-/// A page request: `page_num` >= 1, `page_size` 1..=100.
+/// A page request: `page_num` 1..=2^32 − 1, `page_size` 1..=100.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {
     pub num: u32,
@@ -16,7 +16,8 @@ impl PageRequest {
         let size = size.unwrap_or(i64::from(DEFAULT_PAGE_SIZE));
         if num < 1 || num > i64::from(u32::MAX) {
             return Err(Invalid::new(format!(
-                "page_num must be 1 or more (got {num})"
+                "page_num must be between 1 and {} (got {num})",
+                u32::MAX
             )));
         }
         if !(1..=i64::from(MAX_PAGE_SIZE)).contains(&size) {

@@ -2,19 +2,21 @@
 //! before a request reaches a handler (docs/operations.md, "Edge limits").
 //!
 //! hyper parses each head once and holds it to [`MAX_HEAD_BYTES`] and [`MAX_HEADERS`] (and its
-//! own 65 534-byte URI). The edge adds the connection cap (a semaphore; past it a canned 503 in one
-//! non-blocking write, without a task), the drain on shutdown, and, in [`stream`], the header and
-//! idle timeouts and the envelope on hyper's own refusals. The body timeout is the request
+//! own 65 534-byte URI). The edge adds the connection caps (a semaphore, and [`PerAddress`]; past
+//! them a canned envelope, see [`refuse`]), the drain on shutdown, and, in [`stream`], the header
+//! and idle timeouts and the envelope on hyper's own refusals. The body timeout is the request
 //! middleware's (it reads the whole body before the handler).
 
 mod stream;
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
+use std::net::IpAddr;
 use std::pin::{Pin, pin};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -25,7 +27,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use poem::Endpoint;
 use poem::http::uri::Scheme;
 use poem::web::{LocalAddr, RemoteAddr};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
 use crate::metrics::Metrics;
@@ -39,6 +42,13 @@ pub const MAX_HEADERS: usize = 64;
 /// How long to wait before accepting again when accepting fails (out of file descriptors):
 /// retrying at once would spin a core while the connections that hold them are served.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+/// Refusals at a cap being written at once, each by a task for at most [`REFUSAL_LINGER`]; past
+/// it a refusal is one non-blocking write and a close (which may reach the client as a reset).
+const MAX_REFUSING: usize = 256;
+/// How long a refusal's task writes, then reads and drops what the client sent (up to
+/// [`REFUSAL_DRAIN`] bytes), so that the client reads the answer instead of a reset.
+const REFUSAL_LINGER: Duration = Duration::from_secs(1);
+const REFUSAL_DRAIN: usize = 256 * 1024;
 
 /// The listener's timeouts and cap (`None`/0: none).
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +57,8 @@ pub struct EdgeLimits {
     pub body_timeout: Option<Duration>,
     pub idle_timeout: Option<Duration>,
     pub max_connections: usize,
+    /// Open connections per client address (`LIVEROOM_MAX_CONNECTIONS_PER_IP`); 0: no limit.
+    pub max_connections_per_ip: usize,
 }
 
 /// The listening socket of this replica, and what its connections may cost.
@@ -77,11 +89,9 @@ impl Edge {
         let local = LocalAddr(self.listener.local_addr()?.into());
         let cap = self.limits.max_connections;
         let places = (cap > 0).then(|| Arc::new(Semaphore::new(cap)));
-        let full = canned(
-            503,
-            50300,
-            &format!("this server has its {cap} connections open"),
-        );
+        let per_ip = self.limits.max_connections_per_ip;
+        let addresses = (per_ip > 0).then(|| Arc::new(PerAddress::new(per_ip)));
+        let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
         let mut http = hyper::server::conn::http1::Builder::new();
         // No head timer of hyper's: it starts again at the end of each answer, so it would close
         // a keep-alive connection at the header timeout; `EdgeStream` tells the two apart.
@@ -105,12 +115,24 @@ impl Edge {
                     continue;
                 }
             };
+            // the address's place first: one address at its cap takes none of the server's
+            let address = match addresses.as_ref().map(|a| a.take(peer.ip())) {
+                Some(None) => {
+                    let message = format!(
+                        "this address has its {per_ip} connections open \
+                         (LIVEROOM_MAX_CONNECTIONS_PER_IP)"
+                    );
+                    self.refuse(stream, &refusing, 429, 42900, &message);
+                    continue;
+                }
+                address => address.flatten(),
+            };
             let place = match places.as_ref().map(|p| p.clone().try_acquire_owned()) {
                 Some(Err(_)) => {
-                    // refused without a task or a read: one non-blocking write, then closed
-                    let _ = stream.try_write(&full);
-                    self.metrics
-                        .observe("other", "", 503, 50300, Duration::ZERO);
+                    let message = format!(
+                        "this server has its {cap} connections open (LIVEROOM_MAX_CONNECTIONS)"
+                    );
+                    self.refuse(stream, &refusing, 503, 50300, &message);
                     continue;
                 }
                 place => place,
@@ -138,7 +160,7 @@ impl Edge {
                     _ = conn => {}
                     _ = cut.changed() => {}
                 }
-                drop(place);
+                drop((place, address));
             });
         }
         drop(self.listener);
@@ -150,6 +172,98 @@ impl Edge {
         }
         drop(cut);
         Ok(())
+    }
+}
+
+impl Edge {
+    /// Refuses a connection at a cap with the envelope (its own request id): written by a task
+    /// that then closes its side and drains what the client sent, for at most
+    /// [`REFUSAL_LINGER`], so the client reads the answer rather than a reset. At most
+    /// [`MAX_REFUSING`] such tasks at once; past them, one non-blocking write and a close.
+    fn refuse(
+        &self,
+        stream: TcpStream,
+        refusing: &Arc<Semaphore>,
+        status: u16,
+        code: i32,
+        message: &str,
+    ) {
+        self.metrics
+            .observe("other", "", status, code, Duration::ZERO);
+        let answer = canned(status, code, message);
+        let Ok(permit) = refusing.clone().try_acquire_owned() else {
+            let _ = stream.try_write(&answer);
+            return;
+        };
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(REFUSAL_LINGER, linger(stream, &answer)).await;
+            drop(permit);
+        });
+    }
+}
+
+/// Writes `answer`, closes the write side, and reads (and drops) what the client sends until it
+/// closes or [`REFUSAL_DRAIN`] bytes.
+async fn linger(mut stream: TcpStream, answer: &[u8]) -> io::Result<()> {
+    stream.write_all(answer).await?;
+    stream.shutdown().await?;
+    let mut scratch = [0u8; 4096];
+    let mut drained = 0;
+    while drained < REFUSAL_DRAIN {
+        match stream.read(&mut scratch).await? {
+            0 => break,
+            n => drained += n,
+        }
+    }
+    Ok(())
+}
+
+/// Open connections per client address, counted as connections open and close (a lock per
+/// connection, none per request). An IPv4 address mapped into IPv6 counts as itself.
+struct PerAddress {
+    max: usize,
+    open: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// A connection's place in its address's count, given back when dropped.
+struct AddressPlace {
+    of: Arc<PerAddress>,
+    ip: IpAddr,
+}
+
+impl PerAddress {
+    fn new(max: usize) -> Self {
+        Self {
+            max,
+            open: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A place for one more connection from `ip`, or None at the cap.
+    fn take(self: &Arc<Self>, ip: IpAddr) -> Option<AddressPlace> {
+        let ip = ip.to_canonical();
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = open.entry(ip).or_insert(0);
+        if *n >= self.max {
+            return None;
+        }
+        *n += 1;
+        Some(AddressPlace {
+            of: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for AddressPlace {
+    fn drop(&mut self) {
+        let mut open = self.of.open.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = open.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.ip);
+            }
+        }
     }
 }
 

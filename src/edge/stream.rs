@@ -126,7 +126,9 @@ impl EdgeStream {
             b"400" => (
                 400,
                 40000,
-                "the request head is malformed (a control character?)".into(),
+                "the request head is malformed: a control character, a bad Content-Length or \
+                 Transfer-Encoding, or not HTTP/1.x"
+                    .into(),
             ),
             b"414" => (
                 414,

@@ -130,6 +130,34 @@ impl Authenticator {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, key).map_err(|e| e.to_string())
     }
 
+    /// The lifetime rule (docs/api.md, "Decisions"): `iat` no later than now + leeway, and, with a
+    /// maximum, `exp` − now and `exp` − `iat` both within it. Both only get truer as time passes,
+    /// so a token the token cache holds stays within the rule.
+    fn check_lifetime(&self, claims: &Claims, now: u64) -> Result<(), String> {
+        if let Some(iat) = claims
+            .iat
+            .filter(|&iat| iat > now.saturating_add(LEEWAY_SECS))
+        {
+            return Err(format!(
+                "invalid token: issued in the future (iat {iat}, now {now}, leeway {LEEWAY_SECS} s)"
+            ));
+        }
+        if self.max_ttl_secs == 0 {
+            return Ok(());
+        }
+        // a token that never expires is a credential that can never be taken back
+        let lifetime = claims
+            .exp
+            .saturating_sub(claims.iat.map_or(now, |iat| iat.min(now)));
+        if lifetime > self.max_ttl_secs {
+            return Err(format!(
+                "invalid token: it lives {lifetime} s (exp - min(iat, now)), more than the {} s allowed",
+                self.max_ttl_secs
+            ));
+        }
+        Ok(())
+    }
+
     /// The caller a token proves, or why it proves nothing.
     pub fn verify(&self, token: &str) -> Result<Profile, String> {
         if token.len() > MAX_TOKEN_BYTES {
@@ -138,20 +166,7 @@ impl Authenticator {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| format!("invalid token: {e}"))?;
         let claims = data.claims;
-        if self.max_ttl_secs > 0 {
-            // a token that never expires is a credential that can never be taken back
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0);
-            let lifetime = claims.exp.saturating_sub(claims.iat.unwrap_or(now));
-            if lifetime > self.max_ttl_secs {
-                return Err(format!(
-                    "invalid token: it lives {lifetime} s (exp - iat), more than the {} s allowed",
-                    self.max_ttl_secs
-                ));
-            }
-        }
+        self.check_lifetime(&claims, unix_now())?;
         let user_id = UserId::parse(&claims.sub).map_err(|e| format!("invalid token: {e}"))?;
         let nick = claims
             .nick
@@ -171,6 +186,12 @@ impl Authenticator {
             admin: claims.admin,
         })
     }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// The verified caller of an endpoint.

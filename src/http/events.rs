@@ -374,6 +374,10 @@ impl ApiResponse for RoomEventStream {
 
 /// `ms-seq`, both parts 64-bit numbers as Redis's stream ids are (a bigger one would end the
 /// stream at once with Redis's error).
+/// How far ahead of Redis's clock a `Last-Event-ID` may be: the clocks of a cluster's nodes (the
+/// log's, and the one `TIME` asks) may differ a little.
+const FUTURE_ID_LEEWAY_MS: u64 = 1000;
+
 fn is_stream_id(raw: &str) -> bool {
     let number = |s: &str| s.bytes().all(|b| b.is_ascii_digit()) && s.parse::<u64>().is_ok();
     raw.split_once('-')
@@ -437,7 +441,21 @@ impl EventsApi {
         let (events, user) = (self.state.store.events(), caller.user_id());
         events.may_watch(&id, user).await?;
         let last = match last_event_id.0.as_deref().map(str::trim) {
-            Some(raw) if is_stream_id(raw) => raw.to_owned(),
+            Some(raw) if is_stream_id(raw) => {
+                // an id from the future would skip every event until then: refused
+                let now = events.redis_now_ms().await?;
+                let ms = raw
+                    .split_once('-')
+                    .and_then(|(ms, _)| ms.parse::<u64>().ok())
+                    .unwrap_or(u64::MAX);
+                if ms > now.saturating_add(FUTURE_ID_LEEWAY_MS) {
+                    return Err(ApiError::BadRequest(format!(
+                        "Last-Event-ID {raw} is from the future (Redis's clock is at {now} ms): \
+                         resume with an id the stream sent, or without the header"
+                    )));
+                }
+                raw.to_owned()
+            }
             Some(raw) => {
                 return Err(ApiError::BadRequest(format!(
                     "Last-Event-ID must be an event id such as 1700000000000-0 (got {raw:?})"

@@ -54,7 +54,7 @@ pub(super) async fn serve<E: Endpoint>(
         {
             return poem::error::ResponseError::as_response(&ApiError::from(e));
         }
-        match ep.call(req).await {
+        match crate::store::one_redis_timeout(ep.call(req)).await {
             Ok(resp) => resp.into_response(),
             Err(e) => envelope_error(e, &method, &path).into_response(),
         }

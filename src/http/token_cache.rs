@@ -44,12 +44,14 @@ pub struct TokenCache {
     misses: AtomicU64,
 }
 
-/// The two claims that bound an entry's life, read again from a token that just verified.
+/// The claims that bound an entry's life, read again from a token that just verified.
 #[derive(serde::Deserialize)]
 struct Window {
     exp: u64,
     #[serde(default)]
     nbf: Option<u64>,
+    #[serde(default)]
+    iat: Option<u64>,
 }
 
 impl TokenCache {
@@ -99,9 +101,12 @@ impl TokenCache {
         self.misses.fetch_add(1, Ordering::Relaxed);
         let profile = verify(token)?;
         if let Some(window) = window_of(token) {
+            // nor before `iat` - leeway (the verifier's rule; it holds once it held, unless the
+            // clock steps back)
             let usable_from = window
                 .nbf
-                .map_or(0, |nbf| nbf.saturating_sub(self.leeway_secs));
+                .max(window.iat)
+                .map_or(0, |t| t.saturating_sub(self.leeway_secs));
             let usable_until = window.exp.saturating_add(self.leeway_secs);
             if usable_from <= now && now < usable_until {
                 entries.insert(
@@ -144,7 +149,7 @@ impl TokenCache {
     }
 }
 
-/// `exp` and `nbf` of a token's payload (None if it cannot be read: then it is not cached).
+/// `exp`, `nbf` and `iat` of a token's payload (None if it cannot be read: then it is not cached).
 fn window_of(token: &str) -> Option<Window> {
     let payload = token.split('.').nth(1)?;
     let json = URL_SAFE_NO_PAD.decode(payload).ok()?;

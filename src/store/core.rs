@@ -1,6 +1,8 @@
 //! What every handle of the store shares: the connection, the script runner, the key schema and
 //! the scripts, the timings, and this replica's count of its own changes to the indexes.
 
+use std::cell::Cell;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -39,6 +41,21 @@ macro_rules! handle {
     };
 }
 pub(super) use handle;
+
+tokio::task_local! {
+    /// When the Redis time of the request being served ends: `LIVEROOM_REDIS_TIMEOUT_MS` after
+    /// its first call (set then).
+    static REQUEST_DEADLINE: Cell<Option<Instant>>;
+}
+
+/// Runs a request's handler with one Redis timeout for the whole request: its calls share
+/// `LIVEROOM_REDIS_TIMEOUT_MS` from the first one, and once it is spent the next call fails at
+/// once (503/50300) without reaching Redis, so a request never waits for two timeouts in a row
+/// (a room created, then its index write and its anchor's count each timing out, say). Calls
+/// outside it (background work, an event stream's body) each have the whole timeout.
+pub async fn one_redis_timeout<F: Future>(handler: F) -> F::Output {
+    REQUEST_DEADLINE.scope(Cell::new(None), handler).await
+}
 
 pub struct Core {
     conn: Connection,
@@ -127,17 +144,41 @@ impl Core {
         invocation: &redis::ScriptInvocation<'_>,
     ) -> StoreResult<T> {
         let mut conn = self.conn.clone();
-        let started = Instant::now();
-        let answer = tokio::time::timeout(self.timeout, invocation.invoke_async(&mut conn)).await;
+        let (started, limit) = self.time_left()?;
+        let answer = tokio::time::timeout(limit, invocation.invoke_async(&mut conn)).await;
         self.observed(started, answer)
     }
 
     /// One plain command, bounded like `eval`.
     pub(super) async fn command<T: FromRedisValue>(&self, cmd: redis::Cmd) -> StoreResult<T> {
         let mut conn = self.conn.clone();
-        let started = Instant::now();
-        let answer = tokio::time::timeout(self.timeout, cmd.query_async(&mut conn)).await;
+        let (started, limit) = self.time_left()?;
+        let answer = tokio::time::timeout(limit, cmd.query_async(&mut conn)).await;
         self.observed(started, answer)
+    }
+
+    /// Now, and how long a call may wait for Redis: the store's timeout, or within a request
+    /// (`one_redis_timeout`) what is left of it; none left is Unavailable, not sent.
+    fn time_left(&self) -> StoreResult<(Instant, Duration)> {
+        let now = Instant::now();
+        let deadline = REQUEST_DEADLINE.try_with(|deadline| match deadline.get() {
+            Some(d) => d,
+            None => {
+                let d = now + self.timeout;
+                deadline.set(Some(d));
+                d
+            }
+        });
+        match deadline {
+            Err(_) => Ok((now, self.timeout)),
+            Ok(d) if d > now => Ok((now, d - now)),
+            Ok(_) => {
+                self.stats.unsent.fetch_add(1, Ordering::Relaxed);
+                Err(StoreError::Unavailable(
+                    "the request's time for redis is spent (LIVEROOM_REDIS_TIMEOUT_MS)".into(),
+                ))
+            }
+        }
     }
 
     /// Counts a call for /metrics and turns a timeout into Unavailable.

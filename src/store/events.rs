@@ -186,6 +186,12 @@ impl EventLog {
         .await
     }
 
+    /// Redis's clock, unix ms (`TIME`): what the log's ids are made of.
+    pub async fn redis_now_ms(&self) -> StoreResult<u64> {
+        let (secs, micros): (u64, u64) = self.command(redis::cmd("TIME")).await?;
+        Ok(secs * 1000 + micros / 1000)
+    }
+
     /// The id of the log's newest event ("0-0" when it has none): a watcher starting now reads
     /// after it.
     pub async fn last_event_id(&self, id: &LiveId) -> StoreResult<String> {

@@ -35,6 +35,7 @@ use redis::Value;
 
 pub use crate::metrics::Gauges;
 pub use connection::{Connection, RedisTarget};
+pub use core::one_redis_timeout;
 pub use discovery::Discovery;
 pub use events::EventLog;
 pub use events::{StoredEvent, Watcher};

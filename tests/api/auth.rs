@@ -150,6 +150,44 @@ async fn bad_tokens_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_issued_in_the_future_is_refused_and_its_lifetime_runs_from_now() {
+    let app = spawn_app().await;
+    let now = now_secs();
+    let (year, week) = (365 * 86_400, 604_800);
+    for claims in [
+        // the token: a year ahead, a week long by exp - iat
+        json!({"sub": "u", "iat": now + year, "exp": now + year + week}),
+        // issued beyond the leeway, however short
+        json!({"sub": "u", "iat": now + 120, "exp": now + 600}),
+        // an old iat does not lengthen a lifetime measured from now
+        json!({"sub": "u", "iat": now - 60, "exp": now + week + 3600}),
+    ] {
+        let t = token_with(claims.clone());
+        // twice: the second time past the token cache, which must not let it through either
+        for _ in 0..2 {
+            let a = list_with(&app, Some(&t)).await;
+            assert_eq!(a.status.as_u16(), 401, "{claims}: {:?}", a.body);
+            assert_401(&a);
+        }
+    }
+    // within the leeway: accepted, and again from the cache
+    let t = token_with(json!({"sub": "u", "iat": now + 10, "exp": now + 600}));
+    for _ in 0..2 {
+        list_with(&app, Some(&t)).await.assert_ok();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_issued_in_the_future_is_refused_without_a_maximum_lifetime() {
+    let mut s = test_settings();
+    s.jwt_max_ttl_secs = 0;
+    let app = spawn_app_with(s).await;
+    let now = now_secs();
+    let t = token_with(json!({"sub": "u", "iat": now + 3600, "exp": now + 7200}));
+    assert_401(&list_with(&app, Some(&t)).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_authorization_headers_are_refused() {
     let app = spawn_app().await;
     let resp = app

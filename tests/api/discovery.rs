@@ -449,6 +449,31 @@ async fn search_pages_follow_the_contract() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_num_out_of_range_names_the_real_range() {
+    let app = spawn_app().await;
+    for query in [
+        "page_num=0",
+        "page_num=4294967296",
+        "page_num=9223372036854775807",
+    ] {
+        for a in [
+            search_raw(&app, query, "viewer").await,
+            list_raw(&app, query, "viewer").await,
+        ] {
+            a.assert_error(400, 40000);
+            let message = a.body["message"].as_str().unwrap_or_default();
+            assert!(
+                message.contains("page_num must be between 1 and 4294967295"),
+                "{query}: {message}"
+            );
+        }
+    }
+    // the top of the range is a page (past the end: empty)
+    let a = list_raw(&app, "page_num=4294967295", "viewer").await;
+    assert_eq!(a.assert_ok()["list"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keywords_over_64_characters_are_refused() {
     let app = spawn_app().await;
     let id = app.create_room("a1", &"字".repeat(64)).await;

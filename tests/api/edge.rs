@@ -246,10 +246,49 @@ async fn past_the_connection_cap_new_connections_are_refused_while_open_ones_are
         assert_eq!(healthz(&mut c).await.status, 200);
         open.push(c);
     }
-    let mut fourth = connect(&app).await;
-    let refused = read_response(&mut fourth).await;
-    refused.assert_envelope(503, 50300);
-    closed(&mut fourth).await;
+    // refused clients that send their request at once, as clients do: each reads the envelope
+    // (not a reset), with its own request id
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let answers = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let body = "x".repeat(16 * 1024);
+        let request = format!(
+            "POST /client/live/room/instance HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let refused: Vec<_> = (0..40)
+            .map(|_| {
+                let mut c = std::net::TcpStream::connect(&addr).expect("connect");
+                let written = c.write_all(request.as_bytes());
+                (c, written)
+            })
+            .collect();
+        refused
+            .into_iter()
+            .map(|(mut c, written)| {
+                c.set_read_timeout(Some(PATIENCE)).expect("timeout");
+                let mut answer = Vec::new();
+                let read = c.read_to_end(&mut answer);
+                (written.is_ok() && read.is_ok(), answer)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .expect("refused clients");
+    let mut ids = std::collections::HashSet::new();
+    for (clean, answer) in answers {
+        let text = String::from_utf8_lossy(&answer);
+        assert!(clean, "a reset: {text:?}");
+        let (head, body) = text.split_once("\r\n\r\n").expect("an answer");
+        assert!(head.starts_with("HTTP/1.1 503"), "{head}");
+        let body: Value = serde_json::from_str(body).expect("json");
+        assert_eq!(body["code"], 50300, "{body}");
+        let message = body["message"].as_str().unwrap_or("");
+        assert!(message.contains("LIVEROOM_MAX_CONNECTIONS"), "{message}");
+        let id = body["request_id"].as_str().expect("request_id").to_owned();
+        assert!(head.contains(&format!("x-request-id: {id}")), "{head}");
+        assert!(ids.insert(id), "a request id twice: {body}");
+    }
     assert_eq!(healthz(&mut open[0]).await.status, 200);
     // a place freed is a place to take
     drop(open.pop());
@@ -268,6 +307,64 @@ async fn past_the_connection_cap_new_connections_are_refused_while_open_ones_are
             }
         },
     )
+    .await;
+}
+
+async fn connect_from(app: &TestApp, ip: &str) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(format!("{ip}:0").parse().expect("addr"))
+        .expect("bind");
+    let addr = app
+        .base
+        .trim_start_matches("http://")
+        .parse()
+        .expect("addr");
+    socket.connect(addr).await.expect("connect")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_per_address_cap_an_address_is_refused_while_others_are_served() {
+    let mut s = test_settings();
+    s.max_connections = 4;
+    s.max_connections_per_ip = 2;
+    let app = spawn_app_with(s).await;
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let mut c = connect_from(&app, "127.0.0.1").await;
+        assert_eq!(healthz(&mut c).await.status, 200);
+        open.push(c);
+    }
+    for _ in 0..3 {
+        let mut refused = connect_from(&app, "127.0.0.1").await;
+        refused
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            .await
+            .expect("write");
+        let answer = read_response(&mut refused).await;
+        answer.assert_envelope(429, 42900);
+        let message = answer.body["message"].as_str().unwrap_or("");
+        assert!(
+            message.contains("LIVEROOM_MAX_CONNECTIONS_PER_IP"),
+            "{message}"
+        );
+        closed(&mut refused).await;
+    }
+    // another address is served up to the server's cap: the refused ones took none of its places
+    for _ in 0..2 {
+        let mut other = connect_from(&app, "127.0.0.2").await;
+        assert_eq!(healthz(&mut other).await.status, 200);
+        open.push(other);
+    }
+    let mut third = connect_from(&app, "127.0.0.3").await;
+    read_response(&mut third).await.assert_envelope(503, 50300);
+    assert_eq!(healthz(&mut open[0]).await.status, 200);
+    // a connection closed gives its address a place back
+    drop(open.remove(0));
+    eventually(Duration::from_secs(10), "a freed address place", || async {
+        let mut c = connect_from(&app, "127.0.0.1").await;
+        (healthz(&mut c).await.status == 200).then_some(())
+    })
     .await;
 }
 
@@ -632,4 +729,65 @@ async fn input_that_looks_empty_or_carries_control_characters_is_40000() {
     let a = app.get("/client/live/room/list", &nul_nick).await;
     a.assert_error(400, 40000);
     assert!(a.body["message"].as_str().unwrap_or("").contains("nick"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_malformed_request_is_answered_in_the_envelope_with_a_request_id() {
+    let app = spawn_app().await;
+    let cases: [(&str, &[u8]); 14] = [
+        (
+            "a Content-Length over 2^64",
+            b"POST /client/live/room/instance HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+        ),
+        (
+            "Transfer-Encoding: identity",
+            b"POST /client/live/room/instance HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: identity\r\n\r\n{}",
+        ),
+        (
+            "chunked in HTTP/1.0",
+            b"POST /client/live/room/instance HTTP/1.0\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        ),
+        ("a raw 0xFF in a header name", b"GET /healthz HTTP/1.1\r\nHost: t\r\nX\xffA: a\r\n\r\n"),
+        ("a bare CR in a header value", b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Note: a\rb\r\n\r\n"),
+        (
+            "two different Content-Lengths",
+            b"POST /client/live/room/instance HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+        ),
+        (
+            "Transfer-Encoding: xchunked",
+            b"POST /client/live/room/instance HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: xchunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+        ),
+        (
+            "Transfer-Encoding not ending in chunked",
+            b"POST /client/live/room/instance HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+        ),
+        ("a space in a header name", b"GET /healthz HTTP/1.1\r\nHost: t\r\nX Note: a\r\n\r\n"),
+        ("a space before the colon", b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Note : a\r\n\r\n"),
+        ("a raw 0xFF in the path", b"GET /heal\xffthz HTTP/1.1\r\nHost: t\r\n\r\n"),
+        (
+            "a Content-Length that is not a number",
+            b"POST /client/live/room/instance HTTP/1.1\r\nHost: t\r\nContent-Length: 1x\r\n\r\n",
+        ),
+        ("a header line without a colon", b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Note\r\n\r\n"),
+        ("a folded header line", b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Note: a\r\n b\r\n\r\n"),
+    ];
+    let mut escaped = Vec::new();
+    for (what, request) in cases {
+        let mut c = connect(&app).await;
+        c.write_all(request).await.expect("write");
+        let r = read_response(&mut c).await;
+        let id = r.body["request_id"].as_str().unwrap_or("");
+        if r.status != 400
+            || r.body["code"] != 40000
+            || id.is_empty()
+            || r.header("x-request-id").as_deref() != Some(id)
+        {
+            escaped.push(format!("{what}: {r:?}"));
+        }
+    }
+    assert!(
+        escaped.is_empty(),
+        "not in the envelope:\n{}",
+        escaped.join("\n")
+    );
 }

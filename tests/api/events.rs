@@ -491,3 +491,37 @@ async fn extends_updated_carries_small_extends_and_announces_large_ones() {
     let info = app.info(&id, "anchor").await;
     assert_eq!(info.assert_ok()["extends"], large);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_last_event_id_from_the_future_is_refused() {
+    let app = spawn_app().await;
+    let id = app.create_room("anchor", "future").await;
+    app.start(&id, "anchor").await.assert_ok();
+    let year_ms = 365 * 86_400 * 1000;
+    let ahead = format!("{}-0", now_secs() * 1000 + year_ms);
+    for future in [
+        ahead.as_str(),
+        "18446744073709551615-0",
+        "99999999999999999999-0",
+    ] {
+        let refused = SseClient::open(&app, &id, "anchor", Some(future))
+            .await
+            .err()
+            .expect("refused");
+        refused.assert_error(400, 40000);
+        let message = refused.body["message"].as_str().unwrap_or("");
+        assert!(message.contains("Last-Event-ID"), "{message}");
+    }
+    // an id the stream sent resumes as before
+    let mut sse = SseClient::open(&app, &id, "anchor", None).await.unwrap();
+    app.join(&id, "u1").await.assert_ok();
+    let seen = sse.until("member_joined").await;
+    drop(sse);
+    app.join(&id, "u2").await.assert_ok();
+    let last = seen.last().unwrap().id.clone();
+    let mut resumed = SseClient::open(&app, &id, "anchor", Some(&last))
+        .await
+        .unwrap();
+    let after = resumed.until("member_joined").await;
+    assert_eq!(after.last().unwrap().data["user_id"], "u2");
+}

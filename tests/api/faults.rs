@@ -204,3 +204,102 @@ async fn rooms_acknowledged_before_a_crash_survive_with_aof() {
         .await;
     assert_eq!(list.assert_ok()["total_count"], 20);
 }
+
+/// A TCP proxy in front of a Redis: it forwards both ways until the app sends `trigger`; from then
+/// on it holds everything the app sends (Redis looks stalled), keeping what it held, until
+/// `release`.
+struct StallingProxy {
+    url: String,
+    held: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    release: tokio::sync::watch::Sender<bool>,
+}
+
+impl StallingProxy {
+    async fn start(redis: &RedisServer, trigger: &'static [u8]) -> Self {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("redis://{}", listener.local_addr().unwrap());
+        let upstream = format!("127.0.0.1:{}", redis.port);
+        let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stalled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (release, released) = tokio::sync::watch::channel(false);
+        let held_by = held.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let server = tokio::net::TcpStream::connect(&upstream).await.unwrap();
+                let (mut client_rx, mut client_tx) = client.into_split();
+                let (mut server_rx, mut server_tx) = server.into_split();
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut server_rx, &mut client_tx).await;
+                });
+                let (held, stalled, mut released) =
+                    (held_by.clone(), stalled.clone(), released.clone());
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        let n = match client_rx.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => n,
+                        };
+                        let chunk = &buf[..n];
+                        if chunk.windows(trigger.len()).any(|w| w == trigger) {
+                            stalled.store(true, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        if stalled.load(std::sync::atomic::Ordering::SeqCst) {
+                            held.lock().unwrap().extend_from_slice(chunk);
+                            let _ = released.wait_for(|r| *r).await;
+                        }
+                        if server_tx.write_all(chunk).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Self { url, held, release }
+    }
+
+    fn held(&self) -> String {
+        String::from_utf8_lossy(&self.held.lock().unwrap()).into_owned()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_waits_for_one_redis_timeout_never_two() {
+    let redis = RedisServer::start(&[]);
+    // Redis stalls at the room's index write, the second of create's three round trips in a row
+    // (the room; its index; the anchor's open rooms): both later ones time out or fail
+    let proxy = StallingProxy::start(&redis, b"idx:{rooms}:g:").await;
+    let mut s = settings_for(&redis);
+    s.redis_url = proxy.url.clone();
+    s.redis_timeout_ms = 300;
+    s.max_open_rooms_per_user = 10;
+    let app = spawn_app_with(s).await;
+    let a = app
+        .request(
+            reqwest::Method::POST,
+            "/client/live/room/instance",
+            Some(&token("anchor")),
+            Some(serde_json::json!({"title": "t"})),
+        )
+        .await;
+    // the room is made (its index is repaired later), so it is answered, not refused
+    a.assert_ok();
+    let held = proxy.held();
+    assert!(held.contains("idx:{rooms}:g:"), "{held}");
+    // the index write took the request's Redis time: the open-rooms write was not waited for
+    assert_eq!(app.metric("liveroom_redis_unsent_total").await, Some(1));
+    let _ = proxy.release.send(true);
+
+    // stalled from a request's first call: one timeout, 503/50300
+    let proxy = StallingProxy::start(&redis, b"EVALSHA").await;
+    let mut s = settings_for(&redis);
+    s.redis_url = proxy.url.clone();
+    s.redis_timeout_ms = 300;
+    let app = spawn_app_with(s).await;
+    let a = app
+        .info("live_0192f0c1a2b34c5d8e9f0a1b2c3d4e5f", "anchor")
+        .await;
+    a.assert_error(503, 50300);
+    let _ = proxy.release.send(true);
+}
