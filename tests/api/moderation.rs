@@ -611,12 +611,23 @@ async fn a_kick_does_constant_work_whatever_the_crowd() {
     assert_eq!(d.assert_ok()["removed"], true);
     redis.cli(&["ECHO", "kick-end"]).await.expect("echo");
     let lines = monitor.until("kick-end").await;
-    let inside: Vec<&String> = lines
+    let window: Vec<&String> = lines
         .iter()
         .skip_while(|l| !l.contains("kick-start"))
-        .filter(|l| l.contains(" lua]"))
         .collect();
-    assert!(!inside.is_empty() && inside.len() <= 30, "{inside:#?}");
+    // each call's own commands (MONITOR shows a script's as `lua` lines right after its call):
+    // the kick's scripts, and any card refresh the sweep or a join left due, run a few each
+    let mut calls: Vec<Vec<&String>> = Vec::new();
+    for line in &window {
+        if !line.contains(" lua]") {
+            calls.push(Vec::new());
+        } else if let Some(call) = calls.last_mut() {
+            call.push(line);
+        }
+    }
+    let most = calls.iter().map(Vec::len).max().unwrap_or(0);
+    assert!(most > 0 && most <= 30, "{calls:#?}");
+    let inside: Vec<&String> = calls.into_iter().flatten().collect();
     // the crowd's keys are touched only by O(log N) commands on one member
     for line in inside
         .iter()
