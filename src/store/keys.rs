@@ -109,6 +109,12 @@ impl Keys {
         format!("{}user:{{{user_id}}}:open", self.prefix)
     }
 
+    /// The anchor's reservations of rooms being created (a zset in the user's slot: live_id ->
+    /// deadline ms), counted with `open_rooms` by the quota (open_slot.lua).
+    pub fn open_reserved(&self, user_id: &str) -> String {
+        format!("{}user:{{{user_id}}}:opening", self.prefix)
+    }
+
     /// The user's open event streams over all replicas (a zset: stream id -> expiry ms), in
     /// the user's slot, for the per-user stream cap.
     pub fn sse_streams(&self, user_id: &str) -> String {

@@ -74,6 +74,7 @@ pub struct Scripts {
     pub user_leave: Script,
     pub user_release: Script,
     pub user_imid: Script,
+    pub open_slot: Script,
     // global indexes
     pub index_sync: Script,
     pub search: Script,
@@ -131,6 +132,7 @@ impl Scripts {
             user_leave: Script::new(include_str!("lua/user_leave.lua")),
             user_release: Script::new(include_str!("lua/user_release.lua")),
             user_imid: Script::new(include_str!("lua/user_imid.lua")),
+            open_slot: Script::new(include_str!("lua/open_slot.lua")),
             index_sync: index(include_str!("lua/index_sync.lua")),
             search: index(include_str!("lua/search.lua")),
             page: Script::new(include_str!("lua/page.lua")),
@@ -174,6 +176,7 @@ impl Scripts {
             ("user_leave", &self.user_leave),
             ("user_release", &self.user_release),
             ("user_imid", &self.user_imid),
+            ("open_slot", &self.open_slot),
             ("index_sync", &self.index_sync),
             ("search", &self.search),
             ("page", &self.page),

@@ -308,6 +308,14 @@ fn every_call_passes_the_keys_its_script_declares() {
         check(&s, &UserImid { user: &u, fresh: 1 }),
         check(
             &s,
+            &OpenSlot {
+                anchor: "u",
+                room: r,
+                change: SlotChange::Open,
+            },
+        ),
+        check(
+            &s,
             &IndexSync {
                 room: r,
                 version: 1,
