@@ -180,6 +180,16 @@ impl Keys {
         ]
     }
 
+    /// The intents of changes that span slots (intent.lua): rooms whose follow-ups are owed,
+    /// by when the sweep carries them out, and who owes them (token and anchor).
+    pub fn followups_named(&self) -> [(&'static str, String); 2] {
+        let p = &self.prefix;
+        [
+            ("followups", format!("{p}idx:{{rooms}}:followups")),
+            ("followup_of", format!("{p}idx:{{rooms}}:followup_of")),
+        ]
+    }
+
     /// Members online on the whole platform, kept as members come and go (a gauge).
     /// A key of its own slot: joins and leaves of every room update it.
     pub fn online_total(&self) -> String {
@@ -266,7 +276,11 @@ mod tests {
         for key in keys.index() {
             assert_eq!(hash_tag(&key), "rooms");
         }
-        for key in keys.sweep_schedule() {
+        for key in keys
+            .sweep_schedule()
+            .into_iter()
+            .chain(keys.followups_named().map(|(_, k)| k))
+        {
             assert_eq!(hash_tag(&key), "rooms");
         }
         assert_eq!(hash_tag(&format!("{}x", keys.gram_prefix())), "rooms");

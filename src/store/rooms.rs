@@ -5,6 +5,7 @@ use super::calls;
 use std::sync::Arc;
 
 use super::core::{Core, handle};
+use super::intents::After;
 use super::{StoreError, StoreResult};
 use crate::domain::ids::{LiveId, UserId};
 use crate::domain::profile::Profile;
@@ -25,21 +26,23 @@ impl Rooms {
     /// anchor's im_userid in parallel (plus two the first time a user is seen), the room, the index.
     pub async fn create(&self, new: NewRoom, anchor: &Profile) -> StoreResult<Room> {
         let id = LiveId::generate();
-        // the anchor's slot is taken before the room exists (CONTRACT section 8)
-        let reserved = self.reserve_open_room(anchor.user_id.as_str(), &id).await?;
-        let created = self.create_reserved(&id, new, anchor).await;
         let anchor_id = anchor.user_id.as_str();
-        match &created {
-            Ok(room) => {
-                self.sync_index(room).await;
+        // the anchor's slot is taken before the room exists (CONTRACT section 8)
+        let reserved = self.reserve_open_room(anchor_id, &id).await?;
+        // then the intent: whatever happens next, the reservation and the index follow the room
+        let owing = match self.intend(&id, anchor_id).await {
+            Ok(owing) => owing,
+            Err(e) => {
                 if reserved {
-                    self.open_rooms_changed(anchor_id, &id, true).await;
+                    self.open_rooms_changed(anchor_id, &id, false).await;
                 }
+                return Err(e);
             }
-            // the room does not exist: its reservation goes (or lapses at its deadline)
-            Err(_) if reserved => self.open_rooms_changed(anchor_id, &id, false).await,
-            Err(_) => {}
-        }
+        };
+        let created = self.create_reserved(&id, new, anchor).await;
+        // the room does not exist when the create failed: its reservation goes
+        let after = created.as_ref().map_or(After::Gone, After::Room);
+        self.settle(owing, after, 0, None).await;
         created
     }
 
@@ -95,20 +98,23 @@ impl Rooms {
     /// Starts the live (anchor only). On a live room it answers the room, as a heartbeat.
     pub async fn start(&self, id: &LiveId, user: &UserId) -> StoreResult<Room> {
         let t = self.timings();
-        let calls::StartReply { room, due_in_ms } = self
+        let owing = self.intend(id, user.as_str()).await?;
+        let started = self
             .call(&calls::Start {
                 room: id,
                 user,
                 window_ms: t.member_window_ms,
                 close_ms: t.anchor_close_ms,
             })
-            .await?;
+            .await;
+        let calls::StartReply { room, due_in_ms } = match started {
+            Ok(reply) => reply,
+            Err(e) => return Err(self.failed(owing, e).await),
+        };
         self.note_events(id);
-        if let Some(due_in) = due_in_ms {
-            // the anchor's presence began: the room comes due when it may lapse
-            self.schedule_sweep_after(id, due_in as i64).await;
-        }
-        self.sync_index(&room).await;
+        // the anchor's presence began: the room comes due when it may lapse
+        let sweep_in = due_in_ms.map(|due_in| due_in as i64);
+        self.settle(owing, After::Room(&room), 0, sweep_in).await;
         Ok(room)
     }
 
@@ -120,19 +126,24 @@ impl Rooms {
 
     /// Stops the live as its anchor, or (`admin`) any live room, with `reason: admin`.
     pub async fn stop_as(&self, id: &LiveId, user: &UserId, admin: bool) -> StoreResult<Room> {
-        let calls::StopReply { room, held } = self
+        // (an admin does not know the anchor before the script: a replay finds it)
+        let owing = self
+            .intend(id, if admin { "" } else { user.as_str() })
+            .await?;
+        let stopped = self
             .call(&calls::Stop {
                 room: id,
                 user,
                 window_ms: self.window(),
                 authority: calls::Authority::of(admin),
             })
-            .await?;
-        self.note_events(id);
-        self.sync_index(&room).await;
-        self.room_ended(id, held).await;
-        self.open_rooms_changed(&room.anchor.user_id, id, false)
             .await;
+        let calls::StopReply { room, held } = match stopped {
+            Ok(reply) => reply,
+            Err(e) => return Err(self.failed(owing, e).await),
+        };
+        self.note_events(id);
+        self.settle(owing, After::Room(&room), held, None).await;
         Ok(room)
     }
 
@@ -145,19 +156,24 @@ impl Rooms {
 
     /// Deletes the room as its anchor, or (`admin`) any room.
     pub async fn delete_as(&self, id: &LiveId, user: &UserId, admin: bool) -> StoreResult<()> {
-        let calls::DeleteReply { held, anchor } = self
+        let owing = self
+            .intend(id, if admin { "" } else { user.as_str() })
+            .await?;
+        let deleted = self
             .call(&calls::Delete {
                 room: id,
                 user,
                 log_ttl_ms: self.deleted_log_ttl_ms(),
                 authority: calls::Authority::of(admin),
             })
-            .await?;
+            .await;
+        let calls::DeleteReply { held, anchor } = match deleted {
+            Ok(reply) => reply,
+            Err(e) => return Err(self.failed(owing, e).await),
+        };
         self.note_events(id);
-        self.unindex(id).await;
-        self.room_ended(id, held).await;
-        let anchor = anchor.unwrap_or_else(|| user.as_str().to_owned());
-        self.open_rooms_changed(&anchor, id, false).await;
+        let owing = owing.with_anchor(anchor);
+        self.settle(owing, After::Gone, held, None).await;
         Ok(())
     }
 

@@ -83,6 +83,7 @@ pub struct Scripts {
     pub card: Script,
     pub schedule: Script,
     pub claim: Script,
+    pub intent: Script,
     pub reschedule: Script,
     pub lease: Script,
     pub ratelimit: Script,
@@ -140,6 +141,7 @@ impl Scripts {
             card: index(include_str!("lua/card.lua")),
             schedule: Script::new(include_str!("lua/schedule.lua")),
             claim: Script::new(include_str!("lua/claim.lua")),
+            intent: Script::new(include_str!("lua/intent.lua")),
             reschedule: Script::new(include_str!("lua/reschedule.lua")),
         }
     }
@@ -184,6 +186,7 @@ impl Scripts {
             ("card", &self.card),
             ("schedule", &self.schedule),
             ("claim", &self.claim),
+            ("intent", &self.intent),
             ("reschedule", &self.reschedule),
             ("lease", &self.lease),
             ("ratelimit", &self.ratelimit),

@@ -222,15 +222,21 @@ async fn a_replica_dying_mid_release_leaves_nothing_behind() {
     ];
     let close_at = app.key("idx:{rooms}:close_at");
     let purge_at = app.key("idx:{rooms}:purge_at");
+    let [followups, followup_of] = [
+        app.key("idx:{rooms}:followups"),
+        app.key("idx:{rooms}:followup_of"),
+    ];
     let claimed = shared_redis()
         .cli(&[
             "EVAL",
             include_str!("../../src/store/lua/claim.lua"),
-            "4",
+            "6",
             &schedule,
             &claims,
             &close_at,
             &purge_at,
+            &followups,
+            &followup_of,
             "5000",
             "200",
             "dead-replica",

@@ -371,6 +371,14 @@ fn every_call_passes_the_keys_its_script_declares() {
         ),
         check(
             &s,
+            &Intent {
+                room: r,
+                token: "t",
+                op: IntentOp::Done,
+            },
+        ),
+        check(
+            &s,
             &Claim {
                 lease_ms: 1,
                 max: 1,

@@ -1,0 +1,245 @@
+//! Changes that span slots (issue 25): a replica that dies right after a room's own script
+//! leaves the follow-ups (lists, search, the anchor's rooms, the server list, the quota, the
+//! online total) to any other replica, which finishes them from the room's intent. The "dead"
+//! replica is a store whose follow-ups are abandoned after each room script
+//! (`Store::abandon_follow_ups`); what a client sees is read through a healthy app.
+
+use std::time::Duration;
+
+use liveroom::config::Settings;
+use liveroom::domain::ids::{LiveId, UserId};
+use liveroom::store::{Connection, Store};
+use serde_json::json;
+
+use super::helpers::*;
+
+/// Within this, another replica has finished what the dead one left.
+const CONVERGES: Duration = Duration::from_secs(30);
+
+/// A replica that dies right after each room script: its follow-ups never run.
+async fn dying_replica(settings: &Settings) -> Store {
+    let config = liveroom::config::Config::try_from(settings.clone()).expect("config");
+    let conn = Connection::open(&config.redis.target, config.redis.timeout)
+        .await
+        .expect("redis");
+    let store = liveroom::app::state(&config, conn).store;
+    store.abandon_follow_ups();
+    store
+}
+
+fn admin_token() -> String {
+    token_with(json!({"sub": "ops", "exp": now_secs() + 3600, "admin": true}))
+}
+
+fn live_id(raw: &str) -> LiveId {
+    LiveId::parse(raw).expect("a live_id")
+}
+
+fn user(raw: &str) -> UserId {
+    UserId::parse(raw).expect("a user id")
+}
+
+/// The room's status in a list answer's rows (None: not listed).
+fn status_in(answer: &Answer, id: &str) -> Option<i64> {
+    answer.assert_ok()["list"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["live_id"] == id))
+        .map(|row| row["live_status"].as_i64().unwrap_or(-1))
+}
+
+/// Where a client sees the room: (in the live list, its status in search, in the anchor's
+/// `mine`, in the server's list).
+async fn seen(app: &TestApp, id: &str, title: &str, anchor: &str) -> [Option<i64>; 4] {
+    let live = app
+        .get("/client/live/room/list?page_size=100", &token("viewer"))
+        .await;
+    let search = app
+        .get(
+            &format!("/client/live/room?keyword={title}&page_size=100"),
+            &token("viewer"),
+        )
+        .await;
+    let mine = app
+        .get("/client/live/room/mine?page_size=100", &token(anchor))
+        .await;
+    let server = app
+        .get(
+            &format!("/server/live/rooms?anchor_id={anchor}&page_size=100"),
+            &admin_token(),
+        )
+        .await;
+    [
+        status_in(&live, id),
+        status_in(&search, id),
+        status_in(&mine, id),
+        status_in(&server, id),
+    ]
+}
+
+async fn converges(app: &TestApp, id: &str, title: &str, anchor: &str, want: [Option<i64>; 4]) {
+    eventually(CONVERGES, &format!("{title}: seen as {want:?}"), || async {
+        (seen(app, id, title, anchor).await == want).then_some(())
+    })
+    .await;
+}
+
+/// A create with a quota of one: its place is taken (a second create answers the quota).
+async fn quota_taken(app: &TestApp, anchor: &str) -> bool {
+    let answer = app
+        .request(
+            reqwest::Method::POST,
+            "/client/live/room/instance",
+            Some(&token(anchor)),
+            Some(json!({"title": "one more"})),
+        )
+        .await;
+    match answer.code() {
+        0 => {
+            // it was free: give the place back for the next look
+            let id = answer.body["data"]["live_id"].as_str().unwrap_or_default();
+            app.delete(id, anchor).await.assert_ok();
+            false
+        }
+        _ => {
+            answer.assert_error(429, 42900);
+            true
+        }
+    }
+}
+
+fn quota_of_one() -> Settings {
+    let mut s = test_settings();
+    s.max_open_rooms_per_user = 1;
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_abandoned_after_the_rooms_script_is_finished_by_another_replica() {
+    let s = quota_of_one();
+    let app = spawn_app_with(s.clone()).await;
+    let dead = dying_replica(&s).await;
+    let title = "abandonedstop";
+    let id = app.create_room("stopper", title).await;
+    app.start(&id, "stopper").await.assert_ok();
+    converges(&app, &id, title, "stopper", [Some(1); 4]).await;
+    dead.rooms()
+        .stop(&live_id(&id), &user("stopper"))
+        .await
+        .expect("stopped");
+    assert_eq!(app.info(&id, "viewer").await.assert_ok()["live_status"], 2);
+    converges(
+        &app,
+        &id,
+        title,
+        "stopper",
+        [None, Some(2), Some(2), Some(2)],
+    )
+    .await;
+    // the ended room gave its place back
+    eventually(CONVERGES, "the quota's place is free", || async {
+        (!quota_taken(&app, "stopper").await).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_abandoned_after_the_rooms_script_is_finished_by_another_replica() {
+    let s = quota_of_one();
+    let app = spawn_app_with(s.clone()).await;
+    let dead = dying_replica(&s).await;
+    // the anchor's own delete, and an admin's (which learns the anchor only from the room)
+    for (title, admin) in [("abandoneddelete", false), ("abandonedadmindelete", true)] {
+        let id = app.create_room("deleter", title).await;
+        app.start(&id, "deleter").await.assert_ok();
+        converges(&app, &id, title, "deleter", [Some(1); 4]).await;
+        dead.rooms()
+            .delete_as(&live_id(&id), &user("deleter"), admin)
+            .await
+            .expect("deleted");
+        app.info(&id, "viewer").await.assert_error(404, 40400);
+        converges(&app, &id, title, "deleter", [None; 4]).await;
+        eventually(CONVERGES, "the quota's place is free", || async {
+            (!quota_taken(&app, "deleter").await).then_some(())
+        })
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_abandoned_after_the_rooms_script_is_finished_by_another_replica() {
+    let s = quota_of_one();
+    let app = spawn_app_with(s.clone()).await;
+    let dead = dying_replica(&s).await;
+    let title = "abandonedcreate";
+    let input = liveroom::domain::room::NewRoomInput {
+        title: title.to_owned(),
+        ..Default::default()
+    };
+    let zone = liveroom::config::Config::try_from(s.clone())
+        .expect("config")
+        .zone;
+    let new = liveroom::domain::room::NewRoom::parse(input, zone).expect("a valid room");
+    let anchor = liveroom::domain::profile::Profile {
+        user_id: user("creator"),
+        looks: liveroom::domain::profile::Looks {
+            nick: "creator".to_owned(),
+            avatar: String::new(),
+            extends: Default::default(),
+        },
+        admin: false,
+    };
+    let room = dead.rooms().create(new, &anchor).await.expect("created");
+    let id = room.live_id.to_string();
+    converges(
+        &app,
+        &id,
+        title,
+        "creator",
+        [None, Some(0), Some(0), Some(0)],
+    )
+    .await;
+    // the room holds the anchor's one place, for good (its reservation became membership)
+    assert!(quota_taken(&app, "creator").await);
+    app.delete(&id, "creator").await.assert_ok();
+    assert!(!quota_taken(&app, "creator").await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_stop_abandoned_after_the_rooms_script_is_finished_by_another_replica() {
+    let s = quota_of_one();
+    let app = spawn_app_with(s.clone()).await;
+    let dead = dying_replica(&s).await;
+    let title = "abandonedadminstop";
+    let id = app.create_room("stopped", title).await;
+    app.start(&id, "stopped").await.assert_ok();
+    dead.rooms()
+        .stop_as(&live_id(&id), &user("ops"), true)
+        .await
+        .expect("stopped");
+    converges(
+        &app,
+        &id,
+        title,
+        "stopped",
+        [None, Some(2), Some(2), Some(2)],
+    )
+    .await;
+    eventually(CONVERGES, "the quota's place is free", || async {
+        (!quota_taken(&app, "stopped").await).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_abandoned_after_the_rooms_script_is_finished_by_another_replica() {
+    let s = test_settings();
+    let app = spawn_app_with(s.clone()).await;
+    let dead = dying_replica(&s).await;
+    let title = "abandonedstart";
+    let id = app.create_room("starter", title).await;
+    dead.rooms()
+        .start(&live_id(&id), &user("starter"))
+        .await
+        .expect("started");
+    converges(&app, &id, title, "starter", [Some(1); 4]).await;
+}
