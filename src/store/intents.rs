@@ -21,6 +21,10 @@ use crate::domain::room::{LiveStatus, Room};
 /// intent: a request's own follow-ups take a few round trips, far less than this.
 const FOLLOW_UP_GRACE_MS: u64 = 5_000;
 
+/// How long the online total remembers that it counted a room's end: longer than the room owes
+/// it (two days, `lib.lua` `end_room`), so that a replay never counts an end twice.
+const ONLINE_END_KEPT_MS: u64 = 3 * 24 * 3_600_000;
+
 /// What the room is after its own change: the follow-ups converge the other slots to it.
 pub(super) enum After<'a> {
     Room(&'a Room),
@@ -68,7 +72,8 @@ impl Core {
     }
 
     /// The request's follow-ups of its change, then the intent goes. `held`: the members the
-    /// change set aside (they leave the online total and are released by the room's sweep);
+    /// change set aside (they are released by the room's sweep; the room owes them to the
+    /// online total, which the follow-ups settle);
     /// `sweep_in`: the room comes due on the sweep schedule within that many ms. A failure is
     /// logged, not answered (the room's change has happened): the sweep replays the intent.
     pub(super) async fn settle(
@@ -82,7 +87,6 @@ impl Core {
             // the test hook: this "process" dies right after the room's script
             return;
         }
-        self.count_online(-held);
         let sweep_in = if held > 0 { Some(0) } else { sweep_in };
         let done = async {
             self.follow_up(&owing.room, &owing.anchor, after, sweep_in)
@@ -135,10 +139,16 @@ impl Core {
         after: After<'_>,
         sweep_in: Option<i64>,
     ) -> StoreResult<()> {
+        let ended = match &after {
+            After::Room(room) => room.live_status == LiveStatus::Ended,
+            After::Gone => true,
+        };
+        if ended {
+            self.settle_online(id).await?;
+        }
         match after {
             After::Room(room) => {
-                let open = room.live_status != LiveStatus::Ended;
-                self.try_open_rooms_changed(&room.anchor.user_id, id, open)
+                self.try_open_rooms_changed(&room.anchor.user_id, id, !ended)
                     .await?;
                 self.try_sync_index(room).await?;
             }
@@ -157,6 +167,28 @@ impl Core {
         if let Some(delay) = sweep_in {
             self.schedule_sweep(id, delay).await?;
         }
+        Ok(())
+    }
+
+    /// The members an ended room held leave the online total, once (the room owes them until
+    /// then: `lib.lua` `end_room`, `online_end.lua`).
+    async fn settle_online(self: &Arc<Self>, id: &LiveId) -> StoreResult<()> {
+        let [.., owed_key] = self.keys().room(id);
+        let owed: Option<i64> = self
+            .command(redis::cmd("GET").arg(&owed_key).clone())
+            .await?;
+        let Some(held) = owed else {
+            return Ok(());
+        };
+        self.call(&calls::OnlineEnd {
+            room: id,
+            held,
+            keep_ms: ONLINE_END_KEPT_MS,
+        })
+        .await?;
+        let _: i64 = self
+            .command(redis::cmd("DEL").arg(&owed_key).clone())
+            .await?;
         Ok(())
     }
 

@@ -84,6 +84,7 @@ pub struct Scripts {
     pub schedule: Script,
     pub claim: Script,
     pub intent: Script,
+    pub online_end: Script,
     pub reschedule: Script,
     pub lease: Script,
     pub ratelimit: Script,
@@ -142,6 +143,7 @@ impl Scripts {
             schedule: Script::new(include_str!("lua/schedule.lua")),
             claim: Script::new(include_str!("lua/claim.lua")),
             intent: Script::new(include_str!("lua/intent.lua")),
+            online_end: Script::new(include_str!("lua/online_end.lua")),
             reschedule: Script::new(include_str!("lua/reschedule.lua")),
         }
     }
@@ -187,6 +189,7 @@ impl Scripts {
             ("schedule", &self.schedule),
             ("claim", &self.claim),
             ("intent", &self.intent),
+            ("online_end", &self.online_end),
             ("reschedule", &self.reschedule),
             ("lease", &self.lease),
             ("ratelimit", &self.ratelimit),

@@ -243,3 +243,50 @@ async fn a_start_abandoned_after_the_rooms_script_is_finished_by_another_replica
         .expect("started");
     converges(&app, &id, title, "starter", [Some(1); 4]).await;
 }
+
+/// `members_online` after a replica died right after ending a room of N members: the room owes
+/// them to the total, and another replica's replay takes them off it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_online_converges_after_an_abandoned_stop_or_delete() {
+    let s = test_settings();
+    let app = spawn_app_with(s.clone()).await;
+    let dead = dying_replica(&s).await;
+    let online = |want: u64| {
+        let app = &app;
+        async move {
+            eventually(CONVERGES, &format!("members_online {want}"), || async {
+                (app.metric("liveroom_members_online").await == Some(want)).then_some(())
+            })
+            .await
+        }
+    };
+    let stopped = app.create_room("gauged", "gauged stop").await;
+    let deleted = app.create_room("gauged", "gauged delete").await;
+    for id in [&stopped, &deleted] {
+        app.start(id, "gauged").await.assert_ok();
+    }
+    for i in 0..5 {
+        app.join(&stopped, &format!("s{i}")).await.assert_ok();
+    }
+    for i in 0..3 {
+        app.join(&deleted, &format!("d{i}")).await.assert_ok();
+    }
+    online(8).await;
+    dead.rooms()
+        .stop(&live_id(&stopped), &user("gauged"))
+        .await
+        .expect("stopped");
+    online(3).await;
+    dead.rooms()
+        .delete(&live_id(&deleted), &user("gauged"))
+        .await
+        .expect("deleted");
+    online(0).await;
+    // and a healthy stop counts its members off once, not again when anything is replayed
+    let again = app.create_room("gauged", "gauged again").await;
+    app.start(&again, "gauged").await.assert_ok();
+    app.join(&again, "a0").await.assert_ok();
+    online(1).await;
+    app.stop(&again, "gauged").await.assert_ok();
+    online(0).await;
+}

@@ -371,6 +371,14 @@ fn every_call_passes_the_keys_its_script_declares() {
         ),
         check(
             &s,
+            &OnlineEnd {
+                room: r,
+                held: 1,
+                keep_ms: 1,
+            },
+        ),
+        check(
+            &s,
             &Intent {
                 room: r,
                 token: "t",
