@@ -113,33 +113,50 @@ fn quota_of_one() -> Settings {
     s
 }
 
+/// A live room of `anchor` ended (stopped, or deleted) by the dying replica, as its anchor or
+/// (`admin`, which learns the anchor only from the room) an admin: another replica finishes what
+/// follows, and the room's quota place comes free.
+async fn ended_by_a_dying_replica(
+    app: &TestApp,
+    dead: &Store,
+    anchor: &str,
+    title: &str,
+    delete: bool,
+    admin: bool,
+) {
+    let id = app.create_room(anchor, title).await;
+    app.start(&id, anchor).await.assert_ok();
+    converges(app, &id, title, anchor, [Some(1); 4]).await;
+    let by = user(if admin { "ops" } else { anchor });
+    let want = if delete {
+        dead.rooms()
+            .delete_as(&live_id(&id), &by, admin)
+            .await
+            .expect("deleted");
+        app.info(&id, "viewer").await.assert_error(404, 40400);
+        [None; 4]
+    } else {
+        dead.rooms()
+            .stop_as(&live_id(&id), &by, admin)
+            .await
+            .expect("stopped");
+        assert_eq!(app.info(&id, "viewer").await.assert_ok()["live_status"], 2);
+        [None, Some(2), Some(2), Some(2)]
+    };
+    converges(app, &id, title, anchor, want).await;
+    eventually(CONVERGES, "the quota's place is free", || async {
+        (!quota_taken(app, anchor).await).then_some(())
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_abandoned_after_the_rooms_script_is_finished_by_another_replica() {
     let s = quota_of_one();
     let app = spawn_app_with(s.clone()).await;
     let dead = dying_replica(&s).await;
-    let title = "abandonedstop";
-    let id = app.create_room("stopper", title).await;
-    app.start(&id, "stopper").await.assert_ok();
-    converges(&app, &id, title, "stopper", [Some(1); 4]).await;
-    dead.rooms()
-        .stop(&live_id(&id), &user("stopper"))
-        .await
-        .expect("stopped");
-    assert_eq!(app.info(&id, "viewer").await.assert_ok()["live_status"], 2);
-    converges(
-        &app,
-        &id,
-        title,
-        "stopper",
-        [None, Some(2), Some(2), Some(2)],
-    )
-    .await;
-    // the ended room gave its place back
-    eventually(CONVERGES, "the quota's place is free", || async {
-        (!quota_taken(&app, "stopper").await).then_some(())
-    })
-    .await;
+    ended_by_a_dying_replica(&app, &dead, "stopper", "abandonedstop", false, false).await;
+    ended_by_a_dying_replica(&app, &dead, "stopper", "abandonedadminstop", false, true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,22 +164,8 @@ async fn a_delete_abandoned_after_the_rooms_script_is_finished_by_another_replic
     let s = quota_of_one();
     let app = spawn_app_with(s.clone()).await;
     let dead = dying_replica(&s).await;
-    // the anchor's own delete, and an admin's (which learns the anchor only from the room)
-    for (title, admin) in [("abandoneddelete", false), ("abandonedadmindelete", true)] {
-        let id = app.create_room("deleter", title).await;
-        app.start(&id, "deleter").await.assert_ok();
-        converges(&app, &id, title, "deleter", [Some(1); 4]).await;
-        dead.rooms()
-            .delete_as(&live_id(&id), &user("deleter"), admin)
-            .await
-            .expect("deleted");
-        app.info(&id, "viewer").await.assert_error(404, 40400);
-        converges(&app, &id, title, "deleter", [None; 4]).await;
-        eventually(CONVERGES, "the quota's place is free", || async {
-            (!quota_taken(&app, "deleter").await).then_some(())
-        })
-        .await;
-    }
+    ended_by_a_dying_replica(&app, &dead, "deleter", "abandoneddelete", true, false).await;
+    ended_by_a_dying_replica(&app, &dead, "deleter", "abandonedadmindelete", true, true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -202,32 +205,6 @@ async fn a_create_abandoned_after_the_rooms_script_is_finished_by_another_replic
     assert!(quota_taken(&app, "creator").await);
     app.delete(&id, "creator").await.assert_ok();
     assert!(!quota_taken(&app, "creator").await);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_admin_stop_abandoned_after_the_rooms_script_is_finished_by_another_replica() {
-    let s = quota_of_one();
-    let app = spawn_app_with(s.clone()).await;
-    let dead = dying_replica(&s).await;
-    let title = "abandonedadminstop";
-    let id = app.create_room("stopped", title).await;
-    app.start(&id, "stopped").await.assert_ok();
-    dead.rooms()
-        .stop_as(&live_id(&id), &user("ops"), true)
-        .await
-        .expect("stopped");
-    converges(
-        &app,
-        &id,
-        title,
-        "stopped",
-        [None, Some(2), Some(2), Some(2)],
-    )
-    .await;
-    eventually(CONVERGES, "the quota's place is free", || async {
-        (!quota_taken(&app, "stopped").await).then_some(())
-    })
-    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -289,4 +266,45 @@ async fn members_online_converges_after_an_abandoned_stop_or_delete() {
     online(1).await;
     app.stop(&again, "gauged").await.assert_ok();
     online(0).await;
+}
+
+/// The offline close is the sweep's own change: a sweeping replica that dies right after the
+/// close script leaves the room's follow-ups to another replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_close_abandoned_after_the_rooms_script_is_finished_by_another_replica() {
+    let mut s = quota_of_one();
+    s.heartbeat_interval_ms = 100;
+    s.heartbeat_misses = 2;
+    s.anchor_offline_close_ms = 300;
+    // no replica sweeps but the dying one, until the healthy one below
+    s.sweep_interval_ms = 3_600_000;
+    let quiet = spawn_app_with(s.clone()).await;
+    let dead = dying_replica(&s).await;
+    let title = "abandonedclose";
+    let id = quiet.create_room("silent", title).await;
+    quiet.start(&id, "silent").await.assert_ok();
+    converges(&quiet, &id, title, "silent", [Some(1); 4]).await;
+    eventually(CONVERGES, "the dying replica closed the room", || async {
+        let report = dead.sweep().run("dying").await.expect("swept");
+        (report.closed == 1).then_some(())
+    })
+    .await;
+    assert_eq!(
+        quiet.info(&id, "viewer").await.assert_ok()["live_status"],
+        2
+    );
+    s.sweep_interval_ms = 50;
+    let healthy = spawn_app_with(s).await;
+    converges(
+        &healthy,
+        &id,
+        title,
+        "silent",
+        [None, Some(2), Some(2), Some(2)],
+    )
+    .await;
+    eventually(CONVERGES, "the quota's place is free", || async {
+        (!quota_taken(&healthy, "silent").await).then_some(())
+    })
+    .await;
 }
