@@ -40,9 +40,13 @@ impl Rooms {
             }
         };
         let created = self.create_reserved(&id, new, anchor).await;
-        // the room does not exist when the create failed: its reservation goes
-        let after = created.as_ref().map_or(After::Gone, After::Room);
-        self.settle(owing, after, 0, None).await;
+        match &created {
+            Ok(room) => self.settle(owing, After::Room(room), 0, None).await,
+            // Redis did not answer: the room may exist; the sweep replays from what it finds
+            Err(StoreError::Unavailable(_) | StoreError::Internal(_)) => {}
+            // refused: the room does not exist, its reservation goes
+            Err(_) => self.settle(owing, After::Gone, 0, None).await,
+        }
         created
     }
 
