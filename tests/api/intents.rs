@@ -151,21 +151,18 @@ async fn ended_by_a_dying_replica(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stop_abandoned_after_the_rooms_script_is_finished_by_another_replica() {
+async fn a_stop_or_delete_abandoned_after_the_rooms_script_is_finished_by_another_replica() {
     let s = quota_of_one();
     let app = spawn_app_with(s.clone()).await;
     let dead = dying_replica(&s).await;
-    ended_by_a_dying_replica(&app, &dead, "stopper", "abandonedstop", false, false).await;
-    ended_by_a_dying_replica(&app, &dead, "stopper", "abandonedadminstop", false, true).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_delete_abandoned_after_the_rooms_script_is_finished_by_another_replica() {
-    let s = quota_of_one();
-    let app = spawn_app_with(s.clone()).await;
-    let dead = dying_replica(&s).await;
-    ended_by_a_dying_replica(&app, &dead, "deleter", "abandoneddelete", true, false).await;
-    ended_by_a_dying_replica(&app, &dead, "deleter", "abandonedadmindelete", true, true).await;
+    for (title, delete, admin) in [
+        ("abandonedstop", false, false),
+        ("abandonedadminstop", false, true),
+        ("abandoneddelete", true, false),
+        ("abandonedadmindelete", true, true),
+    ] {
+        ended_by_a_dying_replica(&app, &dead, "ender", title, delete, admin).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
