@@ -22,8 +22,9 @@ handle! {
 }
 
 impl Rooms {
-    /// Creates a room with the caller as its anchor. Round trips: the chat_id counter and the
-    /// anchor's im_userid in parallel (plus two the first time a user is seen), the room, the index.
+    /// Creates a room with the caller as its anchor. Round trips: the anchor's quota slot, the
+    /// intent, the room (`create_reserved`), its follow-ups (the slot, the index) and the intent's
+    /// removal (store/intents.rs).
     pub async fn create(&self, new: NewRoom, anchor: &Profile) -> StoreResult<Room> {
         let id = LiveId::generate();
         let anchor_id = anchor.user_id.as_str();
