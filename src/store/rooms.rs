@@ -189,17 +189,22 @@ impl Rooms {
         user: &UserId,
         extends: &Extends,
     ) -> StoreResult<Room> {
-        let room = self
+        let owing = self.intend(id, user.as_str()).await?;
+        let changed = self
             .call(&calls::Extends {
                 room: id,
                 user,
                 window_ms: self.window(),
                 extends_json: &extends.to_json(),
             })
-            .await?;
+            .await;
+        let room = match changed {
+            Ok(room) => room,
+            Err(e) => return Err(self.failed(owing, e).await),
+        };
         self.note_events(id);
         // list rows show the extends: the index (the room's card) follows
-        self.sync_index(&room).await;
+        self.settle(owing, After::Room(&room), 0, None).await;
         Ok(room)
     }
 }

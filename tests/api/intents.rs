@@ -218,6 +218,42 @@ async fn a_start_abandoned_after_the_rooms_script_is_finished_by_another_replica
     converges(&app, &id, title, "starter", [Some(1); 4]).await;
 }
 
+/// The extends a list row shows follow the room even when the replica that changed them died
+/// right after the room's script.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_extends_change_abandoned_after_the_rooms_script_is_finished_by_another_replica() {
+    let s = test_settings();
+    let app = spawn_app_with(s.clone()).await;
+    let dead = dying_replica(&s).await;
+    let id = app.create_room("extender", "abandonedextends").await;
+    app.start(&id, "extender").await.assert_ok();
+    converges(&app, &id, "abandonedextends", "extender", [Some(1); 4]).await;
+    let extends = liveroom::domain::room::Extends::parse(
+        "extends",
+        [("level".to_owned(), "9".to_owned())].into(),
+    )
+    .expect("valid extends");
+    dead.rooms()
+        .set_extends(&live_id(&id), &user("extender"), &extends)
+        .await
+        .expect("changed");
+    eventually(
+        CONVERGES,
+        "the live list's row shows the new extends",
+        || async {
+            let live = app
+                .get("/client/live/room/list?page_size=100", &token("viewer"))
+                .await;
+            let row = live.assert_ok()["list"]
+                .as_array()
+                .and_then(|rows| rows.iter().find(|r| r["live_id"] == id.as_str()))
+                .cloned()?;
+            (row["extends"] == json!({"level": "9"})).then_some(())
+        },
+    )
+    .await;
+}
+
 /// `members_online` after a replica died right after ending a room of N members: the room owes
 /// them to the total, and another replica's replay takes them off it once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
