@@ -74,6 +74,8 @@ pub struct Core {
     pub(super) heartbeats: std::sync::OnceLock<HeartbeatQueue>,
     /// Changes this replica made to the indexes (see `Discovery::generation`).
     index_changes: AtomicU64,
+    /// The test hook of `Store::abandon_follow_ups`.
+    pub(super) abandon_follow_ups: std::sync::atomic::AtomicBool,
 }
 
 impl Core {
@@ -97,6 +99,7 @@ impl Core {
             event_log,
             heartbeats: std::sync::OnceLock::new(),
             index_changes: AtomicU64::new(0),
+            abandon_follow_ups: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

@@ -22,7 +22,7 @@ impl Core {
         }
     }
 
-    async fn try_sync_index(self: &Arc<Self>, room: &Room) -> StoreResult<()> {
+    pub(super) async fn try_sync_index(self: &Arc<Self>, room: &Room) -> StoreResult<()> {
         let t = self.timings();
         let close_at = room.anchor_seen_ms + t.anchor_close_ms as i64;
         let purge_at = if room.live_status == LiveStatus::Ended && t.ended_retention_ms > 0 {
@@ -90,14 +90,7 @@ impl Core {
         });
     }
 
-    pub(super) async fn unindex(self: &Arc<Self>, id: &LiveId) {
-        if let Err(e) = self.try_unindex(id).await {
-            tracing::warn!(live_id = %id, error = %e, "index removal failed; retrying");
-            self.repair_index_later(id.clone());
-        }
-    }
-
-    async fn try_unindex(self: &Arc<Self>, id: &LiveId) -> StoreResult<()> {
+    pub(super) async fn try_unindex(self: &Arc<Self>, id: &LiveId) -> StoreResult<()> {
         // a delete carries no version, times, text, anchor or card: the script ignores them
         let done = self
             .call(&calls::IndexSync {

@@ -13,11 +13,11 @@ pub struct Keys {
 }
 
 /// The keys of one room, in the order every per-room script takes them (see lua/lib.lua).
-pub type RoomKeys = [String; 10];
+pub type RoomKeys = [String; 11];
 
 /// Each of a room's keys: its name in the scripts' key contract (lib.lua's `--! KEYS:` header),
 /// and what follows `room:{id}` in it; in the order every per-room script takes them.
-const ROOM_KEYS: [(&str, &str); 10] = [
+const ROOM_KEYS: [(&str, &str); 11] = [
     // the room's hash
     ("room", ""),
     // zset: user -> last heartbeat ms
@@ -37,15 +37,18 @@ const ROOM_KEYS: [(&str, &str); 10] = [
     ("leaving_entries", ":leaving_entries"),
     // bans: user -> end of the ban (ms); expires with its last ban, goes with the room
     ("bans", ":bans"),
+    // the members an ended room held, owed to the online total until its follow-ups take
+    // them off it exactly once (online_end.lua); outlives a delete, expires in two days
+    ("online_owed", ":online_owed"),
 ];
 
 /// The names of a room's keys, in the scripts' order (lib.lua's `--! KEYS:` header; checked by
 /// store/calls/contract.rs).
 #[cfg(test)]
-pub const ROOM_KEY_NAMES: [&str; 10] = {
-    let mut names = [""; 10];
+pub const ROOM_KEY_NAMES: [&str; 11] = {
+    let mut names = [""; 11];
     let mut i = 0;
-    while i < 10 {
+    while i < 11 {
         names[i] = ROOM_KEYS[i].0;
         i += 1;
     }
@@ -81,7 +84,7 @@ impl Keys {
     }
 
     /// A room's keys with their names in the key contract.
-    pub fn room_named(&self, id: &LiveId) -> [(&'static str, String); 10] {
+    pub fn room_named(&self, id: &LiveId) -> [(&'static str, String); 11] {
         ROOM_KEYS.map(|(name, suffix)| (name, self.room_key(id, suffix)))
     }
 
@@ -107,6 +110,12 @@ impl Keys {
     /// The anchor's rooms not ended (a set, in the user's slot), for the open-rooms quota.
     pub fn open_rooms(&self, user_id: &str) -> String {
         format!("{}user:{{{user_id}}}:open", self.prefix)
+    }
+
+    /// The anchor's reservations of rooms being created (a zset in the user's slot: live_id ->
+    /// deadline ms), counted with `open_rooms` by the quota (open_slot.lua).
+    pub fn open_reserved(&self, user_id: &str) -> String {
+        format!("{}user:{{{user_id}}}:opening", self.prefix)
     }
 
     /// The user's open event streams over all replicas (a zset: stream id -> expiry ms), in
@@ -174,10 +183,26 @@ impl Keys {
         ]
     }
 
+    /// The intents of changes that span slots (intent.lua): rooms whose follow-ups are owed,
+    /// by when the sweep carries them out, and who owes them (token and anchor).
+    pub fn followups_named(&self) -> [(&'static str, String); 2] {
+        let p = &self.prefix;
+        [
+            ("followups", format!("{p}idx:{{rooms}}:followups")),
+            ("followup_of", format!("{p}idx:{{rooms}}:followup_of")),
+        ]
+    }
+
     /// Members online on the whole platform, kept as members come and go (a gauge).
     /// A key of its own slot: joins and leaves of every room update it.
     pub fn online_total(&self) -> String {
         format!("{}stat:{{online}}", self.prefix)
+    }
+
+    /// The rooms whose end the online total has counted (a zset in the total's slot: live_id ->
+    /// when the record may go), so that replaying a room's follow-ups counts its end once.
+    pub fn online_ended(&self) -> String {
+        format!("{}stat:{{online}}:ended", self.prefix)
     }
 
     pub fn live(&self) -> String {
@@ -260,7 +285,11 @@ mod tests {
         for key in keys.index() {
             assert_eq!(hash_tag(&key), "rooms");
         }
-        for key in keys.sweep_schedule() {
+        for key in keys
+            .sweep_schedule()
+            .into_iter()
+            .chain(keys.followups_named().map(|(_, k)| k))
+        {
             assert_eq!(hash_tag(&key), "rooms");
         }
         assert_eq!(hash_tag(&format!("{}x", keys.gram_prefix())), "rooms");

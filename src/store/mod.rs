@@ -17,6 +17,7 @@ mod events;
 mod heartbeats;
 mod index;
 pub mod inspect;
+mod intents;
 mod keys;
 mod moderation;
 mod presence;
@@ -221,6 +222,15 @@ impl Store {
     /// Redis call counts and latency, for /metrics.
     pub fn redis_stats(&self) -> &crate::metrics::RedisStats {
         &self.core.stats
+    }
+
+    /// A test hook: from now on, changes that span slots stop right after the room's own
+    /// script, as if this process died there (their intents are left for the sweep).
+    #[doc(hidden)]
+    pub fn abandon_follow_ups(&self) {
+        self.core
+            .abandon_follow_ups
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Whether Redis answers now (for `/readyz`).

@@ -5,10 +5,15 @@ use super::calls;
 use std::sync::Arc;
 
 use super::core::{Core, handle};
+use super::intents::After;
 use super::{StoreError, StoreResult};
 use crate::domain::ids::{LiveId, UserId};
 use crate::domain::profile::Profile;
 use crate::domain::room::{Extends, LiveStatus, NewRoom, Room};
+
+/// How long an open-rooms reservation holds the anchor's slot when its create never finishes
+/// (the create's own failure path, or the replay of its follow-ups, releases it sooner).
+const OPEN_RESERVATION_TTL_MS: u64 = 60_000;
 
 handle! {
     /// A room's life: create, read, start, stop, delete, extends, and the media server's
@@ -17,10 +22,43 @@ handle! {
 }
 
 impl Rooms {
-    /// Creates a room with the caller as its anchor. Round trips: the chat_id counter and the
-    /// anchor's im_userid in parallel (plus two the first time a user is seen), the room, the index.
+    /// Creates a room with the caller as its anchor. Round trips: the anchor's quota slot, the
+    /// intent, the room (`create_reserved`), its follow-ups (the slot, the index) and the intent's
+    /// removal (store/intents.rs).
     pub async fn create(&self, new: NewRoom, anchor: &Profile) -> StoreResult<Room> {
-        self.check_open_rooms(anchor.user_id.as_str()).await?;
+        let id = LiveId::generate();
+        let anchor_id = anchor.user_id.as_str();
+        // the anchor's slot is taken before the room exists (CONTRACT section 8)
+        let reserved = self.reserve_open_room(anchor_id, &id).await?;
+        // then the intent: whatever happens next, the reservation and the index follow the room
+        let owing = match self.intend(&id, anchor_id).await {
+            Ok(owing) => owing,
+            Err(e) => {
+                if reserved {
+                    self.open_rooms_changed(anchor_id, &id, false).await;
+                }
+                return Err(e);
+            }
+        };
+        let created = self.create_reserved(&id, new, anchor).await;
+        match &created {
+            Ok(room) => self.settle(owing, After::Room(room), 0, None).await,
+            // Redis did not answer: the room may exist; the sweep replays from what it finds
+            Err(StoreError::Unavailable(_) | StoreError::Internal(_)) => {}
+            // refused: the room does not exist, its reservation goes
+            Err(_) => self.settle(owing, After::Gone, 0, None).await,
+        }
+        created
+    }
+
+    /// The room itself, once its slot is reserved. Round trips: the chat_id counter and the
+    /// anchor's im_userid in parallel (plus two the first time a user is seen), the room.
+    async fn create_reserved(
+        &self,
+        id: &LiveId,
+        new: NewRoom,
+        anchor: &Profile,
+    ) -> StoreResult<Room> {
         let chat_id = redis::cmd("INCR")
             .arg(self.keys().chat_id_counter())
             .clone();
@@ -28,7 +66,6 @@ impl Rooms {
             self.command::<i64>(chat_id),
             self.im_userid(&anchor.user_id)
         )?;
-        let id = LiveId::generate();
         let mut fields: Vec<(&'static str, String)> = Vec::with_capacity(14);
         let mut field = |k: &'static str, v: String| fields.push((k, v));
         field("live_id", id.to_string());
@@ -50,17 +87,12 @@ impl Rooms {
         field("publish_expire_at", publish_expire_at.to_string());
         field("chat_id", chat_id.to_string());
         field("pk_id", String::new());
-        let room = self
-            .call(&calls::Create {
-                room: &id,
-                window_ms: self.window(),
-                fields: &fields,
-            })
-            .await?;
-        self.sync_index(&room).await;
-        self.open_rooms_changed(anchor.user_id.as_str(), &id, true)
-            .await;
-        Ok(room)
+        self.call(&calls::Create {
+            room: id,
+            window_ms: self.window(),
+            fields: &fields,
+        })
+        .await
     }
 
     /// One room as it is now: one round trip.
@@ -71,20 +103,23 @@ impl Rooms {
     /// Starts the live (anchor only). On a live room it answers the room, as a heartbeat.
     pub async fn start(&self, id: &LiveId, user: &UserId) -> StoreResult<Room> {
         let t = self.timings();
-        let calls::StartReply { room, due_in_ms } = self
+        let owing = self.intend(id, user.as_str()).await?;
+        let started = self
             .call(&calls::Start {
                 room: id,
                 user,
                 window_ms: t.member_window_ms,
                 close_ms: t.anchor_close_ms,
             })
-            .await?;
+            .await;
+        let calls::StartReply { room, due_in_ms } = match started {
+            Ok(reply) => reply,
+            Err(e) => return Err(self.failed(owing, e).await),
+        };
         self.note_events(id);
-        if let Some(due_in) = due_in_ms {
-            // the anchor's presence began: the room comes due when it may lapse
-            self.schedule_sweep_after(id, due_in as i64).await;
-        }
-        self.sync_index(&room).await;
+        // the anchor's presence began: the room comes due when it may lapse
+        let sweep_in = due_in_ms.map(|due_in| due_in as i64);
+        self.settle(owing, After::Room(&room), 0, sweep_in).await;
         Ok(room)
     }
 
@@ -96,19 +131,24 @@ impl Rooms {
 
     /// Stops the live as its anchor, or (`admin`) any live room, with `reason: admin`.
     pub async fn stop_as(&self, id: &LiveId, user: &UserId, admin: bool) -> StoreResult<Room> {
-        let calls::StopReply { room, held } = self
+        // (an admin does not know the anchor before the script: a replay finds it)
+        let owing = self
+            .intend(id, if admin { "" } else { user.as_str() })
+            .await?;
+        let stopped = self
             .call(&calls::Stop {
                 room: id,
                 user,
                 window_ms: self.window(),
                 authority: calls::Authority::of(admin),
             })
-            .await?;
-        self.note_events(id);
-        self.sync_index(&room).await;
-        self.room_ended(id, held).await;
-        self.open_rooms_changed(&room.anchor.user_id, id, false)
             .await;
+        let calls::StopReply { room, held } = match stopped {
+            Ok(reply) => reply,
+            Err(e) => return Err(self.failed(owing, e).await),
+        };
+        self.note_events(id);
+        self.settle(owing, After::Room(&room), held, None).await;
         Ok(room)
     }
 
@@ -121,19 +161,24 @@ impl Rooms {
 
     /// Deletes the room as its anchor, or (`admin`) any room.
     pub async fn delete_as(&self, id: &LiveId, user: &UserId, admin: bool) -> StoreResult<()> {
-        let calls::DeleteReply { held, anchor } = self
+        let owing = self
+            .intend(id, if admin { "" } else { user.as_str() })
+            .await?;
+        let deleted = self
             .call(&calls::Delete {
                 room: id,
                 user,
                 log_ttl_ms: self.deleted_log_ttl_ms(),
                 authority: calls::Authority::of(admin),
             })
-            .await?;
+            .await;
+        let calls::DeleteReply { held, anchor } = match deleted {
+            Ok(reply) => reply,
+            Err(e) => return Err(self.failed(owing, e).await),
+        };
         self.note_events(id);
-        self.unindex(id).await;
-        self.room_ended(id, held).await;
-        let anchor = anchor.unwrap_or_else(|| user.as_str().to_owned());
-        self.open_rooms_changed(&anchor, id, false).await;
+        let owing = owing.with_anchor(anchor);
+        self.settle(owing, After::Gone, held, None).await;
         Ok(())
     }
 
@@ -144,17 +189,22 @@ impl Rooms {
         user: &UserId,
         extends: &Extends,
     ) -> StoreResult<Room> {
-        let room = self
+        let owing = self.intend(id, user.as_str()).await?;
+        let changed = self
             .call(&calls::Extends {
                 room: id,
                 user,
                 window_ms: self.window(),
                 extends_json: &extends.to_json(),
             })
-            .await?;
+            .await;
+        let room = match changed {
+            Ok(room) => room,
+            Err(e) => return Err(self.failed(owing, e).await),
+        };
         self.note_events(id);
         // list rows show the extends: the index (the room's card) follows
-        self.sync_index(&room).await;
+        self.settle(owing, After::Room(&room), 0, None).await;
         Ok(room)
     }
 }
@@ -169,24 +219,59 @@ impl Core {
         .await
     }
 
-    /// The open-rooms quota (CONTRACT section 8): the anchor's rooms not ended. The set can
-    /// hold a room that ended while its replica died before taking it out; when the anchor is
-    /// at the limit, each of the (at most `limit`) rooms is looked at and the ended or gone
-    /// ones leave the set, so a stale entry never blocks the anchor for good. Two creates racing
-    /// at the limit may both pass: the quota bounds what one anchor can store, not exactly.
-    async fn check_open_rooms(self: &Arc<Self>, anchor: &str) -> StoreResult<()> {
-        let limit = self.timings().open_rooms_per_anchor as usize;
+    /// The open-rooms quota (CONTRACT section 8): takes a slot for `id` in the anchor's slot
+    /// before the room exists (open_slot.lua: the rooms not ended plus the reservations of
+    /// creates under way, atomically, so that concurrent creates over any number of replicas
+    /// never pass the limit). Says whether a slot was taken (false: no limit).
+    ///
+    /// The set can hold a room that ended while the replica that ended it died and before its
+    /// follow-ups ran (they are replayed by the sweep, store/intents.rs); when the anchor is at
+    /// the limit, each of the (at most `limit`) rooms is looked at and the ended or gone ones
+    /// leave the set, and the reservation is tried once more.
+    async fn reserve_open_room(self: &Arc<Self>, anchor: &str, id: &LiveId) -> StoreResult<bool> {
+        let limit = self.timings().open_rooms_per_anchor;
         if limit == 0 {
-            return Ok(());
+            return Ok(false);
         }
+        let reserve = calls::OpenSlot {
+            anchor,
+            room: id,
+            change: calls::SlotChange::Reserve {
+                limit: u64::from(limit),
+                ttl_ms: OPEN_RESERVATION_TTL_MS,
+            },
+        };
+        let refused = match self.call(&reserve).await {
+            Err(StoreError::QuotaExceeded(_)) => {
+                self.clear_ended_open_rooms(anchor, limit as usize).await? == 0
+                    || match self.call(&reserve).await {
+                        Err(StoreError::QuotaExceeded(_)) => true,
+                        other => other.map(|()| false)?,
+                    }
+            }
+            other => other.map(|()| false)?,
+        };
+        if refused {
+            return Err(StoreError::QuotaExceeded(format!(
+                "an anchor may have at most {limit} rooms that have not ended \
+                 (LIVEROOM_MAX_OPEN_ROOMS_PER_USER); stop or delete one first"
+            )));
+        }
+        Ok(true)
+    }
+
+    /// Takes the ended or deleted rooms out of the anchor's open set (at most `limit` + 1 looked
+    /// at); says how many left.
+    async fn clear_ended_open_rooms(
+        self: &Arc<Self>,
+        anchor: &str,
+        limit: usize,
+    ) -> StoreResult<usize> {
         let key = self.keys().open_rooms(anchor);
         let open: Vec<String> = self
             .command(redis::cmd("SRANDMEMBER").arg(&key).arg(limit + 1).clone())
             .await?;
-        if open.len() < limit {
-            return Ok(());
-        }
-        let mut still = 0;
+        let mut cleared = 0;
         for raw in &open {
             let ended = match LiveId::parse(raw) {
                 Some(id) => match self.read_room(&id).await {
@@ -199,37 +284,45 @@ impl Core {
             if ended {
                 let srem = redis::cmd("SREM").arg(&key).arg(raw).clone();
                 let _: i64 = self.command(srem).await?;
-            } else {
-                still += 1;
+                cleared += 1;
             }
         }
-        if still >= limit {
-            return Err(StoreError::QuotaExceeded(format!(
-                "an anchor may have at most {limit} rooms that have not ended \
-                 (LIVEROOM_MAX_OPEN_ROOMS_PER_USER); stop or delete one first"
-            )));
-        }
-        Ok(())
+        Ok(cleared)
     }
 
-    /// Keeps the anchor's set of rooms not ended in line; a failure only leaves a stale entry
-    /// that `check_open_rooms` clears.
+    /// Keeps the anchor's slot for the room in line with it (open: a member of the open set;
+    /// not: neither member nor reserved); idempotent. A failure leaves the slot as it was, until
+    /// the room's follow-ups are replayed (store/intents.rs) or the quota's check clears it.
     pub(super) async fn open_rooms_changed(
         self: &Arc<Self>,
         anchor: &str,
         id: &LiveId,
         open: bool,
     ) {
-        if self.timings().open_rooms_per_anchor == 0 {
-            return;
-        }
-        let cmd = redis::cmd(if open { "SADD" } else { "SREM" })
-            .arg(self.keys().open_rooms(anchor))
-            .arg(id.as_str())
-            .clone();
-        if let Err(e) = self.command::<i64>(cmd).await {
+        if let Err(e) = self.try_open_rooms_changed(anchor, id, open).await {
             tracing::warn!(live_id = %id, error = %e, "updating the anchor's open rooms failed");
         }
+    }
+
+    pub(super) async fn try_open_rooms_changed(
+        self: &Arc<Self>,
+        anchor: &str,
+        id: &LiveId,
+        open: bool,
+    ) -> StoreResult<()> {
+        if self.timings().open_rooms_per_anchor == 0 {
+            return Ok(());
+        }
+        self.call(&calls::OpenSlot {
+            anchor,
+            room: id,
+            change: if open {
+                calls::SlotChange::Open
+            } else {
+                calls::SlotChange::Closed
+            },
+        })
+        .await
     }
 
     /// The user's im_userid, allocated the first time the user is seen.

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use super::StoreResult;
 use super::core::{Core, handle};
+use super::intents::After;
 use crate::domain::ids::LiveId;
 use crate::metrics::Gauges;
 
@@ -23,6 +24,8 @@ pub struct SweepReport {
     pub purged: usize,
     pub lapsed: usize,
     pub released: usize,
+    /// Owed follow-ups replayed (store/intents.rs).
+    pub replayed: usize,
     /// A schedule had more due than one claim takes: sweep again without waiting for the tick.
     pub full: bool,
 }
@@ -53,6 +56,7 @@ impl Sweep {
             rooms,
             closes,
             purges,
+            owed,
         } = self
             .call(&calls::Claim {
                 lease_ms: CLAIM_LEASE_MS,
@@ -61,14 +65,25 @@ impl Sweep {
             })
             .await?;
         let mut report = SweepReport {
-            full: [&rooms, &closes, &purges]
+            full: [rooms.len(), closes.len(), purges.len(), owed.len()]
                 .iter()
-                .any(|claimed| claimed.len() >= CLAIM_MAX),
+                .any(|&claimed| claimed >= CLAIM_MAX),
             ..SweepReport::default()
         };
         // Claimed rooms are independent: their steps go out side by side on the multiplexed
         // connection (a bounded number at a time), so that a burst of lapses across many rooms
         // is announced in the time of a few round trips, not one room after another.
+        // Follow-ups a replica owed and did not finish (it died, or Redis failed it): replayed
+        // from each room's current state (store/intents.rs).
+        let mut replaying = stream::iter(
+            owed.into_iter()
+                .map(|owed| async move { self.replay(&owed).await }),
+        )
+        .buffer_unordered(ROOMS_IN_FLIGHT);
+        while let Some(replayed) = replaying.next().await {
+            replayed?;
+            report.replayed += 1;
+        }
         let mut closing = stream::iter(
             closes
                 .into_iter()
@@ -191,15 +206,6 @@ impl Core {
         }
     }
 
-    /// The room ended (stop, delete, close): its members, set aside by the script, are
-    /// released by whichever replica sweeps it next; `held` leave the online total now.
-    pub(super) async fn room_ended(self: &Arc<Self>, id: &LiveId, held: i64) {
-        self.count_online(-held);
-        if held > 0 {
-            self.schedule_sweep_after(id, 0).await;
-        }
-    }
-
     /// Adjusts the platform's online total, off the request's path (a lost update only skews
     /// a gauge).
     pub(super) fn count_online(self: &Arc<Self>, delta: i64) {
@@ -226,7 +232,31 @@ impl Core {
             window_ms: t.member_window_ms,
             close_ms: t.anchor_close_ms,
         };
-        match self.call(&closing).await? {
+        // the anchor is learnt from the room (a replay of a room gone since finds it in the index)
+        let owing = self.intend(id, "").await?;
+        let closed = match self.call(&closing).await {
+            Ok(closed) => closed,
+            Err(e) => return Err(self.failed(owing, e).await),
+        };
+        if !matches!(closed, CloseOfflineReply::Closed { .. }) {
+            self.forgo(owing).await;
+            return self.not_closed(id, closed).await;
+        }
+        if let CloseOfflineReply::Closed { room, held } = closed {
+            self.note_events(id);
+            self.settle(owing, After::Room(&room), held, None).await;
+            tracing::info!(live_id = %id, "closed: anchor offline");
+        }
+        Ok(1)
+    }
+
+    /// A close that found the room not to close: its deadline moves or goes.
+    async fn not_closed(
+        self: &Arc<Self>,
+        id: &LiveId,
+        reply: CloseOfflineReply,
+    ) -> StoreResult<usize> {
+        match reply {
             CloseOfflineReply::Later { deadline_ms } => {
                 // The anchor came back: the deadline moves (XX: never re-add a room that a
                 // concurrent stop or delete has just taken out).
@@ -239,15 +269,7 @@ impl Core {
                 let _: i64 = self.command(cmd).await?;
                 Ok(0)
             }
-            CloseOfflineReply::Closed { room, held } => {
-                self.note_events(id);
-                self.sync_index(&room).await;
-                self.room_ended(id, held).await;
-                self.open_rooms_changed(&room.anchor.user_id, id, false)
-                    .await;
-                tracing::info!(live_id = %id, "closed: anchor offline");
-                Ok(1)
-            }
+            CloseOfflineReply::Closed { .. } => Ok(1),
             CloseOfflineReply::NotLive => {
                 // not live any more: its own change already updated (or will update) the index
                 let cmd = redis::cmd("ZREM")
@@ -261,7 +283,13 @@ impl Core {
     }
 
     async fn purge(self: &Arc<Self>, id: &LiveId) -> StoreResult<usize> {
-        if self.call(&calls::Purge { room: id }).await? == PurgeReply::Kept {
+        let owing = self.intend(id, "").await?;
+        let purged = match self.call(&calls::Purge { room: id }).await {
+            Ok(purged) => purged,
+            Err(e) => return Err(self.failed(owing, e).await),
+        };
+        if purged == PurgeReply::Kept {
+            self.forgo(owing).await;
             // not ended (cannot happen: only ended rooms get a purge deadline); let it be
             let cmd = redis::cmd("ZREM")
                 .arg(self.keys().purge_at())
@@ -270,9 +298,8 @@ impl Core {
             let _: i64 = self.command(cmd).await?;
             return Ok(0);
         }
-        self.unindex(id).await;
         // members still set aside are released by the room's sweep, which outlives the room
-        self.schedule_sweep_after(id, 0).await;
+        self.settle(owing, After::Gone, 0, Some(0)).await;
         Ok(1)
     }
 }

@@ -222,15 +222,21 @@ async fn a_replica_dying_mid_release_leaves_nothing_behind() {
     ];
     let close_at = app.key("idx:{rooms}:close_at");
     let purge_at = app.key("idx:{rooms}:purge_at");
+    let [followups, followup_of] = [
+        app.key("idx:{rooms}:followups"),
+        app.key("idx:{rooms}:followup_of"),
+    ];
     let claimed = shared_redis()
         .cli(&[
             "EVAL",
             include_str!("../../src/store/lua/claim.lua"),
-            "4",
+            "6",
             &schedule,
             &claims,
             &close_at,
             &purge_at,
+            &followups,
+            &followup_of,
             "5000",
             "200",
             "dead-replica",
@@ -381,4 +387,34 @@ async fn an_anchor_has_at_most_the_open_rooms_quota() {
     )
     .await
     .assert_error(429, 42900);
+}
+
+/// The quota is reserved in the anchor's slot before the room exists: 50 creates at once by one
+/// anchor over two replicas, with a limit of 10, make exactly 10 rooms (issue 25).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_creates_over_two_replicas_never_pass_the_quota() {
+    let mut s = test_settings();
+    s.max_open_rooms_per_user = 10;
+    let one = spawn_app_with(s.clone()).await;
+    let two = spawn_app_with(s).await;
+    let anchor = token("crowded");
+    let creates = (0..50).map(|i| {
+        let app = if i % 2 == 0 { &one } else { &two };
+        app.request(
+            reqwest::Method::POST,
+            "/client/live/room/instance",
+            Some(&anchor),
+            Some(serde_json::json!({"title": format!("room {i}")})),
+        )
+    });
+    let answers = futures_util::future::join_all(creates).await;
+    let created = answers.iter().filter(|a| a.code() == 0).count();
+    for refused in answers.iter().filter(|a| a.code() != 0) {
+        refused.assert_error(429, 42900);
+    }
+    assert_eq!(created, 10, "exactly the quota's rooms were created");
+    let mine = one
+        .get("/client/live/room/mine?page_size=100", &anchor)
+        .await;
+    assert_eq!(mine.assert_ok()["total_count"], 10);
 }

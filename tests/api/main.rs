@@ -11,6 +11,7 @@ mod events;
 mod events_scale;
 mod faults;
 mod helpers;
+mod intents;
 mod moderation;
 mod openapi;
 mod presence;

@@ -1,5 +1,5 @@
-//! `claim.lua`: what is due on the sweep schedule and the close and purge deadlines, claimed by
-//! one replica.
+//! `claim.lua`: what is due on the sweep schedule, the close and purge deadlines and the owed
+//! follow-ups, claimed by one replica.
 
 use redis::{Script, Value};
 
@@ -29,6 +29,18 @@ pub struct Claimed {
     pub closes: Vec<LiveId>,
     /// Ended rooms whose retention has passed.
     pub purges: Vec<LiveId>,
+    /// Rooms whose follow-ups are owed (a replica died or failed after the room's change).
+    pub owed: Vec<Owed>,
+}
+
+/// An intent the sweep replays: the room, and who wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owed {
+    pub room: LiveId,
+    /// The token of the intent: its `done` removes it only if no newer intent replaced it.
+    pub token: String,
+    /// The room's anchor as the intent knew it ('' when it did not).
+    pub anchor: String,
 }
 
 impl ScriptCall for Claim<'_> {
@@ -42,7 +54,8 @@ impl ScriptCall for Claim<'_> {
         invocation
             .keys(keys.sweep_schedule_named())
             .key("close_at", keys.close_at())
-            .key("purge_at", keys.purge_at());
+            .key("purge_at", keys.purge_at())
+            .keys(keys.followups_named());
         invocation.arg(self.lease_ms).arg(self.max).arg(self.token);
     }
 
@@ -62,6 +75,22 @@ impl ScriptCall for Claim<'_> {
             rooms: ids(0),
             closes: ids(1),
             purges: ids(2),
+            owed: lists
+                .get(3)
+                .and_then(array)
+                .unwrap_or_default()
+                .chunks(2)
+                .filter_map(|pair| {
+                    let room = LiveId::parse(&text(pair.first()?)?)?;
+                    let of = text(pair.get(1)?).unwrap_or_default();
+                    let (token, anchor) = of.split_once('\t').unwrap_or((of.as_str(), ""));
+                    Some(Owed {
+                        room,
+                        token: token.to_owned(),
+                        anchor: anchor.to_owned(),
+                    })
+                })
+                .collect(),
         })
     }
 }

@@ -308,6 +308,14 @@ fn every_call_passes_the_keys_its_script_declares() {
         check(&s, &UserImid { user: &u, fresh: 1 }),
         check(
             &s,
+            &OpenSlot {
+                anchor: "u",
+                room: r,
+                change: SlotChange::Open,
+            },
+        ),
+        check(
+            &s,
             &IndexSync {
                 room: r,
                 version: 1,
@@ -359,6 +367,22 @@ fn every_call_passes_the_keys_its_script_declares() {
             &Schedule {
                 room: r,
                 delay_ms: 1,
+            },
+        ),
+        check(
+            &s,
+            &OnlineEnd {
+                room: r,
+                held: 1,
+                keep_ms: 1,
+            },
+        ),
+        check(
+            &s,
+            &Intent {
+                room: r,
+                token: "t",
+                op: IntentOp::Done,
             },
         ),
         check(

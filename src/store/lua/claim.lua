@@ -1,10 +1,12 @@
---! KEYS: sweep_due sweep_claims close_at purge_at
+--! KEYS: sweep_due sweep_claims close_at purge_at followups followup_of
 -- What is due, claimed by one replica: rooms to sweep (lapses, releases, anchor presence,
 -- unsaid online counts), anchor-offline closes and retention purges, at most ARGV[2] of each.
 -- A claim moves the entry lease_ms ahead, so other replicas do not take it meanwhile, and a
 -- replica that dies mid-way leaves it to come due again when the lease runs out.
 -- KEYS[1] the sweep schedule, KEYS[2] its claims, KEYS[3] close deadlines, KEYS[4] purge
--- deadlines. ARGV: lease_ms, max, token. Answers {rooms to sweep, rooms to close, rooms to purge}.
+-- deadlines, KEYS[5] owed follow-ups (intent.lua), KEYS[6] their owners. ARGV: lease_ms, max,
+-- token. Answers {rooms to sweep, rooms to close, rooms to purge, {live_id, owner}... of the
+-- follow-ups to replay}.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local lease, max, token = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
@@ -16,4 +18,9 @@ local function take(key, claims)
   end
   return ids
 end
-return {take(KEYS[1], KEYS[2]), take(KEYS[3], nil), take(KEYS[4], nil)}
+local owed = {}
+for _, id in ipairs(take(KEYS[5], nil)) do
+  owed[#owed + 1] = id
+  owed[#owed + 1] = redis.call('HGET', KEYS[6], id) or ''
+end
+return {take(KEYS[1], KEYS[2]), take(KEYS[3], nil), take(KEYS[4], nil), owed}

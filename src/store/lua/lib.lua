@@ -1,4 +1,4 @@
---! KEYS: room members order entries uv anchor events leaving leaving_entries bans
+--! KEYS: room members order entries uv anchor events leaving leaving_entries bans online_owed
 -- Shared by every per-room script (prepended when the scripts are loaded).
 -- Per-room scripts all take the same KEYS, every one in the room's hash tag, named on the first
 -- line (the key contract: keys.rs `ROOM_KEYS` names them in this order, and a test holds every
@@ -10,7 +10,8 @@
 --   K[7] events: the room's event log (stream, bounded),
 --   K[8] leaving: members being released after the room ended (zset, the members key renamed),
 --   K[9] leaving_entries: their entries (hash, the entries key renamed, when the room was
---   deleted), K[10] bans (zset: user -> end of the ban, ms).
+--   deleted), K[10] bans (zset: user -> end of the ban, ms), K[11] online_owed: the members an
+--   ended room held, until its follow-ups take them off the online total (online_end.lua).
 -- Ending a room renames its member keys aside in O(1); the sweeper releases them in batches
 -- (sweep_room.lua), so that no call grows with the room's crowd.
 --
@@ -153,7 +154,11 @@ local function end_room(now, reason)
   emit(now, 'live_ended', {reason = reason})
   local held = redis.call('ZCARD', K[2])
   -- a room ends once (callers check the status), so K[8] is free
-  if held > 0 then redis.call('RENAME', K[2], K[8]) end
+  if held > 0 then
+    redis.call('RENAME', K[2], K[8])
+    -- owed to the online total until the room's follow-ups take them off it (online_end.lua)
+    redis.call('SET', K[11], held, 'PX', 172800000)
+  end
   redis.call('UNLINK', K[3])
   return held
 end

@@ -1,0 +1,211 @@
+//! Changes that span slots (docs/architecture.md, "Changes that span slots"). A room's own
+//! change is one script in its slot; what follows it lives in other slots (the index, lists
+//! and cards in `{rooms}`, the anchor's open-rooms slot, the sweep schedule, the online total).
+//! The request writes the room's intent in `{rooms}` first (intent.lua), then runs the room's
+//! script, then the follow-ups, and removes the intent when they are done. A replica that dies
+//! (or fails) on the way leaves the intent due: the sweep of any replica claims it
+//! (claim.lua) and replays the follow-ups from the room's current state. Each follow-up
+//! converges its slot to the room as it is (the index by the room's version, the anchor's slot
+//! by its status), so replaying one, or replaying it twice, changes nothing.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::calls::{self, IntentOp, Owed};
+use super::core::Core;
+use super::{StoreError, StoreResult};
+use crate::domain::ids::LiveId;
+use crate::domain::room::{LiveStatus, Room};
+
+/// How long after its intent the sweep replays a change's follow-ups if nobody removed the
+/// intent: a request's own follow-ups take a few round trips, far less than this.
+const FOLLOW_UP_GRACE_MS: u64 = 5_000;
+
+/// How long the online total remembers that it counted a room's end: longer than the room owes
+/// it (two days, `lib.lua` `end_room`), so that a replay never counts an end twice.
+const ONLINE_END_KEPT_MS: u64 = 3 * 24 * 3_600_000;
+
+/// What the room is after its own change: the follow-ups converge the other slots to it.
+pub(super) enum After<'a> {
+    Room(&'a Room),
+    /// Deleted (or never created).
+    Gone,
+}
+
+/// An intent this process wrote: removed when its follow-ups are done.
+pub(super) struct Owing {
+    room: LiveId,
+    token: String,
+    anchor: String,
+}
+
+impl Owing {
+    /// The anchor as the room's script answered it (an admin's change learns it there).
+    pub(super) fn with_anchor(mut self, anchor: Option<String>) -> Self {
+        if let Some(anchor) = anchor {
+            self.anchor = anchor;
+        }
+        self
+    }
+}
+
+impl Core {
+    /// The first step of every change that spans slots: the room's follow-ups are owed from now
+    /// on. `anchor`: the room's anchor, '' when it is only known after the room's script (a
+    /// replay of a room gone by then finds it in the index's owners).
+    pub(super) async fn intend(self: &Arc<Self>, id: &LiveId, anchor: &str) -> StoreResult<Owing> {
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        self.call(&calls::Intent {
+            room: id,
+            token: &token,
+            op: IntentOp::Add {
+                anchor,
+                delay_ms: FOLLOW_UP_GRACE_MS,
+            },
+        })
+        .await?;
+        Ok(Owing {
+            room: id.clone(),
+            token,
+            anchor: anchor.to_owned(),
+        })
+    }
+
+    /// The request's follow-ups of its change, then the intent goes. `held`: the members the
+    /// change set aside (they are released by the room's sweep; the room owes them to the
+    /// online total, which the follow-ups settle);
+    /// `sweep_in`: the room comes due on the sweep schedule within that many ms. A failure is
+    /// logged, not answered (the room's change has happened): the sweep replays the intent.
+    pub(super) async fn settle(
+        self: &Arc<Self>,
+        owing: Owing,
+        after: After<'_>,
+        held: i64,
+        sweep_in: Option<i64>,
+    ) {
+        if self.abandon_follow_ups.load(Ordering::Relaxed) {
+            // the test hook: this "process" dies right after the room's script
+            return;
+        }
+        let sweep_in = if held > 0 { Some(0) } else { sweep_in };
+        let done = async {
+            self.follow_up(&owing.room, &owing.anchor, after, sweep_in)
+                .await?;
+            self.intent_done(&owing.room, &owing.token).await
+        };
+        if let Err(e) = done.await {
+            tracing::warn!(live_id = %owing.room, error = %e, "follow-ups failed; the sweep replays them");
+        }
+    }
+
+    /// The room's script failed: when it refused (it changed nothing), no follow-ups are owed
+    /// and the intent goes; when Redis did not answer, the script may have run: the intent
+    /// stays, for the sweep to replay. Hands the error back.
+    pub(super) async fn failed(self: &Arc<Self>, owing: Owing, error: StoreError) -> StoreError {
+        if !matches!(error, StoreError::Unavailable(_) | StoreError::Internal(_)) {
+            self.forgo(owing).await;
+        }
+        error
+    }
+
+    /// The intent was written but the room's script changed nothing (it refused, or there was
+    /// nothing to do): no follow-ups are owed by this change.
+    pub(super) async fn forgo(self: &Arc<Self>, owing: Owing) {
+        if let Err(e) = self.intent_done(&owing.room, &owing.token).await {
+            tracing::warn!(live_id = %owing.room, error = %e, "removing an intent failed; the sweep replays it");
+        }
+    }
+
+    /// The sweep's replay of an owed intent, from the room's current state; the intent goes
+    /// when done (unless a newer one replaced it).
+    pub(super) async fn replay(self: &Arc<Self>, owed: &Owed) -> StoreResult<()> {
+        let room = match self.read_room(&owed.room).await {
+            Ok(room) => Some(room),
+            Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e),
+        };
+        let after = room.as_ref().map_or(After::Gone, After::Room);
+        // members set aside by an ended room, the anchor's presence: the room's sweep looks
+        self.follow_up(&owed.room, &owed.anchor, after, Some(0))
+            .await?;
+        self.intent_done(&owed.room, &owed.token).await
+    }
+
+    /// Converges every slot the room's changes touch beyond its own to what the room is.
+    async fn follow_up(
+        self: &Arc<Self>,
+        id: &LiveId,
+        anchor: &str,
+        after: After<'_>,
+        sweep_in: Option<i64>,
+    ) -> StoreResult<()> {
+        let ended = match &after {
+            After::Room(room) => room.live_status == LiveStatus::Ended,
+            After::Gone => true,
+        };
+        if ended {
+            self.settle_online(id).await?;
+        }
+        match after {
+            After::Room(room) => {
+                self.try_open_rooms_changed(&room.anchor.user_id, id, !ended)
+                    .await?;
+                self.try_sync_index(room).await?;
+            }
+            After::Gone => {
+                // the anchor's slot first: the index's owner of the room goes with its entry
+                let anchor = match anchor {
+                    "" => self.indexed_owner(id).await?,
+                    known => Some(known.to_owned()),
+                };
+                if let Some(anchor) = anchor {
+                    self.try_open_rooms_changed(&anchor, id, false).await?;
+                }
+                self.try_unindex(id).await?;
+            }
+        }
+        if let Some(delay) = sweep_in {
+            self.schedule_sweep(id, delay).await?;
+        }
+        Ok(())
+    }
+
+    /// The members an ended room held leave the online total, once (the room owes them until
+    /// then: `lib.lua` `end_room`, `online_end.lua`).
+    async fn settle_online(self: &Arc<Self>, id: &LiveId) -> StoreResult<()> {
+        let [.., owed_key] = self.keys().room(id);
+        let owed: Option<i64> = self
+            .command(redis::cmd("GET").arg(&owed_key).clone())
+            .await?;
+        let Some(held) = owed else {
+            return Ok(());
+        };
+        self.call(&calls::OnlineEnd {
+            room: id,
+            held,
+            keep_ms: ONLINE_END_KEPT_MS,
+        })
+        .await?;
+        let _: i64 = self
+            .command(redis::cmd("DEL").arg(&owed_key).clone())
+            .await?;
+        Ok(())
+    }
+
+    async fn intent_done(self: &Arc<Self>, id: &LiveId, token: &str) -> StoreResult<()> {
+        self.call(&calls::Intent {
+            room: id,
+            token,
+            op: IntentOp::Done,
+        })
+        .await
+        .map(|_still_ours| ())
+    }
+
+    /// The room's anchor as the index knows it (the per-anchor lists' owner).
+    async fn indexed_owner(self: &Arc<Self>, id: &LiveId) -> StoreResult<Option<String>> {
+        let [.., owner] = self.keys().index();
+        self.command(redis::cmd("HGET").arg(owner).arg(id.as_str()).clone())
+            .await
+    }
+}
