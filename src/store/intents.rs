@@ -54,6 +54,17 @@ impl Core {
     /// on. `anchor`: the room's anchor, '' when it is only known after the room's script (a
     /// replay of a room gone by then finds it in the index's owners).
     pub(super) async fn intend(self: &Arc<Self>, id: &LiveId, anchor: &str) -> StoreResult<Owing> {
+        self.intend_kick(id, anchor, "").await
+    }
+
+    /// As `intend`, for a kick of `kicked`: a replay also takes the kicked member off the
+    /// online total (once) and releases its pointer, when the kick removed it (`kicked_seq`).
+    pub(super) async fn intend_kick(
+        self: &Arc<Self>,
+        id: &LiveId,
+        anchor: &str,
+        kicked: &str,
+    ) -> StoreResult<Owing> {
         let token = uuid::Uuid::new_v4().simple().to_string();
         self.call(&calls::Intent {
             room: id,
@@ -61,6 +72,7 @@ impl Core {
             op: IntentOp::Add {
                 anchor,
                 delay_ms: FOLLOW_UP_GRACE_MS,
+                kicked,
             },
         })
         .await?;
@@ -98,6 +110,77 @@ impl Core {
         }
     }
 
+    /// A kick's follow-ups, once its script removed `user` (whose entry had `seq`): the member
+    /// leaves the online total (once per kick), its pointer is released (if it still names the
+    /// room at `seq`), the room's card shows the count, and the room comes due in `sweep_in`
+    /// ms. Then the intent goes. A failure is logged: the sweep replays the intent.
+    pub(super) async fn settle_kick(
+        self: &Arc<Self>,
+        owing: Owing,
+        user: &str,
+        seq: i64,
+        sweep_in: Option<i64>,
+    ) {
+        if self.abandon_follow_ups.load(Ordering::Relaxed) {
+            return;
+        }
+        let done = async {
+            self.kick_follow_up(&owing.room, user, seq).await?;
+            if let Some(delay) = sweep_in {
+                self.schedule_sweep(&owing.room, delay).await?;
+            }
+            self.intent_done(&owing.room, &owing.token).await
+        };
+        if let Err(e) = done.await {
+            tracing::warn!(live_id = %owing.room, error = %e, "a kick's follow-ups failed; the sweep replays them");
+        }
+    }
+
+    /// What a kick of `user` (entry `seq`) owes beyond the room's slot; each step idempotent.
+    async fn kick_follow_up(
+        self: &Arc<Self>,
+        id: &LiveId,
+        user: &str,
+        seq: i64,
+    ) -> StoreResult<()> {
+        // the total first: a released pointer does not tell a replay that the total was settled
+        self.call(&calls::OnlineEnd {
+            room: id,
+            kicked: Some((user, seq)),
+            held: 1,
+            keep_ms: ONLINE_END_KEPT_MS,
+        })
+        .await?;
+        self.try_release_users(id, &[(user.to_owned(), seq)])
+            .await?;
+        match self.read_room(id).await {
+            Ok(room) => self.write_card(&room).await,
+            Err(StoreError::NotFound) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The seq of `user`'s entry when a kick removed it and it has not come back since (kick.lua
+    /// leaves the entry `seq TAB kicked`); `None` otherwise (the kick removed nothing, or the user
+    /// joined again, which replaced the entry).
+    async fn kicked_seq(self: &Arc<Self>, id: &LiveId, user: &str) -> StoreResult<Option<i64>> {
+        let [_, members, _, entries, ..] = self.keys().room(id);
+        let entry: Option<String> = self
+            .command(redis::cmd("HGET").arg(entries).arg(user).clone())
+            .await?;
+        let Some(seq) = entry
+            .as_deref()
+            .and_then(|e| e.strip_suffix("\tkicked"))
+            .and_then(|seq| seq.parse::<i64>().ok())
+        else {
+            return Ok(None);
+        };
+        let member: Option<f64> = self
+            .command(redis::cmd("ZSCORE").arg(members).arg(user).clone())
+            .await?;
+        Ok(member.is_none().then_some(seq))
+    }
+
     /// The room's script failed: when it refused (it changed nothing), no follow-ups are owed
     /// and the intent goes; when Redis did not answer, the script may have run: the intent
     /// stays, for the sweep to replay. Hands the error back.
@@ -124,6 +207,11 @@ impl Core {
             Err(StoreError::NotFound) => None,
             Err(e) => return Err(e),
         };
+        if let Some(user) = &owed.kicked
+            && let Some(seq) = self.kicked_seq(&owed.room, user).await?
+        {
+            self.kick_follow_up(&owed.room, user, seq).await?;
+        }
         let after = room.as_ref().map_or(After::Gone, After::Room);
         // members set aside by an ended room, the anchor's presence: the room's sweep looks
         self.follow_up(&owed.room, &owed.anchor, after, Some(0))
@@ -182,6 +270,7 @@ impl Core {
         };
         self.call(&calls::OnlineEnd {
             room: id,
+            kicked: None,
             held,
             keep_ms: ONLINE_END_KEPT_MS,
         })

@@ -341,3 +341,54 @@ async fn an_offline_close_abandoned_after_the_rooms_script_is_finished_by_anothe
     })
     .await;
 }
+
+/// `members_online` as the metric says it, within `CONVERGES`.
+async fn members_online(app: &TestApp, want: u64) {
+    eventually(CONVERGES, &format!("members_online {want}"), || async {
+        (app.metric("liveroom_members_online").await == Some(want)).then_some(())
+    })
+    .await;
+}
+
+/// A kick by a replica that dies right after the kick's script: another replica's replay takes
+/// the member off the online total (once), releases its pointer, refreshes the room's card and
+/// schedules the room; the kicked user can join another room at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kick_abandoned_after_the_rooms_script_is_finished_by_another_replica() {
+    let s = test_settings();
+    let app = spawn_app_with(s.clone()).await;
+    let dead = dying_replica(&s).await;
+    let id = app.create_room("kicker", "abandonedkick").await;
+    app.start(&id, "kicker").await.assert_ok();
+    for member in ["stays1", "stays2", "kicked"] {
+        app.join(&id, member).await.assert_ok();
+    }
+    members_online(&app, 3).await;
+    let kicked = dead
+        .moderation()
+        .kick(&live_id(&id), &user("kicker"), false, &user("kicked"), 0)
+        .await
+        .expect("kicked");
+    assert!(kicked.removed);
+    let row_count = || async {
+        let list = app
+            .get("/client/live/room/list?page_size=100", &token("viewer"))
+            .await;
+        list.assert_ok()["list"]
+            .as_array()
+            .and_then(|rows| rows.iter().find(|r| r["live_id"] == id.as_str()))
+            .and_then(|row| row["online_count"].as_u64())
+    };
+    eventually(CONVERGES, "the room and its card say 2", || async {
+        (app.online_count(&id).await == 2 && row_count().await == Some(2)).then_some(())
+    })
+    .await;
+    members_online(&app, 2).await;
+    // the kicked user is elsewhere at once, and nothing counts it twice
+    let other = app.create_room("elsewhere", "abandonedkick other").await;
+    app.start(&other, "elsewhere").await.assert_ok();
+    app.join(&other, "kicked").await.assert_ok();
+    members_online(&app, 3).await;
+    assert_eq!(app.online_count(&id).await, 2);
+    assert_eq!(app.online_count(&other).await, 1);
+}

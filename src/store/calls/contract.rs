@@ -373,6 +373,7 @@ fn every_call_passes_the_keys_its_script_declares() {
             &s,
             &OnlineEnd {
                 room: r,
+                kicked: None,
                 held: 1,
                 keep_ms: 1,
             },

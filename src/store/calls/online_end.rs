@@ -9,9 +9,13 @@ use crate::store::keys::Keys;
 use crate::store::reply::{bad, int};
 use crate::store::scripts::Scripts;
 
-/// KEYS: the online total, the rooms whose end it counted. ARGV: live_id, held, keep ms.
+/// KEYS: the online total, the rooms whose end it counted. ARGV: the record (the live_id, or
+/// for a kick the live_id, user and seq), held, keep ms.
 pub struct OnlineEnd<'a> {
     pub room: &'a LiveId,
+    /// A kick's member leaving (user, the seq the kick saw), counted once per kick; `None`:
+    /// the room's end.
+    pub kicked: Option<(&'a str, i64)>,
     /// The members the room held when it ended.
     pub held: i64,
     /// How long the record that the room's end was counted is kept (longer than what the room
@@ -31,10 +35,11 @@ impl ScriptCall for OnlineEnd<'_> {
         invocation
             .key("online_total", keys.online_total())
             .key("online_ended", keys.online_ended());
-        invocation
-            .arg(self.room.as_str())
-            .arg(self.held)
-            .arg(self.keep_ms);
+        let record = match self.kicked {
+            Some((user, seq)) => format!("{}\tkick\t{user}\t{seq}", self.room.as_str()),
+            None => self.room.as_str().to_owned(),
+        };
+        invocation.arg(record).arg(self.held).arg(self.keep_ms);
     }
 
     fn reply(answer: Value) -> StoreResult<bool> {

@@ -40,6 +40,9 @@ if last then
   else
     drop_member(now, target, seq, 'lapsed')
   end
+  -- the entry says the kick removed the member at this seq, for a replay of the kick's
+  -- follow-ups (store/intents.rs `kicked_seq`); a join replaces it
+  redis.call('HSET', KEYS[4], target, seq .. '\tkicked')
   count_event(now, window)
   removed = 1
 end

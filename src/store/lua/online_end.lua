@@ -1,7 +1,8 @@
 --! KEYS: online_total online_ended
 -- Takes the members an ended room held off the platform's online total, once per room however
--- often its follow-ups are replayed (a room ends once). KEYS[1] the total, KEYS[2] the rooms
--- whose end it counted (zset: live_id -> when the record may go). ARGV: live_id, held, keep_ms.
+-- often its follow-ups are replayed (a room ends once); and a kicked member, once per kick.
+-- KEYS[1] the total, KEYS[2] what it counted (zset: live_id, or live_id TAB 'kick' TAB user TAB
+-- seq -> when the record may go). ARGV: that record, held, keep_ms.
 -- Bounded: at most 16 records past their time are dropped per call. Answers 1 when counted now.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
