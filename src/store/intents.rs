@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::calls::{self, IntentOp, Owed};
+use super::calls::{self, IntentOp, Owed, Share};
 use super::core::Core;
 use super::{StoreError, StoreResult};
 use crate::domain::ids::LiveId;
@@ -20,10 +20,6 @@ use crate::domain::room::{LiveStatus, Room};
 /// How long after its intent the sweep replays a change's follow-ups if nobody removed the
 /// intent: a request's own follow-ups take a few round trips, far less than this.
 const FOLLOW_UP_GRACE_MS: u64 = 5_000;
-
-/// How long the online total remembers that it counted a room's end: longer than the room owes
-/// it (two days, `lib.lua` `end_room`), so that a replay never counts an end twice.
-const ONLINE_END_KEPT_MS: u64 = 3 * 24 * 3_600_000;
 
 /// What the room is after its own change: the follow-ups converge the other slots to it.
 pub(super) enum After<'a> {
@@ -110,21 +106,24 @@ impl Core {
         }
     }
 
-    /// A kick's follow-ups, once its script removed `user` (whose entry had `seq`): the member
-    /// leaves the online total (once per kick), its pointer is released (if it still names the
+    /// A kick's follow-ups, once its script removed `user` (whose entry had `seq`): the room's
+    /// share of the online total (`share`), its pointer released (if it still names the
     /// room at `seq`), the room's card shows the count, and the room comes due in `sweep_in`
     /// ms. Then the intent goes. A failure is logged: the sweep replays the intent.
     pub(super) async fn settle_kick(
         self: &Arc<Self>,
         owing: Owing,
-        user: &str,
-        seq: i64,
+        (user, seq): (&str, i64),
+        share: Option<Share>,
         sweep_in: Option<i64>,
     ) {
         if self.abandon_follow_ups.load(Ordering::Relaxed) {
             return;
         }
         let done = async {
+            if let Some(share) = share {
+                self.report_online(&owing.room, share).await?;
+            }
             self.kick_follow_up(&owing.room, user, seq).await?;
             if let Some(delay) = sweep_in {
                 self.schedule_sweep(&owing.room, delay).await?;
@@ -136,21 +135,14 @@ impl Core {
         }
     }
 
-    /// What a kick of `user` (entry `seq`) owes beyond the room's slot; each step idempotent.
+    /// What a kick of `user` (entry `seq`) owes beyond the room's slot and the online total
+    /// (which a replay leaves to the room's sweep, scheduled at once); each step idempotent.
     async fn kick_follow_up(
         self: &Arc<Self>,
         id: &LiveId,
         user: &str,
         seq: i64,
     ) -> StoreResult<()> {
-        // the total first: a released pointer does not tell a replay that the total was settled
-        self.call(&calls::OnlineEnd {
-            room: id,
-            kicked: Some((user, seq)),
-            held: 1,
-            keep_ms: ONLINE_END_KEPT_MS,
-        })
-        .await?;
         self.try_release_users(id, &[(user.to_owned(), seq)])
             .await?;
         match self.read_room(id).await {
@@ -258,27 +250,10 @@ impl Core {
         Ok(())
     }
 
-    /// The members an ended room held leave the online total, once (the room owes them until
-    /// then: `lib.lua` `end_room`, `online_end.lua`).
+    /// An ended (or gone) room's share leaves the online total for good (online_set.lua;
+    /// idempotent: a replay, or a late report of the room, changes nothing).
     async fn settle_online(self: &Arc<Self>, id: &LiveId) -> StoreResult<()> {
-        let [.., owed_key] = self.keys().room(id);
-        let owed: Option<i64> = self
-            .command(redis::cmd("GET").arg(&owed_key).clone())
-            .await?;
-        let Some(held) = owed else {
-            return Ok(());
-        };
-        self.call(&calls::OnlineEnd {
-            room: id,
-            kicked: None,
-            held,
-            keep_ms: ONLINE_END_KEPT_MS,
-        })
-        .await?;
-        let _: i64 = self
-            .command(redis::cmd("DEL").arg(&owed_key).clone())
-            .await?;
-        Ok(())
+        self.report_online(id, Share::ENDED).await
     }
 
     async fn intent_done(self: &Arc<Self>, id: &LiveId, token: &str) -> StoreResult<()> {

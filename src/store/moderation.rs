@@ -89,10 +89,10 @@ impl Moderation {
         match reply.removed_seq {
             Some(seq) => {
                 self.note_events(id);
-                // O(1) each: the member off the online total (once per kick), the pointer
-                // released unless the user moved on, the card (issue 18), the sweep's schedule
+                // O(1) each: the room's share of the online total, the pointer released unless
+                // the user moved on, the card (issue 18), the sweep's schedule
                 let sweep_in = reply.due_in_ms.map(|delay| delay as i64);
-                self.settle_kick(owing, target.as_str(), seq, sweep_in)
+                self.settle_kick(owing, (target.as_str(), seq), reply.share, sweep_in)
                     .await;
             }
             None => self.forgo(owing).await,
