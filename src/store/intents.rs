@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::calls::{self, IntentOp, Owed};
+use super::calls::{self, IntentOp, Owed, Share};
 use super::core::Core;
 use super::{StoreError, StoreResult};
 use crate::domain::ids::LiveId;
@@ -20,10 +20,6 @@ use crate::domain::room::{LiveStatus, Room};
 /// How long after its intent the sweep replays a change's follow-ups if nobody removed the
 /// intent: a request's own follow-ups take a few round trips, far less than this.
 const FOLLOW_UP_GRACE_MS: u64 = 5_000;
-
-/// How long the online total remembers that it counted a room's end: longer than the room owes
-/// it (two days, `lib.lua` `end_room`), so that a replay never counts an end twice.
-const ONLINE_END_KEPT_MS: u64 = 3 * 24 * 3_600_000;
 
 /// What the room is after its own change: the follow-ups converge the other slots to it.
 pub(super) enum After<'a> {
@@ -54,6 +50,17 @@ impl Core {
     /// on. `anchor`: the room's anchor, '' when it is only known after the room's script (a
     /// replay of a room gone by then finds it in the index's owners).
     pub(super) async fn intend(self: &Arc<Self>, id: &LiveId, anchor: &str) -> StoreResult<Owing> {
+        self.intend_kick(id, anchor, "").await
+    }
+
+    /// As `intend`, for a kick of `kicked`: a replay also takes the kicked member off the
+    /// online total (once) and releases its pointer, when the kick removed it (`kicked_seq`).
+    pub(super) async fn intend_kick(
+        self: &Arc<Self>,
+        id: &LiveId,
+        anchor: &str,
+        kicked: &str,
+    ) -> StoreResult<Owing> {
         let token = uuid::Uuid::new_v4().simple().to_string();
         self.call(&calls::Intent {
             room: id,
@@ -61,6 +68,7 @@ impl Core {
             op: IntentOp::Add {
                 anchor,
                 delay_ms: FOLLOW_UP_GRACE_MS,
+                kicked,
             },
         })
         .await?;
@@ -98,6 +106,73 @@ impl Core {
         }
     }
 
+    /// A kick's follow-ups, once its script removed `user` (whose entry had `seq`): the room's
+    /// share of the online total (`share`), its pointer released (if it still names the
+    /// room at `seq`), the room's card shows the count, and the room comes due in `sweep_in`
+    /// ms. Then the intent goes. A failure is logged: the sweep replays the intent.
+    pub(super) async fn settle_kick(
+        self: &Arc<Self>,
+        owing: Owing,
+        (user, seq): (&str, i64),
+        share: Option<Share>,
+        sweep_in: Option<i64>,
+    ) {
+        if self.abandon_follow_ups.load(Ordering::Relaxed) {
+            return;
+        }
+        let done = async {
+            if let Some(share) = share {
+                self.report_online(&owing.room, share).await?;
+            }
+            self.kick_follow_up(&owing.room, user, seq).await?;
+            if let Some(delay) = sweep_in {
+                self.schedule_sweep(&owing.room, delay).await?;
+            }
+            self.intent_done(&owing.room, &owing.token).await
+        };
+        if let Err(e) = done.await {
+            tracing::warn!(live_id = %owing.room, error = %e, "a kick's follow-ups failed; the sweep replays them");
+        }
+    }
+
+    /// What a kick of `user` (entry `seq`) owes beyond the room's slot and the online total
+    /// (which a replay leaves to the room's sweep, scheduled at once); each step idempotent.
+    async fn kick_follow_up(
+        self: &Arc<Self>,
+        id: &LiveId,
+        user: &str,
+        seq: i64,
+    ) -> StoreResult<()> {
+        self.try_release_users(id, &[(user.to_owned(), seq)])
+            .await?;
+        match self.read_room(id).await {
+            Ok(room) => self.write_card(&room).await,
+            Err(StoreError::NotFound) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The seq of `user`'s entry when a kick removed it and it has not come back since (kick.lua
+    /// leaves the entry `seq TAB kicked`); `None` otherwise (the kick removed nothing, or the user
+    /// joined again, which replaced the entry).
+    async fn kicked_seq(self: &Arc<Self>, id: &LiveId, user: &str) -> StoreResult<Option<i64>> {
+        let [_, members, _, entries, ..] = self.keys().room(id);
+        let entry: Option<String> = self
+            .command(redis::cmd("HGET").arg(entries).arg(user).clone())
+            .await?;
+        let Some(seq) = entry
+            .as_deref()
+            .and_then(|e| e.strip_suffix("\tkicked"))
+            .and_then(|seq| seq.parse::<i64>().ok())
+        else {
+            return Ok(None);
+        };
+        let member: Option<f64> = self
+            .command(redis::cmd("ZSCORE").arg(members).arg(user).clone())
+            .await?;
+        Ok(member.is_none().then_some(seq))
+    }
+
     /// The room's script failed: when it refused (it changed nothing), no follow-ups are owed
     /// and the intent goes; when Redis did not answer, the script may have run: the intent
     /// stays, for the sweep to replay. Hands the error back.
@@ -124,6 +199,11 @@ impl Core {
             Err(StoreError::NotFound) => None,
             Err(e) => return Err(e),
         };
+        if let Some(user) = &owed.kicked
+            && let Some(seq) = self.kicked_seq(&owed.room, user).await?
+        {
+            self.kick_follow_up(&owed.room, user, seq).await?;
+        }
         let after = room.as_ref().map_or(After::Gone, After::Room);
         // members set aside by an ended room, the anchor's presence: the room's sweep looks
         self.follow_up(&owed.room, &owed.anchor, after, Some(0))
@@ -170,26 +250,10 @@ impl Core {
         Ok(())
     }
 
-    /// The members an ended room held leave the online total, once (the room owes them until
-    /// then: `lib.lua` `end_room`, `online_end.lua`).
+    /// An ended (or gone) room's share leaves the online total for good (online_set.lua;
+    /// idempotent: a replay, or a late report of the room, changes nothing).
     async fn settle_online(self: &Arc<Self>, id: &LiveId) -> StoreResult<()> {
-        let [.., owed_key] = self.keys().room(id);
-        let owed: Option<i64> = self
-            .command(redis::cmd("GET").arg(&owed_key).clone())
-            .await?;
-        let Some(held) = owed else {
-            return Ok(());
-        };
-        self.call(&calls::OnlineEnd {
-            room: id,
-            held,
-            keep_ms: ONLINE_END_KEPT_MS,
-        })
-        .await?;
-        let _: i64 = self
-            .command(redis::cmd("DEL").arg(&owed_key).clone())
-            .await?;
-        Ok(())
+        self.report_online(id, Share::ENDED).await
     }
 
     async fn intent_done(self: &Arc<Self>, id: &LiveId, token: &str) -> StoreResult<()> {

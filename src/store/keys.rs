@@ -13,11 +13,11 @@ pub struct Keys {
 }
 
 /// The keys of one room, in the order every per-room script takes them (see lua/lib.lua).
-pub type RoomKeys = [String; 11];
+pub type RoomKeys = [String; 10];
 
 /// Each of a room's keys: its name in the scripts' key contract (lib.lua's `--! KEYS:` header),
 /// and what follows `room:{id}` in it; in the order every per-room script takes them.
-const ROOM_KEYS: [(&str, &str); 11] = [
+const ROOM_KEYS: [(&str, &str); 10] = [
     // the room's hash
     ("room", ""),
     // zset: user -> last heartbeat ms
@@ -37,18 +37,15 @@ const ROOM_KEYS: [(&str, &str); 11] = [
     ("leaving_entries", ":leaving_entries"),
     // bans: user -> end of the ban (ms); expires with its last ban, goes with the room
     ("bans", ":bans"),
-    // the members an ended room held, owed to the online total until its follow-ups take
-    // them off it exactly once (online_end.lua); outlives a delete, expires in two days
-    ("online_owed", ":online_owed"),
 ];
 
 /// The names of a room's keys, in the scripts' order (lib.lua's `--! KEYS:` header; checked by
 /// store/calls/contract.rs).
 #[cfg(test)]
-pub const ROOM_KEY_NAMES: [&str; 11] = {
-    let mut names = [""; 11];
+pub const ROOM_KEY_NAMES: [&str; 10] = {
+    let mut names = [""; 10];
     let mut i = 0;
-    while i < 11 {
+    while i < ROOM_KEYS.len() {
         names[i] = ROOM_KEYS[i].0;
         i += 1;
     }
@@ -84,7 +81,7 @@ impl Keys {
     }
 
     /// A room's keys with their names in the key contract.
-    pub fn room_named(&self, id: &LiveId) -> [(&'static str, String); 11] {
+    pub fn room_named(&self, id: &LiveId) -> [(&'static str, String); 10] {
         ROOM_KEYS.map(|(name, suffix)| (name, self.room_key(id, suffix)))
     }
 
@@ -199,8 +196,19 @@ impl Keys {
         format!("{}stat:{{online}}", self.prefix)
     }
 
-    /// The rooms whose end the online total has counted (a zset in the total's slot: live_id ->
-    /// when the record may go), so that replaying a room's follow-ups counts its end once.
+    /// Each room's share of the online total: its last reported member count (a hash in the
+    /// total's slot: live_id -> count; online_set.lua).
+    pub fn online_rooms(&self) -> String {
+        format!("{}stat:{{online}}:rooms", self.prefix)
+    }
+
+    /// The version of each room's membership its share was reported at (live_id -> version).
+    pub fn online_vers(&self) -> String {
+        format!("{}stat:{{online}}:ver", self.prefix)
+    }
+
+    /// The rooms that ended, whose share left the online total (a zset in the total's slot:
+    /// live_id -> when the record may go), so that a late report of them changes nothing.
     pub fn online_ended(&self) -> String {
         format!("{}stat:{{online}}:ended", self.prefix)
     }

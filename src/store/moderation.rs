@@ -61,7 +61,12 @@ impl Moderation {
         target: &UserId,
         ban_ms: u64,
     ) -> StoreResult<Kicked> {
-        let reply = self
+        // the intent first: a replica that dies after the kick's script leaves the member's
+        // leaving of the online total, its pointer, the card and the sweep to any replica's sweep
+        let owing = self
+            .intend_kick(id, if admin { "" } else { actor.as_str() }, target.as_str())
+            .await?;
+        let reply = match self
             .call(&calls::Kick {
                 room: id,
                 actor,
@@ -71,29 +76,26 @@ impl Moderation {
                 window_ms: self.window(),
                 max_bans: MAX_BANS_PER_ROOM,
             })
-            .await?;
+            .await
+        {
+            Ok(reply) => reply,
+            Err(e) => return Err(self.failed(owing, e).await),
+        };
         let kicked = Kicked {
             removed: reply.removed_seq.is_some(),
             ban_end_ms: reply.ban_end_ms,
-            anchor: reply.anchor,
+            anchor: reply.anchor.clone(),
         };
-        if let Some(seq) = reply.removed_seq {
-            self.note_events(id);
-            self.count_online(-1);
-            // the count may have been said: the room's card follows (issue 18; kicks are rare)
-            self.refresh_card_of(id);
-            if let Some(delay) = reply.due_in_ms {
-                self.schedule_sweep_after(id, delay as i64).await;
+        match reply.removed_seq {
+            Some(seq) => {
+                self.note_events(id);
+                // O(1) each: the room's share of the online total, the pointer released unless
+                // the user moved on, the card (issue 18), the sweep's schedule
+                let sweep_in = reply.due_in_ms.map(|delay| delay as i64);
+                self.settle_kick(owing, (target.as_str(), seq), reply.share, sweep_in)
+                    .await;
             }
-            // The pointer names the room with the join's seq: released unless the user moved on.
-            // A failure leaves a pointer to a room the user is not in, which the user's next
-            // join or leave replaces.
-            if let Err(e) = self
-                .try_release_users(id, &[(target.as_str().to_owned(), seq)])
-                .await
-            {
-                tracing::warn!(live_id = %id, error = %e, "releasing a kicked user's pointer failed");
-            }
+            None => self.forgo(owing).await,
         }
         Ok(kicked)
     }

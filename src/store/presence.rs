@@ -75,6 +75,7 @@ impl Presence {
             fresh_visit,
             due_in_ms,
             announced,
+            share,
         } = match joined {
             Ok(joined) => joined,
             Err(e @ (StoreError::NotFound | StoreError::Conflict(_) | StoreError::Banned(_))) => {
@@ -84,7 +85,9 @@ impl Presence {
             Err(e) => return Err(e),
         };
         self.note_events(id);
-        self.count_online(i64::from(fresh_visit));
+        if fresh_visit {
+            self.note_online(id, share);
+        }
         if announced {
             // the online count was said: the room's card in the index follows (issue 18)
             self.refresh_card(room.clone());
@@ -137,11 +140,15 @@ impl Presence {
     pub async fn heartbeat(&self, id: &LiveId, who: &Profile) -> StoreResult<Heartbeat> {
         let reply = self.beat(id, &who.user_id, who.looks.to_json()).await?;
         match reply {
-            HeartbeatReply::NotMember { dropped, due_in_ms } => {
+            HeartbeatReply::NotMember {
+                dropped,
+                due_in_ms,
+                share,
+            } => {
                 // a member that lapsed unswept: the heartbeat took it out
                 if dropped {
                     self.note_events(id);
-                    self.count_online(-1);
+                    self.note_online(id, share);
                 }
                 if let Some(delay) = due_in_ms {
                     self.schedule_sweep_after(id, delay as i64).await;
@@ -154,6 +161,7 @@ impl Presence {
                 events_written,
                 lapsed_dropped,
                 due_in_ms,
+                share,
             } => {
                 let live_status =
                     LiveStatus::from_code(live_status).ok_or_else(|| bad("heartbeat"))?;
@@ -161,7 +169,7 @@ impl Presence {
                     self.note_events(id);
                 }
                 if lapsed_dropped {
-                    self.count_online(-1);
+                    self.note_online(id, share);
                 }
                 if let Some(delay) = due_in_ms {
                     // the anchor's presence began (or an online count went unsaid)
@@ -244,7 +252,7 @@ impl Core {
     /// member was removed.
     async fn member_removed(self: &Arc<Self>, id: &LiveId, evicted: EvictReply) -> bool {
         if evicted.removed {
-            self.count_online(-1);
+            self.note_online(id, evicted.share);
         }
         if let Some(due_in) = evicted.due_in_ms {
             self.schedule_sweep_after(id, due_in as i64).await;

@@ -84,7 +84,7 @@ pub struct Scripts {
     pub schedule: Script,
     pub claim: Script,
     pub intent: Script,
-    pub online_end: Script,
+    pub online_set: Script,
     pub reschedule: Script,
     pub lease: Script,
     pub ratelimit: Script,
@@ -143,7 +143,7 @@ impl Scripts {
             schedule: Script::new(include_str!("lua/schedule.lua")),
             claim: Script::new(include_str!("lua/claim.lua")),
             intent: Script::new(include_str!("lua/intent.lua")),
-            online_end: Script::new(include_str!("lua/online_end.lua")),
+            online_set: Script::new(include_str!("lua/online_set.lua")),
             reschedule: Script::new(include_str!("lua/reschedule.lua")),
         }
     }
@@ -189,7 +189,7 @@ impl Scripts {
             ("schedule", &self.schedule),
             ("claim", &self.claim),
             ("intent", &self.intent),
-            ("online_end", &self.online_end),
+            ("online_set", &self.online_set),
             ("reschedule", &self.reschedule),
             ("lease", &self.lease),
             ("ratelimit", &self.ratelimit),

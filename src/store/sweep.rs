@@ -8,8 +8,9 @@
 
 use futures_util::stream::{self, StreamExt};
 
-use super::calls::{self, CloseOfflineReply, NextDue, PurgeReply, SweepPhase};
+use super::calls::{self, CloseOfflineReply, NextDue, PurgeReply, Share, SweepPhase};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use super::StoreResult;
 use super::core::{Core, handle};
@@ -43,6 +44,10 @@ const STEPS_PER_CLAIM: usize = 50;
 /// How long a claim keeps other replicas off; a replica that dies leaves its claims to come
 /// due again after this.
 const CLAIM_LEASE_MS: u64 = 5_000;
+
+/// How long the online total remembers that a room ended (online_set.lua): a report of the room
+/// older than its end, arriving late, is ignored meanwhile.
+const ONLINE_ENDED_KEPT_MS: u64 = 3 * 24 * 3_600_000;
 
 handle! {
     /// The background sweep of what came due (lapses, closes, purges) and the gauges.
@@ -139,6 +144,8 @@ impl Core {
         // (a claim that runs out of steps leaves the room due at once: the next claim goes on)
         let mut next = NextDue::AT_ONCE;
         let mut said = false;
+        // the room's share of the online total as the last step saw it: reported at every visit
+        let mut share = None;
         for _ in 0..STEPS_PER_CLAIM {
             let step = self
                 .call(&calls::SweepRoom {
@@ -149,7 +156,7 @@ impl Core {
                 })
                 .await?;
             lapsed += step.removed.max(0) as usize;
-            self.count_online(-step.removed);
+            share = step.share.or(share);
             if step.events_written {
                 self.note_events(id);
                 said = true;
@@ -167,6 +174,9 @@ impl Core {
             };
             self.try_release_users(id, &users).await?;
             done = users.into_iter().map(|(user, _)| user).collect();
+        }
+        if let Some(share) = share {
+            self.report_online(id, share).await?;
         }
         if said {
             // an online count said, members lapsed or the anchor gone offline: the room's card
@@ -206,20 +216,38 @@ impl Core {
         }
     }
 
-    /// Adjusts the platform's online total, off the request's path (a lost update only skews
-    /// a gauge).
-    pub(super) fn count_online(self: &Arc<Self>, delta: i64) {
-        if delta == 0 {
+    /// Reports the room's share of the platform's online total (online_set.lua): the total
+    /// takes it only when its membership version is newer than what it has, so a late or
+    /// replayed report changes nothing.
+    pub(super) async fn report_online(
+        self: &Arc<Self>,
+        id: &LiveId,
+        share: Share,
+    ) -> StoreResult<()> {
+        self.call(&calls::OnlineSet {
+            room: id,
+            share,
+            keep_ms: ONLINE_ENDED_KEPT_MS,
+        })
+        .await
+        .map(|_taken| ())
+    }
+
+    /// `report_online` after a request's change, off the request's path. A lost report is made
+    /// good at the room's next sweep visit (at most a member window away while it has members).
+    pub(super) fn note_online(self: &Arc<Self>, id: &LiveId, share: Option<Share>) {
+        let Some(share) = share else {
+            return;
+        };
+        if self.abandon_follow_ups.load(Ordering::Relaxed) {
+            // the test hook: this "process" dies right after the room's script
             return;
         }
         let store = self.clone();
+        let id = id.clone();
         tokio::spawn(async move {
-            let cmd = redis::cmd("INCRBY")
-                .arg(store.keys().online_total())
-                .arg(delta)
-                .clone();
-            if let Err(e) = store.command::<i64>(cmd).await {
-                tracing::warn!(error = %e, delta, "updating the online total failed");
+            if let Err(e) = store.report_online(&id, share).await {
+                tracing::warn!(live_id = %id, error = %e, "reporting the room's online share failed");
             }
         });
     }

@@ -27,6 +27,27 @@ async fn dying_replica(settings: &Settings) -> Store {
     store
 }
 
+/// `members_online` as the metric says it, within `CONVERGES`.
+async fn members_online(app: &TestApp, want: u64) {
+    eventually(CONVERGES, &format!("members_online {want}"), || async {
+        (app.metric("liveroom_members_online").await == Some(want)).then_some(())
+    })
+    .await;
+}
+
+/// A user's profile as a token would give it.
+fn profile(name: &str) -> liveroom::domain::profile::Profile {
+    liveroom::domain::profile::Profile {
+        user_id: user(name),
+        looks: liveroom::domain::profile::Looks {
+            nick: name.to_owned(),
+            avatar: String::new(),
+            extends: Default::default(),
+        },
+        admin: false,
+    }
+}
+
 fn admin_token() -> String {
     token_with(json!({"sub": "ops", "exp": now_secs() + 3600, "admin": true}))
 }
@@ -179,15 +200,7 @@ async fn a_create_abandoned_after_the_rooms_script_is_finished_by_another_replic
         .expect("config")
         .zone;
     let new = liveroom::domain::room::NewRoom::parse(input, zone).expect("a valid room");
-    let anchor = liveroom::domain::profile::Profile {
-        user_id: user("creator"),
-        looks: liveroom::domain::profile::Looks {
-            nick: "creator".to_owned(),
-            avatar: String::new(),
-            extends: Default::default(),
-        },
-        admin: false,
-    };
+    let anchor = profile("creator");
     let room = dead.rooms().create(new, &anchor).await.expect("created");
     let id = room.live_id.to_string();
     converges(
@@ -261,15 +274,7 @@ async fn members_online_converges_after_an_abandoned_stop_or_delete() {
     let s = test_settings();
     let app = spawn_app_with(s.clone()).await;
     let dead = dying_replica(&s).await;
-    let online = |want: u64| {
-        let app = &app;
-        async move {
-            eventually(CONVERGES, &format!("members_online {want}"), || async {
-                (app.metric("liveroom_members_online").await == Some(want)).then_some(())
-            })
-            .await
-        }
-    };
+    let online = |want: u64| members_online(&app, want);
     let stopped = app.create_room("gauged", "gauged stop").await;
     let deleted = app.create_room("gauged", "gauged delete").await;
     for id in [&stopped, &deleted] {
@@ -340,4 +345,88 @@ async fn an_offline_close_abandoned_after_the_rooms_script_is_finished_by_anothe
         (!quota_taken(&healthy, "silent").await).then_some(())
     })
     .await;
+}
+
+/// A kick by a replica that dies right after the kick's script: another replica's replay takes
+/// the member off the online total (once), releases its pointer, refreshes the room's card and
+/// schedules the room; the kicked user can join another room at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kick_abandoned_after_the_rooms_script_is_finished_by_another_replica() {
+    let s = test_settings();
+    let app = spawn_app_with(s.clone()).await;
+    let dead = dying_replica(&s).await;
+    let id = app.create_room("kicker", "abandonedkick").await;
+    app.start(&id, "kicker").await.assert_ok();
+    for member in ["stays1", "stays2", "kicked"] {
+        app.join(&id, member).await.assert_ok();
+    }
+    members_online(&app, 3).await;
+    let kicked = dead
+        .moderation()
+        .kick(&live_id(&id), &user("kicker"), false, &user("kicked"), 0)
+        .await
+        .expect("kicked");
+    assert!(kicked.removed);
+    let row_count = || async {
+        let list = app
+            .get("/client/live/room/list?page_size=100", &token("viewer"))
+            .await;
+        list.assert_ok()["list"]
+            .as_array()
+            .and_then(|rows| rows.iter().find(|r| r["live_id"] == id.as_str()))
+            .and_then(|row| row["online_count"].as_u64())
+    };
+    eventually(CONVERGES, "the room and its card say 2", || async {
+        (app.online_count(&id).await == 2 && row_count().await == Some(2)).then_some(())
+    })
+    .await;
+    members_online(&app, 2).await;
+    // the kicked user is elsewhere at once, and nothing counts it twice
+    let other = app.create_room("elsewhere", "abandonedkick other").await;
+    app.start(&other, "elsewhere").await.assert_ok();
+    app.join(&other, "kicked").await.assert_ok();
+    members_online(&app, 3).await;
+    assert_eq!(app.online_count(&id).await, 2);
+    assert_eq!(app.online_count(&other).await, 1);
+}
+
+/// `members_online` after a replica died right after a join's or a leave's script (before it
+/// reported the room's share of the total): the room's next sweep visit reports it, within a
+/// member window. The members keep beating meanwhile, so that nothing lapses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_online_converges_after_an_abandoned_join_or_leave() {
+    let mut s = test_settings();
+    s.heartbeat_interval_ms = 500;
+    s.heartbeat_misses = 4;
+    let app = spawn_app_with(s.clone()).await;
+    let dead = dying_replica(&s).await;
+    let id = app.create_room("counted", "abandonedjoin").await;
+    app.start(&id, "counted").await.assert_ok();
+    let online = |want: u64, present: &'static [&'static str]| {
+        let (app, id) = (&app, &id);
+        async move {
+            eventually(CONVERGES, &format!("members_online {want}"), || async {
+                for member in present.iter().chain(&["counted"]) {
+                    app.heartbeat(id, member).await;
+                }
+                (app.metric("liveroom_members_online").await == Some(want)).then_some(())
+            })
+            .await
+        }
+    };
+    for member in ["c0", "c1"] {
+        app.join(&id, member).await.assert_ok();
+    }
+    online(2, &["c0", "c1"]).await;
+    dead.presence()
+        .join(&live_id(&id), &profile("c2"))
+        .await
+        .expect("joined");
+    online(3, &["c0", "c1", "c2"]).await;
+    dead.presence()
+        .leave(&live_id(&id), &user("c0"))
+        .await
+        .expect("left");
+    online(2, &["c1", "c2"]).await;
+    assert_eq!(app.online_count(&id).await, 2);
 }

@@ -41,6 +41,8 @@ pub struct Owed {
     pub token: String,
     /// The room's anchor as the intent knew it ('' when it did not).
     pub anchor: String,
+    /// A kick's intent: the user it removes (store/moderation.rs).
+    pub kicked: Option<String>,
 }
 
 impl ScriptCall for Claim<'_> {
@@ -83,11 +85,15 @@ impl ScriptCall for Claim<'_> {
                 .filter_map(|pair| {
                     let room = LiveId::parse(&text(pair.first()?)?)?;
                     let of = text(pair.get(1)?).unwrap_or_default();
-                    let (token, anchor) = of.split_once('\t').unwrap_or((of.as_str(), ""));
+                    let mut fields = of.splitn(3, '\t');
+                    let token = fields.next().unwrap_or_default();
+                    let anchor = fields.next().unwrap_or_default();
+                    let kicked = fields.next().filter(|u| !u.is_empty());
                     Some(Owed {
                         room,
                         token: token.to_owned(),
                         anchor: anchor.to_owned(),
+                        kicked: kicked.map(str::to_owned),
                     })
                 })
                 .collect(),

@@ -371,9 +371,9 @@ fn every_call_passes_the_keys_its_script_declares() {
         ),
         check(
             &s,
-            &OnlineEnd {
+            &OnlineSet {
                 room: r,
-                held: 1,
+                share: Share::ENDED,
                 keep_ms: 1,
             },
         ),

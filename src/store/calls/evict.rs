@@ -2,7 +2,7 @@
 
 use redis::{Script, Value};
 
-use super::{Invocation, ScriptCall, due_in, flag};
+use super::{Invocation, ScriptCall, Share, due_in, flag};
 use crate::domain::ids::{LiveId, UserId};
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -48,6 +48,8 @@ pub struct EvictReply {
     pub due_in_ms: Option<u64>,
     /// The online count was said: the room's card in the index follows (issue 18).
     pub announced: bool,
+    /// The room's share of the online total, when a member was removed.
+    pub share: Option<Share>,
 }
 
 impl ScriptCall for Evict<'_> {
@@ -72,6 +74,7 @@ impl ScriptCall for Evict<'_> {
             removed: flag(rest.first()),
             due_in_ms: due_in(rest.get(1)),
             announced: flag(rest.get(2)),
+            share: Share::at(rest, 3),
         })
     }
 }

@@ -3,7 +3,7 @@
 
 use redis::{Script, Value};
 
-use super::{Invocation, ScriptCall, due_in, flag};
+use super::{Invocation, ScriptCall, Share, due_in, flag};
 use crate::domain::ids::{LiveId, UserId};
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -33,12 +33,16 @@ pub enum HeartbeatReply {
         lapsed_dropped: bool,
         /// The room must come due on the sweep schedule within this many ms.
         due_in_ms: Option<u64>,
+        /// With `lapsed_dropped`: the room's share of the online total.
+        share: Option<Share>,
     },
     /// Not a member (left, lapsed or never joined): join again.
     NotMember {
         /// The heartbeat took out the caller's lapsed, unswept entry (a `member_left` written).
         dropped: bool,
         due_in_ms: Option<u64>,
+        /// With `dropped`: the room's share of the online total.
+        share: Option<Share>,
     },
 }
 
@@ -64,12 +68,13 @@ impl ScriptCall for Heartbeat<'_> {
 
 /// One heartbeat's answer.
 fn decode(answer: &Value) -> StoreResult<HeartbeatReply> {
-    if let Some([word, dropped, due]) = array(answer)
+    if let Some([word, dropped, due, share @ ..]) = array(answer)
         && text(word).as_deref() == Some("NOT_MEMBER")
     {
         return Ok(HeartbeatReply::NotMember {
             dropped: flag(Some(dropped)),
             due_in_ms: due_in(Some(due)),
+            share: Share::at(share, 0),
         });
     }
     let (_, rest) = status(answer, "heartbeat")?;
@@ -80,6 +85,7 @@ fn decode(answer: &Value) -> StoreResult<HeartbeatReply> {
         events_written: flag(rest.get(2)),
         lapsed_dropped: flag(rest.get(3)),
         due_in_ms: due_in(rest.get(4)),
+        share: Share::at(rest, 5),
     })
 }
 

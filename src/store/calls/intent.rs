@@ -15,12 +15,17 @@ use crate::store::scripts::Scripts;
 pub enum IntentOp<'a> {
     /// Owe the follow-ups: the sweep carries them out in `delay_ms` unless `Done` comes first.
     /// `anchor` is the room's anchor ('' when not known before the room's script).
-    Add { anchor: &'a str, delay_ms: u64 },
+    /// `kicked`: the user a kick removes ('' for any other change).
+    Add {
+        anchor: &'a str,
+        delay_ms: u64,
+        kicked: &'a str,
+    },
     /// The follow-ups are done.
     Done,
 }
 
-/// KEYS: the owed follow-ups, their owners. ARGV: op, live_id, token, anchor, delay ms.
+/// KEYS: the owed follow-ups, their owners. ARGV: op, live_id, token, anchor, delay ms, kicked user.
 pub struct Intent<'a> {
     pub room: &'a LiveId,
     pub token: &'a str,
@@ -42,8 +47,13 @@ impl ScriptCall for Intent<'_> {
             IntentOp::Done => "done",
         });
         invocation.arg(self.room.as_str()).arg(self.token);
-        if let IntentOp::Add { anchor, delay_ms } = self.op {
-            invocation.arg(anchor).arg(delay_ms);
+        if let IntentOp::Add {
+            anchor,
+            delay_ms,
+            kicked,
+        } = self.op
+        {
+            invocation.arg(anchor).arg(delay_ms).arg(kicked);
         }
     }
 

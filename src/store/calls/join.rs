@@ -3,7 +3,7 @@
 use redis::{Script, Value};
 
 use super::view::decode_view;
-use super::{Invocation, ScriptCall, due_in, flag};
+use super::{Invocation, ScriptCall, Share, due_in, flag};
 use crate::domain::ids::{LiveId, UserId};
 use crate::domain::room::Room;
 use crate::store::StoreResult;
@@ -39,6 +39,8 @@ pub struct JoinReply {
     pub due_in_ms: Option<u64>,
     /// The online count was said: the room's card in the index follows (issue 18).
     pub announced: bool,
+    /// The room's share of the online total after the join.
+    pub share: Option<Share>,
 }
 
 /// How many elements of the answer (after 'OK') are the room view.
@@ -69,6 +71,7 @@ impl ScriptCall for Join<'_> {
             fresh_visit: flag(rest.get(VIEW_LEN + 1)),
             due_in_ms: due_in(rest.get(VIEW_LEN + 2)),
             announced: flag(rest.get(VIEW_LEN + 3)),
+            share: Share::at(rest, VIEW_LEN + 4),
         })
     }
 }

@@ -2,7 +2,7 @@
 
 use redis::{RedisWrite, Script, ToRedisArgs, Value};
 
-use super::{Invocation, ScriptCall, due_in};
+use super::{Invocation, ScriptCall, Share, due_in};
 use crate::domain::ids::{LiveId, UserId};
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -60,6 +60,8 @@ pub struct KickReply {
     pub due_in_ms: Option<u64>,
     /// The room's anchor (for the log of admin actions).
     pub anchor: String,
+    /// The room's share of the online total after the kick.
+    pub share: Option<Share>,
 }
 
 impl ScriptCall for Kick<'_> {
@@ -88,6 +90,7 @@ impl ScriptCall for Kick<'_> {
             ban_end_ms: num(2),
             due_in_ms: due_in(rest.get(3)),
             anchor: rest.get(4).and_then(text).unwrap_or_default(),
+            share: Share::at(rest, 5),
         })
     }
 }

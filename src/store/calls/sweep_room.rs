@@ -2,7 +2,7 @@
 
 use redis::{Script, Value};
 
-use super::{Invocation, NextDue, ScriptCall, flag};
+use super::{Invocation, NextDue, ScriptCall, Share, flag};
 use crate::domain::ids::LiveId;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
@@ -26,6 +26,8 @@ pub struct SweepStep {
     pub removed: i64,
     /// The step wrote to the room's event log (member_left, anchor_offline, an online count).
     pub events_written: bool,
+    /// The room's share of the online total as the step left it.
+    pub share: Option<Share>,
     pub phase: SweepPhase,
 }
 
@@ -68,6 +70,7 @@ impl ScriptCall for SweepRoom<'_> {
         Ok(SweepStep {
             removed: rest.first().and_then(int).unwrap_or(0),
             events_written: flag(rest.get(2)),
+            share: Share::at(rest, 3),
             phase,
         })
     }

@@ -49,6 +49,9 @@ local function heartbeat(user, profile, window)
     count_event(now, window)
     dropped = 1
   end
-  if is_anchor then return {'OK', tonumber(status), changed, written.events, dropped, written.due_in} end
-  return {'NOT_MEMBER', dropped, written.due_in}
+  -- a lapsed member removed: the answer carries the room's share of the online total
+  local answer = {'NOT_MEMBER', dropped, written.due_in}
+  if is_anchor then answer = {'OK', tonumber(status), changed, written.events, dropped, written.due_in} end
+  if dropped == 1 then return with_share(answer) end
+  return answer
 end

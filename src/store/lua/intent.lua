@@ -2,7 +2,8 @@
 -- The intents of changes that span slots (docs/architecture.md, "Changes that span slots"), in
 -- the `{rooms}` slot: KEYS[1] rooms whose follow-ups are owed (zset: live_id -> when the sweep
 -- carries them out if nobody has), KEYS[2] who owes them (hash: live_id -> token TAB anchor).
--- ARGV: op, live_id, token, then for 'add': the anchor ('' when unknown), delay_ms.
+-- ARGV: op, live_id, token, then for 'add': the anchor ('' when unknown), delay_ms, the user a
+-- kick removes ('' for any other change; its pointer and the online total are followed up).
 --   'add':  written before the room's own script; a newer intent of the room replaces an older.
 --   'done': the follow-ups are done: the intent goes, unless a newer one (another token)
 --           replaced it meanwhile, whose change may not have been followed yet.
@@ -12,7 +13,9 @@ if op == 'add' then
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[5]), id)
-  redis.call('HSET', KEYS[2], id, token .. '\t' .. ARGV[4])
+  local of = token .. '\t' .. ARGV[4]
+  if ARGV[6] and ARGV[6] ~= '' then of = of .. '\t' .. ARGV[6] end
+  redis.call('HSET', KEYS[2], id, of)
   return 1
 end
 local held = redis.call('HGET', KEYS[2], id)

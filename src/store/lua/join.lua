@@ -5,7 +5,8 @@
 -- Answers the view, then 1 when this made the room non-empty (0 otherwise), then 1 when this
 -- was a new visit (a member more online), then in how many ms the room must come due (-1: no
 -- need; see lib.lua count_event and anchor_beat), then 1 when the online count was said
--- (the caller refreshes the room's card).
+-- (the caller refreshes the room's card), then the room's share of the online total (count,
+-- version: lib.lua online_share).
 local user, seq, profile, window = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local status = redis.call('HGET', KEYS[1], 'live_status')
 if not status then return {'NOT_FOUND'} end
@@ -29,6 +30,7 @@ if entry_seq(redis.call('HGET', KEYS[4], user)) <= seq then
     redis.call('PFADD', KEYS[5], user)
     redis.call('ZADD', KEYS[3], pv, user)
     redis.call('ZADD', KEYS[2], now, user)
+    redis.call('HINCRBY', KEYS[1], 'mver', 1)
     redis.call('HSET', KEYS[4], user, seq .. '\t' .. profile)
     emit(now, 'member_joined', {user_id = user})
     count_event(now, window)
@@ -50,4 +52,4 @@ view[#view + 1] = first
 view[#view + 1] = fresh
 view[#view + 1] = written.due_in
 view[#view + 1] = written.announced
-return view
+return with_share(view)

@@ -5,7 +5,8 @@
 --       window_ms, most bans a room may hold.
 -- O(1) in the room's crowd: one member removed; expired bans are dropped 100 at most per call.
 -- Answers {'OK', 1 when a member was removed (0 otherwise), the member's seq (for the release of
--- its user pointer), end of the ban ms (0: none), ms until the room must come due (-1), anchor}.
+-- its user pointer), end of the ban ms (0: none), ms until the room must come due (-1), anchor,
+-- the room's share of the online total: count, version}.
 local actor, admin, target = ARGV[1], ARGV[2] == '1', ARGV[3]
 local ban_ms, window, max_bans = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local room = redis.call('HMGET', KEYS[1], 'live_status', 'anchor_id')
@@ -40,7 +41,10 @@ if last then
   else
     drop_member(now, target, seq, 'lapsed')
   end
+  -- the entry says the kick removed the member at this seq, for a replay of the kick's
+  -- follow-ups (store/intents.rs `kicked_seq`); a join replaces it
+  redis.call('HSET', KEYS[4], target, seq .. '\tkicked')
   count_event(now, window)
   removed = 1
 end
-return {'OK', removed, seq, ban_end, written.due_in, anchor}
+return with_share({'OK', removed, seq, ban_end, written.due_in, anchor})

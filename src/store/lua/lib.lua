@@ -1,4 +1,4 @@
---! KEYS: room members order entries uv anchor events leaving leaving_entries bans online_owed
+--! KEYS: room members order entries uv anchor events leaving leaving_entries bans
 -- Shared by every per-room script (prepended when the scripts are loaded).
 -- Per-room scripts all take the same KEYS, every one in the room's hash tag, named on the first
 -- line (the key contract: keys.rs `ROOM_KEYS` names them in this order, and a test holds every
@@ -10,8 +10,7 @@
 --   K[7] events: the room's event log (stream, bounded),
 --   K[8] leaving: members being released after the room ended (zset, the members key renamed),
 --   K[9] leaving_entries: their entries (hash, the entries key renamed, when the room was
---   deleted), K[10] bans (zset: user -> end of the ban, ms), K[11] online_owed: the members an
---   ended room held, until its follow-ups take them off the online total (online_end.lua).
+--   deleted), K[10] bans (zset: user -> end of the ban, ms).
 -- Ending a room renames its member keys aside in O(1); the sweeper releases them in batches
 -- (sweep_room.lua), so that no call grows with the room's crowd.
 --
@@ -134,6 +133,7 @@ end
 local function drop_member(now, user, seq, reason)
   redis.call('ZREM', K[2], user)
   redis.call('ZREM', K[3], user)
+  redis.call('HINCRBY', K[1], 'mver', 1)
   if reason == 'lapsed' then
     redis.call('HDEL', K[4], user)
   else
@@ -142,10 +142,28 @@ local function drop_member(now, user, seq, reason)
   emit(now, 'member_left', {user_id = user, reason = reason})
 end
 
+-- The room's share of the platform's online total (online_set.lua): the members in its members
+-- set (a lapsed one counts until it is removed) and `mver`, the version of its membership, which
+-- every change of the members set bumps; -1 once the room ended or is gone.
+local function online_share()
+  local status = redis.call('HGET', K[1], 'live_status')
+  if status ~= '0' and status ~= '1' then return -1, 0 end
+  return redis.call('ZCARD', K[2]), tonumber(redis.call('HGET', K[1], 'mver')) or 0
+end
+
+-- Appends the room's share (count, version) to a script's answer.
+local function with_share(answer)
+  local count, version = online_share()
+  answer[#answer + 1] = count
+  answer[#answer + 1] = version
+  return answer
+end
+
 -- Ends a live room: status 2, end_time now, one live_ended (it stands for every member
 -- leaving), and the members set aside for the sweeper to release in batches. O(1): RENAME and
 -- UNLINK do not walk the crowd. Returns how many members the room held (present or lapsed but
--- not yet trimmed), which the caller takes off the platform's online total.
+-- not yet trimmed); the room's share leaves the platform's online total by its follow-ups
+-- (online_set.lua).
 local function end_room(now, reason)
   redis.call('HSET', K[1], 'live_status', '2', 'end_time', math.floor(now / 1000),
     'ended_ms', now, 'ended_reason', reason)
@@ -154,11 +172,7 @@ local function end_room(now, reason)
   emit(now, 'live_ended', {reason = reason})
   local held = redis.call('ZCARD', K[2])
   -- a room ends once (callers check the status), so K[8] is free
-  if held > 0 then
-    redis.call('RENAME', K[2], K[8])
-    -- owed to the online total until the room's follow-ups take them off it (online_end.lua)
-    redis.call('SET', K[11], held, 'PX', 172800000)
-  end
+  if held > 0 then redis.call('RENAME', K[2], K[8]) end
   redis.call('UNLINK', K[3])
   return held
 end

@@ -12,7 +12,9 @@
 -- 4. the anchor's presence lapsed: anchor_offline; an online count a burst left unsaid: sent;
 -- 5. {'NEXT', removed, next due ms (-1: nothing can come due), events}, or {'GONE', removed,
 --    -1, events} when the room and everything set aside are gone.
--- `removed` counts members taken out of the members set, for the platform's online total.
+-- `removed` counts members taken out of the members set. Every answer ends with the room's
+-- share of the platform's online total (count, version: lib.lua online_share), which the sweep
+-- reports at each visit, so that a share a request failed to report is made good.
 local window, batch = tonumber(ARGV[1]), tonumber(ARGV[2])
 local now = now_ms()
 local since = now - window
@@ -44,21 +46,21 @@ end
 
 if aside then
   local users = redis.call('ZRANGE', KEYS[8], 0, batch - 1)
-  if #users > 0 then return {'RELEASE', removed, with_seqs(users), written.events} end
+  if #users > 0 then return with_share({'RELEASE', removed, with_seqs(users), written.events}) end
 end
 local status = redis.call('HGET', KEYS[1], 'live_status')
 if status ~= '0' and status ~= '1' then
   -- ended or gone: what is left of the crowd (entries, tombstones) goes, off the main thread
   redis.call('UNLINK', KEYS[9])
   if status == '2' then redis.call('UNLINK', KEYS[4]) end
-  if not status then return {'GONE', removed, -1, written.events} end
-  return {'NEXT', removed, -1, written.events}
+  if not status then return with_share({'GONE', removed, -1, written.events}) end
+  return with_share({'NEXT', removed, -1, written.events})
 end
 
 local lapsed = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', since, 'LIMIT', 0, batch)
 if #lapsed > 0 then
   if removed > 0 then count_event(now, window) end
-  return {'LAPSED', removed, with_seqs(lapsed), written.events}
+  return with_share({'LAPSED', removed, with_seqs(lapsed), written.events})
 end
 
 if redis.call('HGET', KEYS[1], 'anchor_on') == '1' and redis.call('EXISTS', KEYS[6]) == 0 then
@@ -80,4 +82,4 @@ if redis.call('HGET', KEYS[1], 'anchor_on') == '1' then
   if ttl > 0 then at(now + ttl + 1) else at(now) end
 end
 at(tonumber(redis.call('HGET', KEYS[1], 'oc_due')))
-return {'NEXT', removed, next_due, written.events}
+return with_share({'NEXT', removed, next_due, written.events})
