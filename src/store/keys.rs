@@ -193,7 +193,10 @@ impl Keys {
     /// Members online on the whole platform, kept as members come and go (a gauge).
     /// A key of its own slot: joins and leaves of every room update it.
     pub fn online_total(&self) -> String {
-        format!("{}stat:{{online}}", self.prefix)
+        // not `stat:{online}`, the total the replicas before the shares kept by deltas: a new
+        // key starts at 0 and the rooms' first reports fill it, so a rolling upgrade needs no
+        // manual reset (the old replicas' deltas go to the old key, which nothing new reads)
+        format!("{}stat:{{online}}:sum", self.prefix)
     }
 
     /// Each room's share of the online total: its last reported member count (a hash in the
