@@ -73,10 +73,7 @@ pub fn state(config: &Config, conn: Connection) -> AppState {
     let watching = crate::fanout::Hub::new(store.clone(), sse.max_open, sse.per_user, sse.buffer);
     AppState {
         watching,
-        pages: Arc::new(crate::pages::Pages::new(
-            &store,
-            config.presence.list_cache_ms,
-        )),
+        pages: Arc::new(crate::pages::Pages::new(&store, config.list_cache_ms)),
         store,
         streams: Arc::new(config.streams.clone()),
         zone: config.zone,

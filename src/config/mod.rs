@@ -29,8 +29,11 @@ pub struct Config {
     pub worker_threads: Option<NonZeroUsize>,
     pub redis: Redis,
     pub auth: Auth,
-    /// Presence windows, retention, the open-room quota, the list cache and heartbeat batching.
+    /// Presence windows, retention, the open-room quota and heartbeat batching.
     pub presence: Timings,
+    /// How long a replica may keep a hot page of the live list or search (0: no cache); the
+    /// page cache's (`src/pages.rs`), above the store.
+    pub list_cache_ms: u64,
     /// How often this replica claims and does what is due (the sweeper).
     pub sweep_period: Duration,
     /// The listener's timeouts and connection cap.
@@ -218,12 +221,12 @@ impl Config {
                 timeout: Duration::from_millis(s.redis_timeout_ms.max(1)),
             },
             auth: Auth::parse(s)?,
+            list_cache_ms: s.list_cache_ms,
             presence: Timings {
                 member_window_ms: heartbeat_interval_ms.saturating_mul(heartbeat_misses),
                 anchor_close_ms: s.anchor_offline_close_ms.max(1),
                 ended_retention_ms: s.ended_retention_secs.saturating_mul(1000),
                 open_rooms_per_anchor: s.max_open_rooms_per_user,
-                list_cache_ms: s.list_cache_ms,
                 heartbeat_batch_max: s.heartbeat_batch_max.max(1),
             },
             // Lapses are due to be announced within 1 s of their window's end (CONTRACT section

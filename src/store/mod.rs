@@ -60,10 +60,6 @@ pub struct Timings {
     /// Rooms not ended one anchor may have at once (0: no limit). A quota, not a timing, but
     /// read from the same settings at the same place.
     pub open_rooms_per_anchor: u32,
-    /// How long a replica may keep a hot page of the live list or search
-    /// (`LIVEROOM_LIST_CACHE_MS`; 0: no cache). Not the store's: the page cache above it
-    /// (`src/pages.rs`) reads it from here, where the settings hand it over.
-    pub list_cache_ms: u64,
     /// Heartbeats one script call may carry (`LIVEROOM_HEARTBEAT_BATCH_MAX`; 1: no batching;
     /// store/heartbeats.rs).
     pub heartbeat_batch_max: usize,
