@@ -1,0 +1,46 @@
+-- Shared by the seat scripts (prepended after lib.lua; store/scripts.rs): their KEYS are the
+-- room's (lib.lua) and then K[11], the room's pending seat requests of an `apply` room (hash:
+-- user -> "asked ms\tmic\tcamera\textends json"), which expires a request's lapse after its last
+-- write, so that requests left behind by a room's end or delete go by themselves.
+-- Seats themselves are fields of the room's hash (lib.lua, "Co-host seats").
+
+-- A member present now (not lapsed): the only kind of user a seat or a request may name.
+local function present(user, now, window)
+  local last = redis.call('ZSCORE', K[2], user)
+  return last and tonumber(last) > now - window
+end
+
+-- The room's seat count; a room created before seats gets the configured one on first use.
+local function seat_count(default)
+  redis.call('HSETNX', K[1], 'seats', default)
+  return tonumber(redis.call('HGET', K[1], 'seats'))
+end
+
+-- The lowest free seat (nil: all taken). At most `seats` fields read.
+local function free_seat(count)
+  for n = 1, count do
+    if redis.call('HEXISTS', K[1], 'seat:' .. n) == 0 then return n end
+  end
+  return nil
+end
+
+-- Seats `user` on seat `n`: seat_taken. Answers the moment it was taken.
+local function seat_take(now, n, user, mic, camera, extends)
+  redis.call('HSET', K[1], 'seat:' .. n,
+    table.concat({user, mic, camera, tostring(now), extends}, '\t'), 'seat@' .. user, n)
+  emit(now, 'seat_taken', {user_id = user, seat = n, mic = mic == '1', camera = camera == '1'})
+  return now
+end
+
+-- The pending requests, those older than `lapse_ms` dropped (at most the cap of them: the
+-- hash is capped by seat_take.lua). Answers the live ones (user -> raw).
+local function live_requests(now, lapse_ms)
+  local all = redis.call('HGETALL', K[11])
+  local live, gone = {}, {}
+  for i = 1, #all, 2 do
+    local asked = tonumber(string.match(all[i + 1], '^(%d+)')) or 0
+    if asked + lapse_ms <= now then gone[#gone + 1] = all[i] else live[all[i]] = all[i + 1] end
+  end
+  if #gone > 0 then redis.call('HDEL', K[11], unpack(gone)) end
+  return live
+end
