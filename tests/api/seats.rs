@@ -691,3 +691,45 @@ fn decoded(token: &str) -> Value {
     .expect("the token verifies with the API secret")
     .claims
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lapsed_holder_found_by_its_own_heartbeat_or_join_loses_its_seat() {
+    let mut s = test_settings();
+    // a window of 1.2 s, and no sweep in the test's time: the lapse is found by the member's
+    // own heartbeat or join, in the scripts that see it
+    s.heartbeat_interval_ms = 400;
+    s.sweep_interval_ms = 600_000;
+    let app = spawn_app_with(s).await;
+    let id = live_room(&app, None).await;
+    let mut sse = SseClient::open(&app, &id, "anchor", None)
+        .await
+        .expect("the anchor watches");
+    for u in ["beats", "joins"] {
+        app.join(&id, u).await.assert_ok();
+        take(&app, &id, u, json!({})).await.assert_ok();
+    }
+    eventually(Duration::from_secs(10), "both lapsed", || async {
+        seats(&app, &id).await.is_empty().then_some(())
+    })
+    .await;
+    app.heartbeat(&id, "beats").await.assert_error(409, 40901);
+    app.join(&id, "joins").await.assert_ok();
+    // back as a member, without the seat it held
+    leave_seat(&app, &id, "joins")
+        .await
+        .assert_error(409, 40902);
+    assert_eq!(
+        take(&app, &id, "joins", json!({})).await.assert_ok()["seat"],
+        1
+    );
+    assert_eq!(
+        seat_events(&mut sse, 5).await,
+        [
+            "seat_taken beats 1",
+            "seat_taken joins 2",
+            "seat_left beats 1 lapsed",
+            "seat_left joins 2 lapsed",
+            "seat_taken joins 1",
+        ]
+    );
+}
