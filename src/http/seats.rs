@@ -306,8 +306,11 @@ impl SeatsApi {
         caller_nick: &str,
         user_id: &str,
         outcome: SeatOutcome,
-        with_token: bool,
+        asked: Option<&SeatAsk>,
     ) -> Result<Json<SeatTakenEnvelope>, ApiError> {
+        // a seat taken at the caller's own request carries the caller's token; the anchor's
+        // accept names the seat only (the token is its user's own: GET …/rtc/{live_id})
+        let with_token = asked.is_some();
         let data = match outcome {
             SeatOutcome::Taken {
                 seat,
@@ -337,8 +340,8 @@ impl SeatsApi {
                 user_id: user_id.to_owned(),
                 status: "pending".into(),
                 seat: 0,
-                mic: false,
-                camera: false,
+                mic: asked.is_none_or(|a| a.mic),
+                camera: asked.is_none_or(|a| a.camera),
                 since: asked_ms,
                 rtc_url: String::new(),
                 rtc_token: String::new(),
@@ -380,7 +383,13 @@ impl SeatsApi {
             .take(&id, caller.user_id(), &ask)
             .await?;
         let me = &caller.0;
-        self.outcome(&id, &me.looks.nick, me.user_id.as_str(), outcome, true)
+        self.outcome(
+            &id,
+            &me.looks.nick,
+            me.user_id.as_str(),
+            outcome,
+            Some(&ask),
+        )
     }
 
     /// 同意连麦 — the anchor accepts a pending seat request (`seat_taken`).
@@ -409,7 +418,7 @@ impl SeatsApi {
             .decide(&id, caller.user_id(), &asker, true)
             .await?
             .ok_or(ApiError::Internal)?;
-        self.outcome(&id, "", asker.as_str(), decided, false)
+        self.outcome(&id, "", asker.as_str(), decided, None)
     }
 
     /// 拒绝连麦 — the anchor rejects a pending seat request.

@@ -492,7 +492,10 @@ async fn apply_mode_waits_for_the_anchor_who_accepts_or_rejects_and_requests_lap
 
     let asked = take(&app, &id, "a", json!({"mic": true, "camera": false})).await;
     let d = asked.assert_ok();
-    assert_eq!((&d["status"], &d["seat"]), (&json!("pending"), &json!(0)));
+    assert_eq!(
+        (&d["status"], &d["seat"], &d["mic"], &d["camera"]),
+        (&json!("pending"), &json!(0), &json!(true), &json!(false))
+    );
     assert_eq!(d["rtc_token"], "");
     take(&app, &id, "a", json!({}))
         .await
