@@ -395,7 +395,8 @@ impl SeatsApi {
     /// 同意连麦 — the anchor accepts a pending seat request (`seat_taken`).
     ///
     /// The asker takes the lowest free seat with the mic and camera it asked for. No pending
-    /// request of that user, no free seat: 409/40902; the asker left the room: 409/40901.
+    /// request of that user (never made, answered, lapsed, or the asker left the room), no free
+    /// seat: 409/40902.
     /// The asker gets its RTC token from `GET /client/live/room/rtc/{live_id}`.
     #[oai(
         path = "/client/live/room/seat/:live_id/accept",

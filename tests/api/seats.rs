@@ -539,12 +539,12 @@ async fn apply_mode_waits_for_the_anchor_who_accepts_or_rejects_and_requests_lap
         .await
         .assert_error(409, 40902);
 
-    // a request whose asker left the room cannot be accepted
+    // a request whose asker left the room is gone
     take(&app, &id, "b", json!({})).await.assert_ok();
     app.leave(&id, "b").await.assert_ok();
     decide(&app, &id, "anchor", "accept", "b")
         .await
-        .assert_error(409, 40901);
+        .assert_error(409, 40902);
 
     // an unanswered request lapses (LIVEROOM_SEAT_REQUEST_SECS, 2 s here), and may be made again
     take(&app, &id, "c", json!({})).await.assert_ok();
@@ -595,11 +595,17 @@ async fn a_rooms_pending_seat_requests_are_capped() {
             .unwrap_or("")
             .contains(&cap.to_string())
     );
-    // an answer makes room
+    // an answer makes room, and so does an asker who leaves the room
     decide(&app, &id, "anchor", "reject", &askers[0])
         .await
         .assert_ok();
     take(&app, &id, &askers[cap], json!({})).await.assert_ok();
+    app.join(&id, "late").await.assert_ok();
+    take(&app, &id, "late", json!({}))
+        .await
+        .assert_error(429, 42900);
+    app.leave(&id, &askers[1]).await.assert_ok();
+    take(&app, &id, "late", json!({})).await.assert_ok();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

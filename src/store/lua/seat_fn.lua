@@ -32,14 +32,19 @@ local function seat_take(now, n, user, mic, camera, extends)
   return now
 end
 
--- The pending requests, those older than `lapse_ms` dropped (at most the cap of them: the
--- hash is capped by seat_take.lua). Answers the live ones (user -> raw).
-local function live_requests(now, lapse_ms)
+-- The pending requests, those that lapsed (older than `lapse_ms`) or whose asker is no longer a
+-- present member dropped, so that neither counts against the cap (at most the cap of them:
+-- seat_take.lua caps the hash). Answers the live ones (user -> raw).
+local function live_requests(now, lapse_ms, window)
   local all = redis.call('HGETALL', K[11])
   local live, gone = {}, {}
   for i = 1, #all, 2 do
     local asked = tonumber(string.match(all[i + 1], '^(%d+)')) or 0
-    if asked + lapse_ms <= now then gone[#gone + 1] = all[i] else live[all[i]] = all[i + 1] end
+    if asked + lapse_ms <= now or not present(all[i], now, window) then
+      gone[#gone + 1] = all[i]
+    else
+      live[all[i]] = all[i + 1]
+    end
   end
   if #gone > 0 then redis.call('HDEL', K[11], unpack(gone)) end
   return live

@@ -23,7 +23,7 @@ if not n then return {'SEAT', 'no free seat: all ' .. count .. ' seats are taken
 if room[3] ~= 'apply' then
   return {'TAKEN', n, seat_take(now, n, user, mic, camera, extends)}
 end
-local pending = live_requests(now, lapse_ms)
+local pending = live_requests(now, lapse_ms, window)
 if pending[user] then return {'SEAT', 'already asked for a seat: the anchor has not answered yet'} end
 if redis.call('HLEN', KEYS[11]) >= max_pending then
   return {'QUOTA', 'a room holds at most ' .. max_pending ..
