@@ -742,3 +742,29 @@ async fn a_lapsed_holder_found_by_its_own_heartbeat_or_join_loses_its_seat() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seat_taken_through_a_replica_that_died_is_freed_by_another() {
+    let mut s = test_settings();
+    // a window of 1.2 s
+    s.heartbeat_interval_ms = 400;
+    let mut first = spawn_app_with(s.clone()).await;
+    let other = spawn_app_with(s).await;
+    let id = live_room(&first, None).await;
+    first.join(&id, "guest").await.assert_ok();
+    take(&first, &id, "guest", json!({})).await.assert_ok();
+    assert_eq!(seats(&other, &id).await, [(1, "guest".to_owned())]);
+    first.stop_app().await;
+    // the guest falls silent with the replica it used; the other replica's sweep frees the seat
+    let mut sse = SseClient::open(&other, &id, "anchor", Some("0-0"))
+        .await
+        .expect("the anchor watches");
+    assert_eq!(
+        seat_events(&mut sse, 2).await,
+        ["seat_taken guest 1", "seat_left guest 1 lapsed"]
+    );
+    // and the seat is free for the next member
+    other.join(&id, "next").await.assert_ok();
+    let d = take(&other, &id, "next", json!({})).await;
+    assert_eq!(d.assert_ok()["seat"], 1);
+}
