@@ -104,10 +104,10 @@ pub struct SeatTakenData {
     pub camera: bool,
     /// 时间 — unix ms: since when the seat is taken, or when the request was made.
     pub since: i64,
-    /// RTC地址 — the RTC server to connect to ("" without the RTC settings, or while pending).
+    /// RTC地址 — the RTC server to connect to ("" without the RTC settings, while pending, and
+    /// in the anchor's accept answer: the seated user asks `GET /client/live/room/rtc/{live_id}`).
     pub rtc_url: String,
-    /// RTC令牌 — a LiveKit access token for this room ("" without the RTC settings, or while
-    /// pending).
+    /// RTC令牌 — the caller's LiveKit access token for this room ("" as `rtc_url`).
     pub rtc_token: String,
 }
 
