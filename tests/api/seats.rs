@@ -768,3 +768,69 @@ async fn a_seat_taken_through_a_replica_that_died_is_freed_by_another() {
     let d = take(&other, &id, "next", json!({})).await;
     assert_eq!(d.assert_ok()["seat"], 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_offline_close_and_an_admins_stop_free_the_seats_too() {
+    let mut s = test_settings();
+    // a window of 1.2 s; a room closes 2.5 s after its anchor's last sign of life. The seated
+    // member of the closing room beats every 100 ms, and so does the anchor of the other room
+    // (an admin stops it), which therefore does not close by itself
+    s.heartbeat_interval_ms = 400;
+    s.anchor_offline_close_ms = 2500;
+    let app = spawn_app_with(s).await;
+    let closing = live_room(&app, None).await;
+    let stopped = live_room(&app, None).await;
+    app.join(&stopped, "other").await.assert_ok();
+    take(&app, &stopped, "other", json!({})).await.assert_ok();
+    app.join(&closing, "stays").await.assert_ok();
+    take(&app, &closing, "stays", json!({})).await.assert_ok();
+    let beating = {
+        let app = TestApp::client_of(&app.base, app.settings.clone());
+        let (closing, stopped) = (closing.clone(), stopped.clone());
+        tokio::spawn(async move {
+            loop {
+                app.heartbeat(&closing, "stays").await;
+                app.heartbeat(&stopped, "anchor").await;
+                app.heartbeat(&stopped, "other").await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let seat_and_end = |events: Vec<super::events::Sse>| -> Vec<String> {
+        events
+            .iter()
+            .filter(|e| e.kind == "seat_left" || e.kind == "live_ended")
+            .map(|e| format!("{} {}", e.kind, e.data["reason"].as_str().unwrap_or("")))
+            .collect()
+    };
+
+    // an admin's stop
+    let mut watching = SseClient::open(&app, &stopped, "anchor", None)
+        .await
+        .expect("the anchor watches");
+    let admin = token_with(json!({"sub": "ops", "exp": now_secs() + 600, "admin": true}));
+    app.request(
+        Method::POST,
+        &format!("/server/live/room/{stopped}/stop"),
+        Some(&admin),
+        None,
+    )
+    .await
+    .assert_ok();
+    assert_eq!(
+        seat_and_end(watching.until("live_ended").await),
+        ["seat_left room_ended", "live_ended admin"]
+    );
+    assert!(seats(&app, &stopped).await.is_empty());
+
+    // the offline close
+    let mut sse = SseClient::open(&app, &closing, "stays", Some("0-0"))
+        .await
+        .expect("the member watches");
+    assert_eq!(
+        seat_and_end(sse.until("live_ended").await),
+        ["seat_left room_ended", "live_ended anchor_offline"]
+    );
+    beating.abort();
+    assert!(seats(&app, &closing).await.is_empty());
+}
