@@ -16,17 +16,46 @@ pub struct SeatAsk {
     pub extends: Extends,
 }
 
+/// A seat's extends, as JSON, at most this many bytes: besides the room's limits on pairs and
+/// characters, because a taken seat lives in the room's hash, which every read of the room
+/// (info, join, start) reads whole: 64 seats of 64 KiB each would make every such read megabytes.
+pub const MAX_SEAT_EXTENDS_BYTES: usize = 2048;
+
 impl SeatAsk {
     pub fn parse(
         mic: Option<bool>,
         camera: Option<bool>,
         extends: Option<BTreeMap<String, String>>,
     ) -> Result<Self, Invalid> {
+        let extends = Extends::parse("extends", extends.unwrap_or_default())?;
+        let bytes = extends.to_json().len();
+        if bytes > MAX_SEAT_EXTENDS_BYTES {
+            return Err(Invalid::new(format!(
+                "extends: a seat's extends must be at most {MAX_SEAT_EXTENDS_BYTES} bytes of JSON \
+                 (got {bytes})"
+            )));
+        }
         Ok(Self {
             mic: mic.unwrap_or(true),
             camera: camera.unwrap_or(true),
-            extends: Extends::parse("extends", extends.unwrap_or_default())?,
+            extends,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ask_defaults_to_mic_and_camera_on_and_caps_its_extends() {
+        let ask = SeatAsk::parse(None, Some(false), None).expect("parses");
+        assert!(ask.mic && !ask.camera);
+        let big = BTreeMap::from([("k".to_owned(), "v".repeat(MAX_SEAT_EXTENDS_BYTES))]);
+        let e = SeatAsk::parse(None, None, Some(big)).expect_err("over the bytes");
+        assert!(e.0.contains("extends") && e.0.contains("2048"), "{e}");
+        let pairs: BTreeMap<_, _> = (0..33).map(|i| (format!("k{i}"), String::new())).collect();
+        assert!(SeatAsk::parse(None, None, Some(pairs)).is_err());
     }
 }
 

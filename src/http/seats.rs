@@ -28,7 +28,7 @@ pub struct SeatRequestBody {
     #[oai(nullable)]
     pub camera: Option<bool>,
     /// 扩展信息 — the seat's extension pairs, capped like the room's (at most 32, keys 1–64
-    /// characters, values at most 1024).
+    /// characters, values at most 1024) and at most 2048 bytes of JSON in all.
     #[oai(nullable)]
     pub extends: Option<NewExtends>,
 }

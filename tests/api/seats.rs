@@ -258,6 +258,16 @@ async fn free_seats_go_lowest_first_with_every_rule_and_refusal() {
     take(&app, &id, "c", json!({"extends": many}))
         .await
         .assert_error(400, 40000);
+    // a seat lives in the room's hash: its extends are 2048 bytes of JSON at most
+    let big = take(
+        &app,
+        &id,
+        "c",
+        json!({"extends": {"a": "v".repeat(1000), "b": "v".repeat(1000), "c": "v".repeat(100)}}),
+    )
+    .await;
+    big.assert_error(400, 40000);
+    assert!(big.body["message"].as_str().unwrap_or("").contains("2048"));
     take(&app, "live_0", "c", json!({}))
         .await
         .assert_error(404, 40400);
