@@ -844,3 +844,36 @@ async fn the_offline_close_and_an_admins_stop_free_the_seats_too() {
     beating.abort();
     assert!(seats(&app, &closing).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seat_whose_holder_lapsed_unswept_goes_to_the_next_taker() {
+    let mut s = test_settings();
+    // one seat, a window of 1.2 s, and no sweep in the test's time
+    s.seats_per_room = 1;
+    s.heartbeat_interval_ms = 400;
+    s.sweep_interval_ms = 600_000;
+    let app = spawn_app_with(s).await;
+    let id = live_room(&app, None).await;
+    let mut sse = SseClient::open(&app, &id, "anchor", None)
+        .await
+        .expect("the anchor watches");
+    app.join(&id, "old").await.assert_ok();
+    take(&app, &id, "old", json!({})).await.assert_ok();
+    eventually(Duration::from_secs(10), "old lapsed", || async {
+        seats(&app, &id).await.is_empty().then_some(())
+    })
+    .await;
+    app.join(&id, "new").await.assert_ok();
+    assert_eq!(
+        take(&app, &id, "new", json!({})).await.assert_ok()["seat"],
+        1
+    );
+    assert_eq!(
+        seat_events(&mut sse, 3).await,
+        [
+            "seat_taken old 1",
+            "seat_left old 1 lapsed",
+            "seat_taken new 1"
+        ]
+    );
+}

@@ -23,7 +23,7 @@ if not accept then return {'REJECTED'} end
 local held = redis.call('HGET', KEYS[1], 'seat@' .. target)
 if held then return {'SEAT', target .. ' is already on seat ' .. held} end
 local count = seat_count(default_count)
-local n = free_seat(count)
+local n = free_seat(count, now, window)
 if not n then return {'SEAT', 'no free seat: all ' .. count .. ' seats are taken'} end
 local _, mic, camera, extends = string.match(request, '^(%d+)\t([01])\t([01])\t(.*)$')
 mic, camera, extends = mic or '1', camera or '1', extends or '{}'

@@ -16,10 +16,20 @@ local function seat_count(default)
   return tonumber(redis.call('HGET', K[1], 'seats'))
 end
 
--- The lowest free seat (nil: all taken). At most `seats` fields read.
-local function free_seat(count)
+-- The lowest free seat (nil: all taken). At most `seats` seats read. A seat whose holder is not
+-- a present member is freed on the way (`lapsed` when its window ran out and the sweep has not
+-- yet been by; `left` when it is not in the room at all, which only a replica of a version
+-- without seats can leave behind, during a rolling upgrade): a seat is never kept from the
+-- members by someone who is not one.
+local function free_seat(count, now, window)
   for n = 1, count do
-    if redis.call('HEXISTS', K[1], 'seat:' .. n) == 0 then return n end
+    local holder = seat_holder(redis.call('HGET', K[1], 'seat:' .. n))
+    if not holder then return n end
+    if not present(holder, now, window) then
+      local gone = redis.call('ZSCORE', K[2], holder) and 'lapsed' or 'left'
+      seat_free(now, holder, gone)
+      return n
+    end
   end
   return nil
 end

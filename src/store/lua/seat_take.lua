@@ -18,7 +18,7 @@ if not present(user, now, window) then return {'NOT_MEMBER'} end
 local held = redis.call('HGET', KEYS[1], 'seat@' .. user)
 if held then return {'SEAT', 'already on seat ' .. held} end
 local count = seat_count(default_count)
-local n = free_seat(count)
+local n = free_seat(count, now, window)
 if not n then return {'SEAT', 'no free seat: all ' .. count .. ' seats are taken'} end
 if room[3] ~= 'apply' then
   return {'TAKEN', n, seat_take(now, n, user, mic, camera, extends)}
