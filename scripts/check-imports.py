@@ -6,7 +6,8 @@ Layers (a module may import its own layer and the ones below it, never one above
   3 app     app, config, cli    start-up: settings parsed into `Config`, the parts wired
                                 together, the command line
   2 http    http, edge          the API and the listener under it
-  1 store   store, streams, ratelimit, fanout, sweeper, webhooks, pages (the page cache, above the store)
+  1 store   store, streams, ratelimit, fanout, sweeper, webhooks, pages (the page cache, above the store),
+            rtc (the RTC tokens)
                                 Redis, and what works on it or beside it
   0 domain  domain, metrics, telemetry, shutdown
                                 the rooms' own types, and leaves that import no other module
@@ -46,7 +47,7 @@ def code(path):
 LAYERS = {
     "domain": 0, "metrics": 0, "telemetry": 0, "shutdown": 0,
     "store": 1, "streams": 1, "ratelimit": 1, "fanout": 1, "sweeper": 1, "webhooks": 1,
-    "pages": 1,
+    "pages": 1, "rtc": 1,
     "http": 2, "edge": 2,
     "app": 3, "config": 3, "cli": 3,
 }

@@ -85,6 +85,7 @@ pub fn state(config: &Config, conn: Connection) -> AppState {
             config.auth.token_cache_max,
             crate::http::auth::LEEWAY_SECS,
         )),
+        rtc: config.rtc.clone().map(Arc::new),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod http;
 pub mod metrics;
 pub mod pages;
 pub mod ratelimit;
+pub mod rtc;
 pub mod shutdown;
 pub mod store;
 pub mod streams;

@@ -280,6 +280,7 @@ mod tests {
             },
             anchor_online: false,
             pk_id: String::new(),
+            seat_mode: crate::domain::room::SeatMode::Free,
             online_count: 0,
             start_time: 0,
             end_time: 0,

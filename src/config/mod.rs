@@ -17,6 +17,7 @@ pub use self::settings::Settings;
 use crate::domain::time::Zone;
 use crate::edge::EdgeLimits;
 use crate::ratelimit::Limits as RateLimits;
+use crate::rtc::RtcConfig;
 use crate::store::{EventLogSettings, RedisTarget, Timings};
 use crate::streams::{Signing, StreamConfig};
 use crate::telemetry::LogFormat;
@@ -49,6 +50,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// On SIGTERM, how long to keep serving with `/readyz` answering 503.
     pub shutdown_drain: Duration,
+    /// The RTC server and its key, for the co-host seats' tokens; `None` when unset.
+    pub rtc: Option<RtcConfig>,
 }
 
 pub struct Redis {
@@ -228,7 +231,12 @@ impl Config {
                 ended_retention_ms: s.ended_retention_secs.saturating_mul(1000),
                 open_rooms_per_anchor: s.max_open_rooms_per_user,
                 heartbeat_batch_max: s.heartbeat_batch_max.max(1),
+                seats_per_room: seats_per_room(s.seats_per_room)?,
+                seat_request_ms: positive("LIVEROOM_SEAT_REQUEST_SECS", s.seat_request_secs)?
+                    .get()
+                    .saturating_mul(1000),
             },
+            rtc: rtc(s)?,
             // Lapses are due to be announced within 1 s of their window's end (CONTRACT section
             // 6): the default claims what is due every 250 ms at most.
             sweep_period: Duration::from_millis(match s.sweep_interval_ms {
@@ -305,6 +313,54 @@ impl Auth {
             max_ttl_secs: NonZeroU64::new(s.jwt_max_ttl_secs),
             token_cache_max: s.token_cache_max,
         })
+    }
+}
+
+/// The most seats a room may have: each is a field of the room's hash and a step of the scripts
+/// that free them all (the room's end), so the count bounds that work.
+pub const MAX_SEATS_PER_ROOM: u32 = 64;
+
+fn seats_per_room(n: u32) -> Result<u32, ConfigError> {
+    if (1..=MAX_SEATS_PER_ROOM).contains(&n) {
+        return Ok(n);
+    }
+    Err(ConfigError::Invalid {
+        setting: "LIVEROOM_SEATS_PER_ROOM",
+        reason: format!("must be 1–{MAX_SEATS_PER_ROOM} (got {n})"),
+    })
+}
+
+/// The RTC settings: all three, or none.
+fn rtc(s: &Settings) -> Result<Option<RtcConfig>, ConfigError> {
+    let url = given(&s.rtc_url);
+    let key = given(&s.rtc_api_key);
+    let secret = given(&s.rtc_api_secret);
+    match (url, key, secret) {
+        (None, None, None) => Ok(None),
+        (Some(url), Some(key), Some(secret)) => Ok(Some(RtcConfig {
+            url: url.to_owned(),
+            api_key: key.to_owned(),
+            api_secret: secret.to_owned(),
+        })),
+        _ => {
+            let missing: Vec<&str> = [
+                ("LIVEROOM_RTC_URL", url),
+                ("LIVEROOM_RTC_API_KEY", key),
+                ("LIVEROOM_RTC_API_SECRET", secret),
+            ]
+            .into_iter()
+            .filter(|(_, v)| v.is_none())
+            .map(|(name, _)| name)
+            .collect();
+            Err(ConfigError::Invalid {
+                setting: "LIVEROOM_RTC_URL",
+                reason: format!(
+                    "the RTC settings go together (LIVEROOM_RTC_URL, LIVEROOM_RTC_API_KEY, \
+                     LIVEROOM_RTC_API_SECRET): set all three or none; missing {}",
+                    missing.join(", ")
+                ),
+            })
+        }
     }
 }
 

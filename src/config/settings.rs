@@ -238,6 +238,28 @@ pub struct Settings {
     /// Webhook events older than this are dropped undelivered (logged and counted).
     #[arg(long, env = "LIVEROOM_WEBHOOK_MAX_AGE_SECS", default_value_t = 86_400)]
     pub webhook_max_age_secs: u64,
+
+    /// Co-host seats per room, numbered from 1 (1–64; a room keeps the count it was created
+    /// with).
+    #[arg(long, env = "LIVEROOM_SEATS_PER_ROOM", default_value_t = 8)]
+    pub seats_per_room: u32,
+
+    /// A seat request of an `apply` room lapses when the anchor has not answered it this long.
+    #[arg(long, env = "LIVEROOM_SEAT_REQUEST_SECS", default_value_t = 60)]
+    pub seat_request_secs: u64,
+
+    /// The RTC server (LiveKit) clients connect to with the tokens this service mints; set
+    /// with LIVEROOM_RTC_API_KEY and LIVEROOM_RTC_API_SECRET, or none of them.
+    #[arg(long, env = "LIVEROOM_RTC_URL")]
+    pub rtc_url: Option<String>,
+
+    /// The RTC API key (the tokens' `iss`).
+    #[arg(long, env = "LIVEROOM_RTC_API_KEY")]
+    pub rtc_api_key: Option<String>,
+
+    /// The RTC API secret the tokens are signed with (HS256).
+    #[arg(long, env = "LIVEROOM_RTC_API_SECRET", hide_env_values = true)]
+    pub rtc_api_secret: Option<String>,
 }
 
 impl Settings {

@@ -142,3 +142,38 @@ fn cluster_seeds_and_timeouts() {
     assert_eq!(c.edge.idle_timeout, None);
     assert_eq!(c.sweep_period, Duration::from_millis(40));
 }
+
+#[test]
+fn seats_per_room_is_bounded_and_the_rtc_settings_go_together() {
+    let c = Config::try_from(settings()).expect("parses");
+    assert_eq!(c.presence.seats_per_room, 8);
+    assert_eq!(c.presence.seat_request_ms, 60_000);
+    assert!(c.rtc.is_none());
+    for bad in [0, MAX_SEATS_PER_ROOM + 1] {
+        let mut s = settings();
+        s.seats_per_room = bad;
+        assert_eq!(refused(s).setting(), "LIVEROOM_SEATS_PER_ROOM");
+    }
+    let mut s = settings();
+    s.seat_request_secs = 0;
+    assert_eq!(refused(s).setting(), "LIVEROOM_SEAT_REQUEST_SECS");
+
+    let mut s = settings();
+    s.rtc_url = Some("wss://rtc".into());
+    s.rtc_api_key = Some("key".into());
+    let e = refused(s.clone()).to_string();
+    assert!(
+        e.contains("all three or none") && e.contains("missing LIVEROOM_RTC_API_SECRET"),
+        "{e}"
+    );
+    s.rtc_api_secret = Some("secret".into());
+    let rtc = Config::try_from(s).expect("parses").rtc.expect("rtc");
+    assert_eq!(
+        (rtc.url.as_str(), rtc.api_key.as_str()),
+        ("wss://rtc", "key")
+    );
+    assert!(
+        !format!("{rtc:?}").contains("secret\""),
+        "the secret stays out of logs"
+    );
+}

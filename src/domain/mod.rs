@@ -5,6 +5,7 @@ pub mod page;
 pub mod profile;
 pub mod room;
 pub mod search;
+pub mod seat;
 pub mod time;
 
 /// A value from a client that does not fit the contract; the message names the field and the limit.

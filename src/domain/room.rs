@@ -35,6 +35,45 @@ impl LiveStatus {
     }
 }
 
+/// How a member gets a co-host seat (CONTRACT section 14): `free` takes the lowest free seat at
+/// once, `apply` asks the anchor, who accepts or rejects. Set at creation; a room stored before
+/// seats existed has none and is `free`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SeatMode {
+    #[default]
+    Free,
+    Apply,
+}
+
+impl SeatMode {
+    /// The create body's `seat_mode` (absent or "": `free`).
+    pub fn parse(raw: Option<&str>) -> Result<Self, Invalid> {
+        match raw.map(str::trim) {
+            None | Some("") | Some("free") => Ok(Self::Free),
+            Some("apply") => Ok(Self::Apply),
+            Some(other) => Err(Invalid::new(format!(
+                "seat_mode must be \"free\" or \"apply\" (got {other:?})"
+            ))),
+        }
+    }
+
+    /// As stored and answered; anything unknown reads as `free`.
+    pub fn from_name(name: &str) -> Self {
+        if name == "apply" {
+            Self::Apply
+        } else {
+            Self::Free
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Free => "free",
+            Self::Apply => "apply",
+        }
+    }
+}
+
 /// Whether the room's stream is being published: 0 idle, 1 publishing (the media-server hooks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StreamStatus {
@@ -167,6 +206,7 @@ pub struct NewRoom {
     pub start_at: i64,
     pub end_at: i64,
     pub publish_expire_at: i64,
+    pub seat_mode: SeatMode,
 }
 
 /// The fields of a create request, before they are parsed.
@@ -179,6 +219,7 @@ pub struct NewRoomInput {
     pub start_at: Option<String>,
     pub end_at: Option<String>,
     pub publish_expire_at: Option<String>,
+    pub seat_mode: Option<String>,
 }
 
 impl NewRoom {
@@ -206,6 +247,7 @@ impl NewRoom {
             start_at,
             end_at,
             publish_expire_at: time("publish_expire_at", &input.publish_expire_at)?,
+            seat_mode: SeatMode::parse(input.seat_mode.as_deref())?,
         })
     }
 }
@@ -221,6 +263,7 @@ pub struct Room {
     pub anchor: Person,
     pub anchor_online: bool,
     pub pk_id: String,
+    pub seat_mode: SeatMode,
     pub online_count: u64,
     pub start_time: i64,
     pub end_time: i64,

@@ -21,6 +21,9 @@ pub enum ApiError {
     NotAnchor,
     #[error("only an admin token (\"admin\": true) may call /server/…")]
     NotAdmin,
+    /// 403/40300: an RTC token is for the room's anchor and its seated users only.
+    #[error("only the room's anchor or a user on one of its co-host seats gets an RTC token")]
+    NotSeated,
     /// 403/40301: banned from the room (the message says until when).
     #[error("{0}")]
     Banned(String),
@@ -28,6 +31,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// 409/40902: a co-host seat conflict (CONTRACT section 14).
+    #[error("{0}")]
+    SeatConflict(String),
     #[error(
         "not a member of this room (never joined, left, or missed too many heartbeats): join again"
     )]
@@ -67,9 +73,11 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::NotAnchor | Self::NotAdmin | Self::Banned(_) => StatusCode::FORBIDDEN,
+            Self::NotAnchor | Self::NotAdmin | Self::NotSeated | Self::Banned(_) => {
+                StatusCode::FORBIDDEN
+            }
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict(_) | Self::NotMember => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::NotMember | Self::SeatConflict(_) => StatusCode::CONFLICT,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
@@ -86,6 +94,7 @@ impl ApiError {
     pub fn code(&self) -> i32 {
         match self {
             Self::NotMember => 40901,
+            Self::SeatConflict(_) => 40902,
             Self::Banned(_) => 40301,
             other => i32::from(other.status().as_u16()) * 100,
         }
@@ -105,6 +114,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotAnchor => Self::NotAnchor,
             StoreError::Conflict(why) => Self::Conflict(why),
             StoreError::NotMember => Self::NotMember,
+            StoreError::Seat(why) => Self::SeatConflict(why),
             StoreError::Banned(until_ms) => Self::Banned(banned_message(until_ms)),
             StoreError::Invalid(why) => Self::BadRequest(why),
             StoreError::QuotaExceeded(why) => Self::QuotaExceeded(why),
@@ -184,7 +194,8 @@ impl ApiResponse for ApiError {
             (404, "40400: no such room"),
             (
                 409,
-                "40900: the room's state forbids it; 40901: not a member (join again)",
+                "40900: the room's state forbids it; 40901: not a member (join again); 40902: a \
+                 co-host seat conflict (no free seat, already seated, not on a seat)",
             ),
             (413, "41300: request body over 64 KiB"),
             (429, "42900: rate limit exceeded (see Retry-After)"),

@@ -268,6 +268,15 @@ pub enum RoomEventType {
     ExtendsUpdated,
     /// The count of members online changed (`online_count`), at most once a second. 在线人数
     OnlineCount,
+    /// A member asks for a co-host seat of an `apply` room (`user_id`, `mic`, `camera`). 申请连麦
+    SeatRequested,
+    /// A member took a co-host seat (`user_id`, `seat`, `mic`, `camera`). 上麦
+    SeatTaken,
+    /// A co-host seat was freed (`user_id`, `seat`, `reason`: left | removed | lapsed | kicked |
+    /// room_ended). 下麦
+    SeatLeft,
+    /// A seat's mic or camera changed (`user_id`, `seat`, `mic`, `camera`). 麦位更新
+    SeatUpdated,
     /// The stream ends here (`reason`: left | kicked | lapsed | moved | not_member |
     /// token_expired | lagged | deleted); the last message of a stream, sent without `id:`, so
     /// that a client resuming with `Last-Event-ID` gets every event it missed (after
@@ -288,9 +297,10 @@ pub struct RoomEvent {
     /// When it happened, unix ms (Redis's clock).
     pub at: i64,
     /// live_ended: stopped | anchor_offline | deleted | admin; member_left: left | lapsed |
-    /// moved | room_ended | kicked; stream_ended: why the stream ends
+    /// moved | room_ended | kicked; seat_left: left | removed | lapsed | kicked | room_ended;
+    /// stream_ended: why the stream ends
     pub reason: Option<String>,
-    /// member_joined, member_left
+    /// member_joined, member_left, seat_*
     pub user_id: Option<String>,
     /// online_count
     pub online_count: Option<u64>,
@@ -299,6 +309,12 @@ pub struct RoomEvent {
     /// extends_updated with extends over 1 KiB: their size in bytes, and no `extends` (the
     /// room's info has them), so that events stay small
     pub extends_bytes: Option<u64>,
+    /// seat_taken, seat_left, seat_updated: the co-host seat, from 1
+    pub seat: Option<u32>,
+    /// seat_requested, seat_taken, seat_updated: the seat's mic on
+    pub mic: Option<bool>,
+    /// seat_requested, seat_taken, seat_updated: the seat's camera on
+    pub camera: Option<bool>,
 }
 
 impl poem_openapi::types::Example for RoomEvent {
@@ -312,6 +328,9 @@ impl poem_openapi::types::Example for RoomEvent {
             online_count: None,
             extends: None,
             extends_bytes: None,
+            seat: None,
+            mic: None,
+            camera: None,
         }
     }
 }

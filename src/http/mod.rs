@@ -16,6 +16,7 @@ mod ops;
 mod presence;
 mod rooms;
 mod routes;
+mod seats;
 mod server;
 mod spec;
 pub mod token_cache;
@@ -55,6 +56,8 @@ pub enum ApiTags {
     Moderation,
     /// 平台 — the server API for the platform's own backend (admin tokens only)
     Server,
+    /// 连麦 — co-host seats and RTC tokens
+    Seats,
 }
 
 /// What every handler shares. Cheap to clone.
@@ -75,6 +78,8 @@ pub struct AppState {
     pub tokens: Arc<token_cache::TokenCache>,
     /// Shared watching of room events, and the count of open event streams.
     pub watching: Arc<crate::fanout::Hub>,
+    /// The RTC server and key of the seats' tokens (`None`: `rtc_url`, `rtc_token` are "").
+    pub rtc: Option<Arc<crate::rtc::RtcConfig>>,
 }
 
 mod live_id;
@@ -88,6 +93,7 @@ pub type Apis = (
     hooks::HooksApi,
     moderation::ModerationApi,
     server::ServerApi,
+    seats::SeatsApi,
 );
 
 pub fn openapi_service(state: AppState, server_url: &str) -> OpenApiService<Apis, ()> {
@@ -113,7 +119,10 @@ pub fn openapi_service(state: AppState, server_url: &str) -> OpenApiService<Apis
         moderation::ModerationApi {
             state: state.clone(),
         },
-        server::ServerApi { state },
+        server::ServerApi {
+            state: state.clone(),
+        },
+        seats::SeatsApi { state },
     );
     let mut service = OpenApiService::new(apis, "liveroom", env!("CARGO_PKG_VERSION"))
         .description(

@@ -231,6 +231,10 @@ pub struct CreateRoomRequest {
     /// else 24 hours after creation).
     #[oai(nullable)]
     pub publish_expire_at: Option<String>,
+    /// 连麦模式 — how members get a co-host seat: "free" (default: a member takes the lowest
+    /// free seat at once) or "apply" (the anchor accepts or rejects each request).
+    #[oai(nullable)]
+    pub seat_mode: Option<String>,
 }
 
 // The validators above take literals: keep them the domain's limits.
@@ -246,6 +250,7 @@ impl Example for CreateRoomRequest {
             start_at: Some("2021-12-02 11:11:11".into()),
             end_at: Some("2021-12-02 13:11:11".into()),
             publish_expire_at: Some("2021-12-02 13:11:11".into()),
+            seat_mode: Some("apply".into()),
         }
     }
 }
@@ -318,6 +323,9 @@ pub struct RoomData {
     pub anchor_status: i32,
     /// 跨房会话ID, 跨房PK 时有效 — the cross-room PK session ("" unless in one).
     pub pk_id: String,
+    /// 连麦模式 — "free" (a member takes a free co-host seat at once) or "apply" (the anchor
+    /// accepts each request).
+    pub seat_mode: String,
     /// 在线用户数 — members whose last heartbeat is within the member window.
     pub online_count: u64,
     /// 开始直播时间, 秒级时间戳 — unix seconds: the planned start until the live starts, then
@@ -366,6 +374,7 @@ impl RoomData {
             },
             anchor_status: i32::from(room.anchor_online),
             pk_id: room.pk_id,
+            seat_mode: room.seat_mode.as_str().to_owned(),
             online_count: room.online_count,
             start_time: room.start_time,
             end_time: room.end_time,
@@ -394,6 +403,7 @@ impl Example for RoomData {
             anchor_info: AnchorInfo::example(),
             anchor_status: 1,
             pk_id: String::new(),
+            seat_mode: "free".into(),
             online_count: 3,
             start_time: 1_656_315_406,
             end_time: 1_656_315_406,

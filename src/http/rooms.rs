@@ -49,6 +49,7 @@ impl RoomsApi {
             start_at: b.start_at,
             end_at: b.end_at,
             publish_expire_at: b.publish_expire_at,
+            seat_mode: b.seat_mode,
         };
         let new = NewRoom::parse(input, self.state.zone)?;
         let room = self.state.store.rooms().create(new, &caller.0).await?;

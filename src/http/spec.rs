@@ -283,21 +283,29 @@ mod tests {
         assert_eq!(
             targets,
             [
+                "acceptSeat",
                 "deleteRoom",
                 "getRoom",
                 "heartbeat",
                 "joinRoom",
                 "kickUser",
                 "leaveRoom",
+                "leaveSeat",
                 "listBans",
                 "listMembers",
+                "listSeats",
+                "rejectSeat",
+                "removeFromSeat",
                 "roomEvents",
+                "rtcToken",
                 "serverDeleteRoom",
                 "serverKickUser",
                 "serverRoomStats",
                 "serverStopLive",
                 "startLive",
                 "stopLive",
+                "switchSeat",
+                "takeSeat",
                 "unbanUser",
                 "updateExtends"
             ]
@@ -320,7 +328,7 @@ mod tests {
             ("/client/live/room/{live_id}", "put"),
             ("/client/live/room/user/{live_id}", "post"),
         ] {
-            assert_eq!(links(path, method).len(), 16, "{method} {path}");
+            assert_eq!(links(path, method).len(), 24, "{method} {path}");
         }
         assert!(links("/client/live/room/{live_id}", "post").is_empty());
     }

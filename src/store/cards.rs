@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use crate::domain::ids::LiveId;
 use crate::domain::profile::{Looks, Person};
-use crate::domain::room::{LiveStatus, Room, StreamStatus};
+use crate::domain::room::{LiveStatus, Room, SeatMode, StreamStatus};
 
 /// The card's form; a card of another form is read as missing.
 const FORM: i64 = 1;
@@ -46,6 +46,8 @@ pub(super) fn encode(room: &Room) -> String {
         room.stream_status.code(),
         room.created_ms,
         room.publish_expire_at,
+        // after the form's first 20 values: a card written before seats reads as `free`
+        room.seat_mode.as_str(),
     ])
     .to_string()
 }
@@ -74,6 +76,10 @@ pub(super) fn decode(live_id: LiveId, raw: &str) -> Option<Room> {
         },
         anchor_online: n(8)? == 1,
         pk_id: s(9)?,
+        seat_mode: v
+            .get(20)
+            .and_then(Value::as_str)
+            .map_or(SeatMode::Free, SeatMode::from_name),
         online_count: u(10)?,
         start_time: n(11)?,
         end_time: n(12)?,
@@ -115,6 +121,7 @@ mod tests {
             },
             anchor_online: true,
             pk_id: String::new(),
+            seat_mode: SeatMode::Apply,
             online_count: 3,
             start_time: 10,
             end_time: 20,

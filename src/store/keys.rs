@@ -100,6 +100,13 @@ impl Keys {
         format!("{}room:{{{id}}}{suffix}", self.prefix)
     }
 
+    /// A room's pending seat requests (`apply` rooms; a hash: user -> request), in the room's
+    /// slot, passed after the room's keys to the seat scripts (lua/seat_fn.lua). The seats
+    /// themselves are fields of the room's hash (lua/lib.lua).
+    pub fn seat_requests(&self, id: &LiveId) -> String {
+        self.room_key(id, ":seat_requests")
+    }
+
     pub fn user(&self, user_id: &str) -> String {
         format!("{}user:{{{user_id}}}", self.prefix)
     }
@@ -290,6 +297,7 @@ mod tests {
             .room(&id)
             .into_iter()
             .chain(keys.heartbeat_room(&id).map(|(_, k)| k))
+            .chain([keys.seat_requests(&id)])
         {
             assert_eq!(hash_tag(&key), id.as_str());
         }

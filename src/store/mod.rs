@@ -25,6 +25,7 @@ mod ratelimit;
 mod reply;
 mod rooms;
 mod scripts;
+mod seats;
 mod streams;
 mod sweep;
 mod webhooks;
@@ -43,6 +44,7 @@ pub use events::{StoredEvent, Watcher};
 pub use moderation::{Ban, Kicked, Moderation, RoomStats};
 pub use presence::{Heartbeat, Presence};
 pub use rooms::Rooms;
+pub use seats::{MAX_SEAT_REQUESTS_PER_ROOM, Seats, Switched};
 pub use sweep::{Sweep, SweepReport};
 pub use webhooks::Webhooks;
 
@@ -63,6 +65,10 @@ pub struct Timings {
     /// Heartbeats one script call may carry (`LIVEROOM_HEARTBEAT_BATCH_MAX`; 1: no batching;
     /// store/heartbeats.rs).
     pub heartbeat_batch_max: usize,
+    /// Co-host seats of a room created now (`LIVEROOM_SEATS_PER_ROOM`; store/seats.rs).
+    pub seats_per_room: u32,
+    /// A seat request of an `apply` room lapses after this long unanswered.
+    pub seat_request_ms: u64,
 }
 
 /// The settings of the room event logs, baked into the room scripts (`EVENT_LOG` in lib.lua).
@@ -103,6 +109,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("the user is not a member of the room")]
     NotMember,
+    /// A co-host seat conflict (no free seat, already seated or asking, not on a seat).
+    #[error("{0}")]
+    Seat(String),
     /// The user is banned from the room until then (unix ms, Redis clock).
     #[error("banned until {0} ms")]
     Banned(i64),
@@ -200,6 +209,11 @@ impl Store {
     /// Kicks, bans and a room's stats.
     pub fn moderation(&self) -> Moderation {
         Moderation::new(self.core.clone())
+    }
+
+    /// Co-host seats: take or ask, the anchor's answer, leave, mic and camera, the list.
+    pub fn seats(&self) -> Seats {
+        Seats::new(self.core.clone())
     }
 
     /// Webhook delivery listens here for rooms whose log grew.

@@ -55,6 +55,11 @@ pub fn status<'a>(v: &'a Value, what: &str) -> StoreResult<(String, &'a [Value])
                 StoreError::Invalid(why)
             })
         }
+        "SEAT" => Err(StoreError::Seat(
+            rest.first()
+                .and_then(text)
+                .unwrap_or_else(|| "a seat conflict".into()),
+        )),
         "CONFLICT" => Err(StoreError::Conflict(
             rest.first()
                 .and_then(text)

@@ -66,7 +66,7 @@ impl Rooms {
             self.command::<i64>(chat_id),
             self.im_userid(&anchor.user_id)
         )?;
-        let mut fields: Vec<(&'static str, String)> = Vec::with_capacity(14);
+        let mut fields: Vec<(&'static str, String)> = Vec::with_capacity(16);
         let mut field = |k: &'static str, v: String| fields.push((k, v));
         field("live_id", id.to_string());
         field("title", new.title.as_str().to_owned());
@@ -87,6 +87,9 @@ impl Rooms {
         field("publish_expire_at", publish_expire_at.to_string());
         field("chat_id", chat_id.to_string());
         field("pk_id", String::new());
+        field("seat_mode", new.seat_mode.as_str().to_owned());
+        // the room keeps the seat count it was created with (store/seats.rs)
+        field("seats", self.timings().seats_per_room.to_string());
         self.call(&calls::Create {
             room: id,
             window_ms: self.window(),

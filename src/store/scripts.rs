@@ -35,6 +35,11 @@ fn heartbeat_body() -> String {
     )
 }
 
+/// A seat script's body: the seat scripts' shared functions, then the script.
+fn seat_body(body: &str) -> String {
+    format!("{}\n{body}", include_str!("lua/seat_fn.lua"))
+}
+
 /// The heartbeat script's whole text as the service loads it with `events` (for benchmarks
 /// that replay it: same text, same SHA).
 pub fn heartbeat_text(events: &EventLogSettings) -> String {
@@ -65,6 +70,12 @@ pub struct Scripts {
     pub stream_publish: Script,
     pub stream_unpublish: Script,
     pub kick: Script,
+    /// co-host seats (KEYS: the room's, then its seat requests; `seat_fn.lua` shared)
+    pub seat_take: Script,
+    pub seat_decide: Script,
+    pub seat_leave: Script,
+    pub seat_switch: Script,
+    pub seats: Script,
     pub unban: Script,
     pub bans: Script,
     pub stats: Script,
@@ -126,6 +137,11 @@ impl Scripts {
             stream_publish: room(include_str!("lua/stream_publish.lua")),
             stream_unpublish: room(include_str!("lua/stream_unpublish.lua")),
             kick: room(include_str!("lua/kick.lua")),
+            seat_take: room(&seat_body(include_str!("lua/seat_take.lua"))),
+            seat_decide: room(&seat_body(include_str!("lua/seat_decide.lua"))),
+            seat_leave: room(&seat_body(include_str!("lua/seat_leave.lua"))),
+            seat_switch: room(&seat_body(include_str!("lua/seat_switch.lua"))),
+            seats: room(&seat_body(include_str!("lua/seats.lua"))),
             unban: room(include_str!("lua/unban.lua")),
             bans: room(include_str!("lua/bans.lua")),
             stats: room(include_str!("lua/stats.lua")),
@@ -172,6 +188,11 @@ impl Scripts {
             ("stream_publish", &self.stream_publish),
             ("stream_unpublish", &self.stream_unpublish),
             ("kick", &self.kick),
+            ("seat_take", &self.seat_take),
+            ("seat_decide", &self.seat_decide),
+            ("seat_leave", &self.seat_leave),
+            ("seat_switch", &self.seat_switch),
+            ("seats", &self.seats),
             ("unban", &self.unban),
             ("bans", &self.bans),
             ("stats", &self.stats),

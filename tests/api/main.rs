@@ -20,6 +20,7 @@ mod readme;
 mod replica;
 mod replicas;
 mod rooms;
+mod seats;
 mod stream_support;
 mod streams;
 mod token_cache;

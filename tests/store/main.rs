@@ -361,3 +361,84 @@ async fn request_counts_add_up_over_replicas() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seats_are_taken_lowest_first_listed_switched_and_freed() {
+    use liveroom::domain::seat::{SeatAsk, SeatOutcome};
+    let store = store().await;
+    let seats = store.seats();
+    let id = live_room(&store).await;
+    let ask = SeatAsk::parse(Some(true), Some(false), None).expect("an ask");
+    let stranger = seats.take(&id, &user("stranger"), &ask).await;
+    assert!(
+        matches!(stranger, Err(StoreError::NotMember)),
+        "{stranger:?}"
+    );
+    for viewer in ["viewer-1", "viewer-2"] {
+        join(&store, &id, viewer).await;
+    }
+    let first = seats
+        .take(&id, &user("viewer-1"), &ask)
+        .await
+        .expect("take");
+    assert!(
+        matches!(
+            first,
+            SeatOutcome::Taken {
+                seat: 1,
+                mic: true,
+                camera: false,
+                ..
+            }
+        ),
+        "{first:?}"
+    );
+    let again = seats.take(&id, &user("viewer-1"), &ask).await;
+    assert!(matches!(again, Err(StoreError::Seat(_))), "{again:?}");
+    seats
+        .take(&id, &user("viewer-2"), &ask)
+        .await
+        .expect("take");
+
+    let list = seats.list(&id).await.expect("list");
+    assert_eq!(list.anchor_id, "anchor-1");
+    let held: Vec<(u32, &str, &str)> = list
+        .seats
+        .iter()
+        .map(|s| (s.seat, s.user.user_id.as_str(), s.user.looks.nick.as_str()))
+        .collect();
+    assert_eq!(
+        held,
+        [
+            (1, "viewer-1", "nick of viewer-1"),
+            (2, "viewer-2", "nick of viewer-2")
+        ]
+    );
+
+    // the anchor may turn a camera off, never on
+    let anchor = user("anchor-1");
+    let off = seats
+        .switch(&id, &anchor, &user("viewer-2"), Some(false), None)
+        .await
+        .expect("switch");
+    assert_eq!((off.seat, off.mic, off.camera), (2, false, false));
+    let on = seats
+        .switch(&id, &anchor, &user("viewer-2"), None, Some(true))
+        .await;
+    assert!(matches!(on, Err(StoreError::Invalid(_))), "{on:?}");
+
+    // a member who leaves the room leaves its seat; the anchor takes the other off
+    store
+        .presence()
+        .leave(&id, &user("viewer-1"))
+        .await
+        .expect("leave");
+    assert_eq!(
+        seats
+            .leave(&id, &anchor, false, &user("viewer-2"))
+            .await
+            .expect("removed"),
+        2
+    );
+    assert!(seats.list(&id).await.expect("list").seats.is_empty());
+}

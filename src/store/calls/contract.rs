@@ -90,6 +90,7 @@ fn every_call_passes_the_keys_its_script_declares() {
     let room = LiveId::generate();
     let other = LiveId::generate();
     let r = &room;
+    let ask = crate::domain::seat::SeatAsk::parse(None, None, None).expect("an ask");
     let fields = [("title", String::from("t"))];
     let released = [String::from("u")];
     let (u, v, a) = (user("u"), user("v"), user("a"));
@@ -258,6 +259,56 @@ fn every_call_passes_the_keys_its_script_declares() {
                 ban_ms: 1,
                 window_ms: 1,
                 max_bans: 1,
+            },
+        ),
+        check(
+            &s,
+            &SeatTake {
+                room: r,
+                user: &u,
+                window_ms: 1,
+                seats: 1,
+                ask: &ask,
+                request_ms: 1,
+                max_pending: 1,
+            },
+        ),
+        check(
+            &s,
+            &SeatDecide {
+                room: r,
+                actor: &a,
+                target: &u,
+                accept: true,
+                window_ms: 1,
+                seats: 1,
+                request_ms: 1,
+            },
+        ),
+        check(
+            &s,
+            &SeatLeave {
+                room: r,
+                actor: &a,
+                authority: Authority::Admin,
+                target: &u,
+            },
+        ),
+        check(
+            &s,
+            &SeatSwitch {
+                room: r,
+                actor: &a,
+                target: &u,
+                mic: Some(false),
+                camera: None,
+            },
+        ),
+        check(
+            &s,
+            &Seats {
+                room: r,
+                window_ms: 1,
             },
         ),
         check(

@@ -77,7 +77,7 @@ pub use user_imid::UserImid;
 pub use user_release::UserRelease;
 // end of a room's life and the indexes
 
-// the sweep, moderation and events (sweep.rs, moderation.rs, events.rs)
+// the sweep, moderation, seats and events (sweep.rs, moderation.rs, seats.rs, events.rs)
 mod bans;
 mod claim;
 mod close_offline;
@@ -88,6 +88,11 @@ mod page;
 mod purge;
 mod reschedule;
 mod schedule;
+mod seat_decide;
+mod seat_leave;
+mod seat_switch;
+mod seat_take;
+mod seats;
 mod sse_slot;
 mod stats;
 mod sweep_room;
@@ -102,6 +107,11 @@ pub use page::{Page, PageReply};
 pub use purge::{Purge, PurgeReply};
 pub use reschedule::{NextDue, Reschedule};
 pub use schedule::Schedule;
+pub use seat_decide::SeatDecide;
+pub use seat_leave::SeatLeave;
+pub use seat_switch::{SeatSwitch, Switched};
+pub use seat_take::SeatTake;
+pub use seats::Seats;
 pub use sse_slot::{SlotOp, SlotReply, SseSlot};
 pub use stats::Stats;
 pub use sweep_room::{SweepPhase, SweepRoom};
@@ -178,6 +188,12 @@ impl<'a> Invocation<'a> {
 /// Pushes a room's keys, in the order every per-room script takes them (`lua/lib.lua`).
 pub(super) fn room_keys(invocation: &mut Invocation<'_>, keys: &Keys, room: &LiveId) {
     invocation.keys(keys.room_named(room));
+}
+
+/// Pushes a room's keys and then its seat requests (the seat scripts: lua/seat_fn.lua).
+pub(super) fn seat_keys(invocation: &mut Invocation<'_>, keys: &Keys, room: &LiveId) {
+    room_keys(invocation, keys, room);
+    invocation.key("seat_requests", keys.seat_requests(room));
 }
 
 /// Pushes the global index keys, in the order every index script takes them.

@@ -8,7 +8,7 @@ use redis::Value;
 
 use crate::domain::ids::LiveId;
 use crate::domain::profile::{Looks, Person};
-use crate::domain::room::{LiveStatus, Room, StreamStatus};
+use crate::domain::room::{LiveStatus, Room, SeatMode, StreamStatus};
 use crate::store::StoreResult;
 use crate::store::reply::{bad, fields, int};
 
@@ -37,6 +37,7 @@ pub(in crate::store) fn decode_view(v: &[Value]) -> StoreResult<Room> {
         },
         anchor_online: count(3) == 1,
         pk_id: get("pk_id"),
+        seat_mode: SeatMode::from_name(&get("seat_mode")),
         online_count: count(1),
         start_time: num("start_time"),
         end_time: num("end_time"),

@@ -127,6 +127,38 @@ local function anchor_beat(now, window)
   end
 end
 
+-- Co-host seats (issue 26; store/seats.rs). A room's seats live in its own hash, so that every
+-- script that can see a member go (the heartbeat batch included, which carries six keys) frees
+-- the seat in the same step: `seats` the room's seat count (fixed at creation), `seat:<n>` the
+-- seat's holder ("user\tmic\tcamera\tsince ms\textends json"), `seat@<user>` the user's seat.
+-- At most `seats` (<= 64) seats, so freeing them all is bounded whatever the crowd.
+local function seat_holder(raw)
+  -- a missing field reads as false (Redis nil), and no seat is held by ''
+  if not raw or raw == '' then return nil end
+  return string.match(raw, '^([^\t]+)')
+end
+
+-- Frees `user`'s seat, if it holds one (seat_left with `reason`). Answers the seat (0: none).
+local function seat_free(now, user, reason)
+  local n = redis.call('HGET', K[1], 'seat@' .. user)
+  if not n then return 0 end
+  redis.call('HDEL', K[1], 'seat@' .. user, 'seat:' .. n)
+  emit(now, 'seat_left', {user_id = user, seat = tonumber(n), reason = reason})
+  return tonumber(n)
+end
+
+-- Frees every seat of the room (its end): one seat_left each.
+local function seats_free_all(now, reason)
+  local count = tonumber(redis.call('HGET', K[1], 'seats')) or 0
+  for n = 1, count do
+    local user = seat_holder(redis.call('HGET', K[1], 'seat:' .. n))
+    if user then
+      redis.call('HDEL', K[1], 'seat:' .. n, 'seat@' .. user)
+      emit(now, 'seat_left', {user_id = user, seat = n, reason = reason})
+    end
+  end
+end
+
 -- Removes one member. After a leave or a move the entry keeps the seq, so that a late, older
 -- join cannot bring the member back; a lapse (a whole window of silence) needs no such guard,
 -- and its entry goes, so that a crowd that came and went leaves nothing behind.
@@ -134,6 +166,9 @@ local function drop_member(now, user, seq, reason)
   redis.call('ZREM', K[2], user)
   redis.call('ZREM', K[3], user)
   redis.call('HINCRBY', K[1], 'mver', 1)
+  -- co-host seats (issue 26): a member who goes frees its seat; a move to another room reads
+  -- as `left` (CONTRACT 11's seat_left reasons)
+  seat_free(now, user, reason == 'moved' and 'left' or reason)
   if reason == 'lapsed' then
     redis.call('HDEL', K[4], user)
   else
@@ -169,6 +204,8 @@ local function end_room(now, reason)
     'ended_ms', now, 'ended_reason', reason)
   redis.call('HDEL', K[1], 'oc_due')
   redis.call('HINCRBY', K[1], 'ver', 1)
+  -- co-host seats (issue 26): the end frees them all, before the live_ended that closes the log
+  seats_free_all(now, 'room_ended')
   emit(now, 'live_ended', {reason = reason})
   local held = redis.call('ZCARD', K[2])
   -- a room ends once (callers check the status), so K[8] is free
