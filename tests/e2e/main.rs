@@ -16,6 +16,7 @@ mod stream_support;
 
 mod browser;
 mod deploy;
+mod failover;
 mod nginx;
 mod prometheus;
 mod replicas;
