@@ -202,13 +202,7 @@ impl SentinelConnection {
 
     /// After a failed call on connection `generation`: drop it when the primary may have moved.
     fn failed(&self, generation: u64, e: &RedisError) {
-        let moved = e.is_io_error()
-            || e.is_connection_dropped()
-            || e.is_connection_refusal()
-            || e.is_timeout()
-            || matches!(e.kind(), ErrorKind::Server(ServerErrorKind::ReadOnly))
-            || e.to_string().contains("READONLY");
-        if !moved {
+        if !primary_may_have_moved(e) {
             return;
         }
         if let Ok(mut current) = self.shared.current.write()
@@ -218,6 +212,18 @@ impl SentinelConnection {
             *current = None;
         }
     }
+}
+
+/// Whether a failed call means the node may no longer be the primary: it is gone or silent (a
+/// timeout also covers a partition), or it answers READONLY (demoted to a replica; inside a
+/// script the error comes wrapped, so the text is read too). A script's own error does not.
+fn primary_may_have_moved(e: &RedisError) -> bool {
+    e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.is_timeout()
+        || matches!(e.kind(), ErrorKind::Server(ServerErrorKind::ReadOnly))
+        || e.to_string().contains("READONLY")
 }
 
 impl ConnectionLike for SentinelConnection {
@@ -284,5 +290,26 @@ impl ConnectionLike for Connection {
             Self::Sentinel(c) => c.get_db(),
             Self::Dedicated(c) => c.get_db(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_or_demoted_primary_is_asked_for_again_a_script_error_is_not() {
+        let io = RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        assert!(primary_may_have_moved(&io));
+        let readonly = RedisError::from((
+            ErrorKind::Server(ServerErrorKind::ReadOnly),
+            "You can't write against a read only replica.",
+        ));
+        assert!(primary_may_have_moved(&readonly));
+        let script = RedisError::from((
+            ErrorKind::Server(ServerErrorKind::ResponseError),
+            "ERR user_script:1: Script attempted to access a non local key",
+        ));
+        assert!(!primary_may_have_moved(&script));
     }
 }
