@@ -3,7 +3,8 @@
 //! SIGKILLed and a replica takes over: a Redis Cluster's master (3 masters, one replica each,
 //! cluster-node-timeout 2000) or the primary Sentinel watches. What clients see is checked:
 //! every failed request is 503/50300 in the envelope (never a 500), and service resumes without
-//! restarting liveroom, with the sweep and webhook delivery carrying on. What it cost is printed
+//! restarting liveroom, with the sweep, webhook delivery and an event stream opened before the
+//! kill carrying on. What it cost is printed
 //! and written to `target/test-output/failover-*.txt`: the unavailability window, the failed
 //! requests and their slowest answer, and the acknowledged writes lost (asynchronous replication
 //! can lose them: docs/operations.md, "Persistence and failover"). Durations are reported, not
@@ -251,6 +252,29 @@ async fn failover_under_traffic<K, F>(
         }
         rooms.push(id);
     }
+    // a watcher of the first room on replica 0, open across the failover (its reader has a
+    // Redis connection of its own, which must follow the new primary too)
+    let watched = Arc::new(Mutex::new(String::new()));
+    let mut stream = apps[0]
+        .client
+        .get(format!(
+            "{}/client/live/room/events/{}",
+            apps[0].base, rooms[0]
+        ))
+        .header("Authorization", format!("Bearer {}", token("anchor-0")))
+        .timeout(Duration::from_secs(600))
+        .send()
+        .await
+        .expect("the event stream opens");
+    assert_eq!(stream.status().as_u16(), 200);
+    let into = watched.clone();
+    let watcher = tokio::spawn(async move {
+        while let Ok(Some(chunk)) = stream.chunk().await {
+            if let Ok(mut w) = into.lock() {
+                w.push_str(&String::from_utf8_lossy(&chunk));
+            }
+        }
+    });
     let rooms = Arc::new(rooms);
     let members = Arc::new(Mutex::new(members));
     let log = Arc::new(Mutex::new(Log::default()));
@@ -344,6 +368,16 @@ async fn failover_under_traffic<K, F>(
         },
     )
     .await;
+
+    // the watcher opened before the kill sees an event written after it
+    apps[1].join(&rooms[0], "joined-after").await.assert_ok();
+    eventually(
+        Duration::from_secs(20),
+        "the old stream carries a new event",
+        || async { watched.lock().ok()?.contains("joined-after").then_some(()) },
+    )
+    .await;
+    watcher.abort();
 
     // acknowledged writes, checked now through the API
     let (created, stopped, joined, lost_joins) = {
