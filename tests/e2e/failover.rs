@@ -438,13 +438,12 @@ async fn failover_under_traffic<K, F>(
         .max()
         .unwrap_or((Duration::ZERO, Op::Heartbeat));
     let first_failure = failed.iter().map(|o| o.at).min();
-    let window = resumed.duration_since(killed)
-        + failed
-            .iter()
-            .filter(|o| o.at == resumed)
-            .map(|o| o.took)
-            .max()
-            .unwrap_or_default();
+    // from the kill to the end of the last failed request
+    let window = failed
+        .iter()
+        .map(|o| (o.at + o.took).saturating_duration_since(killed))
+        .max()
+        .unwrap_or_default();
     let report = format!(
         "failover ({name}): {} requests, {} after the kill\n\
          kill (SIGKILL until the node stops answering) took {kill_took:?}\n\
