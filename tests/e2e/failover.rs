@@ -540,10 +540,16 @@ struct Sentinels {
 
 impl Sentinels {
     async fn start(primary: u16) -> Self {
+        let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        Self::start_on(primary, &ports, true).await
+    }
+
+    /// Sentinels on `ports`; waits until each knows the two others (and the primary's replica
+    /// when it has one).
+    async fn start_on(primary: u16, on: &[u16], with_replica: bool) -> Self {
         let mut ports = Vec::new();
         let mut processes = Vec::new();
-        for _ in 0..3 {
-            let port = free_port();
+        for &port in on {
             let dir = std::env::temp_dir().join(format!("liveroom-test-sentinel-{port}"));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).expect("a directory");
@@ -579,8 +585,9 @@ impl Sentinels {
                 || async {
                     let known = sentinel_cli(port, &["SENTINEL", "sentinels", "primary"]).await?;
                     let replicas = sentinel_cli(port, &["SENTINEL", "replicas", "primary"]).await?;
-                    (known.matches("runid").count() == 2 && replicas.contains("slave"))
-                        .then_some(())
+                    (known.matches("runid").count() == 2
+                        && (!with_replica || replicas.contains("slave")))
+                    .then_some(())
                 },
             )
             .await;
@@ -644,4 +651,48 @@ async fn a_sentinel_primary_killed_under_traffic_fails_over_with_503s_only() {
         "{role}"
     );
     drop(replicas);
+}
+
+/// The primary is looked up on the first call, not at start-up: a replica whose sentinels do not
+/// answer yet starts, answers 503/50300 (and /readyz 503), and serves once they name a primary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_sentinels_down_a_replica_starts_answers_503_and_serves_once_they_answer() {
+    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let mut s = replica_settings();
+    s.bind = "127.0.0.1:0".parse().expect("an address");
+    s.rate_limit_user_per_sec = 0;
+    s.rate_limit_ip_per_sec = 0;
+    s.redis_sentinels = Some(
+        ports
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    s.redis_sentinel_master = Some("primary".to_owned());
+    let app = spawn_app_with(s).await;
+    let list = "/client/live/room/list?page_num=1&page_size=20";
+    app.get(list, &token("u")).await.assert_error(503, 50300);
+    assert_eq!(app.status_of("/readyz").await, 503);
+
+    let primary = RedisServer::start(&[]);
+    let port: u16 = primary
+        .url()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("a port");
+    let _sentinels = Sentinels::start_on(port, &ports, false).await;
+    eventually(
+        Duration::from_secs(20),
+        "served once the sentinels answer",
+        || async {
+            let a = app.get(list, &token("u")).await;
+            (a.status == 200).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(app.status_of("/readyz").await, 200);
+    let id = app.create_room("anchor", "via sentinel").await;
+    app.info(&id, "anchor").await.assert_ok();
 }
