@@ -377,3 +377,28 @@ async fn metrics_show_redis_reachability_the_sweep_and_the_caps() {
     })
     .await;
 }
+
+/// A primary demoted by a failover (here: a replica from the start) refuses writes with
+/// READONLY: nothing is written, so the client is told 503/50300 (safe to retry), never 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_replica_answers_503_not_500() {
+    // no 5 s wait before the replica's first sync
+    let primary = RedisServer::start(&["--repl-diskless-sync-delay", "0"]);
+    let port = primary.port.to_string();
+    let replica = RedisServer::start(&["--replicaof", "127.0.0.1", &port]);
+    eventually(Duration::from_secs(10), "the replica in sync", || async {
+        let info = replica.cli(&["INFO", "replication"]).await?;
+        info.contains("master_link_status:up").then_some(())
+    })
+    .await;
+    let app = spawn_app_with(settings_for(&replica)).await;
+    let a = app
+        .request(
+            reqwest::Method::POST,
+            "/client/live/room/instance",
+            Some(&token("anchor")),
+            Some(serde_json::json!({"title": "t"})),
+        )
+        .await;
+    a.assert_error(503, 50300);
+}

@@ -21,8 +21,16 @@ use serde_json::json;
 use super::helpers::*;
 use super::replica::{Replica, through};
 
-/// Redis persistence as production runs it (docs/operations.md).
-const AOF: [&str; 4] = ["--appendonly", "yes", "--appendfsync", "everysec"];
+/// Redis persistence as production runs it (docs/operations.md), and no 5 s wait before a
+/// replica's first sync.
+const AOF: [&str; 6] = [
+    "--appendonly",
+    "yes",
+    "--appendfsync",
+    "everysec",
+    "--repl-diskless-sync-delay",
+    "0",
+];
 /// Workers sending requests at once, over both replicas.
 const WORKERS: usize = 4;
 /// Rooms live from the start, each with its viewers.
