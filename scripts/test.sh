@@ -18,6 +18,9 @@ apt_install docker-compose nginx libnginx-mod-rtmp ffmpeg python3 python3-venv c
   fonts-wqy-zenhei
 # node and npm as they are (a NodeSource nodejs brings its own npm), else Debian's: the browser
 # test's playwright-core (tests/e2e/browser) and spec-lint's tools.
+# deploy/: promtool and prometheus (scripts/check-deploy.sh, tests/e2e/prometheus.rs), redis-sentinel
+# (the Sentinel failover test in tests/e2e).
+apt_install prometheus redis-sentinel
 command -v npm >/dev/null 2>&1 || apt_install nodejs npm
 (cd tests/e2e/browser && npm ci --no-audit --no-fund --silent)
 
@@ -28,6 +31,8 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo clippy --test e2e --quiet -- -D warnings
 echo ">> scripts/check-imports.py (imports go down the layers, no cycles between modules)"
 python3 scripts/check-imports.py
+echo ">> scripts/check-deploy.sh (Prometheus rules and their unit tests, the Grafana dashboard, the Kubernetes manifests)"
+scripts/check-deploy.sh
 echo ">> scripts/spec-lint.sh (openapi-spec-validator, Redocly, openapi-typescript + tsc)"
 scripts/spec-lint.sh
 echo ">> cargo test (unit tests, tests/api and tests/store, single Redis)"
@@ -36,6 +41,7 @@ echo ">> cargo test --test api --test store (3-master Redis Cluster)"
 LIVEROOM_TEST_REDIS=cluster cargo test --test api --test store
 echo ">> cargo test --test e2e (single Redis, then a 3-master Redis Cluster)"
 cargo test --test e2e
-LIVEROOM_TEST_REDIS=cluster cargo test --test e2e
+# the failover tests start their own Redis (a cluster with replicas, a Sentinel primary): once is enough
+LIVEROOM_TEST_REDIS=cluster cargo test --test e2e -- --skip failover::
 echo ">> scripts/fuzz.sh (Schemathesis against the served spec)"
 scripts/fuzz.sh

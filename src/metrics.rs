@@ -90,6 +90,9 @@ pub struct RedisStats {
     pub webhook_dropped: AtomicU64,
     /// Webhook events delivered, and the time from the write to the receiver's 2xx.
     pub webhook_latency: Histogram,
+    /// When this replica's sweep last finished a tick without a Redis error (Unix ms; 0: never),
+    /// so that an alert sees a sweep that stopped keeping up.
+    pub sweep_ok_unix_ms: AtomicU64,
 }
 
 impl RedisStats {
@@ -125,6 +128,10 @@ struct RequestStats {
 pub struct Metrics {
     routes: Routes,
     stats: Mutex<RequestStats>,
+    /// Connections open on the edge, and its cap (`LIVEROOM_MAX_CONNECTIONS`; 0: none), so that
+    /// an alert sees the cap coming before clients are refused.
+    connections_open: AtomicU64,
+    connections_max: AtomicU64,
 }
 
 /// No route has more segments than this; a longer path is `other`.
@@ -244,6 +251,22 @@ impl Metrics {
         Self {
             routes,
             stats: Mutex::default(),
+            connections_open: AtomicU64::new(0),
+            connections_max: AtomicU64::new(0),
+        }
+    }
+
+    /// The edge's cap of open connections (0: none).
+    pub fn set_connection_cap(&self, cap: usize) {
+        self.connections_max.store(cap as u64, Ordering::Relaxed);
+    }
+
+    /// A connection was accepted (`true`) or closed (`false`).
+    pub fn connection(&self, opened: bool) {
+        if opened {
+            self.connections_open.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.connections_open.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
@@ -310,6 +333,20 @@ impl Metrics {
              # TYPE liveroom_heartbeat_batched_total counter\nliveroom_heartbeat_batched_total {}\n",
             redis.heartbeat_batches.calls.load(Ordering::Relaxed),
             redis.heartbeat_batches.beats.load(Ordering::Relaxed)
+        ));
+        out.push_str(&format!(
+            "# HELP liveroom_sweep_last_success_timestamp_seconds When this replica's sweep last finished a tick without a Redis error (0: not yet).\n\
+             # TYPE liveroom_sweep_last_success_timestamp_seconds gauge\nliveroom_sweep_last_success_timestamp_seconds {}\n\
+             # HELP liveroom_connections_open Connections open on this replica, event streams included.\n\
+             # TYPE liveroom_connections_open gauge\nliveroom_connections_open {}\n\
+             # HELP liveroom_connections_max The cap of open connections (LIVEROOM_MAX_CONNECTIONS; 0: none).\n\
+             # TYPE liveroom_connections_max gauge\nliveroom_connections_max {}\n\
+             # HELP liveroom_redis_up Whether Redis answered this scrape's read of the gauges (1) or not (0).\n\
+             # TYPE liveroom_redis_up gauge\nliveroom_redis_up {}\n",
+            redis.sweep_ok_unix_ms.load(Ordering::Relaxed) as f64 / 1e3,
+            self.connections_open.load(Ordering::Relaxed),
+            self.connections_max.load(Ordering::Relaxed),
+            u8::from(gauges.is_some()),
         ));
         if let Some(g) = gauges {
             out.push_str(&format!(

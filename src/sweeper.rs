@@ -28,6 +28,7 @@ pub async fn run(store: Store, period: Duration, mut stop: watch::Receiver<bool>
         // More due than one claim takes (a crowd that lapsed at once, thousands of rooms
         // ending together): claim again at once, so the work keeps up with what is due; a
         // bounded number of rounds per tick, so that stop is still heard.
+        let mut ok = true;
         for _ in 0..ROUNDS_PER_TICK {
             match store.sweep().run(&token).await {
                 Ok(report) => {
@@ -40,9 +41,19 @@ pub async fn run(store: Store, period: Duration, mut stop: watch::Receiver<bool>
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "sweep failed; next tick retries");
+                    ok = false;
                     break;
                 }
             }
+        }
+        if ok {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            store
+                .redis_stats()
+                .sweep_ok_unix_ms
+                .store(now, std::sync::atomic::Ordering::Relaxed);
         }
     }
 }

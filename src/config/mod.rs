@@ -219,7 +219,7 @@ impl Config {
             bind: s.bind,
             worker_threads: NonZeroUsize::new(s.worker_threads),
             redis: Redis {
-                target: redis_target(s),
+                target: redis_target(s)?,
                 key_prefix: s.redis_key_prefix.clone(),
                 timeout: Duration::from_millis(s.redis_timeout_ms.max(1)),
             },
@@ -364,22 +364,60 @@ fn rtc(s: &Settings) -> Result<Option<RtcConfig>, ConfigError> {
     }
 }
 
-fn redis_target(s: &Settings) -> RedisTarget {
-    match s
-        .redis_cluster
+/// The comma-separated entries of `raw`, trimmed; none when it is unset or blank.
+fn list(raw: Option<&str>) -> Option<Vec<String>> {
+    let entries: Vec<String> = raw?
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(str::to_owned)
+        .collect();
+    (!entries.is_empty()).then_some(entries)
+}
+
+/// One of the three: a URL, a cluster's seeds, or sentinels with the primary's name. (An
+/// explicit LIVEROOM_REDIS_URL beside the sentinels is refused by clap; the default URL is not
+/// told apart from an unset one here.)
+fn redis_target(s: &Settings) -> Result<RedisTarget, ConfigError> {
+    let cluster = list(s.redis_cluster.as_deref());
+    let sentinels = list(s.redis_sentinels.as_deref());
+    let master = s
+        .redis_sentinel_master
         .as_deref()
         .map(str::trim)
-        .filter(|seeds| !seeds.is_empty())
-    {
-        Some(seeds) => RedisTarget::Cluster(
-            seeds
-                .split(',')
-                .map(str::trim)
-                .filter(|seed| !seed.is_empty())
-                .map(str::to_owned)
+        .filter(|m| !m.is_empty());
+    match (cluster, sentinels, master) {
+        (Some(_), Some(_), _) => Err(ConfigError::Invalid {
+            setting: "LIVEROOM_REDIS_SENTINELS",
+            reason: "set LIVEROOM_REDIS_URL, LIVEROOM_REDIS_CLUSTER or LIVEROOM_REDIS_SENTINELS, \
+                     not two of them"
+                .into(),
+        }),
+        (None, Some(sentinels), Some(master)) => Ok(RedisTarget::Sentinel {
+            sentinels: sentinels
+                .into_iter()
+                .map(|a| {
+                    if a.contains("://") {
+                        a
+                    } else {
+                        format!("redis://{a}")
+                    }
+                })
                 .collect(),
-        ),
-        None => RedisTarget::Single(s.redis_url.clone()),
+            master: master.to_owned(),
+        }),
+        (None, Some(sentinels), None) => Err(ConfigError::Needs {
+            setting: "LIVEROOM_REDIS_SENTINELS",
+            value: sentinels.join(","),
+            needs: "LIVEROOM_REDIS_SENTINEL_MASTER (the name the sentinels monitor)",
+        }),
+        (_, None, Some(master)) => Err(ConfigError::Needs {
+            setting: "LIVEROOM_REDIS_SENTINEL_MASTER",
+            value: master.to_owned(),
+            needs: "LIVEROOM_REDIS_SENTINELS (the sentinels' addresses)",
+        }),
+        (Some(seeds), None, None) => Ok(RedisTarget::Cluster(seeds)),
+        (None, None, None) => Ok(RedisTarget::Single(s.redis_url.clone())),
     }
 }
 

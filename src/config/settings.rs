@@ -33,6 +33,16 @@ pub struct Settings {
     #[arg(long, env = "LIVEROOM_REDIS_CLUSTER")]
     pub redis_cluster: Option<String>,
 
+    /// Redis Sentinel addresses (host:port or redis://host:port), comma-separated: a primary
+    /// that Sentinel watches, followed across failovers (instead of LIVEROOM_REDIS_URL or
+    /// LIVEROOM_REDIS_CLUSTER; needs LIVEROOM_REDIS_SENTINEL_MASTER).
+    #[arg(long, env = "LIVEROOM_REDIS_SENTINELS", conflicts_with_all = ["redis_url", "redis_cluster"])]
+    pub redis_sentinels: Option<String>,
+
+    /// The name of the primary the sentinels watch (their `sentinel monitor NAME …`).
+    #[arg(long, env = "LIVEROOM_REDIS_SENTINEL_MASTER")]
+    pub redis_sentinel_master: Option<String>,
+
     /// Prefix of every Redis key, so that several deployments (or tests) can share one Redis.
     #[arg(long, env = "LIVEROOM_REDIS_KEY_PREFIX", default_value = "lr:")]
     pub redis_key_prefix: String,

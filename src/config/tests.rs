@@ -177,3 +177,24 @@ fn seats_per_room_is_bounded_and_the_rtc_settings_go_together() {
         "the secret stays out of logs"
     );
 }
+
+#[test]
+fn sentinels_need_a_master_name_and_exclude_a_cluster() {
+    let mut s = settings();
+    s.redis_sentinels = Some(" 10.0.0.1:26379, redis://10.0.0.2:26379 ,".into());
+    assert_eq!(refused(s.clone()).setting(), "LIVEROOM_REDIS_SENTINELS");
+    s.redis_sentinel_master = Some("mymaster".into());
+    let c = Config::try_from(s.clone()).expect("parses");
+    assert!(
+        matches!(&c.redis.target, RedisTarget::Sentinel { sentinels, master }
+            if sentinels == &["redis://10.0.0.1:26379", "redis://10.0.0.2:26379"] && master == "mymaster"),
+        "{:?}",
+        c.redis.target
+    );
+    s.redis_cluster = Some("redis://a:1".into());
+    let e = refused(s.clone());
+    assert!(e.to_string().contains("LIVEROOM_REDIS_CLUSTER"), "{e}");
+    s.redis_cluster = None;
+    s.redis_sentinels = None;
+    assert_eq!(refused(s).setting(), "LIVEROOM_REDIS_SENTINEL_MASTER");
+}

@@ -92,6 +92,7 @@ impl Edge {
         let per_ip = self.limits.max_connections_per_ip;
         let addresses = (per_ip > 0).then(|| Arc::new(PerAddress::new(per_ip)));
         let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
+        self.metrics.set_connection_cap(cap);
         let mut http = hyper::server::conn::http1::Builder::new();
         // No head timer of hyper's: it starts again at the end of each answer, so it would close
         // a keep-alive connection at the header timeout; `EdgeStream` tells the two apart.
@@ -155,11 +156,14 @@ impl Edge {
             });
             let conn = graceful.watch(http.serve_connection(TokioIo::new(io), service));
             let mut cut = cut_rx.clone();
+            let metrics = self.metrics.clone();
+            metrics.connection(true);
             tokio::spawn(async move {
                 tokio::select! {
                     _ = conn => {}
                     _ = cut.changed() => {}
                 }
+                metrics.connection(false);
                 drop((place, address));
             });
         }

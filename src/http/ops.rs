@@ -51,6 +51,11 @@ impl OpsApi {
             .render(self.state.store.redis_stats(), gauges);
         text.push_str(&self.state.tokens.render());
         text.push_str(&self.state.watching.render());
+        text.push_str(&format!(
+            "# HELP liveroom_sse_streams_max The cap of event streams on this replica (LIVEROOM_SSE_MAX; 0: none).\n\
+             # TYPE liveroom_sse_streams_max gauge\nliveroom_sse_streams_max {}\n",
+            self.state.watching.max_open()
+        ));
         text.push_str(&self.state.store.redis_stats().render_webhooks());
         text.push_str(&format!(
             "# HELP liveroom_log_lines_dropped_total Log lines dropped because the log writer's buffer was full.\n\

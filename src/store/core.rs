@@ -57,6 +57,14 @@ pub async fn one_redis_timeout<F: Future>(handler: F) -> F::Output {
     REQUEST_DEADLINE.scope(Cell::new(None), handler).await
 }
 
+/// Runs `work` that another task does for requests (the heartbeat batcher's calls) under the
+/// earliest of their deadlines, so that it outlives none of them.
+pub(super) async fn within_deadline<F: Future>(deadline: Instant, work: F) -> F::Output {
+    REQUEST_DEADLINE
+        .scope(Cell::new(Some(deadline)), work)
+        .await
+}
+
 pub struct Core {
     conn: Connection,
     /// Where Redis is, for connections of their own (blocking reads of event logs).
@@ -158,6 +166,13 @@ impl Core {
         let (started, limit) = self.time_left()?;
         let answer = tokio::time::timeout(limit, cmd.query_async(&mut conn)).await;
         self.observed(started, answer)
+    }
+
+    /// When the request being served must have its Redis answers (its first call starts the
+    /// clock, as here): for a request that waits on work another task does for it.
+    pub(super) fn request_deadline(&self) -> StoreResult<Instant> {
+        let (now, left) = self.time_left()?;
+        Ok(now + left)
     }
 
     /// Now, and how long a call may wait for Redis: the store's timeout, or within a request

@@ -21,7 +21,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use super::calls::{
     BatchedBeat, Heartbeat, HeartbeatBatch, HeartbeatQueue, HeartbeatReply, QueuedBeat,
 };
-use super::core::Core;
+use super::core::{Core, within_deadline};
 use super::{StoreError, StoreResult};
 use crate::domain::ids::{LiveId, UserId};
 
@@ -81,6 +81,10 @@ impl Core {
                 })
                 .await;
         }
+        // The beat's call runs in the batcher's task, outside this request's scope: it carries
+        // the request's deadline, and the request waits no longer than that (a batch held up
+        // by a dead node must not hold a beat past LIVEROOM_REDIS_TIMEOUT_MS).
+        let deadline = self.request_deadline()?;
         let batcher = self
             .heartbeats
             .get_or_init(|| start(Arc::downgrade(self), max));
@@ -90,17 +94,28 @@ impl Core {
             user: user.to_owned(),
             profile,
             answer,
+            deadline,
         };
         // The task outlives every handle that can queue (it ends only when the store is
         // dropped), so neither refusal below happens while `self` exists.
         batcher
             .send(pending)
             .map_err(|_| StoreError::Unavailable("the heartbeat queue is closed".into()))?;
-        answered.await.unwrap_or_else(|_| {
-            Err(StoreError::Unavailable(
-                "the heartbeat's call was dropped".into(),
-            ))
-        })
+        match tokio::time::timeout_at(deadline.into(), answered).await {
+            Ok(answer) => answer.unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(
+                    "the heartbeat's call was dropped".into(),
+                ))
+            }),
+            Err(_) => {
+                self.stats
+                    .errors
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Err(StoreError::Unavailable(
+                    "redis did not answer in time".into(),
+                ))
+            }
+        }
     }
 
     /// Sends one gathered batch: one call on a single Redis, one per room on a cluster.
@@ -119,6 +134,19 @@ impl Core {
 
     /// One call for `beats` (on one node), each beat answered with its own reply.
     async fn send(self: &Arc<Self>, beats: Vec<QueuedBeat>) {
+        // beats whose request gave up (its deadline passed) are not sent; the rest's call ends
+        // by the earliest deadline among them
+        let beats: Vec<QueuedBeat> = beats
+            .into_iter()
+            .filter(|b| !b.answer.is_closed())
+            .collect();
+        let Some(deadline) = beats.iter().map(|b| b.deadline).min() else {
+            return;
+        };
+        within_deadline(deadline, self.send_within(beats)).await;
+    }
+
+    async fn send_within(self: &Arc<Self>, beats: Vec<QueuedBeat>) {
         let window_ms = self.window();
         if let [one] = beats.as_slice() {
             // alone: the plain script, as if there were no batching

@@ -142,6 +142,8 @@ impl From<redis::RedisError> for StoreError {
                         | K::TryAgain
                         | K::Moved
                         | K::Ask
+                        // a primary demoted by a failover refuses the write: nothing written
+                        | K::ReadOnly
                 )
             );
         if transient {

@@ -304,3 +304,101 @@ async fn a_request_waits_for_one_redis_timeout_never_two() {
     a.assert_error(503, 50300);
     let _ = proxy.release.send(true);
 }
+
+/// What the alert rules of deploy/prometheus read (docs/operations.md): whether Redis answers,
+/// when the sweep last succeeded, and the open connections and event streams against their caps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_redis_reachability_the_sweep_and_the_caps() {
+    let mut redis = RedisServer::start(&[]);
+    let mut s = settings_for(&redis);
+    s.max_connections = 100;
+    s.sse_max = 7;
+    let app = spawn_app_with(s).await;
+    let gauge = |name: &'static str| {
+        let app = &app;
+        async move {
+            let text = app
+                .client
+                .get(format!("{}/metrics", app.base))
+                .send()
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            text.lines().find_map(|l| {
+                l.strip_prefix(name)?
+                    .strip_prefix(' ')?
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+            })
+        }
+    };
+    assert_eq!(gauge("liveroom_redis_up").await, Some(1.0));
+    assert_eq!(gauge("liveroom_connections_max").await, Some(100.0));
+    assert_eq!(gauge("liveroom_sse_streams_max").await, Some(7.0));
+    let now = now_secs() as f64;
+    eventually(
+        Duration::from_secs(10),
+        "the sweep reports a success",
+        || async {
+            gauge("liveroom_sweep_last_success_timestamp_seconds")
+                .await
+                .filter(|t| *t >= now - 1.0)
+        },
+    )
+    .await;
+
+    // the scrapes' own connection, then three more held open, then closed again
+    let base = gauge("liveroom_connections_open").await.unwrap_or(0.0);
+    assert!(base >= 1.0, "the scrape's connection is open: {base}");
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let held: Vec<_> = (0..3)
+        .map(|_| std::net::TcpStream::connect(&addr).expect("connects"))
+        .collect();
+    eventually(
+        Duration::from_secs(10),
+        "held connections count",
+        || async { (gauge("liveroom_connections_open").await == Some(base + 3.0)).then_some(()) },
+    )
+    .await;
+    drop(held);
+    eventually(
+        Duration::from_secs(10),
+        "closed connections leave",
+        || async { (gauge("liveroom_connections_open").await == Some(base)).then_some(()) },
+    )
+    .await;
+
+    redis.kill().await;
+    eventually(Duration::from_secs(10), "Redis is seen down", || async {
+        (gauge("liveroom_redis_up").await == Some(0.0)).then_some(())
+    })
+    .await;
+}
+
+/// A primary demoted by a failover (here: a replica from the start) refuses writes with
+/// READONLY: nothing is written, so the client is told 503/50300 (safe to retry), never 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_replica_answers_503_not_500() {
+    // no 5 s wait before the replica's first sync
+    let primary = RedisServer::start(&["--repl-diskless-sync-delay", "0"]);
+    let port = primary.port.to_string();
+    let replica = RedisServer::start(&["--replicaof", "127.0.0.1", &port]);
+    eventually(Duration::from_secs(10), "the replica in sync", || async {
+        let info = replica.cli(&["INFO", "replication"]).await?;
+        info.contains("master_link_status:up").then_some(())
+    })
+    .await;
+    let app = spawn_app_with(settings_for(&replica)).await;
+    let a = app
+        .request(
+            reqwest::Method::POST,
+            "/client/live/room/instance",
+            Some(&token("anchor")),
+            Some(serde_json::json!({"title": "t"})),
+        )
+        .await;
+    a.assert_error(503, 50300);
+}

@@ -326,27 +326,33 @@ pub struct RedisCluster {
 
 impl RedisCluster {
     pub fn start() -> Self {
+        Self::start_with(0, &[])
+    }
+
+    /// 3 masters with `replicas` replicas each (`redis-cli --cluster create --cluster-replicas`),
+    /// every node started with `extra` arguments besides the cluster's.
+    pub fn start_with(replicas: usize, extra: &[&str]) -> Self {
+        let count = 3 * (1 + replicas);
         for _ in 0..10 {
             // A cluster node also listens on port + 10000: both must be free, and below 65536.
-            let ports: Vec<u16> = (0..3).map(|_| free_cluster_port()).collect();
-            if ports.iter().collect::<std::collections::HashSet<_>>().len() < 3 {
+            let ports: Vec<u16> = (0..count).map(|_| free_cluster_port()).collect();
+            if ports.iter().collect::<std::collections::HashSet<_>>().len() < count {
                 continue;
             }
             let nodes: Vec<RedisServer> = ports
                 .iter()
                 .map(|&port| {
                     let conf = format!("nodes-{port}.conf");
-                    RedisServer::start_on(
-                        port,
-                        &[
-                            "--cluster-enabled",
-                            "yes",
-                            "--cluster-config-file",
-                            &conf,
-                            "--cluster-node-timeout",
-                            "2000",
-                        ],
-                    )
+                    let mut args = vec![
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        &conf,
+                        "--cluster-node-timeout",
+                        "2000",
+                    ];
+                    args.extend_from_slice(extra);
+                    RedisServer::start_on(port, &args)
                 })
                 .collect();
             if nodes.iter().any(|n| !n.wait_ready(Duration::from_secs(5))) {
@@ -357,6 +363,7 @@ impl RedisCluster {
                 .arg("--cluster")
                 .arg("create")
                 .args(&addrs)
+                .args(["--cluster-replicas", &replicas.to_string()])
                 .arg("--cluster-yes")
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())

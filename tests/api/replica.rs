@@ -35,7 +35,10 @@ impl Replica {
                 settings.max_open_rooms_per_user.to_string(),
             ),
         ];
+        // Sentinels in `extra` name the Redis on their own (a URL beside them is refused)
+        let sentinels = extra.iter().any(|(k, _)| *k == "LIVEROOM_REDIS_SENTINELS");
         match &settings.redis_cluster {
+            _ if sentinels => {}
             Some(seeds) => env.push(("LIVEROOM_REDIS_CLUSTER".to_owned(), seeds.clone())),
             None => env.push(("LIVEROOM_REDIS_URL".to_owned(), settings.redis_url.clone())),
         }

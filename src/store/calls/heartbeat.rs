@@ -141,6 +141,8 @@ pub struct QueuedBeat {
     pub user: UserId,
     pub profile: String,
     pub answer: tokio::sync::oneshot::Sender<StoreResult<HeartbeatReply>>,
+    /// The request's Redis deadline: its batch's call must not outlive it.
+    pub deadline: std::time::Instant,
 }
 
 /// Where a replica's heartbeats queue for their batch calls.
