@@ -1,6 +1,6 @@
 //! Presence: join, leave, heartbeat and the member list.
 //!
-//! A user is a member of at most one room. The user's pointer (`user:{id}`: room, seq) lives in
+//! A user is a member of at most one room. The user's pointer (room, seq: a field of `users:{bN}`) lives in
 //! another cluster slot than the rooms, so a room hop cannot be one script. Instead every join
 //! and leave of a user takes the next number of the user's own `seq` (atomically with moving the
 //! pointer), and each room remembers, per user, the seq of the last join or leave it applied.
@@ -49,13 +49,19 @@ impl Presence {
             self.schedule_sweep(id, self.window() as i64)
         )?;
         let UserJoinReply {
-            seq,
+            mut seq,
             previous,
             im_userid,
         } = pointer;
         let im_userid = match im_userid {
             Some(imid) => imid,
-            None => self.allocate_im_userid(&who.user_id).await?,
+            None => {
+                // first seen in the pointer buckets: a user carried over from the older layout
+                // moves their seqs up (rooms.rs `allocate_im_userid`), this join's with them
+                let given = self.allocate_im_userid(&who.user_id).await?;
+                seq += given.shift;
+                given.im_userid
+            }
         };
 
         let profile = who.looks.to_json();

@@ -87,17 +87,7 @@ async fn read_events(mut body: Events, kind: Option<&str>) -> Vec<(String, Value
 }
 
 async fn user_pointer(app: &TestApp, user: &str) -> String {
-    shared_redis()
-        .cli(&[
-            "--raw",
-            "HGET",
-            &app.key(&format!("user:{{{user}}}")),
-            "room",
-        ])
-        .await
-        .unwrap_or_default()
-        .trim()
-        .to_owned()
+    app.pointer_room(user).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

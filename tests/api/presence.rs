@@ -356,10 +356,8 @@ async fn stop_and_delete_release_members() {
     assert_eq!(app.online_count(&stopped).await, 0);
     // their pointers are cleared (by the sweep, right after): the user is in no room
     for user in ["v1", "v2"] {
-        let key = app.key(&format!("user:{{{user}}}"));
         eventually(Duration::from_secs(5), "pointer released", || async {
-            let room = shared_redis().cli(&["HGET", &key, "room"]).await?;
-            (room.trim() == "(nil)").then_some(())
+            app.pointer_room(user).await.is_empty().then_some(())
         })
         .await;
     }
@@ -541,12 +539,9 @@ async fn racing_hops_leave_each_user_in_exactly_one_room() {
     assert_eq!(one.online_count(&a).await + one.online_count(&b).await, 50);
     // and the user's pointer agrees with the room they are in
     for user in &users {
-        let room = shared_redis()
-            .cli(&["HGET", &one.key(&format!("user:{{{user}}}")), "room"])
-            .await
-            .unwrap();
+        let room = one.pointer_room(user).await;
         let expected = if in_a.contains(user) { &a } else { &b };
-        assert_eq!(room.trim().trim_matches('"'), expected.as_str(), "{user}");
+        assert_eq!(room, expected.as_str(), "{user}");
     }
 }
 
@@ -641,4 +636,39 @@ async fn heartbeats_that_arrive_together_share_calls_and_each_get_their_own_answ
                 && line.contains(r#""reason":"lapsed""#)),
         "no member_left for the lapsed member in {log}"
     );
+}
+
+/// Users of the layout before the shared pointer buckets (a hash of their own, `user:{U}`)
+/// keep their im_userid, and their seqs continue above the old ones: a room that remembers
+/// the user's leave at an old seq still takes the user's next join.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_of_the_older_layout_keeps_their_im_userid_and_can_rejoin() {
+    let app = spawn_app().await;
+    let id = live_room(&app, "anchor").await;
+    let old = app.key("user:{old-user}");
+    let entries = app.key(&format!("room:{{{id}}}:entries"));
+    let redis = shared_redis();
+    redis
+        .cli(&["HSET", &old, "imid", "987654", "seq", "7", "room", ""])
+        .await
+        .expect("legacy hash");
+    // the room saw this user leave at seq 7, under the older layout
+    redis
+        .cli(&["HSET", &entries, "old-user", "7"])
+        .await
+        .expect("old entry");
+
+    app.join(&id, "old-user").await.assert_ok();
+    let page = app.user_list(&id, 1, 20).await;
+    let list = page.assert_ok()["list"].as_array().unwrap().clone();
+    let me = list
+        .iter()
+        .find(|m| m["user_id"] == "old-user")
+        .expect("a member again");
+    assert_eq!(me["im_userid"], 987654);
+    assert_eq!(app.online_count(&id).await, 1);
+    assert_eq!(app.pointer_room("old-user").await, id);
+    // carried over once: the old hash is gone
+    let exists = redis.cli(&["EXISTS", &old]).await.unwrap_or_default();
+    assert_eq!(exists.trim(), "(integer) 0");
 }
