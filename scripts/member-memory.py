@@ -73,9 +73,10 @@ def main():
     after = used_memory(port)
     conn = http.client.HTTPConnection(u.hostname, u.port)  # the first one idled out meanwhile
     info = call(conn, "GET", f"/client/live/room/info/{room}", anchor)["data"]
-    keys = {s: f"{prefix}room:{{{room}}}{s}" for s in ["", ":members", ":order", ":entries", ":uv", ":anchor"]}
+    keys = {s: f"{prefix}room:{{{room}}}{s}" for s in ["", ":members", ":order", ":joins", ":entries", ":uv", ":anchor"]}
     usage = {s: int(redis(port, "MEMORY", "USAGE", k, "SAMPLES", "0") or 0) for s, k in keys.items()}
-    per_member_room = (usage[":members"] + usage[":order"] + usage[":entries"]) / n
+    # the join order: a sorted set (`:order`) before issue 27, a hash of chunks (`:joins`) since
+    per_member_room = (usage[":members"] + usage[":order"] + usage[":joins"] + usage[":entries"]) / n
     # the users' pointers: a hash each (`user:{U}`), or shared bucket hashes (`users:{b}`)
     own, own_bytes = usage_of_pattern(port, f"{prefix}user:*")
     shared, shared_bytes = usage_of_pattern(port, f"{prefix}users:*")
@@ -83,7 +84,7 @@ def main():
     print(f"members joined: {n} in {took:.1f} s ({n / took:.0f} joins/s); online_count={info['online_count']} pv={info['pv']} uv={info['uv']}")
     for s, b in usage.items():
         print(f"  MEMORY USAGE room{s or ' (hash)'}: {b} bytes")
-    print(f"room-side bytes per member (members + order + entries): {per_member_room:.0f}")
+    print(f"room-side bytes per member (members + join order + entries): {per_member_room:.0f}")
     print(f"user pointers (room, seq, im_userid): {own} own keys + {shared} shared buckets, {user_bytes:.0f} bytes per user")
     print(f"total MEMORY USAGE per member: {per_member_room + user_bytes:.0f} bytes")
     print(f"used_memory per member (after - before the joins): {(after - before) / n:.0f} bytes")

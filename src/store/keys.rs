@@ -23,9 +23,10 @@ const ROOM_KEYS: [(&str, &str); 10] = [
     ("room", ""),
     // zset: user -> last heartbeat ms
     ("members", ":members"),
-    // zset: user -> pv at join
-    ("order", ":order"),
-    // hash: user -> "seq\timid\tprofile json" (or "seq" once gone)
+    // the join order: a hash of chunks of member ids and a Fenwick tree of their counts
+    // (lib.lua `order_push`); not `:order`, the sorted set it replaced (a key of another type)
+    ("order", ":joins"),
+    // hash: user -> "seq:pv\timid\tprofile json" (or "seq" once gone)
     ("entries", ":entries"),
     // HyperLogLog of the users who ever joined
     ("uv", ":uv"),

@@ -672,3 +672,43 @@ async fn a_user_of_the_older_layout_keeps_their_im_userid_and_can_rejoin() {
     let exists = redis.cli(&["EXISTS", &old]).await.unwrap_or_default();
     assert_eq!(exists.trim(), "(integer) 0");
 }
+
+/// The join order over many of its chunks (64 members each, lib.lua `order_push`): leaves in
+/// the middle, a whole chunk gone, a re-join after a leave, pages of an odd size that straddle
+/// chunks: every page shows the members most recent joiner first, each exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_list_order_holds_over_chunks_leaves_and_rejoins() {
+    let app = spawn_app().await;
+    let id = live_room(&app, "anchor").await;
+    // one after another: the join order is known (oldest first)
+    let mut order: Vec<String> = (0..200).map(|i| format!("m{i:03}")).collect();
+    for user in &order {
+        app.join(&id, user).await.assert_ok();
+    }
+    // the second chunk whole (joiners 64..128), and every 7th of the rest, leave
+    let leaving: Vec<String> = order
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| (64..128).contains(i) || i % 7 == 0)
+        .map(|(_, u)| u.clone())
+        .collect();
+    for user in &leaving {
+        app.leave(&id, user).await.assert_ok();
+    }
+    order.retain(|u| !leaving.contains(u));
+    // one of them comes back: the most recent joiner now
+    app.join(&id, &leaving[3]).await.assert_ok();
+    order.push(leaving[3].clone());
+    let expected: Vec<String> = order.iter().rev().cloned().collect();
+
+    let size = 13;
+    let first = app.user_list(&id, 1, size).await;
+    assert_eq!(first.assert_ok()["total_count"], expected.len());
+    let mut seen = members(&first);
+    let pages = expected.len().div_ceil(size as usize) as u32;
+    for page in 2..=pages {
+        seen.extend(members(&app.user_list(&id, page, size).await));
+    }
+    assert_eq!(seen, expected);
+    assert!(members(&app.user_list(&id, pages + 1, size).await).is_empty());
+}

@@ -399,7 +399,7 @@ async fn hot(c: Common, members: usize) {
     let key = |suffix: &str| format!("{}room:{{{id}}}{suffix}", c.prefix);
     let parts = json!({
         "members_zset": memory_usage(&mut r, &key(":members")).await as f64 / members as f64,
-        "join_order_zset": memory_usage(&mut r, &key(":order")).await as f64 / members as f64,
+        "join_order": memory_usage(&mut r, &key(":joins")).await as f64 / members as f64,
         "entries_hash": memory_usage(&mut r, &key(":entries")).await as f64 / members as f64,
         "user_key": memory_usage(&mut r, &format!("{}user:{{h1}}", c.prefix)).await,
     });

@@ -61,7 +61,7 @@ impl ScriptCall for Members<'_> {
     }
 }
 
-/// A member entry is "seq\tim_userid\tprofile json" (join.lua writes it).
+/// A member entry is "seq:pv\tim_userid\tprofile json" (join.lua writes it).
 fn person(user_id: &str, entry: &str) -> Option<Person> {
     let mut parts = entry.splitn(3, '\t');
     let _seq = parts.next()?;
