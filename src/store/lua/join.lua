@@ -32,7 +32,7 @@ if entry_seq(redis.call('HGET', KEYS[4], user)) <= seq then
     order_push(user, pv)
     redis.call('ZADD', KEYS[2], now, user)
     redis.call('HINCRBY', KEYS[1], 'mver', 1)
-    redis.call('HSET', KEYS[4], user, seq .. ':' .. pv .. '\t' .. profile)
+    redis.call('HSET', KEYS[4], user, seq .. ':' .. pv .. '\t' .. entry_tail(profile))
     emit(now, 'member_joined', {user_id = user})
     count_event(now, window)
     -- the highest online count of the live (stats)
@@ -46,7 +46,7 @@ if entry_seq(redis.call('HGET', KEYS[4], user)) <= seq then
     redis.call('ZADD', KEYS[2], now, user)
     -- the member keeps their place in the join order
     local pv = entry_pv(redis.call('HGET', KEYS[4], user))
-    redis.call('HSET', KEYS[4], user, seq .. (pv and (':' .. pv) or '') .. '\t' .. profile)
+    redis.call('HSET', KEYS[4], user, seq .. (pv and (':' .. pv) or '') .. '\t' .. entry_tail(profile))
   end
   if redis.call('HGET', KEYS[1], 'anchor_id') == user then anchor_beat(now, window) end
 end

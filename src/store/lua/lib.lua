@@ -228,6 +228,25 @@ local function order_page(offset, count)
   return out
 end
 
+-- A profile as a member's entry keeps it: `{"nick":"X"}` (the common profile, a nick alone)
+-- as `=X`, the same bytes less the JSON's frame (store/calls/members.rs puts it back), so
+-- that an entry of a crowd's typical member fits a smaller allocation (issue 27). Lossless for
+-- any profile that starts and ends so (the nick's escapes are kept as they are); a JSON
+-- profile never starts with `=`.
+local function stored_profile(profile)
+  if #profile > 10 and string.sub(profile, 1, 9) == '{"nick":"' and string.sub(profile, -2) == '"}' then
+    return '=' .. string.sub(profile, 10, -3)
+  end
+  return profile
+end
+
+-- The entry's part after the seq, from a join's "imid TAB profile json".
+local function entry_tail(person)
+  local imid, profile = string.match(person, '^([^\t]*)\t(.*)$')
+  if not imid then return person end
+  return imid .. '\t' .. stored_profile(profile)
+end
+
 -- The pv at which the entry's member joined (nil for an entry of a member gone, or written
 -- before the join order kept it).
 local function entry_pv(entry)
