@@ -64,7 +64,7 @@ def main():
         for i in ids:
             call(c, "POST", f"/client/live/room/user/{room}", token(secret, f"viewer-{i:06d}", f"观众{i}"))
 
-    threads = [threading.Thread(target=worker, args=(range(k, n, 8),)) for k in range(8)]
+    threads = [threading.Thread(target=worker, args=(range(k, n, 16),)) for k in range(16)]
     for t in threads:
         t.start()
     for t in threads:
