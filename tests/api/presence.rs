@@ -712,3 +712,40 @@ async fn user_list_order_holds_over_chunks_leaves_and_rejoins() {
     assert_eq!(seen, expected);
     assert!(members(&app.user_list(&id, pages + 1, size).await).is_empty());
 }
+
+/// The join order against a model: joins (a member's re-join is a heartbeat and keeps their
+/// place; anyone else's becomes the most recent joiner) and leaves in a pseudo-random order
+/// over ten chunks' worth of joins, then every page against the model.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_list_pages_match_a_model_of_joins_and_leaves() {
+    let app = spawn_app().await;
+    let id = live_room(&app, "anchor").await;
+    let mut model: Vec<String> = Vec::new(); // oldest joiner first
+    let mut state: u64 = 27;
+    for _ in 0..700 {
+        // a linear congruential generator: the same sequence every run
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let user = format!("r{:03}", (state >> 33) % 150);
+        if (state >> 20) % 3 == 0 {
+            app.leave(&id, &user).await.assert_ok();
+            model.retain(|u| u != &user);
+        } else {
+            app.join(&id, &user).await.assert_ok();
+            if !model.contains(&user) {
+                model.push(user);
+            }
+        }
+    }
+    let expected: Vec<String> = model.iter().rev().cloned().collect();
+    let size = 9;
+    let pages = expected.len().div_ceil(size as usize) as u32;
+    let mut seen = Vec::new();
+    for page in 1..=pages {
+        let answer = app.user_list(&id, page, size).await;
+        assert_eq!(answer.assert_ok()["total_count"], expected.len());
+        seen.extend(members(&answer));
+    }
+    assert_eq!(seen, expected);
+}
