@@ -728,7 +728,7 @@ async fn user_list_pages_match_a_model_of_joins_and_leaves() {
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
         let user = format!("r{:03}", (state >> 33) % 150);
-        if (state >> 20) % 3 == 0 {
+        if (state >> 20).is_multiple_of(3) {
             app.leave(&id, &user).await.assert_ok();
             model.retain(|u| u != &user);
         } else {
