@@ -88,6 +88,10 @@ def main():
     print(f"user pointers (room, seq, im_userid): {own} own keys + {shared} shared buckets, {user_bytes:.0f} bytes per user")
     print(f"total MEMORY USAGE per member: {per_member_room + user_bytes:.0f} bytes")
     print(f"used_memory per member (after - before the joins): {(after - before) / n:.0f} bytes")
+    # what the joins cost Redis: every script call of the run (joins, their pointers, the sweep)
+    for line in redis(port, "INFO", "commandstats").splitlines():
+        if line.startswith("cmdstat_evalsha:"):
+            print(f"script calls (whole run): {line.split(':', 1)[1]}")
 
 
 if __name__ == "__main__":
