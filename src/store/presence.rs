@@ -126,7 +126,13 @@ impl Presence {
     /// Leaves the room. Final: a late heartbeat does not bring the member back.
     /// Round trips: the user's pointer, the room.
     pub async fn leave(&self, id: &LiveId, user: &UserId) -> StoreResult<()> {
-        let seq = self.call(&calls::UserLeave { user, room: id }).await?;
+        let pointer = self.call(&calls::UserLeave { user, room: id }).await?;
+        let mut seq = pointer.seq;
+        if !pointer.known {
+            // first seen in the pointer buckets: a user of the older layout is carried over
+            // (their seqs move above the rooms' records of them), this leave's seq with them
+            seq += self.allocate_im_userid(user).await?.shift;
+        }
         let evicted = self
             .call(&calls::Evict {
                 room: id,

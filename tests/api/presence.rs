@@ -749,3 +749,46 @@ async fn user_list_pages_match_a_model_of_joins_and_leaves() {
     }
     assert_eq!(seen, expected);
 }
+
+/// A user of the older layout whose first request after the upgrade is a leave: their seqs
+/// are carried over first, so the leave is newer than the room's record of their join.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_of_the_older_layout_can_leave_first() {
+    let app = spawn_app().await;
+    let id = live_room(&app, "anchor").await;
+    app.join(&id, "old-leaver").await.assert_ok();
+    assert_eq!(app.online_count(&id).await, 1);
+    // as if the join had been made by the older layout at seq 9: its pointer in a hash of its
+    // own, the room's entry at that seq
+    let redis = shared_redis();
+    let bucket = liveroom::store::inspect::KeyNames::new(&app.settings.redis_key_prefix)
+        .user_pointers("old-leaver");
+    redis
+        .cli(&["HDEL", &bucket, "old-leaver"])
+        .await
+        .expect("pointer gone");
+    let old = app.key("user:{old-leaver}");
+    redis
+        .cli(&["HSET", &old, "imid", "555", "seq", "9", "room", &id])
+        .await
+        .expect("legacy hash");
+    let entries = app.key(&format!("room:{{{id}}}:entries"));
+    let entry = redis
+        .cli(&["--raw", "HGET", &entries, "old-leaver"])
+        .await
+        .unwrap_or_default();
+    let rest = entry
+        .trim_end()
+        .split_once(':')
+        .map(|(_, r)| r)
+        .unwrap_or("");
+    redis
+        .cli(&["HSET", &entries, "old-leaver", &format!("9:{rest}")])
+        .await
+        .expect("entry at seq 9");
+
+    app.leave(&id, "old-leaver").await.assert_ok();
+    assert_eq!(app.online_count(&id).await, 0);
+    assert!(members(&app.user_list(&id, 1, 20).await).is_empty());
+    assert_eq!(app.pointer_room("old-leaver").await, "");
+}
