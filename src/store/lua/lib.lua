@@ -145,7 +145,9 @@ end
 local function order_add(i, delta)
   local cap = tonumber(redis.call('HGET', K[3], 'cap')) or 0
   while i <= cap do
-    redis.call('HINCRBY', K[3], 'f' .. i, delta)
+    -- a node back at 0 goes (a missing node reads as 0): a room that lives for days with a
+    -- churning crowd keeps nodes only over the chunks that still hold members
+    if redis.call('HINCRBY', K[3], 'f' .. i, delta) == 0 then redis.call('HDEL', K[3], 'f' .. i) end
     i = i + bit.band(i, -i)
   end
 end
