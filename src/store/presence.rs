@@ -1,7 +1,8 @@
 //! Presence: join, leave, heartbeat and the member list.
 //!
-//! A user is a member of at most one room. The user's pointer (room, seq: a field of `users:{bN}`) lives in
-//! another cluster slot than the rooms, so a room hop cannot be one script. Instead every join
+//! A user is a member of at most one room. The user's pointer (room, seq: the user's field of
+//! a bucket `users:{bN}`) lives in another cluster slot than the rooms, so a room hop cannot be
+//! one script. Instead every join
 //! and leave of a user takes the next number of the user's own `seq` (atomically with moving the
 //! pointer), and each room remembers, per user, the seq of the last join or leave it applied.
 //! A room applies a join or an eviction only if its seq is newer than what it has seen. The
