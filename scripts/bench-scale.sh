@@ -70,7 +70,7 @@ if [ "$only" != "many" ]; then
   redis-cli -p "$redis_port" HSET 'b:room:{live_b}' live_status 1 anchor_id a >/dev/null
   for i in $(seq 0 99); do echo "ZADD b:room:{live_b}:members 99999999999999 u$i"; done | redis-cli -p "$redis_port" >/dev/null
   redis-benchmark -p "$redis_port" -n 200000 -c 50 -q EVALSHA "$sha" 10 'b:room:{live_b}' \
-    'b:room:{live_b}:members' 'b:room:{live_b}:order' 'b:room:{live_b}:entries' 'b:room:{live_b}:uv' \
+    'b:room:{live_b}:members' 'b:room:{live_b}:joins' 'b:room:{live_b}:entries' 'b:room:{live_b}:uv' \
     'b:room:{live_b}:anchor' 'b:room:{live_b}:events' 'b:room:{live_b}:leaving' 'b:room:{live_b}:leaving_entries' \
     'b:room:{live_b}:bans' u1 '{"nick":"u1"}' 15000 | tr '\r' '\n' | tail -1 | tee -a "$work/hot.txt"
   cp "$work/hot.txt" "$results/scale-hot-latest.txt"

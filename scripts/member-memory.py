@@ -33,6 +33,21 @@ def redis(port, *args):
     return out.stdout.strip()
 
 
+def used_memory(port):
+    info = redis(port, "INFO", "memory")
+    return int(next(l.split(":")[1] for l in info.splitlines() if l.startswith("used_memory:")))
+
+
+def usage_of_pattern(port, pattern):
+    """How many keys match, and the sum of their MEMORY USAGE (SCAN: a measurement, not a request)."""
+    keys = redis(port, "--scan", "--pattern", pattern).split()
+    if not keys:
+        return 0, 0
+    cmds = "".join(f"MEMORY USAGE {k} SAMPLES 0\n" for k in keys)
+    out = subprocess.run(["redis-cli", "-p", str(port)], input=cmds, capture_output=True, text=True).stdout
+    return len(keys), sum(int(x) for x in out.split() if x.isdigit())
+
+
 def main():
     base, secret, port, prefix = sys.argv[1:5]
     n = int(sys.argv[5]) if len(sys.argv) > 5 else 10000
@@ -41,6 +56,7 @@ def main():
     anchor = token(secret, "mem-anchor", "主播")
     room = call(conn, "POST", "/client/live/room/instance", anchor, {"title": "memory"})["data"]["live_id"]
     call(conn, "PUT", f"/client/live/room/{room}", anchor)
+    before = used_memory(port)
     started = time.time()
 
     def worker(ids):
@@ -48,24 +64,34 @@ def main():
         for i in ids:
             call(c, "POST", f"/client/live/room/user/{room}", token(secret, f"viewer-{i:06d}", f"观众{i}"))
 
-    threads = [threading.Thread(target=worker, args=(range(k, n, 8),)) for k in range(8)]
+    threads = [threading.Thread(target=worker, args=(range(k, n, 16),)) for k in range(16)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     took = time.time() - started
+    after = used_memory(port)
+    conn = http.client.HTTPConnection(u.hostname, u.port)  # the first one idled out meanwhile
     info = call(conn, "GET", f"/client/live/room/info/{room}", anchor)["data"]
-    keys = {s: f"{prefix}room:{{{room}}}{s}" for s in ["", ":members", ":order", ":entries", ":uv", ":anchor"]}
+    keys = {s: f"{prefix}room:{{{room}}}{s}" for s in ["", ":members", ":order", ":joins", ":entries", ":uv", ":anchor"]}
     usage = {s: int(redis(port, "MEMORY", "USAGE", k, "SAMPLES", "0") or 0) for s, k in keys.items()}
-    per_member_room = (usage[":members"] + usage[":order"] + usage[":entries"]) / n
-    sample = [f"{prefix}user:{{viewer-{i:06d}}}" for i in range(0, n, max(1, n // 100))]
-    user_bytes = sum(int(redis(port, "MEMORY", "USAGE", k) or 0) for k in sample) / len(sample)
+    # the join order: a sorted set (`:order`) before issue 27, a hash of chunks (`:joins`) since
+    per_member_room = (usage[":members"] + usage[":order"] + usage[":joins"] + usage[":entries"]) / n
+    # the users' pointers: a hash each (`user:{U}`), or shared bucket hashes (`users:{b}`)
+    own, own_bytes = usage_of_pattern(port, f"{prefix}user:*")
+    shared, shared_bytes = usage_of_pattern(port, f"{prefix}users:*")
+    user_bytes = (own_bytes + shared_bytes) / n
     print(f"members joined: {n} in {took:.1f} s ({n / took:.0f} joins/s); online_count={info['online_count']} pv={info['pv']} uv={info['uv']}")
     for s, b in usage.items():
         print(f"  MEMORY USAGE room{s or ' (hash)'}: {b} bytes")
-    print(f"room-side bytes per member (members + order + entries): {per_member_room:.0f}")
-    print(f"user hash (pointer, seq, im_userid) per user: {user_bytes:.0f} bytes")
-    print(f"total per member: {per_member_room + user_bytes:.0f} bytes")
+    print(f"room-side bytes per member (members + join order + entries): {per_member_room:.0f}")
+    print(f"user pointers (room, seq, im_userid): {own} own keys + {shared} shared buckets, {user_bytes:.0f} bytes per user")
+    print(f"total MEMORY USAGE per member: {per_member_room + user_bytes:.0f} bytes")
+    print(f"used_memory per member (after - before the joins): {(after - before) / n:.0f} bytes")
+    # what the joins cost Redis: every script call of the run (joins, their pointers, the sweep)
+    for line in redis(port, "INFO", "commandstats").splitlines():
+        if line.startswith("cmdstat_evalsha:"):
+            print(f"script calls (whole run): {line.split(':', 1)[1]}")
 
 
 if __name__ == "__main__":

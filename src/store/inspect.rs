@@ -25,9 +25,10 @@ impl KeyNames {
         self.keys.room(id).to_vec()
     }
 
-    /// A user's own hash (the pointer to the user's room).
-    pub fn user(&self, user_id: &str) -> String {
-        self.keys.user(user_id)
+    /// The bucket hash that holds the user's pointer: field = the user id, value =
+    /// `seq TAB im_userid TAB live_id` (the live_id empty when the user is in no room).
+    pub fn user_pointers(&self, user_id: &str) -> String {
+        self.keys.user_pointers(user_id)
     }
 
     /// The sweep schedule (rooms by when something about them comes due).

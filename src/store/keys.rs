@@ -1,8 +1,9 @@
 //! The whole Redis key schema, in one place.
 //!
 //! Every key of one room carries the room's id as its hash tag (`{live_…}`), so a room's
-//! multi-key changes run as one script on one Redis Cluster slot. A user's state is one hash,
-//! `user:{user_id}` (one key, so any slot will do). The global indexes share the hash tag
+//! multi-key changes run as one script on one Redis Cluster slot. A user's pointer (room, seq,
+//! im_userid) is one field of a shared bucket hash, `users:{bN}` (see [`Keys::user_pointers`]);
+//! an anchor's and a watcher's own keys are `user:{user_id}:…`. The global indexes share the hash tag
 //! `{rooms}`, so that search can intersect them in one script. Counters are single keys.
 
 use crate::domain::ids::LiveId;
@@ -22,9 +23,10 @@ const ROOM_KEYS: [(&str, &str); 10] = [
     ("room", ""),
     // zset: user -> last heartbeat ms
     ("members", ":members"),
-    // zset: user -> pv at join
-    ("order", ":order"),
-    // hash: user -> "seq\timid\tprofile json" (or "seq" once gone)
+    // the join order: a hash of chunks of member ids and a Fenwick tree of their counts
+    // (lib.lua `order_push`); not `:order`, the sorted set it replaced (a key of another type)
+    ("order", ":joins"),
+    // hash: user -> "seq:pv\timid\tprofile json" (or "seq" once gone)
     ("entries", ":entries"),
     // HyperLogLog of the users who ever joined
     ("uv", ":uv"),
@@ -107,7 +109,19 @@ impl Keys {
         self.room_key(id, ":seat_requests")
     }
 
-    pub fn user(&self, user_id: &str) -> String {
+    /// The bucket hash that holds the user's pointer: field = the user id, value =
+    /// `seq TAB im_userid TAB live_id` (lua/user_join.lua). Shared by the users whose id hashes
+    /// to the bucket, so that a user costs one small field of a listpack hash (~60 bytes)
+    /// instead of a key of its own (~176 bytes with the key's overhead; issue 27). Buckets
+    /// spread over the cluster's slots like the users did.
+    pub fn user_pointers(&self, user_id: &str) -> String {
+        format!("{}users:{{b{}}}", self.prefix, user_bucket(user_id))
+    }
+
+    /// The user's own hash of the layout before the shared buckets (room, seq, imid): read
+    /// once, the first time a user is seen in the buckets, to carry their seq and im_userid
+    /// over (rooms.rs `allocate_im_userid`), then unlinked.
+    pub fn legacy_user(&self, user_id: &str) -> String {
         format!("{}user:{{{user_id}}}", self.prefix)
     }
 
@@ -259,9 +273,41 @@ impl Keys {
     }
 }
 
+/// How many buckets hold the users' pointers. Fixed: a user's bucket must never move (its seq
+/// and im_userid live there). A bucket stays a listpack (compact) up to Redis's
+/// `hash-max-listpack-entries` (512 by default): 4096 buckets hold 2 000 000 users compactly
+/// (about 4 bytes of key overhead each at 100 000 users); beyond, a bucket turns into a
+/// hashtable and its users cost ~100 bytes each, still less than a key of their own
+/// (docs/operations.md, *Sizing*).
+pub const USER_BUCKETS: u32 = 4096;
+
+/// The user's bucket: FNV-1a (32 bits) of the id, modulo [`USER_BUCKETS`]. Stable across
+/// versions and platforms (tools outside the service compute it too: `store::inspect`).
+pub fn user_bucket(user_id: &str) -> u32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in user_id.bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    hash % USER_BUCKETS
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn users_spread_over_the_buckets() {
+        // FNV-1a of "" is the offset basis; of "a" a published value
+        assert_eq!(user_bucket(""), 0x811c_9dc5 % USER_BUCKETS);
+        assert_eq!(user_bucket("a"), 0xe40c_292c % USER_BUCKETS);
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..10_000 {
+            seen.insert(user_bucket(&format!("viewer-{i:06}")));
+        }
+        // 10 000 users over 4096 buckets leave e^-2.44 = 8.7% of them empty (~3740 used)
+        assert!(seen.len() > 3_650, "{} buckets used", seen.len());
+    }
 
     /// The slot-relevant part of a key: what Redis Cluster hashes.
     fn hash_tag(key: &str) -> &str {

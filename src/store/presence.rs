@@ -1,7 +1,8 @@
 //! Presence: join, leave, heartbeat and the member list.
 //!
-//! A user is a member of at most one room. The user's pointer (`user:{id}`: room, seq) lives in
-//! another cluster slot than the rooms, so a room hop cannot be one script. Instead every join
+//! A user is a member of at most one room. The user's pointer (room, seq: the user's field of
+//! a bucket `users:{bN}`) lives in another cluster slot than the rooms, so a room hop cannot be
+//! one script. Instead every join
 //! and leave of a user takes the next number of the user's own `seq` (atomically with moving the
 //! pointer), and each room remembers, per user, the seq of the last join or leave it applied.
 //! A room applies a join or an eviction only if its seq is newer than what it has seen. The
@@ -49,13 +50,19 @@ impl Presence {
             self.schedule_sweep(id, self.window() as i64)
         )?;
         let UserJoinReply {
-            seq,
+            mut seq,
             previous,
             im_userid,
         } = pointer;
         let im_userid = match im_userid {
             Some(imid) => imid,
-            None => self.allocate_im_userid(&who.user_id).await?,
+            None => {
+                // first seen in the pointer buckets: a user carried over from the older layout
+                // moves their seqs up (rooms.rs `allocate_im_userid`), this join's with them
+                let given = self.allocate_im_userid(&who.user_id).await?;
+                seq += given.shift;
+                given.im_userid
+            }
         };
 
         let profile = who.looks.to_json();
@@ -120,7 +127,13 @@ impl Presence {
     /// Leaves the room. Final: a late heartbeat does not bring the member back.
     /// Round trips: the user's pointer, the room.
     pub async fn leave(&self, id: &LiveId, user: &UserId) -> StoreResult<()> {
-        let seq = self.call(&calls::UserLeave { user, room: id }).await?;
+        let pointer = self.call(&calls::UserLeave { user, room: id }).await?;
+        let mut seq = pointer.seq;
+        if !pointer.known {
+            // first seen in the pointer buckets: a user of the older layout is carried over
+            // (their seqs move above the rooms' records of them), this leave's seq with them
+            seq += self.allocate_im_userid(user).await?.shift;
+        }
         let evicted = self
             .call(&calls::Evict {
                 room: id,

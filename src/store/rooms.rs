@@ -330,25 +330,55 @@ impl Core {
 
     /// The user's im_userid, allocated the first time the user is seen.
     pub(super) async fn im_userid(self: &Arc<Self>, user: &UserId) -> StoreResult<i64> {
-        let key = self.keys().user(user.as_str());
-        let known: Option<i64> = self
-            .command(redis::cmd("HGET").arg(&key).arg("imid").clone())
+        let key = self.keys().user_pointers(user.as_str());
+        let record: Option<String> = self
+            .command(redis::cmd("HGET").arg(&key).arg(user.as_str()).clone())
             .await?;
+        // the pointer's record: "seq TAB im_userid TAB live_id" (lua/user_join.lua)
+        let known = record
+            .as_deref()
+            .and_then(|r| r.split('\t').nth(1))
+            .and_then(|imid| imid.parse().ok());
         match known {
             Some(imid) => Ok(imid),
-            None => self.allocate_im_userid(user).await,
+            None => Ok(self.allocate_im_userid(user).await?.im_userid),
         }
     }
 
-    pub(super) async fn allocate_im_userid(self: &Arc<Self>, user: &UserId) -> StoreResult<i64> {
-        let fresh: i64 = self
-            .command(
-                redis::cmd("INCR")
-                    .arg(self.keys().im_userid_counter())
-                    .clone(),
-            )
+    /// Gives the user an im_userid the first time the pointer buckets see them. A user of the
+    /// older layout (a hash of their own, keys.rs `legacy_user`) keeps their im_userid and seq:
+    /// read here once, carried over by `user_imid.lua`, then unlinked.
+    pub(super) async fn allocate_im_userid(
+        self: &Arc<Self>,
+        user: &UserId,
+    ) -> StoreResult<calls::UserImidReply> {
+        let legacy_key = self.keys().legacy_user(user.as_str());
+        let fresh = redis::cmd("INCR")
+            .arg(self.keys().im_userid_counter())
+            .clone();
+        let old = redis::cmd("HMGET")
+            .arg(&legacy_key)
+            .arg("imid")
+            .arg("seq")
+            .clone();
+        let (fresh, (im_userid, seq)) = tokio::try_join!(
+            self.command::<i64>(fresh),
+            self.command::<(Option<i64>, Option<i64>)>(old)
+        )?;
+        let legacy = calls::LegacyUser { im_userid, seq };
+        let given = self
+            .call(&calls::UserImid {
+                user,
+                fresh,
+                legacy,
+            })
             .await?;
-        self.call(&calls::UserImid { user, fresh }).await
+        if legacy != calls::LegacyUser::default() {
+            // carried over: nothing reads the old hash again
+            self.command::<i64>(redis::cmd("UNLINK").arg(&legacy_key).clone())
+                .await?;
+        }
+        Ok(given)
     }
 
     /// Rooms by id, in that order, skipping any deleted meanwhile. The reads go out together, so

@@ -195,9 +195,7 @@ async fn stop_and_delete_answer_before_the_members_are_released() {
     // 300 of them per poll would starve the sweeping replica on a loaded machine)
     let mut left = Vec::new();
     for i in 0..300 {
-        let key = sweeper.key(&format!("user:{{v{i}}}"));
-        let room = redis.cli(&["HGET", &key, "room"]).await.unwrap_or_default();
-        if room.trim() != "(nil)" {
+        if !sweeper.pointer_room(&format!("v{i}")).await.is_empty() {
             left.push(i);
         }
     }
@@ -248,8 +246,20 @@ async fn a_replica_dying_mid_release_leaves_nothing_behind() {
         "the dead replica claimed the room: {claimed}"
     );
     for i in 0..50 {
-        let key = app.key(&format!("user:{{v{i}}}"));
-        shared_redis().cli(&["HDEL", &key, "room"]).await.unwrap();
+        // the dead replica released these pointers (user_release.lua at the seq of their join)
+        let user = format!("v{i}");
+        let bucket = liveroom::store::inspect::KeyNames::new(&app.settings.redis_key_prefix)
+            .user_pointers(&user);
+        let record = shared_redis()
+            .cli(&["--raw", "HGET", &bucket, &user])
+            .await
+            .unwrap();
+        let mut parts = record.trim_end_matches('\n').split('\t');
+        let (seq, imid) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        shared_redis()
+            .cli(&["HSET", &bucket, &user, &format!("{seq}\t{imid}\t")])
+            .await
+            .unwrap();
     }
 
     let mut s = app.settings.clone();
@@ -264,12 +274,7 @@ async fn a_replica_dying_mid_release_leaves_nothing_behind() {
     // once nothing is set aside, every pointer must be released (checked once, as above)
     let mut left = Vec::new();
     for i in 0..n {
-        let key = carrier.key(&format!("user:{{v{i}}}"));
-        let room = shared_redis()
-            .cli(&["HGET", &key, "room"])
-            .await
-            .unwrap_or_default();
-        if room.trim() != "(nil)" {
+        if !carrier.pointer_room(&format!("v{i}")).await.is_empty() {
             left.push(i);
         }
     }

@@ -849,6 +849,23 @@ impl TestApp {
             .expect("count")
     }
 
+    /// The room the user's pointer names ("" when none): the user's field of the pointer
+    /// buckets, `seq TAB im_userid TAB live_id` (store/keys.rs `user_pointers`).
+    pub async fn pointer_room(&self, user: &str) -> String {
+        let bucket = liveroom::store::inspect::KeyNames::new(&self.settings.redis_key_prefix)
+            .user_pointers(user);
+        let record = shared_redis()
+            .cli(&["--raw", "HGET", &bucket, user])
+            .await
+            .unwrap_or_default();
+        record
+            .trim_end_matches('\n')
+            .split('\t')
+            .nth(2)
+            .unwrap_or("")
+            .to_owned()
+    }
+
     /// Redis key of this app's deployment (its prefix + `rest`).
     pub fn key(&self, rest: &str) -> String {
         format!("{}{rest}", self.settings.redis_key_prefix)

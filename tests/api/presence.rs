@@ -356,10 +356,8 @@ async fn stop_and_delete_release_members() {
     assert_eq!(app.online_count(&stopped).await, 0);
     // their pointers are cleared (by the sweep, right after): the user is in no room
     for user in ["v1", "v2"] {
-        let key = app.key(&format!("user:{{{user}}}"));
         eventually(Duration::from_secs(5), "pointer released", || async {
-            let room = shared_redis().cli(&["HGET", &key, "room"]).await?;
-            (room.trim() == "(nil)").then_some(())
+            app.pointer_room(user).await.is_empty().then_some(())
         })
         .await;
     }
@@ -541,12 +539,9 @@ async fn racing_hops_leave_each_user_in_exactly_one_room() {
     assert_eq!(one.online_count(&a).await + one.online_count(&b).await, 50);
     // and the user's pointer agrees with the room they are in
     for user in &users {
-        let room = shared_redis()
-            .cli(&["HGET", &one.key(&format!("user:{{{user}}}")), "room"])
-            .await
-            .unwrap();
+        let room = one.pointer_room(user).await;
         let expected = if in_a.contains(user) { &a } else { &b };
-        assert_eq!(room.trim().trim_matches('"'), expected.as_str(), "{user}");
+        assert_eq!(room, expected.as_str(), "{user}");
     }
 }
 
@@ -641,4 +636,159 @@ async fn heartbeats_that_arrive_together_share_calls_and_each_get_their_own_answ
                 && line.contains(r#""reason":"lapsed""#)),
         "no member_left for the lapsed member in {log}"
     );
+}
+
+/// Users of the layout before the shared pointer buckets (a hash of their own, `user:{U}`)
+/// keep their im_userid, and their seqs continue above the old ones: a room that remembers
+/// the user's leave at an old seq still takes the user's next join.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_of_the_older_layout_keeps_their_im_userid_and_can_rejoin() {
+    let app = spawn_app().await;
+    let id = live_room(&app, "anchor").await;
+    let old = app.key("user:{old-user}");
+    let entries = app.key(&format!("room:{{{id}}}:entries"));
+    let redis = shared_redis();
+    redis
+        .cli(&["HSET", &old, "imid", "987654", "seq", "7", "room", ""])
+        .await
+        .expect("legacy hash");
+    // the room saw this user leave at seq 7, under the older layout
+    redis
+        .cli(&["HSET", &entries, "old-user", "7"])
+        .await
+        .expect("old entry");
+
+    app.join(&id, "old-user").await.assert_ok();
+    let page = app.user_list(&id, 1, 20).await;
+    let list = page.assert_ok()["list"].as_array().unwrap().clone();
+    let me = list
+        .iter()
+        .find(|m| m["user_id"] == "old-user")
+        .expect("a member again");
+    assert_eq!(me["im_userid"], 987654);
+    assert_eq!(app.online_count(&id).await, 1);
+    assert_eq!(app.pointer_room("old-user").await, id);
+    // carried over once: the old hash is gone
+    let exists = redis.cli(&["EXISTS", &old]).await.unwrap_or_default();
+    assert_eq!(exists.trim(), "(integer) 0");
+}
+
+/// The join order over many of its chunks (64 members each, lib.lua `order_push`): leaves in
+/// the middle, a whole chunk gone, a re-join after a leave, pages of an odd size that straddle
+/// chunks: every page shows the members most recent joiner first, each exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_list_order_holds_over_chunks_leaves_and_rejoins() {
+    let app = spawn_app().await;
+    let id = live_room(&app, "anchor").await;
+    // one after another: the join order is known (oldest first)
+    let mut order: Vec<String> = (0..200).map(|i| format!("m{i:03}")).collect();
+    for user in &order {
+        app.join(&id, user).await.assert_ok();
+    }
+    // the second chunk whole (joiners 64..128), and every 7th of the rest, leave
+    let leaving: Vec<String> = order
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| (64..128).contains(i) || i % 7 == 0)
+        .map(|(_, u)| u.clone())
+        .collect();
+    for user in &leaving {
+        app.leave(&id, user).await.assert_ok();
+    }
+    order.retain(|u| !leaving.contains(u));
+    // one of them comes back: the most recent joiner now
+    app.join(&id, &leaving[3]).await.assert_ok();
+    order.push(leaving[3].clone());
+    let expected: Vec<String> = order.iter().rev().cloned().collect();
+
+    let size = 13;
+    let first = app.user_list(&id, 1, size).await;
+    assert_eq!(first.assert_ok()["total_count"], expected.len());
+    let mut seen = members(&first);
+    let pages = expected.len().div_ceil(size as usize) as u32;
+    for page in 2..=pages {
+        seen.extend(members(&app.user_list(&id, page, size).await));
+    }
+    assert_eq!(seen, expected);
+    assert!(members(&app.user_list(&id, pages + 1, size).await).is_empty());
+}
+
+/// The join order against a model: joins (a member's re-join is a heartbeat and keeps their
+/// place; anyone else's becomes the most recent joiner) and leaves in a pseudo-random order
+/// over ten chunks' worth of joins, then every page against the model.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_list_pages_match_a_model_of_joins_and_leaves() {
+    let app = spawn_app().await;
+    let id = live_room(&app, "anchor").await;
+    let mut model: Vec<String> = Vec::new(); // oldest joiner first
+    let mut state: u64 = 27;
+    for _ in 0..700 {
+        // a linear congruential generator: the same sequence every run
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let user = format!("r{:03}", (state >> 33) % 150);
+        if (state >> 20).is_multiple_of(3) {
+            app.leave(&id, &user).await.assert_ok();
+            model.retain(|u| u != &user);
+        } else {
+            app.join(&id, &user).await.assert_ok();
+            if !model.contains(&user) {
+                model.push(user);
+            }
+        }
+    }
+    let expected: Vec<String> = model.iter().rev().cloned().collect();
+    let size = 9;
+    let pages = expected.len().div_ceil(size as usize) as u32;
+    let mut seen = Vec::new();
+    for page in 1..=pages {
+        let answer = app.user_list(&id, page, size).await;
+        assert_eq!(answer.assert_ok()["total_count"], expected.len());
+        seen.extend(members(&answer));
+    }
+    assert_eq!(seen, expected);
+}
+
+/// A user of the older layout whose first request after the upgrade is a leave: their seqs
+/// are carried over first, so the leave is newer than the room's record of their join.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_of_the_older_layout_can_leave_first() {
+    let app = spawn_app().await;
+    let id = live_room(&app, "anchor").await;
+    app.join(&id, "old-leaver").await.assert_ok();
+    assert_eq!(app.online_count(&id).await, 1);
+    // as if the join had been made by the older layout at seq 9: its pointer in a hash of its
+    // own, the room's entry at that seq
+    let redis = shared_redis();
+    let bucket = liveroom::store::inspect::KeyNames::new(&app.settings.redis_key_prefix)
+        .user_pointers("old-leaver");
+    redis
+        .cli(&["HDEL", &bucket, "old-leaver"])
+        .await
+        .expect("pointer gone");
+    let old = app.key("user:{old-leaver}");
+    redis
+        .cli(&["HSET", &old, "imid", "555", "seq", "9", "room", &id])
+        .await
+        .expect("legacy hash");
+    let entries = app.key(&format!("room:{{{id}}}:entries"));
+    let entry = redis
+        .cli(&["--raw", "HGET", &entries, "old-leaver"])
+        .await
+        .unwrap_or_default();
+    let rest = entry
+        .trim_end()
+        .split_once(':')
+        .map(|(_, r)| r)
+        .unwrap_or("");
+    redis
+        .cli(&["HSET", &entries, "old-leaver", &format!("9:{rest}")])
+        .await
+        .expect("entry at seq 9");
+
+    app.leave(&id, "old-leaver").await.assert_ok();
+    assert_eq!(app.online_count(&id).await, 0);
+    assert!(members(&app.user_list(&id, 1, 20).await).is_empty());
+    assert_eq!(app.pointer_room("old-leaver").await, "");
 }

@@ -222,7 +222,7 @@ async fn delete_removes_the_room_and_every_key_of_it() {
     app.delete(&id, "anchor").await.assert_error(404, 40400);
     app.join(&id, "viewer").await.assert_error(404, 40400);
     app.heartbeat(&id, "viewer").await.assert_error(404, 40400);
-    for suffix in ["", ":members", ":order", ":entries", ":uv", ":anchor"] {
+    for suffix in ["", ":members", ":joins", ":entries", ":uv", ":anchor"] {
         let key = app.key(&format!("room:{{{id}}}{suffix}"));
         let exists = shared_redis().cli(&["EXISTS", &key]).await.unwrap();
         assert_eq!(exists.trim(), "(integer) 0", "{key} left behind");

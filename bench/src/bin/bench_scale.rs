@@ -399,9 +399,14 @@ async fn hot(c: Common, members: usize) {
     let key = |suffix: &str| format!("{}room:{{{id}}}{suffix}", c.prefix);
     let parts = json!({
         "members_zset": memory_usage(&mut r, &key(":members")).await as f64 / members as f64,
-        "join_order_zset": memory_usage(&mut r, &key(":order")).await as f64 / members as f64,
+        "join_order": memory_usage(&mut r, &key(":joins")).await as f64 / members as f64,
         "entries_hash": memory_usage(&mut r, &key(":entries")).await as f64 / members as f64,
-        "user_key": memory_usage(&mut r, &format!("{}user:{{h1}}", c.prefix)).await,
+        // the users' pointers share 4096 bucket hashes (issue 27): one bucket, whole
+        "user_pointer_bucket": memory_usage(
+            &mut r,
+            &liveroom::store::inspect::KeyNames::new(&c.prefix).user_pointers("h1")
+        )
+        .await,
     });
     println!("memory: {bytes_per_member:.0} bytes per member (used_memory delta); by key: {parts}");
 

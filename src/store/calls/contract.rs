@@ -356,7 +356,14 @@ fn every_call_passes_the_keys_its_script_declares() {
                 seq: 1,
             },
         ),
-        check(&s, &UserImid { user: &u, fresh: 1 }),
+        check(
+            &s,
+            &UserImid {
+                user: &u,
+                fresh: 1,
+                legacy: Default::default(),
+            },
+        ),
         check(
             &s,
             &OpenSlot {

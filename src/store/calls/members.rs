@@ -61,15 +61,44 @@ impl ScriptCall for Members<'_> {
     }
 }
 
-/// A member entry is "seq\tim_userid\tprofile json" (join.lua writes it).
-fn person(user_id: &str, entry: &str) -> Option<Person> {
+/// A member entry is "seq:pv\tim_userid\tprofile" (join.lua writes it), the profile its JSON,
+/// or `=X` for `{"nick":"X"}` (lib.lua `stored_profile`).
+pub(super) fn person(user_id: &str, entry: &str) -> Option<Person> {
     let mut parts = entry.splitn(3, '\t');
     let _seq = parts.next()?;
     let im_userid = parts.next()?.parse().ok()?;
-    let looks = Looks::from_json(parts.next()?)?;
+    let profile = parts.next()?;
+    let looks = match profile.strip_prefix('=') {
+        Some(nick) => Looks::from_json(&format!("{{\"nick\":\"{nick}\"}}"))?,
+        None => Looks::from_json(profile)?,
+    };
     Some(Person {
         user_id: user_id.to_owned(),
         im_userid,
         looks,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nick_alone_is_stored_without_its_json_frame_and_read_back_whole() {
+        let p = person("u", "3:17\t42\t=Ann \\\"the\\\" 主播").expect("a person");
+        assert_eq!(
+            (p.im_userid, p.looks.nick.as_str()),
+            (42, "Ann \"the\" 主播")
+        );
+        let full = r#"{"nick":"Bo","avatar":"https://a/b.png"}"#;
+        let p = person("u", &format!("3:17\t42\t{full}")).expect("a person");
+        assert_eq!(
+            (p.looks.nick.as_str(), p.looks.avatar.as_str()),
+            ("Bo", "https://a/b.png")
+        );
+        // what lib.lua's stored_profile makes of that profile (`=` + the bytes between the frame)
+        let p = person("u", "3:17\t42\t=Bo\",\"avatar\":\"https://a/b.png").expect("a person");
+        assert_eq!(p.looks.avatar, "https://a/b.png");
+        assert!(person("u", "3").is_none());
+    }
 }

@@ -73,7 +73,7 @@ pub use read::Read;
 pub use search::Search;
 pub use start::{Start, StartReply};
 pub use stop::{Stop, StopReply};
-pub use user_imid::UserImid;
+pub use user_imid::{LegacyUser, UserImid, UserImidReply};
 pub use user_release::UserRelease;
 // end of a room's life and the indexes
 

@@ -48,7 +48,7 @@ impl ScriptCall for Seats<'_> {
 }
 
 /// A seat is "user\tmic\tcamera\tsince ms\textends json" (lua/seat_fn.lua), its holder's member
-/// entry "seq\tim_userid\tprofile json" (join.lua); a row that does not read is left out.
+/// entry "seq:pv\tim_userid\tprofile" (members.rs reads it); a seat that does not read is left out.
 fn seat(n: i64, raw: &str, entry: &str) -> Option<Seat> {
     let mut parts = raw.splitn(5, '\t');
     let user_id = parts.next()?.to_owned();
@@ -56,21 +56,20 @@ fn seat(n: i64, raw: &str, entry: &str) -> Option<Seat> {
     let camera = parts.next()? == "1";
     let since_ms = parts.next()?.parse().ok()?;
     let extends: BTreeMap<String, String> = serde_json::from_str(parts.next()?).ok()?;
-    let mut member = entry.splitn(3, '\t');
-    let _seq = member.next();
-    let im_userid = member.next().and_then(|i| i.parse().ok()).unwrap_or(0);
-    let looks = member.next().and_then(Looks::from_json).unwrap_or(Looks {
-        nick: user_id.clone(),
-        avatar: String::new(),
-        extends: BTreeMap::new(),
+    // the holder's profile as user_list reads it (members.rs); a holder whose entry does not
+    // read shows its id as its nick
+    let user = super::members::person(&user_id, entry).unwrap_or_else(|| Person {
+        user_id: user_id.clone(),
+        im_userid: 0,
+        looks: Looks {
+            nick: user_id.clone(),
+            avatar: String::new(),
+            extends: BTreeMap::new(),
+        },
     });
     Some(Seat {
         seat: u32::try_from(n).ok()?,
-        user: Person {
-            user_id,
-            im_userid,
-            looks,
-        },
+        user,
         mic,
         camera,
         extends,

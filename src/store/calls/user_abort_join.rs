@@ -9,7 +9,7 @@ use crate::store::keys::Keys;
 use crate::store::reply::{bad, int};
 use crate::store::scripts::Scripts;
 
-/// KEYS: the user's hash. ARGV: the refused room's live_id, the refused join's seq, the room the
+/// KEYS: the bucket of the user's pointer. ARGV: the user id, then the refused room's live_id, the refused join's seq, the room the
 /// pointer named before it ('' for none).
 pub struct UserAbortJoin<'a> {
     pub user: &'a UserId,
@@ -37,7 +37,8 @@ impl ScriptCall for UserAbortJoin<'_> {
 
     fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         invocation
-            .key("user", keys.user(self.user.as_str()))
+            .key("users", keys.user_pointers(self.user.as_str()))
+            .arg(self.user.as_str())
             .arg(self.room.as_str())
             .arg(self.seq)
             .arg(self.previous.map_or("", LiveId::as_str));

@@ -9,7 +9,7 @@ use crate::store::keys::Keys;
 use crate::store::reply::{array, bad, int, text};
 use crate::store::scripts::Scripts;
 
-/// KEYS: the user's hash. ARGV: the room's live_id.
+/// KEYS: the bucket of the user's pointer. ARGV: the user id, then the room's live_id.
 pub struct UserJoin<'a> {
     pub user: &'a UserId,
     pub room: &'a LiveId,
@@ -35,7 +35,8 @@ impl ScriptCall for UserJoin<'_> {
 
     fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         invocation
-            .key("user", keys.user(self.user.as_str()))
+            .key("users", keys.user_pointers(self.user.as_str()))
+            .arg(self.user.as_str())
             .arg(self.room.as_str());
     }
 

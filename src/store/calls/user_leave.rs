@@ -6,18 +6,26 @@ use super::{Invocation, ScriptCall};
 use crate::domain::ids::{LiveId, UserId};
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
-use crate::store::reply::{bad, int};
+use crate::store::reply::{array, bad, int};
 use crate::store::scripts::Scripts;
 
-/// KEYS: the user's hash. ARGV: the room's live_id.
+/// KEYS: the bucket of the user's pointer. ARGV: the user id, then the room's live_id.
 pub struct UserLeave<'a> {
     pub user: &'a UserId,
     pub room: &'a LiveId,
 }
 
-impl ScriptCall for UserLeave<'_> {
+/// `{seq, known}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserLeaveReply {
     /// The seq of this leave (the room's eviction is applied only over older joins).
-    type Reply = i64;
+    pub seq: i64,
+    /// Whether the user has an im_userid in the pointer buckets (false: first seen there).
+    pub known: bool,
+}
+
+impl ScriptCall for UserLeave<'_> {
+    type Reply = UserLeaveReply;
 
     fn script(scripts: &Scripts) -> &Script {
         &scripts.user_leave
@@ -25,11 +33,17 @@ impl ScriptCall for UserLeave<'_> {
 
     fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         invocation
-            .key("user", keys.user(self.user.as_str()))
+            .key("users", keys.user_pointers(self.user.as_str()))
+            .arg(self.user.as_str())
             .arg(self.room.as_str());
     }
 
-    fn reply(answer: Value) -> StoreResult<i64> {
-        int(&answer).ok_or_else(|| bad("user_leave"))
+    fn reply(answer: Value) -> StoreResult<UserLeaveReply> {
+        let parts = array(&answer).ok_or_else(|| bad("user_leave"))?;
+        let field = |i: usize| parts.get(i).and_then(int).ok_or_else(|| bad("user_leave"));
+        Ok(UserLeaveReply {
+            seq: field(0)?,
+            known: field(1)? == 1,
+        })
     }
 }

@@ -9,7 +9,7 @@ use crate::store::keys::Keys;
 use crate::store::reply::{bad, int};
 use crate::store::scripts::Scripts;
 
-/// KEYS: the user's hash. ARGV: the room's id, the seq of the user's join it let go.
+/// KEYS: the bucket of the user's pointer. ARGV: the user id, then the room's id, the seq of the user's join it let go.
 pub struct UserRelease<'a> {
     pub user: &'a str,
     pub room: &'a LiveId,
@@ -26,7 +26,8 @@ impl ScriptCall for UserRelease<'_> {
 
     fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
         invocation
-            .key("user", keys.user(self.user))
+            .key("users", keys.user_pointers(self.user))
+            .arg(self.user)
             .arg(self.room.as_str())
             .arg(self.seq);
     }

@@ -37,9 +37,11 @@ local function heartbeat(user, profile, window)
   if last and tonumber(last) > now - window then
     redis.call('ZADD', K[2], now, user)
     local entry = redis.call('HGET', K[4], user)
-    local seq, imid, old = string.match(entry or '', '^(%d+)\t([^\t]*)\t(.*)$')
-    if seq and old ~= profile then
-      redis.call('HSET', K[4], user, seq .. '\t' .. imid .. '\t' .. profile)
+    -- `seq` keeps the pv at join (`seq:pv`, lib.lua)
+    local seq, imid, old = string.match(entry or '', '^([%d:]+)\t([^\t]*)\t(.*)$')
+    local stored = stored_profile(profile)
+    if seq and old ~= stored then
+      redis.call('HSET', K[4], user, seq .. '\t' .. imid .. '\t' .. stored)
     end
     return {'OK', tonumber(status), changed, written.events, 0, written.due_in}
   end

@@ -1,5 +1,6 @@
 --! KEYS: (lib.lua)
 -- A user joins (or re-joins) the room. ARGV: user_id, seq, "imid\tprofile json", window_ms.
+-- The entry keeps the room's pv at the join (`seq:pv`), the member's place in the join order.
 -- seq orders this user's joins and leaves across rooms (see store/presence.rs): an entry
 -- written by a later seq wins, so a join that lost a race is superseded, not applied.
 -- Answers the view, then 1 when this made the room non-empty (0 otherwise), then 1 when this
@@ -28,10 +29,10 @@ if entry_seq(redis.call('HGET', KEYS[4], user)) <= seq then
     if redis.call('ZCARD', KEYS[2]) == 0 then first = 1 end
     local pv = redis.call('HINCRBY', KEYS[1], 'pv', 1)
     redis.call('PFADD', KEYS[5], user)
-    redis.call('ZADD', KEYS[3], pv, user)
+    order_push(user, pv)
     redis.call('ZADD', KEYS[2], now, user)
     redis.call('HINCRBY', KEYS[1], 'mver', 1)
-    redis.call('HSET', KEYS[4], user, seq .. '\t' .. profile)
+    redis.call('HSET', KEYS[4], user, seq .. ':' .. pv .. '\t' .. entry_tail(profile))
     emit(now, 'member_joined', {user_id = user})
     count_event(now, window)
     -- the highest online count of the live (stats)
@@ -43,7 +44,9 @@ if entry_seq(redis.call('HGET', KEYS[4], user)) <= seq then
     end
   else
     redis.call('ZADD', KEYS[2], now, user)
-    redis.call('HSET', KEYS[4], user, seq .. '\t' .. profile)
+    -- the member keeps their place in the join order
+    local pv = entry_pv(redis.call('HGET', KEYS[4], user))
+    redis.call('HSET', KEYS[4], user, seq .. (pv and (':' .. pv) or '') .. '\t' .. entry_tail(profile))
   end
   if redis.call('HGET', KEYS[1], 'anchor_id') == user then anchor_beat(now, window) end
 end

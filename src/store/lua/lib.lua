@@ -4,8 +4,9 @@
 -- line (the key contract: keys.rs `ROOM_KEYS` names them in this order, and a test holds every
 -- call against it, store/calls/contract.rs). Each script's own first line says `(lib.lua)`.
 --   K[1] room: hash, K[2] members: zset user -> last heartbeat ms,
---   K[3] order: join order (zset: user -> pv at join), K[4] entries
---   (hash: user -> "seq\timid\tprofile json", or "seq" alone once the user has gone),
+--   K[3] order: join order (a hash of chunks and their counts, below), K[4] entries
+--   (hash: user -> "seq:pv\timid\tprofile json", pv the room's pv at the user's join; "seq"
+--   alone once the user has gone, "seq\tkicked" after a kick),
 --   K[5] uv (HyperLogLog), K[6] anchor: presence (string with a TTL of one member window),
 --   K[7] events: the room's event log (stream, bounded),
 --   K[8] leaving: members being released after the room ended (zset, the members key renamed),
@@ -159,12 +160,141 @@ local function seats_free_all(now, reason)
   end
 end
 
+-- The join order (user_list: most recent joiner first, stable across pages), in K[3], a hash
+-- instead of a second sorted set (~104 bytes a member; issue 27): the members in chunks of
+-- CHUNK by their pv at join, field `c<i>` = their ids in join order, each followed by a
+-- newline (ids hold no control characters); the chunks' counts in a Fenwick tree (`f<i>`, over
+-- chunk numbers 1..`cap`, a power of two that doubles as chunks are added), so that the k-th
+-- member from either end is found in O(log chunks) reads; `n` the members in it. A member costs
+-- its id and a newline, about 16 bytes. Every step reads or writes one chunk (at most CHUNK ids)
+-- or one path of the tree: nothing grows with the crowd but the log.
+local CHUNK = 64
+
+local function order_chunk(pv)
+  return math.floor((pv - 1) / CHUNK) + 1
+end
+
+local function order_add(i, delta)
+  local cap = tonumber(redis.call('HGET', K[3], 'cap')) or 0
+  while i <= cap do
+    -- a node back at 0 goes (a missing node reads as 0): a room that lives for days with a
+    -- churning crowd keeps nodes only over the chunks that still hold members
+    if redis.call('HINCRBY', K[3], 'f' .. i, delta) == 0 then redis.call('HDEL', K[3], 'f' .. i) end
+    i = i + bit.band(i, -i)
+  end
+end
+
+-- Appends the member who joined at `pv` (the room's pv only grows, so the chunk's end).
+local function order_push(user, pv)
+  local i = order_chunk(pv)
+  local cap = tonumber(redis.call('HGET', K[3], 'cap')) or 0
+  if cap == 0 then
+    cap = 1
+    redis.call('HSET', K[3], 'cap', 1)
+  end
+  while cap < i do
+    -- the tree's root over 1..2cap covers what 1..cap held: the chunks above were empty
+    local total = redis.call('HGET', K[3], 'f' .. cap) or '0'
+    cap = cap * 2
+    redis.call('HSET', K[3], 'cap', cap, 'f' .. cap, total)
+  end
+  local chunk = redis.call('HGET', K[3], 'c' .. i) or ''
+  redis.call('HSET', K[3], 'c' .. i, chunk .. user .. '\n')
+  redis.call('HINCRBY', K[3], 'n', 1)
+  order_add(i, 1)
+end
+
+-- Takes the member who joined at `pv` out of the join order.
+local function order_remove(user, pv)
+  local i = order_chunk(pv)
+  local chunk = redis.call('HGET', K[3], 'c' .. i)
+  if not chunk then return end
+  local from, to = string.find('\n' .. chunk, '\n' .. user .. '\n', 1, true)
+  if not from then return end
+  -- in `chunk` the id starts at `from` (the leading newline added shifts by one)
+  chunk = string.sub(chunk, 1, from - 1) .. string.sub(chunk, to)
+  if chunk == '' then
+    redis.call('HDEL', K[3], 'c' .. i)
+  else
+    redis.call('HSET', K[3], 'c' .. i, chunk)
+  end
+  redis.call('HINCRBY', K[3], 'n', -1)
+  order_add(i, -1)
+end
+
+-- The chunk holding the member of 0-based rank `r` from the first joiner, and the member's
+-- 0-based place in it (Fenwick descent: one read per level).
+local function order_find(r)
+  local cap = tonumber(redis.call('HGET', K[3], 'cap')) or 0
+  local pos, step = 0, cap
+  while step >= 1 do
+    local at = pos + step
+    if at <= cap then
+      local here = tonumber(redis.call('HGET', K[3], 'f' .. at)) or 0
+      if here <= r then
+        pos = at
+        r = r - here
+      end
+    end
+    step = step / 2
+  end
+  return pos + 1, r
+end
+
+-- Up to `count` members, starting `offset` from the most recent joiner, newest first.
+local function order_page(offset, count)
+  local out = {}
+  local r = (tonumber(redis.call('HGET', K[3], 'n')) or 0) - 1 - offset
+  while r >= 0 and #out < count do
+    local i, place = order_find(r)
+    local users = {}
+    for user in string.gmatch(redis.call('HGET', K[3], 'c' .. i) or '', '([^\n]*)\n') do
+      users[#users + 1] = user
+    end
+    if place >= #users then break end -- never: the counts and the chunks change together
+    local k = place + 1
+    while k >= 1 and #out < count do
+      out[#out + 1] = users[k]
+      k = k - 1
+      r = r - 1
+    end
+  end
+  return out
+end
+
+-- A profile as a member's entry keeps it: `{"nick":"X"}` (the common profile, a nick alone)
+-- as `=X`, the same bytes less the JSON's frame (store/calls/members.rs puts it back), so
+-- that an entry of a crowd's typical member fits a smaller allocation (issue 27). Lossless for
+-- any profile that starts and ends so (the nick's escapes are kept as they are); a JSON
+-- profile never starts with `=`.
+local function stored_profile(profile)
+  if #profile > 10 and string.sub(profile, 1, 9) == '{"nick":"' and string.sub(profile, -2) == '"}' then
+    return '=' .. string.sub(profile, 10, -3)
+  end
+  return profile
+end
+
+-- The entry's part after the seq, from a join's "imid TAB profile json".
+local function entry_tail(person)
+  local imid, profile = string.match(person, '^([^\t]*)\t(.*)$')
+  if not imid then return person end
+  return imid .. '\t' .. stored_profile(profile)
+end
+
+-- The pv at which the entry's member joined (nil for an entry of a member gone, or written
+-- before the join order kept it).
+local function entry_pv(entry)
+  if not entry then return nil end
+  return tonumber(string.match(entry, '^%d+:(%d+)'))
+end
+
 -- Removes one member. After a leave or a move the entry keeps the seq, so that a late, older
 -- join cannot bring the member back; a lapse (a whole window of silence) needs no such guard,
 -- and its entry goes, so that a crowd that came and went leaves nothing behind.
 local function drop_member(now, user, seq, reason)
   redis.call('ZREM', K[2], user)
-  redis.call('ZREM', K[3], user)
+  local pv = entry_pv(redis.call('HGET', K[4], user))
+  if pv then order_remove(user, pv) end
   redis.call('HINCRBY', K[1], 'mver', 1)
   -- co-host seats (issue 26): a member who goes frees its seat; a move to another room reads
   -- as `left` (CONTRACT 11's seat_left reasons)

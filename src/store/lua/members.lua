@@ -9,7 +9,7 @@ local since = now_ms() - window
 local total = redis.call('ZCOUNT', KEYS[2], '(' .. since, '+inf')
 local out = {}
 if total == 0 then return {'OK', 0, out} end
-local users = redis.call('ZREVRANGE', KEYS[3], offset, offset + count - 1)
+local users = order_page(offset, count)
 if #users == 0 then return {'OK', total, out} end
 local beats = redis.call('ZMSCORE', KEYS[2], unpack(users))
 for i, user in ipairs(users) do

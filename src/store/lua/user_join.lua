@@ -1,7 +1,10 @@
---! KEYS: user
+--! KEYS: users
 -- The user's side of a join: takes the next seq and points the user at the room.
--- KEYS[1] the user's hash. ARGV: live_id. Answers {seq, previous room or '', im_userid or ''}.
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-local prev = redis.call('HGET', KEYS[1], 'room') or ''
-redis.call('HSET', KEYS[1], 'room', ARGV[1])
-return {seq, prev, redis.call('HGET', KEYS[1], 'imid') or ''}
+-- KEYS[1] the bucket hash of the user's pointer (keys.rs `user_pointers`): field = user_id,
+-- value = "seq TAB im_userid TAB live_id" (im_userid and live_id may be empty).
+-- ARGV: user_id, live_id. Answers {seq, previous room or '', im_userid or ''}.
+local rec = redis.call('HGET', KEYS[1], ARGV[1]) or ''
+local seq, imid, prev = string.match(rec, '^(%d*)\t(%d*)\t(.*)$')
+seq = (tonumber(seq) or 0) + 1
+redis.call('HSET', KEYS[1], ARGV[1], seq .. '\t' .. (imid or '') .. '\t' .. ARGV[2])
+return {seq, prev or '', imid or ''}

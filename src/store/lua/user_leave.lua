@@ -1,5 +1,10 @@
---! KEYS: user
--- The user's side of a leave. ARGV: live_id. Answers the seq of this leave.
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-if redis.call('HGET', KEYS[1], 'room') == ARGV[1] then redis.call('HDEL', KEYS[1], 'room') end
-return seq
+--! KEYS: users
+-- The user's side of a leave. KEYS[1]: the bucket of the user's pointer (user_join.lua).
+-- ARGV: user_id, live_id. Answers {the seq of this leave, 1 when the user has an im_userid
+-- (0: first seen in the buckets, maybe a user of the older layout to carry over first)}.
+local rec = redis.call('HGET', KEYS[1], ARGV[1]) or ''
+local seq, imid, room = string.match(rec, '^(%d*)\t(%d*)\t(.*)$')
+seq = (tonumber(seq) or 0) + 1
+if room ~= ARGV[2] then room = room or '' else room = '' end
+redis.call('HSET', KEYS[1], ARGV[1], seq .. '\t' .. (imid or '') .. '\t' .. room)
+return {seq, (imid and imid ~= '') and 1 or 0}

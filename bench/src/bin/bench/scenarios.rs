@@ -859,12 +859,14 @@ async fn memory(
             entries,
         });
     }
-    let sample: Vec<&String> = users.iter().step_by((users.len() / 100).max(1)).collect();
+    // the users' pointers share bucket hashes: every bucket the users fall in, over the users
+    let buckets: std::collections::BTreeSet<String> =
+        users.iter().map(|u| ctx.keys.user_pointers(u)).collect();
     let mut total = 0u64;
-    for u in &sample {
-        total += rs::memory_usage(&mut ctx.redis, &ctx.keys.user(u)).await;
+    for bucket in &buckets {
+        total += rs::memory_usage(&mut ctx.redis, bucket).await;
     }
-    let user_hash_encoding = rs::encoding(&mut ctx.redis, &ctx.keys.user(&users[0])).await;
+    let user_hash_encoding = rs::encoding(&mut ctx.redis, &ctx.keys.user_pointers(&users[0])).await;
     let mut config = BTreeMap::new();
     for name in [
         "zset-max-listpack-entries",
@@ -881,7 +883,7 @@ async fn memory(
         used_after_rooms,
         used_after_members,
         room_keys,
-        user_hash_avg: total as f64 / sample.len().max(1) as f64,
+        user_hash_avg: total as f64 / users.len().max(1) as f64,
         user_hash_encoding,
         config,
     }
