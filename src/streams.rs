@@ -281,6 +281,7 @@ mod tests {
             anchor_online: false,
             pk_id: String::new(),
             online_count: 0,
+            likes: 0,
             start_time: 0,
             end_time: 0,
             chat_id: 1,

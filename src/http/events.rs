@@ -268,6 +268,8 @@ pub enum RoomEventType {
     ExtendsUpdated,
     /// The count of members online changed (`online_count`), at most once a second. 在线人数
     OnlineCount,
+    /// The room's likes total (`total`), at most once a second per room. 点赞
+    Likes,
     /// The stream ends here (`reason`: left | kicked | lapsed | moved | not_member |
     /// token_expired | lagged | deleted); the last message of a stream, sent without `id:`, so
     /// that a client resuming with `Last-Event-ID` gets every event it missed (after
@@ -296,6 +298,8 @@ pub struct RoomEvent {
     pub online_count: Option<u64>,
     /// extends_updated: the new extends, when they are 1 KiB of JSON or less
     pub extends: Option<Extends>,
+    /// likes: the room's likes total
+    pub total: Option<u64>,
     /// extends_updated with extends over 1 KiB: their size in bytes, and no `extends` (the
     /// room's info has them), so that events stay small
     pub extends_bytes: Option<u64>,
@@ -310,6 +314,7 @@ impl poem_openapi::types::Example for RoomEvent {
             reason: None,
             user_id: Some("user_2".into()),
             online_count: None,
+            total: None,
             extends: None,
             extends_bytes: None,
         }

@@ -9,6 +9,7 @@ pub mod envelope;
 pub mod error;
 mod events;
 mod hooks;
+mod likes;
 mod middleware;
 pub mod model;
 mod moderation;
@@ -55,6 +56,8 @@ pub enum ApiTags {
     Moderation,
     /// 平台 — the server API for the platform's own backend (admin tokens only)
     Server,
+    /// Likes and cross-room PK.
+    Interaction,
 }
 
 /// What every handler shares. Cheap to clone.
@@ -88,6 +91,7 @@ pub type Apis = (
     hooks::HooksApi,
     moderation::ModerationApi,
     server::ServerApi,
+    likes::LikesApi,
 );
 
 pub fn openapi_service(state: AppState, server_url: &str) -> OpenApiService<Apis, ()> {
@@ -113,7 +117,10 @@ pub fn openapi_service(state: AppState, server_url: &str) -> OpenApiService<Apis
         moderation::ModerationApi {
             state: state.clone(),
         },
-        server::ServerApi { state },
+        server::ServerApi {
+            state: state.clone(),
+        },
+        likes::LikesApi { state },
     );
     let mut service = OpenApiService::new(apis, "liveroom", env!("CARGO_PKG_VERSION"))
         .description(

@@ -21,7 +21,9 @@ use crate::domain::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page};
 use crate::domain::room::{MAX_EXTENDS_PAIRS, MAX_EXTENDS_VALUE_CHARS, MAX_NOTICE_CHARS, Room};
 use crate::streams::StreamUrls;
 
+mod likes;
 mod members;
+pub use likes::{LikeData, LikeRequest};
 pub use members::{HeartbeatData, MemberData, MemberPage};
 
 /// A live_id of the server's form, for examples (the document's `live_123` is not one).
@@ -320,6 +322,8 @@ pub struct RoomData {
     pub pk_id: String,
     /// 在线用户数 — members whose last heartbeat is within the member window.
     pub online_count: u64,
+    /// 点赞数 — likes the room has received (`PUT /client/live/room/{live_id}/like`).
+    pub likes: u64,
     /// 开始直播时间, 秒级时间戳 — unix seconds: the planned start until the live starts, then
     /// the actual start (0 when none).
     pub start_time: i64,
@@ -367,6 +371,7 @@ impl RoomData {
             anchor_status: i32::from(room.anchor_online),
             pk_id: room.pk_id,
             online_count: room.online_count,
+            likes: room.likes,
             start_time: room.start_time,
             end_time: room.end_time,
             chat_id: room.chat_id,
@@ -395,6 +400,7 @@ impl Example for RoomData {
             anchor_status: 1,
             pk_id: String::new(),
             online_count: 3,
+            likes: 520,
             start_time: 1_656_315_406,
             end_time: 1_656_315_406,
             chat_id: 19_903_902,

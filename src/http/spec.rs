@@ -289,6 +289,7 @@ mod tests {
                 "joinRoom",
                 "kickUser",
                 "leaveRoom",
+                "likeRoom",
                 "listBans",
                 "listMembers",
                 "roomEvents",
@@ -320,7 +321,7 @@ mod tests {
             ("/client/live/room/{live_id}", "put"),
             ("/client/live/room/user/{live_id}", "post"),
         ] {
-            assert_eq!(links(path, method).len(), 16, "{method} {path}");
+            assert_eq!(links(path, method).len(), 17, "{method} {path}");
         }
         assert!(links("/client/live/room/{live_id}", "post").is_empty());
     }

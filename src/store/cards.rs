@@ -46,6 +46,8 @@ pub(super) fn encode(room: &Room) -> String {
         room.stream_status.code(),
         room.created_ms,
         room.publish_expire_at,
+        // added after form 1's first twenty: a card without it reads as 0 likes
+        room.likes,
     ])
     .to_string()
 }
@@ -75,6 +77,7 @@ pub(super) fn decode(live_id: LiveId, raw: &str) -> Option<Room> {
         anchor_online: n(8)? == 1,
         pk_id: s(9)?,
         online_count: u(10)?,
+        likes: v.get(20).and_then(Value::as_u64).unwrap_or(0),
         start_time: n(11)?,
         end_time: n(12)?,
         chat_id: n(13)?,
@@ -116,6 +119,7 @@ mod tests {
             anchor_online: true,
             pk_id: String::new(),
             online_count: 3,
+            likes: 11,
             start_time: 10,
             end_time: 20,
             chat_id: 5,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use redis::{FromRedisValue, Value};
 
-use super::calls::{HeartbeatQueue, Invocation, ScriptCall};
+use super::calls::{HeartbeatQueue, Invocation, LikeQueue, ScriptCall};
 use super::connection::{Connection, RedisTarget};
 use super::keys::Keys;
 use super::scripts::Scripts;
@@ -72,6 +72,8 @@ pub struct Core {
     pub(super) event_log: EventLogSettings,
     /// Gathers the heartbeats that arrive together into one script call (started on first use).
     pub(super) heartbeats: std::sync::OnceLock<HeartbeatQueue>,
+    /// Gathers the likes that arrive together into one script call (started on first use).
+    pub(super) likes: std::sync::OnceLock<LikeQueue>,
     /// Changes this replica made to the indexes (see `Discovery::generation`).
     index_changes: AtomicU64,
     /// The test hook of `Store::abandon_follow_ups`.
@@ -98,6 +100,7 @@ impl Core {
             timeout,
             event_log,
             heartbeats: std::sync::OnceLock::new(),
+            likes: std::sync::OnceLock::new(),
             index_changes: AtomicU64::new(0),
             abandon_follow_ups: std::sync::atomic::AtomicBool::new(false),
         }

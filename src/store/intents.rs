@@ -225,6 +225,8 @@ impl Core {
         };
         if ended {
             self.settle_online(id).await?;
+            // likes need a live room: the likers' totals are of no more use (store/likes.rs)
+            self.forget_likes(id).await?;
         }
         match after {
             After::Room(room) => {

@@ -96,6 +96,24 @@ impl Keys {
         })
     }
 
+    /// The four keys a like touches (like_batch.lua): the room, its members (is the liker
+    /// present?), its event log, and the per-user like totals.
+    pub fn like_room(&self, id: &LiveId) -> [(&'static str, String); 4] {
+        [
+            ("room", self.room_key(id, "")),
+            ("members", self.room_key(id, ":members")),
+            ("events", self.room_key(id, ":events")),
+            ("likes", self.room_likes(id)),
+        ]
+    }
+
+    /// Hash: user -> that user's like total in the room. Not one of `ROOM_KEYS` (only the like
+    /// script reads it); bounded by like_batch.lua (at most `likers_max` fields, expires a day
+    /// after the room's last like), in the room's slot.
+    pub fn room_likes(&self, id: &LiveId) -> String {
+        self.room_key(id, ":likes")
+    }
+
     fn room_key(&self, id: &LiveId, suffix: &str) -> String {
         format!("{}room:{{{id}}}{suffix}", self.prefix)
     }

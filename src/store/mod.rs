@@ -8,6 +8,7 @@
 //! `sweep()` and `moderation()`. A handle owns the calls of its scripts (`calls/`); what several
 //! handles share (the indexes, the sweep schedule, the users' records) is on the core.
 
+mod batch;
 mod calls;
 mod cards;
 mod connection;
@@ -19,6 +20,7 @@ mod index;
 pub mod inspect;
 mod intents;
 mod keys;
+mod likes;
 mod moderation;
 mod presence;
 mod ratelimit;
@@ -35,11 +37,13 @@ use std::time::Duration;
 use redis::Value;
 
 pub use crate::metrics::Gauges;
+pub use calls::Liked;
 pub use connection::{Connection, RedisTarget};
 pub use core::one_redis_timeout;
 pub use discovery::Discovery;
 pub use events::EventLog;
 pub use events::{StoredEvent, Watcher};
+pub use likes::{LIKERS_PER_ROOM_MAX, Likes};
 pub use moderation::{Ban, Kicked, Moderation, RoomStats};
 pub use presence::{Heartbeat, Presence};
 pub use rooms::Rooms;
@@ -195,6 +199,11 @@ impl Store {
     /// The background sweep (lapses, closes, purges) and the gauges.
     pub fn sweep(&self) -> Sweep {
         Sweep::new(self.core.clone())
+    }
+
+    /// Likes: a room's total and each liker's own.
+    pub fn likes(&self) -> Likes {
+        Likes::new(self.core.clone())
     }
 
     /// Kicks, bans and a room's stats.

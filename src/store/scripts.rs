@@ -57,6 +57,8 @@ pub struct Scripts {
     /// Several heartbeats in one call (KEYS: six per room, `Keys::heartbeat_room`;
     /// store/heartbeats.rs).
     pub heartbeat_batch: Script,
+    /// Several likes in one call (KEYS: four per room, `Keys::like_room`; store/likes.rs).
+    pub like_batch: Script,
     pub members: Script,
     pub sweep_room: Script,
     pub may_watch: Script,
@@ -117,6 +119,7 @@ impl Scripts {
                 include_str!("lua/heartbeat_fn.lua"),
                 include_str!("lua/heartbeat_batch.lua")
             )),
+            like_batch: room(include_str!("lua/like_batch.lua")),
             members: room(include_str!("lua/members.lua")),
             sweep_room: room(include_str!("lua/sweep_room.lua")),
             may_watch: room(include_str!("lua/may_watch.lua")),
@@ -165,6 +168,7 @@ impl Scripts {
             ("evict", &self.evict),
             ("heartbeat", &self.heartbeat),
             ("heartbeat_batch", &self.heartbeat_batch),
+            ("like_batch", &self.like_batch),
             ("members", &self.members),
             ("sweep_room", &self.sweep_room),
             ("may_watch", &self.may_watch),

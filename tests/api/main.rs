@@ -12,6 +12,7 @@ mod events_scale;
 mod faults;
 mod helpers;
 mod intents;
+mod likes;
 mod moderation;
 mod openapi;
 mod presence;

@@ -205,6 +205,27 @@ fn every_call_passes_the_keys_its_script_declares() {
         ),
         check(
             &s,
+            &LikeBatch {
+                rooms: vec![r, &other],
+                likes: vec![
+                    BatchedLike {
+                        room: 0,
+                        user: &u,
+                        count: 1,
+                    },
+                    BatchedLike {
+                        room: 1,
+                        user: &v,
+                        count: 2,
+                    },
+                ],
+                window_ms: 1,
+                likers_max: 1,
+                likes_ttl_ms: 1,
+            },
+        ),
+        check(
+            &s,
             &Members {
                 room: r,
                 window_ms: 1,

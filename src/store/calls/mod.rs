@@ -22,6 +22,8 @@ pub use heartbeat::{
     BatchedBeat, Heartbeat, HeartbeatBatch, HeartbeatQueue, HeartbeatReply, QueuedBeat,
 };
 mod evict;
+mod like_batch;
+pub use like_batch::{BatchedLike, LikeBatch, LikeBatchReply, LikeQueue, Liked, QueuedLike};
 mod join;
 mod members;
 mod ratelimit;

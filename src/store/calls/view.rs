@@ -38,6 +38,7 @@ pub(in crate::store) fn decode_view(v: &[Value]) -> StoreResult<Room> {
         anchor_online: count(3) == 1,
         pk_id: get("pk_id"),
         online_count: count(1),
+        likes: num("likes").max(0) as u64,
         start_time: num("start_time"),
         end_time: num("end_time"),
         chat_id: num("chat_id"),
