@@ -228,6 +228,7 @@ impl Config {
                 ended_retention_ms: s.ended_retention_secs.saturating_mul(1000),
                 open_rooms_per_anchor: s.max_open_rooms_per_user,
                 heartbeat_batch_max: s.heartbeat_batch_max.max(1),
+                pk_invite_ms: s.pk_invite_secs.max(1).saturating_mul(1000),
             },
             // Lapses are due to be announced within 1 s of their window's end (CONTRACT section
             // 6): the default claims what is due every 250 ms at most.

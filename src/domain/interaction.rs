@@ -2,7 +2,10 @@
 
 use std::fmt;
 
+use std::collections::BTreeMap;
+
 use super::Invalid;
+use super::ids::LiveId;
 
 /// Likes one call may send at most.
 pub const MAX_LIKES_PER_CALL: u32 = 100;
@@ -46,6 +49,64 @@ impl PkId {
 impl fmt::Display for PkId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// Where a PK is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PkStatus {
+    /// Invited, waiting for the target's anchor (until the invitation expires).
+    Inviting,
+    /// Accepted: both rooms show the PK's id.
+    Active,
+    /// Rejected, expired, stopped or ended with a room; readable for an hour.
+    Ended,
+}
+
+impl PkStatus {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "inviting" => Some(Self::Inviting),
+            "active" => Some(Self::Active),
+            "ended" => Some(Self::Ended),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Inviting => "inviting",
+            Self::Active => "active",
+            Self::Ended => "ended",
+        }
+    }
+}
+
+/// A cross-room PK as its record holds it (times in unix ms by Redis's clock, 0 when not yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pk {
+    pub pk_id: PkId,
+    pub status: PkStatus,
+    pub init_live_id: LiveId,
+    pub init_anchor_id: String,
+    pub target_live_id: LiveId,
+    pub target_anchor_id: String,
+    pub created_ms: i64,
+    /// When an unanswered invitation expires.
+    pub expires_ms: i64,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    /// `rejected`, `expired`, `stopped`, `admin` or `room_ended`; "" until it ends.
+    pub ended_reason: String,
+    pub extends: BTreeMap<String, String>,
+    /// Bumped by every change of the record: the rooms apply only what is newer.
+    pub version: i64,
+}
+
+impl Pk {
+    /// Whether `user` is the anchor of either room.
+    pub fn is_anchor(&self, user: &str) -> bool {
+        self.init_anchor_id == user || self.target_anchor_id == user
     }
 }
 

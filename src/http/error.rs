@@ -28,6 +28,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// 409/40903: a room already in a PK, or the PK not in a state that allows it.
+    #[error("{0}")]
+    PkConflict(String),
     #[error(
         "not a member of this room (never joined, left, or missed too many heartbeats): join again"
     )]
@@ -69,7 +72,7 @@ impl ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::NotAnchor | Self::NotAdmin | Self::Banned(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict(_) | Self::NotMember => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::NotMember | Self::PkConflict(_) => StatusCode::CONFLICT,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
@@ -86,6 +89,7 @@ impl ApiError {
     pub fn code(&self) -> i32 {
         match self {
             Self::NotMember => 40901,
+            Self::PkConflict(_) => 40903,
             Self::Banned(_) => 40301,
             other => i32::from(other.status().as_u16()) * 100,
         }
@@ -105,6 +109,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotAnchor => Self::NotAnchor,
             StoreError::Conflict(why) => Self::Conflict(why),
             StoreError::NotMember => Self::NotMember,
+            StoreError::PkConflict(why) => Self::PkConflict(why),
             StoreError::Banned(until_ms) => Self::Banned(banned_message(until_ms)),
             StoreError::Invalid(why) => Self::BadRequest(why),
             StoreError::QuotaExceeded(why) => Self::QuotaExceeded(why),
@@ -184,7 +189,7 @@ impl ApiResponse for ApiError {
             (404, "40400: no such room"),
             (
                 409,
-                "40900: the room's state forbids it; 40901: not a member (join again)",
+                "40900: the room's state forbids it; 40901: not a member (join again); 40903: a PK conflict",
             ),
             (413, "41300: request body over 64 KiB"),
             (429, "42900: rate limit exceeded (see Retry-After)"),

@@ -14,6 +14,7 @@ mod middleware;
 pub mod model;
 mod moderation;
 mod ops;
+mod pk;
 mod presence;
 mod rooms;
 mod routes;
@@ -92,6 +93,7 @@ pub type Apis = (
     moderation::ModerationApi,
     server::ServerApi,
     likes::LikesApi,
+    pk::PkApi,
 );
 
 pub fn openapi_service(state: AppState, server_url: &str) -> OpenApiService<Apis, ()> {
@@ -120,7 +122,10 @@ pub fn openapi_service(state: AppState, server_url: &str) -> OpenApiService<Apis
         server::ServerApi {
             state: state.clone(),
         },
-        likes::LikesApi { state },
+        likes::LikesApi {
+            state: state.clone(),
+        },
+        pk::PkApi { state },
     );
     let mut service = OpenApiService::new(apis, "liveroom", env!("CARGO_PKG_VERSION"))
         .description(

@@ -23,8 +23,10 @@ use crate::streams::StreamUrls;
 
 mod likes;
 mod members;
+mod pk;
 pub use likes::{LikeData, LikeRequest};
 pub use members::{HeartbeatData, MemberData, MemberPage};
+pub use pk::{PkData, PkExtendsRequest, PkInviteRequest};
 
 /// A live_id of the server's form, for examples (the document's `live_123` is not one).
 pub const EXAMPLE_LIVE_ID: &str = "live_0193a1b2c3d47e5f8a9b0c1d2e3f4a5b";

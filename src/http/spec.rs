@@ -286,6 +286,7 @@ mod tests {
                 "deleteRoom",
                 "getRoom",
                 "heartbeat",
+                "invitePk",
                 "joinRoom",
                 "kickUser",
                 "leaveRoom",
@@ -321,7 +322,7 @@ mod tests {
             ("/client/live/room/{live_id}", "put"),
             ("/client/live/room/user/{live_id}", "post"),
         ] {
-            assert_eq!(links(path, method).len(), 17, "{method} {path}");
+            assert_eq!(links(path, method).len(), 18, "{method} {path}");
         }
         assert!(links("/client/live/room/{live_id}", "post").is_empty());
     }

@@ -78,6 +78,8 @@ pub struct Core {
     index_changes: AtomicU64,
     /// The test hook of `Store::abandon_follow_ups`.
     pub(super) abandon_follow_ups: std::sync::atomic::AtomicBool,
+    /// The test hook of `Store::abandon_pk_after` (0: off).
+    pub(super) abandon_pk_after: std::sync::atomic::AtomicUsize,
 }
 
 impl Core {
@@ -103,6 +105,7 @@ impl Core {
             likes: std::sync::OnceLock::new(),
             index_changes: AtomicU64::new(0),
             abandon_follow_ups: std::sync::atomic::AtomicBool::new(false),
+            abandon_pk_after: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 

@@ -227,6 +227,8 @@ impl Core {
             self.settle_online(id).await?;
             // likes need a live room: the likers' totals are of no more use (store/likes.rs)
             self.forget_likes(id).await?;
+            // a room that ended ends its PK (store/pk.rs)
+            self.end_pk_of(id).await?;
         }
         match after {
             After::Room(room) => {

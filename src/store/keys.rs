@@ -6,6 +6,7 @@
 //! `{rooms}`, so that search can intersect them in one script. Counters are single keys.
 
 use crate::domain::ids::LiveId;
+use crate::domain::interaction::PkId;
 
 #[derive(Debug, Clone)]
 pub struct Keys {
@@ -206,6 +207,29 @@ impl Keys {
             ("followups", format!("{p}idx:{{rooms}}:followups")),
             ("followup_of", format!("{p}idx:{{rooms}}:followup_of")),
         ]
+    }
+
+    /// A cross-room PK's record (a hash in its own slot, `{pk_…}`: pk_record.lua).
+    pub fn pk(&self, id: &PkId) -> String {
+        format!("{}pk:{{{id}}}", self.prefix)
+    }
+
+    /// The PKs' keys in `{rooms}` (pk_reserve.lua, pk_intent.lua, claim.lua): each room's PK
+    /// (the reservation: a room is in at most one), the PKs due to the sweep (an intent's
+    /// grace, an invitation's expiry) and each PK's rooms and intent token.
+    pub fn pk_index_named(&self) -> [(&'static str, String); 3] {
+        let p = &self.prefix;
+        [
+            ("pk_rooms", format!("{p}idx:{{rooms}}:pk_rooms")),
+            ("pk_due", format!("{p}idx:{{rooms}}:pk_due")),
+            ("pk_of", format!("{p}idx:{{rooms}}:pk_of")),
+        ]
+    }
+
+    /// The PK invitations one anchor sent in one hour (`hour`: unix hours), a counter in
+    /// `{rooms}`: the cap on the PK records one anchor can make.
+    pub fn pk_invites(&self, anchor: &str, hour: u64) -> String {
+        format!("{}idx:{{rooms}}:pk_invites:{hour}:{anchor}", self.prefix)
     }
 
     /// Members online on the whole platform, kept as members come and go (a gauge).

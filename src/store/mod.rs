@@ -22,6 +22,7 @@ mod intents;
 mod keys;
 mod likes;
 mod moderation;
+mod pk;
 mod presence;
 mod ratelimit;
 mod reply;
@@ -45,6 +46,7 @@ pub use events::EventLog;
 pub use events::{StoredEvent, Watcher};
 pub use likes::{LIKERS_PER_ROOM_MAX, Likes};
 pub use moderation::{Ban, Kicked, Moderation, RoomStats};
+pub use pk::{PK_INVITES_PER_HOUR, Pks};
 pub use presence::{Heartbeat, Presence};
 pub use rooms::Rooms;
 pub use sweep::{Sweep, SweepReport};
@@ -67,6 +69,8 @@ pub struct Timings {
     /// Heartbeats one script call may carry (`LIVEROOM_HEARTBEAT_BATCH_MAX`; 1: no batching;
     /// store/heartbeats.rs).
     pub heartbeat_batch_max: usize,
+    /// An unanswered PK invitation expires after this (`LIVEROOM_PK_INVITE_SECS`).
+    pub pk_invite_ms: u64,
 }
 
 /// The settings of the room event logs, baked into the room scripts (`EVENT_LOG` in lib.lua).
@@ -105,6 +109,9 @@ pub enum StoreError {
     NotAnchor,
     #[error("{0}")]
     Conflict(String),
+    /// A PK conflict: a room already in a PK, or the PK not in a state that allows it.
+    #[error("{0}")]
+    PkConflict(String),
     #[error("the user is not a member of the room")]
     NotMember,
     /// The user is banned from the room until then (unix ms, Redis clock).
@@ -206,6 +213,11 @@ impl Store {
         Likes::new(self.core.clone())
     }
 
+    /// Cross-room PK: invite, accept, reject, stop, extends, read.
+    pub fn pks(&self) -> Pks {
+        Pks::new(self.core.clone())
+    }
+
     /// Kicks, bans and a room's stats.
     pub fn moderation(&self) -> Moderation {
         Moderation::new(self.core.clone())
@@ -227,6 +239,16 @@ impl Store {
     /// Redis call counts and latency, for /metrics.
     pub fn redis_stats(&self) -> &crate::metrics::RedisStats {
         &self.core.stats
+    }
+
+    /// A test hook: from now on, every PK flow stops (as if its replica died) once `step` of
+    /// its Redis steps are done (1: the reservation or intent, 2: the record, 3 and 4: each
+    /// room, 5: the intent settled); 0: never.
+    #[doc(hidden)]
+    pub fn abandon_pk_after(&self, step: usize) {
+        self.core
+            .abandon_pk_after
+            .store(step, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// A test hook: from now on, changes that span slots stop right after the room's own

@@ -90,6 +90,11 @@ pub struct Scripts {
     pub reschedule: Script,
     pub lease: Script,
     pub ratelimit: Script,
+    // cross-room PK (store/pk.rs)
+    pub pk_reserve: Script,
+    pub pk_intent: Script,
+    pub pk_record: Script,
+    pub pk_room: Script,
 }
 
 impl Scripts {
@@ -148,6 +153,10 @@ impl Scripts {
             intent: Script::new(include_str!("lua/intent.lua")),
             online_set: Script::new(include_str!("lua/online_set.lua")),
             reschedule: Script::new(include_str!("lua/reschedule.lua")),
+            pk_reserve: Script::new(include_str!("lua/pk_reserve.lua")),
+            pk_intent: Script::new(include_str!("lua/pk_intent.lua")),
+            pk_record: Script::new(include_str!("lua/pk_record.lua")),
+            pk_room: room(include_str!("lua/pk_room.lua")),
         }
     }
 }
@@ -197,6 +206,10 @@ impl Scripts {
             ("reschedule", &self.reschedule),
             ("lease", &self.lease),
             ("ratelimit", &self.ratelimit),
+            ("pk_reserve", &self.pk_reserve),
+            ("pk_intent", &self.pk_intent),
+            ("pk_record", &self.pk_record),
+            ("pk_room", &self.pk_room),
         ]
     }
 }

@@ -15,6 +15,7 @@ mod intents;
 mod likes;
 mod moderation;
 mod openapi;
+mod pk;
 mod presence;
 mod ratelimit;
 mod readme;
