@@ -68,15 +68,6 @@ impl Core {
             .map(|_| ())
     }
 
-    /// The room's card in the index, as the room is now (at the version the index holds).
-    async fn card_of(self: &Arc<Self>, room: &LiveId) -> StoreResult<()> {
-        match self.read_room(room).await {
-            Ok(room) => self.write_card(&room).await,
-            Err(StoreError::NotFound) => Ok(()),
-            Err(e) => Err(e),
-        }
-    }
-
     /// Sends one gathered batch: one call on a single Redis, one per room on a cluster.
     async fn send_likes(self: &Arc<Self>, batch: Vec<QueuedLike>) {
         if self.is_cluster() {
@@ -152,17 +143,16 @@ impl Core {
                 }
             }
         }
-        // after the answers: what follows is the event's, not the likes'
+        // after the answers, and off the batch's call slot: what follows is the event's
         for (room, due_in, written) in due {
             if written {
                 self.note_events(&room);
                 // the total was announced (at most once a second per room): list rows show it
-                if let Err(e) = self.card_of(&room).await {
-                    tracing::warn!(live_id = %room, error = %e, "refreshing the room's card failed");
-                }
+                self.refresh_card_of(&room);
             }
             if let Some(ms) = due_in {
-                self.schedule_sweep_after(&room, ms as i64).await;
+                let store = self.clone();
+                tokio::spawn(async move { store.schedule_sweep_after(&room, ms as i64).await });
             }
         }
     }
