@@ -148,42 +148,87 @@ async fn redis_cpu(r: &mut Redis) -> f64 {
         + get(info_field(r, "cpu", "used_cpu_sys").await)
 }
 
-/// The longest service call SLOWLOG kept (µs, what), and how many it kept.
-async fn longest_call(r: &mut Redis) -> (i64, String, usize) {
+/// What SLOWLOG kept of the service's calls: the longest (µs, what, likes it carried), how many,
+/// their p99 (µs), and the most µs a like cost in one call (a call's time over its likes).
+struct Slow {
+    longest_us: i64,
+    longest: String,
+    longest_likes: usize,
+    kept: usize,
+    p99_us: i64,
+    worst_us_per_like: f64,
+    /// The five longest: (µs, likes carried, when: unix s).
+    top: Vec<(i64, usize, i64)>,
+}
+
+async fn slow_calls(r: &mut Redis) -> Slow {
     let log: Vec<Vec<redis::Value>> = redis::cmd("SLOWLOG")
         .arg("GET")
         .arg(-1)
         .query_async(r)
         .await
         .unwrap_or_default();
-    let mut best = (0, String::new(), 0);
+    let mut slow = Slow {
+        longest_us: 0,
+        longest: String::new(),
+        longest_likes: 0,
+        kept: 0,
+        p99_us: 0,
+        worst_us_per_like: 0.0,
+        top: Vec::new(),
+    };
+    let mut all = Vec::new();
     for entry in log {
         let Some(redis::Value::Int(us)) = entry.get(2) else {
             continue;
         };
-        let what = match entry.get(3) {
-            Some(redis::Value::Array(args)) => args
-                .iter()
-                .take(3)
-                .filter_map(|a| match a {
-                    redis::Value::BulkString(b) => Some(String::from_utf8_lossy(b).into_owned()),
-                    _ => None,
-                })
-                .collect::<Vec<_>>()
-                .join(" "),
+        let Some(redis::Value::Array(args)) = entry.get(3) else {
+            continue;
+        };
+        let word = |i: usize| match args.get(i) {
+            Some(redis::Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
             _ => String::new(),
         };
-        let command = what.split(' ').next().unwrap_or("").to_ascii_lowercase();
-        if matches!(command.as_str(), "slowlog" | "info" | "config" | "hget") {
+        if !word(0).eq_ignore_ascii_case("evalsha") {
             continue; // the benchmark's own probes
         }
-        best.2 += 1;
-        if *us > best.0 {
-            best.0 = *us;
-            best.1 = what;
+        // EVALSHA sha numkeys keys… window max ttl (room place, user, count)…; SLOWLOG keeps
+        // at most 32 arguments, the last saying how many more there were
+        let keys: usize = word(2).parse().unwrap_or(0);
+        let total_args = match args.last() {
+            Some(redis::Value::BulkString(b)) => {
+                let last = String::from_utf8_lossy(b);
+                last.strip_prefix("... (")
+                    .and_then(|rest| rest.split(' ').next())
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .map_or(args.len(), |more| args.len() - 1 + more)
+            }
+            _ => args.len(),
+        };
+        let likes = total_args.saturating_sub(3 + keys + 3) / 3;
+        slow.kept += 1;
+        all.push(*us);
+        let at = match entry.get(1) {
+            Some(redis::Value::Int(at)) => *at,
+            _ => 0,
+        };
+        slow.top.push((*us, likes, at));
+        if likes > 0 {
+            slow.worst_us_per_like = slow.worst_us_per_like.max(*us as f64 / likes as f64);
+        }
+        if *us > slow.longest_us {
+            slow.longest_us = *us;
+            slow.longest = format!("{} {} {}", word(0), word(1), word(2));
+            slow.longest_likes = likes;
         }
     }
-    best
+    all.sort_unstable();
+    slow.top.sort_unstable_by_key(|t| std::cmp::Reverse(t.0));
+    slow.top.truncate(5);
+    if !all.is_empty() {
+        slow.p99_us = all[(all.len() * 99 / 100).min(all.len() - 1)];
+    }
+    slow
 }
 
 fn ms(h: &Histogram<u64>, q: f64) -> f64 {
@@ -247,6 +292,7 @@ async fn main() {
         .query_async(&mut r)
         .await;
     let cpu_before = redis_cpu(&mut r).await;
+    let storm_started = now_ms() / 1000;
     let likes = n * cli.rounds;
     let count_of = |i: usize| (i * 7 + i / n) % 100 + 1;
     let (answers, secs) = run(cli.addr, likes, cli.concurrency, |i| {
@@ -260,7 +306,7 @@ async fn main() {
     .await;
     let cpu = redis_cpu(&mut r).await - cpu_before;
     let (calls, usec) = evalsha_stats(&mut r).await;
-    let (longest_us, longest_what, slow) = longest_call(&mut r).await;
+    let slow = slow_calls(&mut r).await;
 
     let mut hist = Histogram::<u64>::new(3).expect("histogram");
     let mut ok = 0u64;
@@ -314,9 +360,27 @@ async fn main() {
         ok as f64 / calls.max(1) as f64
     );
     println!(
-        "longest redis call: {longest_us} µs ({longest_what}); {slow} calls over {} µs",
-        cli.slowlog_us
+        "longest redis call: {} µs, a call of {} likes ({}); {} calls over {} µs, their p99 {} µs; \
+         at most {:.1} µs a like in any of them",
+        slow.longest_us,
+        slow.longest_likes,
+        slow.longest,
+        slow.kept,
+        cli.slowlog_us,
+        slow.p99_us,
+        slow.worst_us_per_like
     );
+    let top: Vec<String> = slow
+        .top
+        .iter()
+        .map(|(us, likes, at)| {
+            format!(
+                "{us} µs ({likes} likes, {} s in)",
+                at - storm_started as i64
+            )
+        })
+        .collect();
+    println!("the five longest: {}", top.join(", "));
     let lost = total != answered || total != sent;
     println!(
         "no like lost: room total {total} {} sum of the answers' own totals {answered} {} sum sent {sent}",
@@ -330,8 +394,10 @@ async fn main() {
         "latency_ms": {"p50": ms(&hist, 0.5), "p99": ms(&hist, 0.99), "max": ms(&hist, 1.0)},
         "evalsha_calls": calls, "likes_per_call": ok as f64 / calls.max(1) as f64,
         "script_us_per_like": us_per_like, "redis_cpu_us_per_like": cpu_us_per_like,
-        "longest_call_us": longest_us, "longest_call": longest_what,
-        "slowlog_threshold_us": cli.slowlog_us, "calls_over_threshold": slow,
+        "longest_call_us": slow.longest_us, "longest_call": slow.longest,
+        "longest_call_likes": slow.longest_likes, "slowlog_threshold_us": cli.slowlog_us,
+        "calls_over_threshold": slow.kept, "p99_of_those_us": slow.p99_us,
+        "worst_us_per_like_in_a_call": slow.worst_us_per_like,
         "room_total": total, "sum_of_own_totals": answered, "sum_sent": sent, "lost": lost,
     });
     std::fs::write(
