@@ -543,6 +543,23 @@ async fn a_pk_change_cut_short_at_any_step_is_finished_by_another_replica() {
         assert_eq!(status, "active");
         assert_eq!(pk_of(&app, &a).await, pk_id);
 
+        // an extends cut short: both rooms are told the new extends
+        let scores = std::collections::BTreeMap::from([("score".to_owned(), format!("{step}:0"))]);
+        let extends = liveroom::domain::room::Extends::parse("extends", scores).expect("extends");
+        let _ = dead.pks().set_extends(&id, &user(&y), &extends).await;
+        let want = json!({"score": format!("{step}:0")});
+        for (room, anchor) in [(&a, &x), (&b, &y)] {
+            let mut watch = SseClient::open(&app, room, anchor, Some("0-0"))
+                .await
+                .expect("watch");
+            loop {
+                let e = pk_events(&mut watch, "pk_updated").await;
+                if e.last().is_some_and(|e| e.data["extends"] == want) {
+                    break;
+                }
+            }
+        }
+
         // a stop cut short (after its record changed: steps 2–4): neither room shows it,
         // both were told
         let _ = dead.pks().stop(&id, &user(&x), false).await;
@@ -554,4 +571,41 @@ async fn a_pk_change_cut_short_at_any_step_is_finished_by_another_replica() {
         let mut watch_a = SseClient::open(&app, &a, &x, Some("0-0")).await.expect("a");
         assert_eq!(end_reason(&mut watch_a, &pk_id).await, "stopped");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_ended_by_a_replica_that_dies_after_its_script_still_ends_its_pk() {
+    let s = test_settings();
+    let app = spawn_app_with(s.clone()).await;
+    // a replica that dies right after each room script (store/intents.rs)
+    let dead = dying_replica(&s, 0).await;
+    dead.abandon_follow_ups();
+    let a = live_room(&app, "pk-d1").await;
+    let b = live_room(&app, "pk-d2").await;
+    let pk = invite(&app, "pk-d1", &a, &b).await.assert_ok()["pk_id"]
+        .as_str()
+        .expect("pk_id")
+        .to_owned();
+    act(&app, "pk-d2", &pk, "accept").await.assert_ok();
+    dead.rooms()
+        .stop(&live(&a), &user("pk-d1"))
+        .await
+        .expect("stopped");
+    // the room ended; its follow-ups (the PK's end among them) are another replica's to finish
+    assert_eq!(
+        app.info(&a, "pk-reader").await.assert_ok()["live_status"],
+        2
+    );
+    eventually(CONVERGES, "the pk ended with the room", || async {
+        agree(&app, &pk, &a, &b).await.filter(|s| s == "ended")
+    })
+    .await;
+    assert_eq!(
+        read(&app, &pk).await.assert_ok()["ended_reason"],
+        "room_ended"
+    );
+    let mut watch_b = SseClient::open(&app, &b, "pk-d2", Some("0-0"))
+        .await
+        .expect("b");
+    assert_eq!(end_reason(&mut watch_b, &pk).await, "room_ended");
 }
