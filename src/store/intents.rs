@@ -225,10 +225,6 @@ impl Core {
         };
         if ended {
             self.settle_online(id).await?;
-            // likes need a live room: the likers' totals are of no more use (store/likes.rs)
-            self.forget_likes(id).await?;
-            // a room that ended ends its PK (store/pk.rs)
-            self.end_pk_of(id).await?;
         }
         match after {
             After::Room(room) => {
@@ -247,6 +243,13 @@ impl Core {
                 }
                 self.try_unindex(id).await?;
             }
+        }
+        if ended {
+            // after the index (what clients see first): likes need a live room, so the likers'
+            // totals are of no more use (store/likes.rs); a room that ended ends its PK
+            // (store/pk.rs)
+            self.forget_likes(id).await?;
+            self.end_pk_of(id).await?;
         }
         if let Some(delay) = sweep_in {
             self.schedule_sweep(id, delay).await?;
