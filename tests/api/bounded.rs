@@ -251,17 +251,20 @@ async fn a_replica_dying_mid_release_leaves_nothing_behind() {
         app.key("idx:{rooms}:followups"),
         app.key("idx:{rooms}:followup_of"),
     ];
+    let [pk_due, pk_of] = [app.key("idx:{rooms}:pk_due"), app.key("idx:{rooms}:pk_of")];
     let claimed = shared_redis()
         .cli(&[
             "EVAL",
             include_str!("../../src/store/lua/claim.lua"),
-            "6",
+            "8",
             &schedule,
             &claims,
             &close_at,
             &purge_at,
             &followups,
             &followup_of,
+            &pk_due,
+            &pk_of,
             "5000",
             "200",
             "dead-replica",
