@@ -63,24 +63,36 @@ async fn likes_add_up_for_the_room_and_for_each_liker() {
         .get(&format!("/server/live/room/{id}/stats"), &admin)
         .await;
     assert_eq!(stats.assert_ok()["likes"], 107);
-    // the list's card shows the total once it was announced (at most a second later)
-    eventually(
-        Duration::from_secs(10),
-        "the list card shows 107 likes",
-        || async {
-            let page = app
-                .get("/client/live/room/list?page_size=100", &token("lk-v2"))
-                .await;
-            let rows = page.assert_ok()["list"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            rows.iter()
-                .any(|r| r["live_id"] == id.as_str() && r["likes"] == 107)
-                .then_some(())
-        },
-    )
-    .await;
+    // every list's row shows the total once it was announced (at most a second later): the live
+    // list, search, the anchor's own rooms, the server's list
+    for (path, who) in [
+        ("/client/live/room/list?page_size=100", token("lk-v2")),
+        (
+            "/client/live/room?keyword=likes&page_size=100",
+            token("lk-v2"),
+        ),
+        ("/client/live/room/mine?page_size=100", token("lk-anchor")),
+        (
+            "/server/live/rooms?anchor_id=lk-anchor&page_size=100",
+            admin.clone(),
+        ),
+    ] {
+        eventually(
+            Duration::from_secs(10),
+            &format!("{path} shows 107 likes"),
+            || async {
+                let page = app.get(path, &who).await;
+                let rows = page.assert_ok()["list"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                rows.iter()
+                    .any(|r| r["live_id"] == id.as_str() && r["likes"] == 107)
+                    .then_some(())
+            },
+        )
+        .await;
+    }
     // a room that never had a like says 0
     let quiet = live_room(&app, "lk-anchor2", "no likes").await;
     assert_eq!(app.info(&quiet, "lk-v1").await.assert_ok()["likes"], 0);
