@@ -282,6 +282,7 @@ mod tests {
             pk_id: String::new(),
             seat_mode: crate::domain::room::SeatMode::Free,
             online_count: 0,
+            likes: 0,
             start_time: 0,
             end_time: 0,
             chat_id: 1,

@@ -235,6 +235,7 @@ impl Config {
                 seat_request_ms: positive("LIVEROOM_SEAT_REQUEST_SECS", s.seat_request_secs)?
                     .get()
                     .saturating_mul(1000),
+                pk_invite_ms: s.pk_invite_secs.max(1).saturating_mul(1000),
             },
             rtc: rtc(s)?,
             // Lapses are due to be announced within 1 s of their window's end (CONTRACT section

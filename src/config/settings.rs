@@ -107,6 +107,11 @@ pub struct Settings {
     #[arg(long, env = "LIVEROOM_HEARTBEAT_BATCH_MAX", default_value_t = 64)]
     pub heartbeat_batch_max: usize,
 
+    /// An unanswered cross-room PK invitation expires after this many seconds (`pk_ended`,
+    /// `reason: expired`, by the shared sweep).
+    #[arg(long, env = "LIVEROOM_PK_INVITE_SECS", default_value_t = 30)]
+    pub pk_invite_secs: u64,
+
     /// Requests a second one user may make (0: no limit).
     #[arg(long, env = "LIVEROOM_RATE_LIMIT_USER_PER_SEC", default_value_t = 50)]
     pub rate_limit_user_per_sec: u32,

@@ -1,6 +1,7 @@
 //! The room, its people and their rules, in the domain's words. Nothing here knows HTTP or Redis.
 
 pub mod ids;
+pub mod interaction;
 pub mod page;
 pub mod profile;
 pub mod room;

@@ -265,6 +265,8 @@ pub struct Room {
     pub pk_id: String,
     pub seat_mode: SeatMode,
     pub online_count: u64,
+    /// Likes the room has received (CONTRACT section 14).
+    pub likes: u64,
     pub start_time: i64,
     pub end_time: i64,
     pub chat_id: i64,

@@ -41,27 +41,63 @@ impl<'a, T: Type + DeserializeOwned> ApiExtractor<'a> for JsonBody<T> {
         body: &mut RequestBody,
         _opts: ExtractParamOptions<()>,
     ) -> poem::Result<Self> {
-        let bytes = body
-            .take()?
-            .into_bytes_limit(MAX_BODY_BYTES)
-            .await
-            .map_err(|_| ApiError::PayloadTooLarge(MAX_BODY_BYTES))?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::BadRequest("a JSON body is required".into()).into());
+        match parse(body).await? {
+            Some(value) => Ok(Self(value)),
+            None => Err(ApiError::BadRequest("a JSON body is required".into()).into()),
         }
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            let message = if path == "." || path.is_empty() {
-                format!("body: {inner}")
-            } else {
-                format!("{path}: {inner}")
-            };
-            ApiError::BadRequest(message)
-        })?;
-        de.end()
-            .map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
-        Ok(Self(value))
     }
+}
+
+/// A JSON body that may be left out (or blank): then it is `T::default()`.
+pub struct OptionalJsonBody<T>(pub T);
+
+impl<'a, T: Type + DeserializeOwned + Default> ApiExtractor<'a> for OptionalJsonBody<T> {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn request_meta() -> Option<MetaRequest> {
+        JsonBody::<T>::request_meta().map(|meta| MetaRequest {
+            required: false,
+            ..meta
+        })
+    }
+
+    async fn from_request(
+        _request: &'a Request,
+        body: &mut RequestBody,
+        _opts: ExtractParamOptions<()>,
+    ) -> poem::Result<Self> {
+        Ok(Self(parse(body).await?.unwrap_or_default()))
+    }
+}
+
+/// The body as `T`, naming the field of the first problem; `None` when it is blank.
+async fn parse<T: DeserializeOwned>(body: &mut RequestBody) -> poem::Result<Option<T>> {
+    let bytes = body
+        .take()?
+        .into_bytes_limit(MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge(MAX_BODY_BYTES))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let mut de = serde_json::Deserializer::from_slice(&bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = if path == "." || path.is_empty() {
+            format!("body: {inner}")
+        } else {
+            format!("{path}: {inner}")
+        };
+        ApiError::BadRequest(message)
+    })?;
+    de.end()
+        .map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
+    Ok(Some(value))
 }

@@ -6,7 +6,7 @@ use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSch
 use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object};
 
-use super::model::{HeartbeatData, MemberPage, RoomData, RoomPage};
+use super::model::{HeartbeatData, LikeData, MemberPage, PkData, RoomData, RoomPage};
 
 tokio::task_local! {
     /// The id of the request being served; set by the request middleware around each request.
@@ -67,6 +67,18 @@ envelope!(
     /// A room.
     RoomEnvelope,
     RoomData
+);
+
+envelope!(
+    /// The likes totals after a like.
+    LikeEnvelope,
+    LikeData
+);
+
+envelope!(
+    /// A cross-room PK.
+    PkEnvelope,
+    PkData
 );
 envelope!(
     /// A page of rooms.

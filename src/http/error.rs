@@ -34,6 +34,9 @@ pub enum ApiError {
     /// 409/40902: a co-host seat conflict (CONTRACT section 14).
     #[error("{0}")]
     SeatConflict(String),
+    /// 409/40903: a room already in a PK, or the PK not in a state that allows it.
+    #[error("{0}")]
+    PkConflict(String),
     #[error(
         "not a member of this room (never joined, left, or missed too many heartbeats): join again"
     )]
@@ -77,7 +80,9 @@ impl ApiError {
                 StatusCode::FORBIDDEN
             }
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict(_) | Self::NotMember | Self::SeatConflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::NotMember | Self::SeatConflict(_) | Self::PkConflict(_) => {
+                StatusCode::CONFLICT
+            }
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
@@ -95,6 +100,7 @@ impl ApiError {
         match self {
             Self::NotMember => 40901,
             Self::SeatConflict(_) => 40902,
+            Self::PkConflict(_) => 40903,
             Self::Banned(_) => 40301,
             other => i32::from(other.status().as_u16()) * 100,
         }
@@ -115,6 +121,7 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(why) => Self::Conflict(why),
             StoreError::NotMember => Self::NotMember,
             StoreError::Seat(why) => Self::SeatConflict(why),
+            StoreError::PkConflict(why) => Self::PkConflict(why),
             StoreError::Banned(until_ms) => Self::Banned(banned_message(until_ms)),
             StoreError::Invalid(why) => Self::BadRequest(why),
             StoreError::QuotaExceeded(why) => Self::QuotaExceeded(why),
@@ -195,7 +202,8 @@ impl ApiResponse for ApiError {
             (
                 409,
                 "40900: the room's state forbids it; 40901: not a member (join again); 40902: a \
-                 co-host seat conflict (no free seat, already seated, not on a seat)",
+                 co-host seat conflict (no free seat, already seated, not on a seat); 40903: a PK \
+                 conflict",
             ),
             (413, "41300: request body over 64 KiB"),
             (429, "42900: rate limit exceeded (see Retry-After)"),

@@ -277,6 +277,16 @@ pub enum RoomEventType {
     SeatLeft,
     /// A seat's mic or camera changed (`user_id`, `seat`, `mic`, `camera`). 麦位更新
     SeatUpdated,
+    /// The room's likes total (`total`), at most once a second per room. 点赞
+    Likes,
+    /// This room is invited to a PK (`pk_id`, `user_id`: the inviting anchor, the rooms). PK邀请
+    PkInvited,
+    /// The PK started: the room shows its `pk_id` (`extends`, the rooms). PK开始
+    PkStarted,
+    /// The PK's extends were replaced (`extends`). PK更新
+    PkUpdated,
+    /// The PK ended (`reason`: stopped | rejected | expired | room_ended | admin). PK结束
+    PkEnded,
     /// The stream ends here (`reason`: left | kicked | lapsed | moved | not_member |
     /// token_expired | lagged | deleted); the last message of a stream, sent without `id:`, so
     /// that a client resuming with `Last-Event-ID` gets every event it missed (after
@@ -298,14 +308,24 @@ pub struct RoomEvent {
     pub at: i64,
     /// live_ended: stopped | anchor_offline | deleted | admin; member_left: left | lapsed |
     /// moved | room_ended | kicked; seat_left: left | removed | lapsed | kicked | room_ended;
-    /// stream_ended: why the stream ends
+    /// pk_ended: stopped | rejected | expired | room_ended | admin; stream_ended: why the
+    /// stream ends
     pub reason: Option<String>,
-    /// member_joined, member_left, seat_*
+    /// member_joined, member_left, seat_*; pk_invited: the inviting anchor
     pub user_id: Option<String>,
     /// online_count
     pub online_count: Option<u64>,
-    /// extends_updated: the new extends, when they are 1 KiB of JSON or less
+    /// extends_updated: the new extends, when they are 1 KiB of JSON or less; pk_started,
+    /// pk_updated: the PK's extends
     pub extends: Option<Extends>,
+    /// likes: the room's likes total
+    pub total: Option<u64>,
+    /// pk_*: the PK
+    pub pk_id: Option<String>,
+    /// pk_*: the inviting room
+    pub init_live_id: Option<String>,
+    /// pk_*: the invited room
+    pub target_live_id: Option<String>,
     /// extends_updated with extends over 1 KiB: their size in bytes, and no `extends` (the
     /// room's info has them), so that events stay small
     pub extends_bytes: Option<u64>,
@@ -326,6 +346,10 @@ impl poem_openapi::types::Example for RoomEvent {
             reason: None,
             user_id: Some("user_2".into()),
             online_count: None,
+            total: None,
+            pk_id: None,
+            init_live_id: None,
+            target_live_id: None,
             extends: None,
             extends_bytes: None,
             seat: None,

@@ -9,10 +9,12 @@ pub mod envelope;
 pub mod error;
 mod events;
 mod hooks;
+mod likes;
 mod middleware;
 pub mod model;
 mod moderation;
 mod ops;
+mod pk;
 mod presence;
 mod rooms;
 mod routes;
@@ -58,6 +60,8 @@ pub enum ApiTags {
     Server,
     /// 连麦 — co-host seats and RTC tokens
     Seats,
+    /// Likes and cross-room PK.
+    Interaction,
 }
 
 /// What every handler shares. Cheap to clone.
@@ -94,6 +98,8 @@ pub type Apis = (
     moderation::ModerationApi,
     server::ServerApi,
     seats::SeatsApi,
+    likes::LikesApi,
+    pk::PkApi,
 );
 
 pub fn openapi_service(state: AppState, server_url: &str) -> OpenApiService<Apis, ()> {
@@ -122,7 +128,13 @@ pub fn openapi_service(state: AppState, server_url: &str) -> OpenApiService<Apis
         server::ServerApi {
             state: state.clone(),
         },
-        seats::SeatsApi { state },
+        seats::SeatsApi {
+            state: state.clone(),
+        },
+        likes::LikesApi {
+            state: state.clone(),
+        },
+        pk::PkApi { state },
     );
     let mut service = OpenApiService::new(apis, "liveroom", env!("CARGO_PKG_VERSION"))
         .description(

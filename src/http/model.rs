@@ -21,8 +21,12 @@ use crate::domain::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page};
 use crate::domain::room::{MAX_EXTENDS_PAIRS, MAX_EXTENDS_VALUE_CHARS, MAX_NOTICE_CHARS, Room};
 use crate::streams::StreamUrls;
 
+mod likes;
 mod members;
+mod pk;
+pub use likes::{LikeData, LikeRequest};
 pub use members::{HeartbeatData, MemberData, MemberPage};
+pub use pk::{PkData, PkExtendsRequest, PkInviteRequest};
 
 /// A live_id of the server's form, for examples (the document's `live_123` is not one).
 pub const EXAMPLE_LIVE_ID: &str = "live_0193a1b2c3d47e5f8a9b0c1d2e3f4a5b";
@@ -328,6 +332,8 @@ pub struct RoomData {
     pub seat_mode: String,
     /// 在线用户数 — members whose last heartbeat is within the member window.
     pub online_count: u64,
+    /// 点赞数 — likes the room has received (`PUT /client/live/room/{live_id}/like`).
+    pub likes: u64,
     /// 开始直播时间, 秒级时间戳 — unix seconds: the planned start until the live starts, then
     /// the actual start (0 when none).
     pub start_time: i64,
@@ -376,6 +382,7 @@ impl RoomData {
             pk_id: room.pk_id,
             seat_mode: room.seat_mode.as_str().to_owned(),
             online_count: room.online_count,
+            likes: room.likes,
             start_time: room.start_time,
             end_time: room.end_time,
             chat_id: room.chat_id,
@@ -405,6 +412,7 @@ impl Example for RoomData {
             pk_id: String::new(),
             seat_mode: "free".into(),
             online_count: 3,
+            likes: 520,
             start_time: 1_656_315_406,
             end_time: 1_656_315_406,
             chat_id: 19_903_902,

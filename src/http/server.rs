@@ -66,6 +66,8 @@ pub struct StatsData {
     pub pv: u64,
     /// 访问人数 — distinct users who ever joined.
     pub uv: u64,
+    /// 点赞数 — likes the room has received.
+    pub likes: u64,
     /// 开始时间 — the actual start, unix seconds (before the live: the planned one, 0 when none).
     pub start_time: i64,
     /// 结束时间 — the actual end, unix seconds (before the end: the planned one, 0 when none).
@@ -85,6 +87,7 @@ impl Example for StatsData {
             peak_online: 812,
             pv: 1003,
             uv: 934,
+            likes: 52_000,
             start_time: 1_764_690_000,
             end_time: 1_764_697_200,
             live_seconds: 7200,
@@ -252,6 +255,7 @@ impl ServerApi {
                 peak_online: s.peak_online,
                 pv: s.pv,
                 uv: s.uv,
+                likes: s.likes,
                 start_time: s.start_time,
                 end_time: s.end_time,
                 live_seconds: s.live_seconds,

@@ -287,10 +287,12 @@ mod tests {
                 "deleteRoom",
                 "getRoom",
                 "heartbeat",
+                "invitePk",
                 "joinRoom",
                 "kickUser",
                 "leaveRoom",
                 "leaveSeat",
+                "likeRoom",
                 "listBans",
                 "listMembers",
                 "listSeats",
@@ -328,7 +330,7 @@ mod tests {
             ("/client/live/room/{live_id}", "put"),
             ("/client/live/room/user/{live_id}", "post"),
         ] {
-            assert_eq!(links(path, method).len(), 24, "{method} {path}");
+            assert_eq!(links(path, method).len(), 26, "{method} {path}");
         }
         assert!(links("/client/live/room/{live_id}", "post").is_empty());
     }

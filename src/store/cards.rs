@@ -48,6 +48,8 @@ pub(super) fn encode(room: &Room) -> String {
         room.publish_expire_at,
         // after the form's first 20 values: a card written before seats reads as `free`
         room.seat_mode.as_str(),
+        // after seat_mode: a card without it reads as 0 likes
+        room.likes,
     ])
     .to_string()
 }
@@ -81,6 +83,7 @@ pub(super) fn decode(live_id: LiveId, raw: &str) -> Option<Room> {
             .and_then(Value::as_str)
             .map_or(SeatMode::Free, SeatMode::from_name),
         online_count: u(10)?,
+        likes: v.get(21).and_then(Value::as_u64).unwrap_or(0),
         start_time: n(11)?,
         end_time: n(12)?,
         chat_id: n(13)?,
@@ -123,6 +126,7 @@ mod tests {
             pk_id: String::new(),
             seat_mode: SeatMode::Apply,
             online_count: 3,
+            likes: 11,
             start_time: 10,
             end_time: 20,
             chat_id: 5,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use redis::{FromRedisValue, Value};
 
-use super::calls::{HeartbeatQueue, Invocation, ScriptCall};
+use super::calls::{HeartbeatQueue, Invocation, LikeQueue, ScriptCall};
 use super::connection::{Connection, RedisTarget};
 use super::keys::Keys;
 use super::scripts::Scripts;
@@ -80,10 +80,14 @@ pub struct Core {
     pub(super) event_log: EventLogSettings,
     /// Gathers the heartbeats that arrive together into one script call (started on first use).
     pub(super) heartbeats: std::sync::OnceLock<HeartbeatQueue>,
+    /// Gathers the likes that arrive together into one script call (started on first use).
+    pub(super) likes: std::sync::OnceLock<LikeQueue>,
     /// Changes this replica made to the indexes (see `Discovery::generation`).
     index_changes: AtomicU64,
     /// The test hook of `Store::abandon_follow_ups`.
     pub(super) abandon_follow_ups: std::sync::atomic::AtomicBool,
+    /// The test hook of `Store::abandon_pk_after` (0: off).
+    pub(super) abandon_pk_after: std::sync::atomic::AtomicUsize,
 }
 
 impl Core {
@@ -106,8 +110,10 @@ impl Core {
             timeout,
             event_log,
             heartbeats: std::sync::OnceLock::new(),
+            likes: std::sync::OnceLock::new(),
             index_changes: AtomicU64::new(0),
             abandon_follow_ups: std::sync::atomic::AtomicBool::new(false),
+            abandon_pk_after: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 

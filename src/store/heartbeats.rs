@@ -8,7 +8,8 @@
 //! answers each its own. Nothing waits on a timer: with no call out, a beat goes at once (alone,
 //! as `heartbeat.lua`); while two calls are out, the beats that arrive gather for the next. So a
 //! heartbeat still costs one round trip (plus, under load, part of the one before it), and its
-//! answer is exactly what its own call would have said.
+//! answer is exactly what its own call would have said. The gathering is store/batch.rs's,
+//! shared with likes.
 //!
 //! One call's keys must be on one node: on a single Redis a batch takes any rooms; on a cluster
 //! it is split by room (each room's keys are one slot), and the rooms' calls go side by side.
@@ -16,8 +17,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::oneshot;
 
+use super::batch;
 use super::calls::{
     BatchedBeat, Heartbeat, HeartbeatBatch, HeartbeatQueue, HeartbeatReply, QueuedBeat,
 };
@@ -25,40 +27,12 @@ use super::core::{Core, within_deadline};
 use super::{StoreError, StoreResult};
 use crate::domain::ids::{LiveId, UserId};
 
-/// Batch calls out at once: one being answered while the next gathers.
-const IN_FLIGHT: usize = 2;
-
-/// Starts the task that gathers a replica's heartbeats into calls; it ends when the store is
-/// dropped. The queue is unbounded, yet bounded by what is waiting: each entry is a request
-/// awaiting its answer (so at most one per open connection, LIVEROOM_MAX_CONNECTIONS).
+/// Starts the task that gathers a replica's heartbeats into calls (store/batch.rs); it ends
+/// when the store is dropped.
 fn start(store: Weak<Core>, max: usize) -> HeartbeatQueue {
-    let (queue, beats) = mpsc::unbounded_channel();
-    tokio::spawn(gather(store, beats, max));
-    queue
-}
-
-async fn gather(store: Weak<Core>, mut beats: mpsc::UnboundedReceiver<QueuedBeat>, max: usize) {
-    let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
-    while let Some(first) = beats.recv().await {
-        // wait for a free call first: meanwhile the beats that arrive join this batch
-        let Ok(permit) = in_flight.clone().acquire_owned().await else {
-            return;
-        };
-        let mut batch = vec![first];
-        while batch.len() < max {
-            match beats.try_recv() {
-                Ok(beat) => batch.push(beat),
-                Err(_) => break,
-            }
-        }
-        let Some(store) = store.upgrade() else {
-            return;
-        };
-        tokio::spawn(async move {
-            store.send_beats(batch).await;
-            drop(permit);
-        });
-    }
+    batch::start(store, max, |core: Arc<Core>, beats| async move {
+        core.send_beats(beats).await;
+    })
 }
 
 impl Core {

@@ -244,6 +244,13 @@ impl Core {
                 self.try_unindex(id).await?;
             }
         }
+        if ended {
+            // after the index (what clients see first): likes need a live room, so the likers'
+            // totals are of no more use (store/likes.rs); a room that ended ends its PK
+            // (store/pk.rs)
+            self.forget_likes(id).await?;
+            self.end_pk_of(id).await?;
+        }
         if let Some(delay) = sweep_in {
             self.schedule_sweep(id, delay).await?;
         }

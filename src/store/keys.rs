@@ -7,6 +7,7 @@
 //! `{rooms}`, so that search can intersect them in one script. Counters are single keys.
 
 use crate::domain::ids::LiveId;
+use crate::domain::interaction::PkId;
 
 #[derive(Debug, Clone)]
 pub struct Keys {
@@ -96,6 +97,24 @@ impl Keys {
             let (name, suffix) = ROOM_KEYS[place];
             (name, self.room_key(id, suffix))
         })
+    }
+
+    /// The four keys a like touches (like_batch.lua): the room, its members (is the liker
+    /// present?), its event log, and the per-user like totals.
+    pub fn like_room(&self, id: &LiveId) -> [(&'static str, String); 4] {
+        [
+            ("room", self.room_key(id, "")),
+            ("members", self.room_key(id, ":members")),
+            ("events", self.room_key(id, ":events")),
+            ("likes", self.room_likes(id)),
+        ]
+    }
+
+    /// Hash: user -> that user's like total in the room. Not one of `ROOM_KEYS` (only the like
+    /// script reads it); bounded by like_batch.lua (at most `likers_max` fields, expires a day
+    /// after the room's last like), in the room's slot.
+    pub fn room_likes(&self, id: &LiveId) -> String {
+        self.room_key(id, ":likes")
     }
 
     fn room_key(&self, id: &LiveId, suffix: &str) -> String {
@@ -209,6 +228,29 @@ impl Keys {
             ("followups", format!("{p}idx:{{rooms}}:followups")),
             ("followup_of", format!("{p}idx:{{rooms}}:followup_of")),
         ]
+    }
+
+    /// A cross-room PK's record (a hash in its own slot, `{pk_…}`: pk_record.lua).
+    pub fn pk(&self, id: &PkId) -> String {
+        format!("{}pk:{{{id}}}", self.prefix)
+    }
+
+    /// The PKs' keys in `{rooms}` (pk_reserve.lua, pk_intent.lua, claim.lua): each room's PK
+    /// (the reservation: a room is in at most one), the PKs due to the sweep (an intent's
+    /// grace, an invitation's expiry) and each PK's rooms and intent token.
+    pub fn pk_index_named(&self) -> [(&'static str, String); 3] {
+        let p = &self.prefix;
+        [
+            ("pk_rooms", format!("{p}idx:{{rooms}}:pk_rooms")),
+            ("pk_due", format!("{p}idx:{{rooms}}:pk_due")),
+            ("pk_of", format!("{p}idx:{{rooms}}:pk_of")),
+        ]
+    }
+
+    /// The PK invitations one anchor sent in one hour (`hour`: unix hours), a counter in
+    /// `{rooms}`: the cap on the PK records one anchor can make.
+    pub fn pk_invites(&self, anchor: &str, hour: u64) -> String {
+        format!("{}idx:{{rooms}}:pk_invites:{hour}:{anchor}", self.prefix)
     }
 
     /// Members online on the whole platform, kept as members come and go (a gauge).

@@ -8,6 +8,7 @@
 //! `sweep()` and `moderation()`. A handle owns the calls of its scripts (`calls/`); what several
 //! handles share (the indexes, the sweep schedule, the users' records) is on the core.
 
+mod batch;
 mod calls;
 mod cards;
 mod connection;
@@ -19,7 +20,9 @@ mod index;
 pub mod inspect;
 mod intents;
 mod keys;
+mod likes;
 mod moderation;
+mod pk;
 mod presence;
 mod ratelimit;
 mod reply;
@@ -36,12 +39,15 @@ use std::time::Duration;
 use redis::Value;
 
 pub use crate::metrics::Gauges;
+pub use calls::Liked;
 pub use connection::{Connection, RedisTarget};
 pub use core::one_redis_timeout;
 pub use discovery::Discovery;
 pub use events::EventLog;
 pub use events::{StoredEvent, Watcher};
+pub use likes::{LIKERS_PER_ROOM_MAX, Likes};
 pub use moderation::{Ban, Kicked, Moderation, RoomStats};
+pub use pk::{PK_INVITES_PER_HOUR, Pks};
 pub use presence::{Heartbeat, Presence};
 pub use rooms::Rooms;
 pub use seats::{MAX_SEAT_REQUESTS_PER_ROOM, Seats, Switched};
@@ -69,6 +75,8 @@ pub struct Timings {
     pub seats_per_room: u32,
     /// A seat request of an `apply` room lapses after this long unanswered.
     pub seat_request_ms: u64,
+    /// An unanswered PK invitation expires after this (`LIVEROOM_PK_INVITE_SECS`).
+    pub pk_invite_ms: u64,
 }
 
 /// The settings of the room event logs, baked into the room scripts (`EVENT_LOG` in lib.lua).
@@ -107,6 +115,9 @@ pub enum StoreError {
     NotAnchor,
     #[error("{0}")]
     Conflict(String),
+    /// A PK conflict: a room already in a PK, or the PK not in a state that allows it.
+    #[error("{0}")]
+    PkConflict(String),
     #[error("the user is not a member of the room")]
     NotMember,
     /// A co-host seat conflict (no free seat, already seated or asking, not on a seat).
@@ -208,6 +219,16 @@ impl Store {
         Sweep::new(self.core.clone())
     }
 
+    /// Likes: a room's total and each liker's own.
+    pub fn likes(&self) -> Likes {
+        Likes::new(self.core.clone())
+    }
+
+    /// Cross-room PK: invite, accept, reject, stop, extends, read.
+    pub fn pks(&self) -> Pks {
+        Pks::new(self.core.clone())
+    }
+
     /// Kicks, bans and a room's stats.
     pub fn moderation(&self) -> Moderation {
         Moderation::new(self.core.clone())
@@ -234,6 +255,16 @@ impl Store {
     /// Redis call counts and latency, for /metrics.
     pub fn redis_stats(&self) -> &crate::metrics::RedisStats {
         &self.core.stats
+    }
+
+    /// A test hook: from now on, every PK flow stops (as if its replica died) once `step` of
+    /// its Redis steps are done (1: the reservation or intent, 2: the record, 3 and 4: each
+    /// room, 5: the intent settled); 0: never.
+    #[doc(hidden)]
+    pub fn abandon_pk_after(&self, step: usize) {
+        self.core
+            .abandon_pk_after
+            .store(step, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// A test hook: from now on, changes that span slots stop right after the room's own

@@ -38,6 +38,8 @@ pub struct RoomStats {
     pub peak_online: u64,
     pub pv: u64,
     pub uv: u64,
+    /// Likes the room has received.
+    pub likes: u64,
     pub start_time: i64,
     pub end_time: i64,
     pub live_seconds: i64,
@@ -162,6 +164,7 @@ impl Moderation {
             peak_online: peak,
             pv: s.pv.max(0) as u64,
             uv: s.uv.max(0) as u64,
+            likes: s.likes.max(0) as u64,
             start_time: s.start_time,
             end_time: s.end_time,
             live_seconds,

@@ -60,6 +60,11 @@ pub fn status<'a>(v: &'a Value, what: &str) -> StoreResult<(String, &'a [Value])
                 .and_then(text)
                 .unwrap_or_else(|| "a seat conflict".into()),
         )),
+        "PK_CONFLICT" => Err(StoreError::PkConflict(
+            rest.first()
+                .and_then(text)
+                .unwrap_or_else(|| "the PK's state forbids it".into()),
+        )),
         "CONFLICT" => Err(StoreError::Conflict(
             rest.first()
                 .and_then(text)

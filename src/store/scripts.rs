@@ -62,6 +62,8 @@ pub struct Scripts {
     /// Several heartbeats in one call (KEYS: six per room, `Keys::heartbeat_room`;
     /// store/heartbeats.rs).
     pub heartbeat_batch: Script,
+    /// Several likes in one call (KEYS: four per room, `Keys::like_room`; store/likes.rs).
+    pub like_batch: Script,
     pub members: Script,
     pub sweep_room: Script,
     pub may_watch: Script,
@@ -99,6 +101,11 @@ pub struct Scripts {
     pub reschedule: Script,
     pub lease: Script,
     pub ratelimit: Script,
+    // cross-room PK (store/pk.rs)
+    pub pk_reserve: Script,
+    pub pk_intent: Script,
+    pub pk_record: Script,
+    pub pk_room: Script,
 }
 
 impl Scripts {
@@ -128,6 +135,7 @@ impl Scripts {
                 include_str!("lua/heartbeat_fn.lua"),
                 include_str!("lua/heartbeat_batch.lua")
             )),
+            like_batch: room(include_str!("lua/like_batch.lua")),
             members: room(include_str!("lua/members.lua")),
             sweep_room: room(include_str!("lua/sweep_room.lua")),
             may_watch: room(include_str!("lua/may_watch.lua")),
@@ -161,6 +169,10 @@ impl Scripts {
             intent: Script::new(include_str!("lua/intent.lua")),
             online_set: Script::new(include_str!("lua/online_set.lua")),
             reschedule: Script::new(include_str!("lua/reschedule.lua")),
+            pk_reserve: Script::new(include_str!("lua/pk_reserve.lua")),
+            pk_intent: Script::new(include_str!("lua/pk_intent.lua")),
+            pk_record: Script::new(include_str!("lua/pk_record.lua")),
+            pk_room: room(include_str!("lua/pk_room.lua")),
         }
     }
 }
@@ -181,6 +193,7 @@ impl Scripts {
             ("evict", &self.evict),
             ("heartbeat", &self.heartbeat),
             ("heartbeat_batch", &self.heartbeat_batch),
+            ("like_batch", &self.like_batch),
             ("members", &self.members),
             ("sweep_room", &self.sweep_room),
             ("may_watch", &self.may_watch),
@@ -214,6 +227,10 @@ impl Scripts {
             ("reschedule", &self.reschedule),
             ("lease", &self.lease),
             ("ratelimit", &self.ratelimit),
+            ("pk_reserve", &self.pk_reserve),
+            ("pk_intent", &self.pk_intent),
+            ("pk_record", &self.pk_record),
+            ("pk_room", &self.pk_room),
         ]
     }
 }

@@ -62,6 +62,7 @@ impl Sweep {
             closes,
             purges,
             owed,
+            pks,
         } = self
             .call(&calls::Claim {
                 lease_ms: CLAIM_LEASE_MS,
@@ -87,6 +88,16 @@ impl Sweep {
         .buffer_unordered(ROOMS_IN_FLIGHT);
         while let Some(replayed) = replaying.next().await {
             replayed?;
+            report.replayed += 1;
+        }
+        // PKs cut short or whose invitation expired: finished from their record (store/pk.rs)
+        let mut finishing = stream::iter(
+            pks.into_iter()
+                .map(|due| async move { self.replay_pk(&due).await }),
+        )
+        .buffer_unordered(ROOMS_IN_FLIGHT);
+        while let Some(finished) = finishing.next().await {
+            finished?;
             report.replayed += 1;
         }
         let mut closing = stream::iter(

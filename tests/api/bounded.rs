@@ -72,8 +72,8 @@ async fn most_commands(monitor: Monitor, redis: &RedisServer, marker: &str) -> (
 }
 
 /// The most commands one Redis call ran in each phase of a room's life with `n` members: the
-/// crowd lapsing at once, a deep user_list page, stop (and the release of the members after it),
-/// delete.
+/// crowd lapsing at once, a deep user_list page, likes, stop (and the release of the members
+/// after it), delete.
 async fn most_commands_per_call(n: usize) -> Vec<(&'static str, usize, String)> {
     let redis = RedisServer::start(&[]);
     // The crowd that lapses has a short window; the one that stays, the default 15 s.
@@ -115,6 +115,22 @@ async fn most_commands_per_call(n: usize) -> Vec<(&'static str, usize, String)> 
     );
     let (count, what) = most_commands(monitor, &redis, "phase-user-list").await;
     phases.push(("user_list", count, what));
+
+    // likes in the full room: O(1) whatever the crowd (CONTRACT section 14)
+    let monitor = redis.monitor().await;
+    for viewer in ["v0", "v1", "anchor"] {
+        let liked = app
+            .request(
+                reqwest::Method::PUT,
+                &format!("/client/live/room/{id}/like"),
+                Some(&token(viewer)),
+                Some(serde_json::json!({"count": 3})),
+            )
+            .await;
+        liked.assert_ok();
+    }
+    let (count, what) = most_commands(monitor, &redis, "phase-like").await;
+    phases.push(("like", count, what));
 
     let monitor = redis.monitor().await;
     app.stop(&id, "anchor").await.assert_ok();
@@ -159,6 +175,15 @@ async fn stop_and_delete_answer_before_the_members_are_released() {
     let app = spawn_app_with(s).await;
     let id = live_room(&app, "anchor").await;
     join_many(&app, &id, "v", 300).await;
+    // a like leaves the liker's own total, which goes with the room too
+    app.request(
+        reqwest::Method::PUT,
+        &format!("/client/live/room/{id}/like"),
+        Some(&token("v1")),
+        None,
+    )
+    .await
+    .assert_ok();
     app.stop(&id, "anchor").await.assert_ok();
     // the room ended at once: not joinable, nobody counted or listed, heartbeats told it ended
     let info = app.info(&id, "x").await;
@@ -224,17 +249,20 @@ async fn a_replica_dying_mid_release_leaves_nothing_behind() {
         app.key("idx:{rooms}:followups"),
         app.key("idx:{rooms}:followup_of"),
     ];
+    let [pk_due, pk_of] = [app.key("idx:{rooms}:pk_due"), app.key("idx:{rooms}:pk_of")];
     let claimed = shared_redis()
         .cli(&[
             "EVAL",
             include_str!("../../src/store/lua/claim.lua"),
-            "6",
+            "8",
             &schedule,
             &claims,
             &close_at,
             &purge_at,
             &followups,
             &followup_of,
+            &pk_due,
+            &pk_of,
             "5000",
             "200",
             "dead-replica",

@@ -1,6 +1,7 @@
 //! The spec is good enough for SDK generation: openapi-python-client generates a client from the
-//! spec the app serves without a warning, and that client drives create, join, heartbeat and
-//! user_list (tests/e2e/sdk/generated_client.py, which installs what it needs into target/pyenv).
+//! spec the app serves without a warning, and that client drives create, join, heartbeat,
+//! user_list, kick, a like and a cross-room PK (tests/e2e/sdk/generated_client.py, which installs
+//! what it needs into target/pyenv).
 
 use std::path::Path;
 use std::time::Duration;
@@ -72,4 +73,11 @@ async fn a_generated_python_client_drives_a_room() {
     let members = app.user_list(live_id, 1, 20).await;
     assert_eq!(members.assert_ok()["total_count"], 0);
     app.join(live_id, viewer).await.assert_error(403, 40301);
+    // and its like and PK are the server's
+    assert_eq!(data["likes"], seen["likes"]);
+    let pk = seen["pk_id"].as_str().expect("pk_id");
+    let read = app
+        .get(&format!("/client/live/room/pk/{pk}"), &token(anchor))
+        .await;
+    assert_eq!(read.assert_ok()["ended_reason"], "stopped");
 }

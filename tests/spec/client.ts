@@ -14,6 +14,11 @@ type Message = operations["roomEvents"]["responses"][200]["content"]["text/event
 type Kick = operations["kickUser"]["requestBody"]["content"][Json];
 type Kicked = operations["kickUser"]["responses"][200]["content"][Json];
 type Stats = operations["serverRoomStats"]["responses"][200]["content"][Json];
+type Like = NonNullable<operations["likeRoom"]["requestBody"]>["content"][Json];
+type Liked = operations["likeRoom"]["responses"][200]["content"][Json];
+type Invite = operations["invitePk"]["requestBody"]["content"][Json];
+type Pk = operations["invitePk"]["responses"][200]["content"][Json];
+type PkRefused = operations["invitePk"]["responses"][409]["content"][Json];
 
 export async function createRoom(base: string, token: string, room: CreateRoom): Promise<string> {
   const response = await fetch(`${base}/client/live/room/instance`, {
@@ -57,6 +62,33 @@ export async function kick(base: string, token: string, body: Kick): Promise<num
 
 export function peakOnline(stats: Stats): number {
   return stats.data.peak_online;
+}
+
+/** Likes a live room; answers (the room's total, the caller's own total). */
+export async function like(base: string, token: string, liveId: string, body?: Like): Promise<[number, number]> {
+  const response = await fetch(`${base}/client/live/room/${liveId}/like`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const liked = (await response.json()) as Liked;
+  return [liked.data.total, liked.data.count];
+}
+
+/** Invites another live room to a PK; answers its id, or throws with 40903 when either is in one. */
+export async function invitePk(base: string, token: string, body: Invite): Promise<string> {
+  const response = await fetch(`${base}/client/live/room/pk`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (response.status === 409) {
+    const refused = (await response.json()) as PkRefused;
+    throw new Error(`${refused.code}: ${refused.message}`);
+  }
+  const pk = (await response.json()) as Pk;
+  const status: string = pk.data.status;
+  return `${pk.data.pk_id} (${status})`;
 }
 
 export const example: CreateRoom = { title: "XXX直播", extends: { age: "18" } };

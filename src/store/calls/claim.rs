@@ -5,6 +5,7 @@ use redis::{Script, Value};
 
 use super::{Invocation, ScriptCall};
 use crate::domain::ids::LiveId;
+use crate::domain::interaction::PkId;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
 use crate::store::reply::{array, bad, text};
@@ -31,6 +32,17 @@ pub struct Claimed {
     pub purges: Vec<LiveId>,
     /// Rooms whose follow-ups are owed (a replica died or failed after the room's change).
     pub owed: Vec<Owed>,
+    /// PKs due: a change cut short, or an invitation's expiry (store/pk.rs).
+    pub pks: Vec<PkDue>,
+}
+
+/// A PK the sweep finishes: its id, the intent's token ('-' when none is owed) and its rooms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PkDue {
+    pub pk: PkId,
+    pub token: String,
+    /// The rooms as reserved (None when the PK's record of rooms is gone: it was released).
+    pub rooms: Option<(LiveId, LiveId)>,
 }
 
 /// An intent the sweep replays: the room, and who wrote it.
@@ -58,6 +70,8 @@ impl ScriptCall for Claim<'_> {
             .key("close_at", keys.close_at())
             .key("purge_at", keys.purge_at())
             .keys(keys.followups_named());
+        let [_, pk_due, pk_of] = keys.pk_index_named();
+        invocation.keys([pk_due, pk_of]);
         invocation.arg(self.lease_ms).arg(self.max).arg(self.token);
     }
 
@@ -94,6 +108,25 @@ impl ScriptCall for Claim<'_> {
                         token: token.to_owned(),
                         anchor: anchor.to_owned(),
                         kicked: kicked.map(str::to_owned),
+                    })
+                })
+                .collect(),
+            pks: lists
+                .get(4)
+                .and_then(array)
+                .unwrap_or_default()
+                .chunks(2)
+                .filter_map(|pair| {
+                    let pk = PkId::parse(&text(pair.first()?)?)?;
+                    let of = text(pair.get(1)?).unwrap_or_default();
+                    let mut fields = of.splitn(3, '\t');
+                    let token = fields.next().unwrap_or_default().to_owned();
+                    let init = fields.next().and_then(LiveId::parse);
+                    let target = fields.next().and_then(LiveId::parse);
+                    Some(PkDue {
+                        pk,
+                        token,
+                        rooms: init.zip(target),
                     })
                 })
                 .collect(),

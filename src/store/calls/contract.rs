@@ -94,6 +94,21 @@ fn every_call_passes_the_keys_its_script_declares() {
     let fields = [("title", String::from("t"))];
     let released = [String::from("u")];
     let (u, v, a) = (user("u"), user("v"), user("a"));
+    let pk = crate::domain::interaction::Pk {
+        pk_id: crate::domain::interaction::PkId::generate(),
+        status: crate::domain::interaction::PkStatus::Active,
+        init_live_id: room.clone(),
+        init_anchor_id: "u".into(),
+        target_live_id: other.clone(),
+        target_anchor_id: "v".into(),
+        created_ms: 0,
+        expires_ms: 0,
+        start_ms: 0,
+        end_ms: 0,
+        ended_reason: String::new(),
+        extends: Default::default(),
+        version: 1,
+    };
     let checked = [
         check(
             &s,
@@ -202,6 +217,63 @@ fn every_call_passes_the_keys_its_script_declares() {
                     },
                 ],
                 window_ms: 1,
+            },
+        ),
+        check(
+            &s,
+            &LikeBatch {
+                rooms: vec![r, &other],
+                likes: vec![
+                    BatchedLike {
+                        room: 0,
+                        user: &u,
+                        count: 1,
+                    },
+                    BatchedLike {
+                        room: 1,
+                        user: &v,
+                        count: 2,
+                    },
+                ],
+                window_ms: 1,
+                likers_max: 1,
+                likes_ttl_ms: 1,
+            },
+        ),
+        check(
+            &s,
+            &PkReserve {
+                pk: &pk.pk_id,
+                init: r,
+                target: &other,
+                anchor: "a",
+                hour: 1,
+                token: "t",
+                grace_ms: 1,
+                invites_per_hour: 1,
+            },
+        ),
+        check(
+            &s,
+            &PkIntent {
+                op: PkIntentOp::Poke { room: r },
+            },
+        ),
+        check(
+            &s,
+            &PkRecord {
+                pk: &pk.pk_id,
+                user: "u",
+                change: PkChange::Accept,
+            },
+        ),
+        check(
+            &s,
+            &PkRoom {
+                room: r,
+                pk: &pk,
+                state: PkRoomState::Active,
+                reason: "",
             },
         ),
         check(

@@ -22,6 +22,8 @@ pub use heartbeat::{
     BatchedBeat, Heartbeat, HeartbeatBatch, HeartbeatQueue, HeartbeatReply, QueuedBeat,
 };
 mod evict;
+mod like_batch;
+pub use like_batch::{BatchedLike, LikeBatch, LikeBatchReply, LikeQueue, Liked, QueuedLike};
 mod join;
 mod members;
 mod ratelimit;
@@ -77,6 +79,17 @@ pub use user_imid::{LegacyUser, UserImid, UserImidReply};
 pub use user_release::UserRelease;
 // end of a room's life and the indexes
 
+// cross-room PK (pk.rs)
+mod pk_intent;
+mod pk_record;
+mod pk_reserve;
+mod pk_room;
+pub use pk_intent::{PkIntent, PkIntentOp, PkIntentReply};
+pub use pk_record::{PkChange, PkRecord, decode_pk};
+pub use pk_reserve::PkReserve;
+pub use pk_room::{PkRoom, PkRoomReply, PkRoomState};
+// end of cross-room PK
+
 // the sweep, moderation, seats and events (sweep.rs, moderation.rs, seats.rs, events.rs)
 mod bans;
 mod claim;
@@ -98,7 +111,7 @@ mod stats;
 mod sweep_room;
 mod unban;
 pub use bans::{Bans, BansPage};
-pub use claim::{Claim, Claimed, Owed};
+pub use claim::{Claim, Claimed, Owed, PkDue};
 pub use close_offline::{CloseOffline, CloseOfflineReply};
 pub use kick::{Authority, Kick};
 pub use lease::{Lease, LeaseOp};

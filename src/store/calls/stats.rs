@@ -17,7 +17,7 @@ pub struct Stats<'a> {
 }
 
 /// `{'OK', live_status, pv, start_time, end_time, started_ms, ended_ms, ended_reason, peak,
-/// online, uv, now ms}`, as the room's hash holds them (absent ones 0 or empty); `NOT_FOUND`
+/// online, uv, now ms, likes}`, as the room's hash holds them (absent ones 0 or empty); `NOT_FOUND`
 /// becomes `StoreError::NotFound`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatsReply {
@@ -37,6 +37,7 @@ pub struct StatsReply {
     pub uv: i64,
     /// Redis's clock when the figures were read, unix ms.
     pub now_ms: i64,
+    pub likes: i64,
 }
 
 impl ScriptCall for Stats<'_> {
@@ -66,6 +67,7 @@ impl ScriptCall for Stats<'_> {
             online: num(8),
             uv: num(9),
             now_ms: num(10),
+            likes: num(11),
         })
     }
 }

@@ -39,6 +39,7 @@ pub(in crate::store) fn decode_view(v: &[Value]) -> StoreResult<Room> {
         pk_id: get("pk_id"),
         seat_mode: SeatMode::from_name(&get("seat_mode")),
         online_count: count(1),
+        likes: num("likes").max(0) as u64,
         start_time: num("start_time"),
         end_time: num("end_time"),
         chat_id: num("chat_id"),

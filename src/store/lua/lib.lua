@@ -361,3 +361,26 @@ local function close_deadline(close_ms)
   local seen = tonumber(redis.call('HGET', K[1], 'anchor_seen')) or 0
   return seen + close_ms
 end
+
+-- `likes` events, coalesced like online_count: at most one a second per room (`lk_at`), only
+-- when the total moved since the last one said (`lk_sent`). What a burst leaves unsaid is said
+-- when the room comes due (`lk_due`, sweep_room.lua): the caller schedules it (written.due_in).
+local function likes_event(now)
+  local h = redis.call('HMGET', K[1], 'likes', 'lk_sent', 'lk_at', 'lk_due')
+  local total = tonumber(h[1]) or 0
+  if (tonumber(h[2]) or 0) == total then
+    if h[4] then redis.call('HDEL', K[1], 'lk_due') end
+    return
+  end
+  local at = tonumber(h[3]) or 0
+  if now - at < 1000 then
+    if not h[4] then
+      redis.call('HSET', K[1], 'lk_due', at + 1000)
+      due_within(at + 1000 - now)
+    end
+    return
+  end
+  redis.call('HSET', K[1], 'lk_sent', total, 'lk_at', now)
+  redis.call('HDEL', K[1], 'lk_due')
+  emit(now, 'likes', {total = total})
+end

@@ -9,7 +9,8 @@
 -- 3. lapsed members: the next batch, {'LAPSED', removed, {user, seq, ...}, events} (they leave
 --    in the next step, once their pointers are released: a crash in between leaves nothing
 --    behind, the next replica does the batch again);
--- 4. the anchor's presence lapsed: anchor_offline; an online count a burst left unsaid: sent;
+-- 4. the anchor's presence lapsed: anchor_offline; an online count or a likes total a burst
+--    left unsaid: sent;
 -- 5. {'NEXT', removed, next due ms (-1: nothing can come due), events}, or {'GONE', removed,
 --    -1, events} when the room and everything set aside are gone.
 -- `removed` counts members taken out of the members set. Every answer ends with the room's
@@ -69,6 +70,8 @@ if redis.call('HGET', KEYS[1], 'anchor_on') == '1' and redis.call('EXISTS', KEYS
 end
 local oc_due = tonumber(redis.call('HGET', KEYS[1], 'oc_due'))
 if removed > 0 or (oc_due and oc_due <= now) then count_event(now, window) end
+local lk_due = tonumber(redis.call('HGET', KEYS[1], 'lk_due'))
+if lk_due and lk_due <= now then likes_event(now) end
 
 -- The next moment anything about this room can come due.
 local next_due = -1
@@ -82,4 +85,5 @@ if redis.call('HGET', KEYS[1], 'anchor_on') == '1' then
   if ttl > 0 then at(now + ttl + 1) else at(now) end
 end
 at(tonumber(redis.call('HGET', KEYS[1], 'oc_due')))
+at(tonumber(redis.call('HGET', KEYS[1], 'lk_due')))
 return with_share({'NEXT', removed, next_due, written.events})

@@ -98,13 +98,18 @@ def drive(base: str) -> dict:
     from liveroom_client import AuthenticatedClient
     from liveroom_client.api.moderation import kick_user, my_rooms
     from liveroom_client.api.presence import heartbeat, join_room, list_members
-    from liveroom_client.api.rooms import create_room
+    from liveroom_client.api.interaction import accept_pk, get_pk, invite_pk, like_room, stop_pk
+    from liveroom_client.api.rooms import create_room, start_live
     from liveroom_client.models import (
         CreateRoomRequest,
         Envelope,
         HeartbeatEnvelope,
         KickEnvelope,
         KickRequest,
+        LikeEnvelope,
+        LikeRequest,
+        PkEnvelope,
+        PkInviteRequest,
         RoomPageEnvelope,
         MemberPageEnvelope,
         RoomEnvelope,
@@ -167,7 +172,30 @@ def drive(base: str) -> dict:
     expect(missing.status_code == 404, "a heartbeat to no room is 404", missing.status_code)
     expect(isinstance(missing.parsed, Envelope) and missing.parsed.code == 40400, "the 404 envelope", missing.parsed)
 
+    # 点赞 and 跨房PK (CONTRACT section 14): the anchor likes its live room; the viewer, anchor of
+    # a room of its own, is invited to a PK, accepts it, and the anchor stops it
+    started = start_live.sync_detailed(live_id=live_id, client=anchor)
+    expect(isinstance(started.parsed, RoomEnvelope) and started.parsed.data.live_status == 1, "start succeeds", started.parsed)
+    liked = like_room.sync_detailed(live_id=live_id, client=anchor, body=LikeRequest.from_dict({"count": 3}))
+    expect(isinstance(liked.parsed, LikeEnvelope) and liked.parsed.code == 0, "like succeeds", liked.parsed)
+    expect(liked.parsed.data.total == 3 and liked.parsed.data.count == 3, "the totals", liked.parsed.data.to_dict())
+    other = create_room.sync_detailed(client=viewer, body=CreateRoomRequest.from_dict({"title": "对手直播"})).parsed.data.live_id
+    start_live.sync_detailed(live_id=other, client=viewer)
+    invited = invite_pk.sync_detailed(client=anchor, body=PkInviteRequest.from_dict({"live_id": live_id, "target_live_id": other}))
+    expect(isinstance(invited.parsed, PkEnvelope) and invited.parsed.data.status == "inviting", "invite succeeds", invited.parsed)
+    pk_id = invited.parsed.data.pk_id
+    accepted = accept_pk.sync_detailed(pk_id=pk_id, client=viewer)
+    expect(isinstance(accepted.parsed, PkEnvelope) and accepted.parsed.data.status == "active", "accept succeeds", accepted.parsed)
+    refused = invite_pk.sync_detailed(client=anchor, body=PkInviteRequest.from_dict({"live_id": live_id, "target_live_id": other}))
+    expect(refused.status_code == 409 and isinstance(refused.parsed, Envelope) and refused.parsed.code == 40903, "the 40903 envelope", refused.parsed)
+    stopped = stop_pk.sync_detailed(pk_id=pk_id, client=anchor)
+    expect(isinstance(stopped.parsed, PkEnvelope) and stopped.parsed.data.ended_reason == "stopped", "stop succeeds", stopped.parsed)
+    read = get_pk.sync_detailed(pk_id=pk_id, client=viewer)
+    expect(isinstance(read.parsed, PkEnvelope) and read.parsed.data.status == "ended", "the PK reads ended", read.parsed)
+
     return {
+        "pk_id": pk_id,
+        "likes": liked.parsed.data.total,
         "live_id": live_id,
         "members": [m.user_id for m in page.list_],
         "heartbeat_live_status": beat.parsed.data.live_status,
