@@ -42,10 +42,12 @@ pub fn request_id_from(header: Option<&str>) -> String {
     }
 }
 
+/// An envelope type around `$data` (`ok` fills in the request id). Shared by every answer
+/// module (`pub(super) use` below), so an envelope is declared the same way wherever it lives.
 macro_rules! envelope {
     ($(#[$doc:meta])* $name:ident, $data:ty) => {
         $(#[$doc])*
-        #[derive(Object, Debug)]
+        #[derive(poem_openapi::Object, Debug)]
         pub struct $name {
             /// Request id (the caller's `X-Request-Id`, or one made by the server).
             pub request_id: String,
@@ -56,12 +58,18 @@ macro_rules! envelope {
         }
 
         impl $name {
-            pub fn ok(data: $data) -> Json<Self> {
-                Json(Self { request_id: current_request_id(), code: 0, message: "success".into(), data })
+            pub fn ok(data: $data) -> poem_openapi::payload::Json<Self> {
+                poem_openapi::payload::Json(Self {
+                    request_id: $crate::http::envelope::current_request_id(),
+                    code: 0,
+                    message: "success".into(),
+                    data,
+                })
             }
         }
     };
 }
+pub(super) use envelope;
 
 envelope!(
     /// A room.

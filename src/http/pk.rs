@@ -1,24 +1,57 @@
 //! Cross-room PK (CONTRACT section 14): invite, accept, reject, stop, extends, read, and the
 //! admin's stop.
 
-use poem_openapi::OpenApi;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
+use poem_openapi::types::Example;
+use poem_openapi::{Object, OpenApi};
 
 use super::auth::Caller;
 use super::body::JsonBody;
-use super::envelope::PkEnvelope;
+use super::envelope::{PkEnvelope, envelope};
 use super::error::ApiError;
 use super::model::{PkData, PkExtendsRequest, PkInviteRequest};
 use super::server::Admin;
 use super::{ApiTags, AppState, live_id};
-use crate::domain::interaction::{Pk, PkId};
+use crate::domain::interaction::{Pk, PkId, PkStatus};
 use crate::domain::room::Extends;
 use crate::store::{StoreError, StoreResult};
 
 pub struct PkApi {
     pub state: AppState,
 }
+
+/// PK的RTC令牌 — an anchor's token for the other room of its active PK.
+#[derive(Object, Debug)]
+#[oai(example)]
+pub struct PkRtcData {
+    /// PK会话ID
+    pub pk_id: String,
+    /// 对方直播间ID — the other room (the RTC room's name).
+    pub live_id: String,
+    /// RTC地址 — the RTC server ("" without the RTC settings).
+    pub rtc_url: String,
+    /// RTC令牌 — a LiveKit access token for the other room, HS256, valid 6 hours ("" without
+    /// the RTC settings).
+    pub rtc_token: String,
+}
+
+impl Example for PkRtcData {
+    fn example() -> Self {
+        Self {
+            pk_id: "pk_0190f3c2a1b27c3e9d4f5a6b7c8d9e0f".into(),
+            live_id: super::model::EXAMPLE_LIVE_ID.into(),
+            rtc_url: "wss://rtc.example.com".into(),
+            rtc_token: "eyJhbGciOiJIUzI1NiJ9.…".into(),
+        }
+    }
+}
+
+envelope!(
+    /// An RTC token for a PK's other room.
+    PkRtcEnvelope,
+    PkRtcData
+);
 
 /// A pk_id not of the server's form names no PK: 404 without asking Redis.
 fn pk_id(raw: &str) -> Result<PkId, ApiError> {
@@ -181,6 +214,58 @@ impl PkApi {
     ) -> Result<Json<PkEnvelope>, ApiError> {
         let id = self::pk_id(&pk_id.0)?;
         answer(self.state.store.pks().read(&id).await)
+    }
+
+    /// PK的RTC令牌 — an anchor of an active PK gets a token for the other room.
+    ///
+    /// 跨房PK中，主播获取对方直播间的RTC令牌（连麦互通）。
+    ///
+    /// Only the two anchors of the PK (anyone else 403/40300), and only while it is active
+    /// (inviting or ended: 409/40903). The token is for the *other* room: `live_id` names it.
+    /// Without the RTC settings `rtc_url` and `rtc_token` are `""`.
+    #[oai(
+        path = "/client/live/room/pk/:pk_id/rtc",
+        method = "get",
+        operation_id = "pkRtcToken"
+    )]
+    async fn rtc(
+        &self,
+        caller: Caller,
+        /// PK会话ID
+        pk_id: Path<String>,
+    ) -> Result<Json<PkRtcEnvelope>, ApiError> {
+        let id = self::pk_id(&pk_id.0)?;
+        let pk = match self.state.store.pks().read(&id).await {
+            Ok(pk) => pk,
+            Err(StoreError::NotFound) => return Err(no_such_pk()),
+            Err(e) => return Err(e.into()),
+        };
+        let me = &caller.0;
+        let other = if me.user_id.as_str() == pk.init_anchor_id {
+            &pk.target_live_id
+        } else if me.user_id.as_str() == pk.target_anchor_id {
+            &pk.init_live_id
+        } else {
+            return Err(ApiError::NotAnchor);
+        };
+        if pk.status != PkStatus::Active {
+            return Err(ApiError::PkConflict(format!(
+                "the PK is {}, not active: RTC tokens are for an active PK",
+                pk.status.as_str()
+            )));
+        }
+        let (rtc_url, rtc_token) = super::seats::rtc_for(
+            &self.state,
+            other.as_str(),
+            me.user_id.as_str(),
+            &me.looks.nick,
+        )?;
+        Ok(PkRtcEnvelope::ok(PkRtcData {
+            pk_id: id.as_str().to_owned(),
+            live_id: other.to_string(),
+            rtc_url,
+            rtc_token,
+        }))
     }
 
     /// 结束跨房PK（管理员） — an admin stops any PK (`reason: admin`).

@@ -8,7 +8,7 @@ use poem_openapi::{Object, OpenApi};
 
 use super::auth::Caller;
 use super::body::JsonBody;
-use super::envelope::{Envelope, current_request_id};
+use super::envelope::{Envelope, current_request_id, envelope};
 use super::error::ApiError;
 use super::model::{EXAMPLE_LIVE_ID, MemberData, NewExtends, example_extends};
 use super::moderation::{kick_target, log_admin};
@@ -239,65 +239,56 @@ impl Example for RtcData {
     }
 }
 
-/// An envelope of the seats' answers (as `envelope.rs` makes the others).
-macro_rules! envelope_of {
-    ($name:ident, $data:ty, $doc:literal) => {
-        #[doc = $doc]
-        #[derive(Object, Debug)]
-        pub struct $name {
-            /// Request id (the caller's `X-Request-Id`, or one made by the server).
-            pub request_id: String,
-            /// 0 on success.
-            pub code: i32,
-            pub message: String,
-            pub data: $data,
-        }
-
-        impl $name {
-            fn ok(data: $data) -> Json<Self> {
-                Json(Self {
-                    request_id: current_request_id(),
-                    code: 0,
-                    message: "success".into(),
-                    data,
-                })
-            }
-        }
-    };
-}
-
-envelope_of!(
+envelope!(
+    #[doc = "A seat request's outcome."]
     SeatTakenEnvelope,
-    SeatTakenData,
-    "A seat request's outcome."
+    SeatTakenData
 );
-envelope_of!(SeatListEnvelope, SeatListData, "The room's taken seats.");
-envelope_of!(
+envelope!(
+    #[doc = "The room's taken seats."]
+    SeatListEnvelope,
+    SeatListData
+);
+envelope!(
+    #[doc = "A seat's mic and camera."]
     SeatSwitchEnvelope,
-    SeatSwitchData,
-    "A seat's mic and camera."
+    SeatSwitchData
 );
-envelope_of!(RtcEnvelope, RtcData, "An RTC token.");
+envelope!(
+    #[doc = "An RTC token."]
+    RtcEnvelope,
+    RtcData
+);
 
 pub struct SeatsApi {
     pub state: AppState,
 }
 
+/// `{rtc_url, rtc_token}` for `user_id` (shown as `nick`) in the RTC room `room` (a live_id):
+/// "" without the settings. A token that cannot be signed is a bug (logged), never shown. Used
+/// by the seats and by a PK's other room (pk.rs).
+pub(super) fn rtc_for(
+    state: &AppState,
+    room: &str,
+    user_id: &str,
+    nick: &str,
+) -> Result<(String, String), ApiError> {
+    let Some(rtc) = state.rtc.as_deref() else {
+        return Ok((String::new(), String::new()));
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let token = crate::rtc::mint(rtc, user_id, nick, room, now).map_err(|e| {
+        tracing::error!(request_id = %current_request_id(), error = %e, "rtc token");
+        ApiError::Internal
+    })?;
+    Ok((rtc.url.clone(), token))
+}
+
 impl SeatsApi {
-    /// `{rtc_url, rtc_token}` for `user_id` (shown as `nick`) in the room: "" without the
-    /// settings. A token that cannot be signed is a bug (logged), never shown.
     fn rtc(&self, id: &LiveId, user_id: &str, nick: &str) -> Result<(String, String), ApiError> {
-        let Some(rtc) = self.state.rtc.as_deref() else {
-            return Ok((String::new(), String::new()));
-        };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        let token = crate::rtc::mint(rtc, user_id, nick, id.as_str(), now).map_err(|e| {
-            tracing::error!(request_id = %current_request_id(), error = %e, "rtc token");
-            ApiError::Internal
-        })?;
-        Ok((rtc.url.clone(), token))
+        rtc_for(&self.state, id.as_str(), user_id, nick)
     }
 
     fn outcome(

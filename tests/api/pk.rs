@@ -609,3 +609,95 @@ async fn a_room_ended_by_a_replica_that_dies_after_its_script_still_ends_its_pk(
         .expect("b");
     assert_eq!(end_reason(&mut watch_b, &pk).await, "room_ended");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_active_pks_anchors_get_rtc_tokens_for_the_other_room() {
+    let mut s = test_settings();
+    s.rtc_url = Some("wss://rtc.example.test".into());
+    s.rtc_api_key = Some("APIpk".into());
+    s.rtc_api_secret = Some("rtc-secret-for-pk-tests".into());
+    let app = spawn_app_with(s).await;
+    let a = live_room(&app, "rtc-a1").await;
+    let b = live_room(&app, "rtc-a2").await;
+    let pk = invite(&app, "rtc-a1", &a, &b).await.assert_ok()["pk_id"]
+        .as_str()
+        .expect("pk_id")
+        .to_owned();
+    let rtc = |who: &str| {
+        let (app, path, t) = (&app, format!("/client/live/room/pk/{pk}/rtc"), token(who));
+        async move { app.get(&path, &t).await }
+    };
+    // an invitation is not a PK yet
+    rtc("rtc-a1").await.assert_error(409, 40903);
+    act(&app, "rtc-a2", &pk, "accept").await.assert_ok();
+
+    // each anchor gets a token for the other room, with LiveKit's claims
+    let now = now_secs() as i64;
+    for (anchor, other) in [("rtc-a1", &b), ("rtc-a2", &a)] {
+        let answer = rtc(anchor).await;
+        let d = answer.assert_ok();
+        assert_eq!(
+            (&d["pk_id"], &d["live_id"], &d["rtc_url"]),
+            (&json!(pk), &json!(other), &json!("wss://rtc.example.test"))
+        );
+        let mut check = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+        check.set_required_spec_claims(&["exp", "nbf", "iss", "sub"]);
+        let claims = jsonwebtoken::decode::<Value>(
+            d["rtc_token"].as_str().expect("token"),
+            &jsonwebtoken::DecodingKey::from_secret(b"rtc-secret-for-pk-tests"),
+            &check,
+        )
+        .expect("the token verifies with the API secret")
+        .claims;
+        assert_eq!(
+            (&claims["iss"], &claims["sub"], &claims["name"]),
+            (
+                &json!("APIpk"),
+                &json!(anchor),
+                &json!(format!("nick-{anchor}"))
+            )
+        );
+        let (nbf, exp) = (
+            claims["nbf"].as_i64().expect("nbf"),
+            claims["exp"].as_i64().expect("exp"),
+        );
+        assert!((now - 60..=now + 60).contains(&nbf), "{claims}");
+        assert!(exp > now && exp - nbf <= 6 * 3600, "{claims}");
+        assert_eq!(
+            claims["video"],
+            json!({"room": other, "roomJoin": true, "canPublish": true, "canSubscribe": true})
+        );
+    }
+    // a viewer of either room is not an anchor of the PK; an unknown PK is 404
+    app.join(&a, "rtc-viewer").await.assert_ok();
+    rtc("rtc-viewer").await.assert_error(403, 40300);
+    app.get(
+        "/client/live/room/pk/pk_00000000000000000000000000000000/rtc",
+        &token("rtc-a1"),
+    )
+    .await
+    .assert_error(404, 40400);
+    // once it ends, no more tokens
+    act(&app, "rtc-a1", &pk, "stop").await.assert_ok();
+    rtc("rtc-a2").await.assert_error(409, 40903);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_rtc_settings_a_pks_tokens_are_empty() {
+    let app = spawn_app().await;
+    let a = live_room(&app, "rtc-b1").await;
+    let b = live_room(&app, "rtc-b2").await;
+    let pk = invite(&app, "rtc-b1", &a, &b).await.assert_ok()["pk_id"]
+        .as_str()
+        .expect("pk_id")
+        .to_owned();
+    act(&app, "rtc-b2", &pk, "accept").await.assert_ok();
+    let answer = app
+        .get(&format!("/client/live/room/pk/{pk}/rtc"), &token("rtc-b2"))
+        .await;
+    let d = answer.assert_ok();
+    assert_eq!(
+        (&d["live_id"], &d["rtc_url"], &d["rtc_token"]),
+        (&json!(a), &json!(""), &json!(""))
+    );
+}
