@@ -349,6 +349,10 @@ fn streams(s: &Settings) -> Result<StreamConfig, ConfigError> {
     })
 }
 
+/// The largest webhook batch: a POST of 10 000 events of about 300 bytes is 3 MB, as much as a
+/// receiver should be asked to take at once.
+const WEBHOOK_BATCH_LIMIT: u64 = 10_000;
+
 /// Webhook delivery, when a URL is set (a secret is then required). Its other settings are
 /// checked with or without a URL, so that a bad one stops start-up either way.
 fn webhooks(s: &Settings) -> Result<Option<WebhookConfig>, ConfigError> {
@@ -357,6 +361,13 @@ fn webhooks(s: &Settings) -> Result<Option<WebhookConfig>, ConfigError> {
         s.webhook_member_events.trim(),
     )?;
     let max_age_secs = positive("LIVEROOM_WEBHOOK_MAX_AGE_SECS", s.webhook_max_age_secs)?;
+    let batch_max = positive("LIVEROOM_WEBHOOK_BATCH_MAX", s.webhook_batch_max)?;
+    if batch_max.get() > WEBHOOK_BATCH_LIMIT {
+        return Err(ConfigError::Invalid {
+            setting: "LIVEROOM_WEBHOOK_BATCH_MAX",
+            reason: format!("at most {WEBHOOK_BATCH_LIMIT}, not {batch_max}"),
+        });
+    }
     let raw = match s.webhook_url.as_deref().map(str::trim) {
         None | Some("") => return Ok(None),
         Some(raw) => raw,
@@ -380,6 +391,7 @@ fn webhooks(s: &Settings) -> Result<Option<WebhookConfig>, ConfigError> {
         secret: secret.to_owned(),
         member_events,
         max_age_ms: max_age_secs.get().saturating_mul(1000),
+        batch_max: batch_max.get() as usize,
     }))
 }
 

@@ -238,6 +238,11 @@ pub struct Settings {
     /// Webhook events older than this are dropped undelivered (logged and counted).
     #[arg(long, env = "LIVEROOM_WEBHOOK_MAX_AGE_SECS", default_value_t = 86_400)]
     pub webhook_max_age_secs: u64,
+
+    /// Webhook events a POST may carry: 1 is one event a POST (its JSON as the body); above 1 a
+    /// POST carries `{"events": [...]}` with up to this many, in order per room.
+    #[arg(long, env = "LIVEROOM_WEBHOOK_BATCH_MAX", default_value_t = 1)]
+    pub webhook_batch_max: u64,
 }
 
 impl Settings {
