@@ -36,6 +36,9 @@ pub struct Config {
     pub list_cache_ms: u64,
     /// How often this replica claims and does what is due (the sweeper).
     pub sweep_period: Duration,
+    /// How often this replica refreshes the presence its open event streams carry (fanout.rs):
+    /// once per heartbeat interval (twice when a single miss lapses a member).
+    pub carry_period: Duration,
     /// The listener's timeouts and connection cap.
     pub edge: EdgeLimits,
     /// Publish and playback URLs, their signing, and the media-server hooks' secret.
@@ -234,6 +237,11 @@ impl Config {
             sweep_period: Duration::from_millis(match s.sweep_interval_ms {
                 0 => heartbeat_interval_ms.clamp(50, 250),
                 ms => ms,
+            }),
+            carry_period: Duration::from_millis(if heartbeat_misses >= 2 {
+                heartbeat_interval_ms
+            } else {
+                (heartbeat_interval_ms / 2).max(1)
             }),
             edge: EdgeLimits {
                 header_timeout: millis_or_none(s.header_timeout_ms),

@@ -20,6 +20,11 @@ fn the_defaults_parse_into_their_parts() {
     let c = Config::try_from(settings()).expect("parses");
     assert_eq!(c.presence.member_window_ms, 15_000);
     assert_eq!(c.sweep_period, Duration::from_millis(250));
+    assert_eq!(
+        c.carry_period,
+        Duration::from_millis(5000),
+        "once per heartbeat interval"
+    );
     assert_eq!(c.edge.header_timeout, Some(Duration::from_secs(10)));
     assert_eq!(c.streams.signing, Signing::None);
     assert!(c.webhooks.is_none());

@@ -121,6 +121,8 @@ struct Follow {
     recheck: tokio::time::Interval,
     _open: crate::fanout::OpenStream,
     slot: StreamSlot,
+    /// The stream keeps its member present (CONTRACT section 6) until it closes.
+    carrying: crate::fanout::Carrying,
 }
 
 impl Follow {
@@ -177,6 +179,9 @@ impl Follow {
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                 },
                 _ = expiry => self.ending = Some("token_expired"),
+                // a refresh found the watcher no member any more (a leave or kick the log did not
+                // show, a lapse): the stream ends with its presence
+                _ = self.carrying.member.gone.notified() => self.ending = Some("not_member"),
                 _ = self.recheck.tick() => self.recheck_watcher().await,
             }
         }
@@ -475,6 +480,7 @@ impl EventsApi {
         };
         let slot = StreamSlot::take(&events, user, hub.per_user()).await?;
         let subscription = hub.subscribe(&id).await?;
+        let carrying = hub.carry(&id, user, caller.0.looks.to_json());
         let expires = token_exp(req).map(|exp| {
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -498,6 +504,7 @@ impl EventsApi {
             recheck,
             _open: open,
             slot,
+            carrying,
         };
         let events = stream::unfold(follow, |mut f| async move {
             let message = f.next().await?;

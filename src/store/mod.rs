@@ -41,7 +41,7 @@ pub use discovery::Discovery;
 pub use events::EventLog;
 pub use events::{StoredEvent, Watcher};
 pub use moderation::{Ban, Kicked, Moderation, RoomStats};
-pub use presence::{Heartbeat, Presence};
+pub use presence::{CARRY_CALL_MAX, Carried, Heartbeat, Presence};
 pub use rooms::Rooms;
 pub use sweep::{Sweep, SweepReport};
 pub use webhooks::Webhooks;

@@ -57,6 +57,9 @@ pub struct Scripts {
     /// Several heartbeats in one call (KEYS: six per room, `Keys::heartbeat_room`;
     /// store/heartbeats.rs).
     pub heartbeat_batch: Script,
+    /// Presence carried by open streams: one room's watching members at once (KEYS: the six of
+    /// `Keys::heartbeat_room`; fanout.rs).
+    pub carry: Script,
     pub members: Script,
     pub sweep_room: Script,
     pub may_watch: Script,
@@ -117,6 +120,11 @@ impl Scripts {
                 include_str!("lua/heartbeat_fn.lua"),
                 include_str!("lua/heartbeat_batch.lua")
             )),
+            carry: room(&format!(
+                "{}\n{}",
+                include_str!("lua/heartbeat_fn.lua"),
+                include_str!("lua/carry.lua")
+            )),
             members: room(include_str!("lua/members.lua")),
             sweep_room: room(include_str!("lua/sweep_room.lua")),
             may_watch: room(include_str!("lua/may_watch.lua")),
@@ -165,6 +173,7 @@ impl Scripts {
             ("evict", &self.evict),
             ("heartbeat", &self.heartbeat),
             ("heartbeat_batch", &self.heartbeat_batch),
+            ("carry", &self.carry),
             ("members", &self.members),
             ("sweep_room", &self.sweep_room),
             ("may_watch", &self.may_watch),
