@@ -103,6 +103,16 @@ pub struct CarriedMember {
     profile: String,
     /// Notified once when a refresh found the member gone or its room ended: the stream ends.
     pub gone: Notify,
+    /// Still refreshed: false once a refresh found the user to be the room's anchor.
+    refreshed: std::sync::atomic::AtomicBool,
+}
+
+impl CarriedMember {
+    /// Whether the carrier refreshes (and so checks) this member: its stream need not check
+    /// membership itself.
+    pub fn is_refreshed(&self) -> bool {
+        self.refreshed.load(Ordering::Relaxed)
+    }
 }
 
 /// A stream's registration with the carrier; dropping it stops carrying at once.
@@ -213,6 +223,7 @@ impl Hub {
             user: user.clone(),
             profile,
             gone: Notify::new(),
+            refreshed: std::sync::atomic::AtomicBool::new(true),
         });
         if let Ok(mut carried) = self.carried.lock() {
             carried
@@ -306,7 +317,11 @@ impl Hub {
                 member.gone.notify_one();
                 return false;
             }
-            anchor != Some(&member.user)
+            let keep = anchor != Some(&member.user);
+            if !keep {
+                member.refreshed.store(false, Ordering::Relaxed);
+            }
+            keep
         });
         if room.is_empty() {
             carried.remove(id);

@@ -217,7 +217,8 @@ impl Follow {
         self.done = true;
     }
 
-    /// Renews the slot and checks that the watcher may still watch.
+    /// Renews the slot and checks that the watcher may still watch (the refresh of its presence
+    /// does that for a member's stream).
     async fn recheck_watcher(&mut self) {
         if let Err(e) = self
             .events
@@ -225,6 +226,11 @@ impl Follow {
             .await
         {
             tracing::info!(error = %e, "renewing an event stream's slot failed");
+        }
+        if self.carrying.member.is_refreshed() {
+            // the presence refresh checks membership every heartbeat interval, in one call per
+            // room: a call per stream here would cost more than the presence itself
+            return;
         }
         match self.events.may_watch(&self.live_id, &self.slot.user).await {
             Ok(()) => {}
