@@ -382,6 +382,8 @@ async fn batcher(
     mut units: mpsc::Receiver<Unit>,
 ) {
     let slots = Arc::new(Semaphore::new(POSTS_IN_FLIGHT));
+    // a batch the receiver accepted wakes the others backing off: it is back
+    let receiver_back = Arc::new(tokio::sync::Notify::new());
     let mut held: Option<Unit> = None;
     loop {
         let Ok(slot) = slots.clone().acquire_owned().await else {
@@ -410,9 +412,14 @@ async fn batcher(
                 Err(_) => break,
             }
         }
-        let (store, config, client) = (store.clone(), config.clone(), client.clone());
+        let (store, config, client, back) = (
+            store.clone(),
+            config.clone(),
+            client.clone(),
+            receiver_back.clone(),
+        );
         tokio::spawn(async move {
-            post_batch(&store, &config, &client, batch).await;
+            post_batch(&store, &config, &client, &back, batch).await;
             drop(slot);
         });
     }
@@ -424,6 +431,7 @@ async fn post_batch(
     store: &Store,
     config: &WebhookConfig,
     client: &reqwest::Client,
+    receiver_back: &tokio::sync::Notify,
     mut batch: Vec<Unit>,
 ) {
     let stats = store.redis_stats();
@@ -473,6 +481,7 @@ async fn post_batch(
                         .observe(Duration::from_millis(now.saturating_sub(written)));
                 }
                 stats.webhook_posts.fetch_add(1, Ordering::Relaxed);
+                receiver_back.notify_waiters();
                 break;
             }
             Ok(resp) => {
@@ -487,7 +496,10 @@ async fn post_batch(
                 tracing::info!(events = count, attempt, error = %e, "webhook batch failed; retrying");
             }
         }
-        tokio::time::sleep(backoff).await;
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = receiver_back.notified() => backoff = Duration::from_millis(100),
+        }
         backoff = (backoff * 2).min(MAX_BACKOFF);
         attempt += 1;
     }

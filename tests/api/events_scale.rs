@@ -325,6 +325,9 @@ async fn a_burst_of_10_000_events_goes_in_signed_batches_in_order_per_room() {
     // the burst of joins shares a loaded machine with the other tests: a slow call is not the
     // point here
     s.redis_timeout_ms = 10_000;
+    // no lapses while the burst waits: every event is written before the receiver is back, so
+    // what the POSTs carry does not hang on how fast the machine is
+    s.heartbeat_interval_ms = 120_000;
     let app = spawn_app_with(s).await;
     let mut rooms = Vec::new();
     for r in 0..ROOMS {
@@ -413,8 +416,10 @@ async fn a_burst_of_10_000_events_goes_in_signed_batches_in_order_per_room() {
             }
         }
     }
+    // batched: a room's events go in units of up to BATCH, packed together; one event a POST
+    // would be `events` POSTs
     assert!(
-        posts.len() <= 3 * events / BATCH,
+        posts.len() * 10 <= events,
         "{} POSTs for {events} events in batches of {BATCH}",
         posts.len()
     );
