@@ -123,6 +123,8 @@ struct Follow {
     slot: StreamSlot,
     /// The stream keeps its member present (CONTRACT section 6) until it closes.
     carrying: crate::fanout::Carrying,
+    /// The presence refresh found the watcher gone: the stream ends once the log is read.
+    gone: bool,
 }
 
 impl Follow {
@@ -159,6 +161,10 @@ impl Follow {
                 }
                 continue;
             }
+            if self.gone {
+                self.ending = Some("not_member");
+                continue;
+            }
             let expiry = async {
                 match self.expires {
                     Some(at) => tokio::time::sleep_until(at).await,
@@ -179,9 +185,13 @@ impl Follow {
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                 },
                 _ = expiry => self.ending = Some("token_expired"),
-                // a refresh found the watcher no member any more (a leave or kick the log did not
-                // show, a lapse): the stream ends with its presence
-                _ = self.carrying.member.gone.notified() => self.ending = Some("not_member"),
+                // a refresh found the watcher no member any more, or the room ended: read the log
+                // once more first, so that the watcher's own member_left (left, kicked, moved,
+                // lapsed) or the room's live_ended says why, else the stream ends as not_member
+                _ = self.carrying.member.gone.notified() => {
+                    self.gone = true;
+                    self.caught_up = false;
+                }
                 _ = self.recheck.tick() => self.recheck_watcher().await,
             }
         }
@@ -511,6 +521,7 @@ impl EventsApi {
             _open: open,
             slot,
             carrying,
+            gone: false,
         };
         let events = stream::unfold(follow, |mut f| async move {
             let message = f.next().await?;
