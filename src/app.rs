@@ -70,7 +70,13 @@ pub fn state(config: &Config, conn: Connection) -> AppState {
         config.event_log(),
     );
     let sse = &config.events.sse;
-    let watching = crate::fanout::Hub::new(store.clone(), sse.max_open, sse.per_user, sse.buffer);
+    let watching = crate::fanout::Hub::new(
+        store.clone(),
+        sse.max_open,
+        sse.per_user,
+        sse.buffer,
+        config.carry_period,
+    );
     AppState {
         watching,
         pages: Arc::new(crate::pages::Pages::new(&store, config.list_cache_ms)),
@@ -159,6 +165,7 @@ impl Application {
                 stop_rx.clone(),
             ))
         });
+        let carrier = tokio::spawn(self.state.watching.clone().carry_presence(stop_rx.clone()));
         let limiter = self.state.limiter.clone();
         let store = self.state.store.clone();
         let stop_limits = stop_rx.clone();
@@ -182,6 +189,7 @@ impl Application {
             .await;
         let _ = stop_tx.send(true);
         let _ = sweeper.await;
+        let _ = carrier.await;
         let _ = reporter.await;
         if let Some(delivery) = delivery {
             let _ = delivery.await;

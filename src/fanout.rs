@@ -10,16 +10,31 @@
 //! `Last-Event-ID`), never buffered without bound.
 //!
 //! The hub also keeps this replica's count of open streams (`LIVEROOM_SSE_MAX`).
+//!
+//! **Presence carried by the streams** (CONTRACT section 6: an open stream counts as its member's
+//! heartbeats). A member's stream registers the member with the hub (`carry`); once per heartbeat
+//! interval one task per replica refreshes every registered member, room by room, in calls of at
+//! most `CARRY_CALL_MAX` members (`Presence::carry`, the heartbeat's own function, so a refresh
+//! never brings back a member that left, was kicked or lapsed). No request of the client's, and
+//! Redis work that grows with the watched rooms and members, not with how often clients beat.
+//! A member whose refresh answers that it is gone, or whose room ended, is dropped from the
+//! refresh and its stream told to end (`CarriedMember::gone`). A stream that closes stops
+//! carrying at once, so the member's window runs from the last refresh; a replica that dies
+//! refreshes nothing more, so its viewers lapse by the normal rule.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use tokio::sync::{Notify, broadcast, watch};
 
-use crate::domain::ids::LiveId;
-use crate::store::{Store, StoreError, StoreResult, StoredEvent, Watcher};
+use crate::domain::ids::{LiveId, UserId};
+use crate::store::{Carried, Store, StoreError, StoreResult, StoredEvent, Watcher};
+
+/// Rooms refreshed side by side by the carrier.
+const CARRY_ROOMS_AT_ONCE: usize = 16;
 
 /// How long one blocking read of a log waits before it is sent again.
 const BLOCK: Duration = Duration::from_secs(5);
@@ -51,6 +66,12 @@ struct Entry {
 pub struct Hub {
     store: Store,
     feeds: Mutex<HashMap<LiveId, Entry>>,
+    /// The members this replica's open streams keep present, per room, by stream.
+    carried: Mutex<HashMap<LiveId, HashMap<u64, Arc<CarriedMember>>>>,
+    /// The number of the next carried stream.
+    next_carried: std::sync::atomic::AtomicU64,
+    /// How often the carried members are refreshed.
+    carry_period: Duration,
     /// Streams open on this replica.
     open: AtomicUsize,
     /// At most this many (0: no limit).
@@ -75,6 +96,46 @@ impl Drop for Subscription {
     }
 }
 
+/// A member kept present by an open stream of it on this replica.
+pub struct CarriedMember {
+    user: UserId,
+    /// The profile JSON a heartbeat of the member would send.
+    profile: String,
+    /// Notified once when a refresh found the member gone or its room ended: the stream ends.
+    pub gone: Notify,
+    /// Still refreshed: false once a refresh found the user to be the room's anchor.
+    refreshed: std::sync::atomic::AtomicBool,
+}
+
+impl CarriedMember {
+    /// Whether the carrier refreshes (and so checks) this member: its stream need not check
+    /// membership itself.
+    pub fn is_refreshed(&self) -> bool {
+        self.refreshed.load(Ordering::Relaxed)
+    }
+}
+
+/// A stream's registration with the carrier; dropping it stops carrying at once.
+pub struct Carrying {
+    hub: Arc<Hub>,
+    id: LiveId,
+    key: u64,
+    pub member: Arc<CarriedMember>,
+}
+
+impl Drop for Carrying {
+    fn drop(&mut self) {
+        if let Ok(mut carried) = self.hub.carried.lock()
+            && let Some(room) = carried.get_mut(&self.id)
+        {
+            room.remove(&self.key);
+            if room.is_empty() {
+                carried.remove(&self.id);
+            }
+        }
+    }
+}
+
 /// One open stream counted against `LIVEROOM_SSE_MAX`; dropping it frees the place at once.
 pub struct OpenStream {
     hub: Arc<Hub>,
@@ -87,10 +148,19 @@ impl Drop for OpenStream {
 }
 
 impl Hub {
-    pub fn new(store: Store, max_open: usize, per_user: u32, buffer: usize) -> Arc<Self> {
+    pub fn new(
+        store: Store,
+        max_open: usize,
+        per_user: u32,
+        buffer: usize,
+        carry_period: Duration,
+    ) -> Arc<Self> {
         Arc::new(Self {
             store,
             feeds: Mutex::new(HashMap::new()),
+            carried: Mutex::new(HashMap::new()),
+            next_carried: std::sync::atomic::AtomicU64::new(0),
+            carry_period,
             open: AtomicUsize::new(0),
             max_open,
             per_user,
@@ -129,10 +199,133 @@ impl Hub {
             "# HELP liveroom_sse_streams Event streams open on this replica.\n\
              # TYPE liveroom_sse_streams gauge\nliveroom_sse_streams {}\n\
              # HELP liveroom_sse_rooms_read Rooms whose event log this replica reads (one Redis connection each).\n\
-             # TYPE liveroom_sse_rooms_read gauge\nliveroom_sse_rooms_read {}\n",
+             # TYPE liveroom_sse_rooms_read gauge\nliveroom_sse_rooms_read {}\n\
+             # HELP liveroom_presence_carried Members kept present by their open event streams on this replica.\n\
+             # TYPE liveroom_presence_carried gauge\nliveroom_presence_carried {}\n",
             self.open_streams(),
-            self.rooms_read()
+            self.rooms_read(),
+            self.carried_streams()
         )
+    }
+
+    /// Streams on this replica that carry their member's presence.
+    pub fn carried_streams(&self) -> usize {
+        self.carried
+            .lock()
+            .map(|c| c.values().map(HashMap::len).sum())
+            .unwrap_or(0)
+    }
+
+    /// Keeps `user` present in the room while the answer lives (an open stream of a member).
+    pub fn carry(self: &Arc<Self>, id: &LiveId, user: &UserId, profile: String) -> Carrying {
+        let key = self.next_carried.fetch_add(1, Ordering::Relaxed);
+        let member = Arc::new(CarriedMember {
+            user: user.clone(),
+            profile,
+            gone: Notify::new(),
+            refreshed: std::sync::atomic::AtomicBool::new(true),
+        });
+        if let Ok(mut carried) = self.carried.lock() {
+            carried
+                .entry(id.clone())
+                .or_default()
+                .insert(key, member.clone());
+        }
+        Carrying {
+            hub: self.clone(),
+            id: id.clone(),
+            key,
+            member,
+        }
+    }
+
+    /// Refreshes the carried members every `carry_period` until `stop` turns true.
+    pub async fn carry_presence(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut tick = tokio::time::interval(self.carry_period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.changed() => return,
+                _ = tick.tick() => self.refresh_carried().await,
+            }
+        }
+    }
+
+    /// One refresh of every carried member: one call per room (more for a room above
+    /// `CARRY_CALL_MAX` carried members), rooms side by side.
+    pub async fn refresh_carried(&self) {
+        let rooms: Vec<(LiveId, Vec<(UserId, String)>)> = match self.carried.lock() {
+            Ok(carried) => carried
+                .iter()
+                .map(|(id, streams)| {
+                    let mut members: Vec<(UserId, String)> = streams
+                        .values()
+                        .map(|m| (m.user.clone(), m.profile.clone()))
+                        .collect();
+                    // a user's several streams in one room are one member
+                    members.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+                    members.dedup_by(|a, b| a.0 == b.0);
+                    (id.clone(), members)
+                })
+                .collect(),
+            Err(_) => return,
+        };
+        futures_util::stream::iter(rooms)
+            .for_each_concurrent(CARRY_ROOMS_AT_ONCE, |(id, members)| async move {
+                match self.store.presence().carry(&id, &members).await {
+                    Ok(answers) => {
+                        let mut gone = std::collections::HashSet::new();
+                        let mut anchor = None;
+                        for ((user, _), answer) in members.iter().zip(answers) {
+                            match answer {
+                                Carried::Present => {}
+                                Carried::Anchor => anchor = Some(user),
+                                Carried::Gone | Carried::Ended => {
+                                    gone.insert(user);
+                                }
+                            }
+                        }
+                        if !gone.is_empty() || anchor.is_some() {
+                            self.drop_carried(&id, &gone, anchor);
+                        }
+                    }
+                    // Redis away: the next refresh tries again (within the member's window)
+                    Err(e) => {
+                        tracing::info!(live_id = %id, error = %e, "refreshing stream-carried presence failed")
+                    }
+                }
+            })
+            .await;
+    }
+
+    /// Members a refresh found gone: no more refreshes, and their streams end. The anchor's
+    /// streams stop being refreshed and stay open.
+    fn drop_carried(
+        &self,
+        id: &LiveId,
+        gone: &std::collections::HashSet<&UserId>,
+        anchor: Option<&UserId>,
+    ) {
+        let Ok(mut carried) = self.carried.lock() else {
+            return;
+        };
+        let Some(room) = carried.get_mut(id) else {
+            return;
+        };
+        room.retain(|_, member| {
+            if gone.contains(&member.user) {
+                member.gone.notify_one();
+                return false;
+            }
+            let keep = anchor != Some(&member.user);
+            if !keep {
+                member.refreshed.store(false, Ordering::Relaxed);
+            }
+            keep
+        });
+        if room.is_empty() {
+            carried.remove(id);
+        }
     }
 
     /// Rooms this replica reads (one Redis connection each).

@@ -93,6 +93,14 @@ pub struct RedisStats {
     /// When this replica's sweep last finished a tick without a Redis error (Unix ms; 0: never),
     /// so that an alert sees a sweep that stopped keeping up.
     pub sweep_ok_unix_ms: AtomicU64,
+    /// Webhook POSTs accepted by the receiver (a batch is one).
+    pub webhook_posts: AtomicU64,
+    /// The webhook backlog (webhooks.rs): events this replica has read and the receiver has not
+    /// accepted yet; rooms with events waiting on all replicas, and the oldest one's mark (unix
+    /// ms), as the delivery walk last read them.
+    pub webhook_backlog_events: AtomicU64,
+    pub webhook_backlog_rooms: AtomicU64,
+    pub webhook_backlog_oldest_ms: AtomicU64,
 }
 
 impl RedisStats {
@@ -107,6 +115,28 @@ impl RedisStats {
         );
         self.webhook_latency
             .render(&mut out, "liveroom_webhook_delivery_seconds", "");
+        let oldest = self.webhook_backlog_oldest_ms.load(Ordering::Relaxed);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let age = if oldest == 0 {
+            0.0
+        } else {
+            now.saturating_sub(oldest) as f64 / 1000.0
+        };
+        out.push_str(&format!(
+            "# HELP liveroom_webhook_posts_total Webhook POSTs the receiver accepted (a batch is one).\n\
+             # TYPE liveroom_webhook_posts_total counter\nliveroom_webhook_posts_total {}\n\
+             # HELP liveroom_webhook_backlog_events Webhook events this replica has read for delivery and the receiver has not accepted yet.\n\
+             # TYPE liveroom_webhook_backlog_events gauge\nliveroom_webhook_backlog_events {}\n\
+             # HELP liveroom_webhook_backlog_rooms Rooms with webhook events waiting, over all replicas.\n\
+             # TYPE liveroom_webhook_backlog_rooms gauge\nliveroom_webhook_backlog_rooms {}\n\
+             # HELP liveroom_webhook_backlog_oldest_seconds Age of the oldest room's waiting webhook events (0: none waiting).\n\
+             # TYPE liveroom_webhook_backlog_oldest_seconds gauge\nliveroom_webhook_backlog_oldest_seconds {age:.3}\n",
+            self.webhook_posts.load(Ordering::Relaxed),
+            self.webhook_backlog_events.load(Ordering::Relaxed),
+            self.webhook_backlog_rooms.load(Ordering::Relaxed),
+        ));
         out
     }
 }

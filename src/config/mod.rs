@@ -37,6 +37,9 @@ pub struct Config {
     pub list_cache_ms: u64,
     /// How often this replica claims and does what is due (the sweeper).
     pub sweep_period: Duration,
+    /// How often this replica refreshes the presence its open event streams carry (fanout.rs):
+    /// once per heartbeat interval (twice when a single miss lapses a member).
+    pub carry_period: Duration,
     /// The listener's timeouts and connection cap.
     pub edge: EdgeLimits,
     /// Publish and playback URLs, their signing, and the media-server hooks' secret.
@@ -244,6 +247,11 @@ impl Config {
                 0 => heartbeat_interval_ms.clamp(50, 250),
                 ms => ms,
             }),
+            carry_period: Duration::from_millis(if heartbeat_misses >= 2 {
+                heartbeat_interval_ms
+            } else {
+                (heartbeat_interval_ms / 2).max(1)
+            }),
             edge: EdgeLimits {
                 header_timeout: millis_or_none(s.header_timeout_ms),
                 body_timeout: millis_or_none(s.body_timeout_ms),
@@ -444,6 +452,10 @@ fn streams(s: &Settings) -> Result<StreamConfig, ConfigError> {
     })
 }
 
+/// The largest webhook batch: a POST of 10 000 events of about 300 bytes is 3 MB, as much as a
+/// receiver should be asked to take at once.
+const WEBHOOK_BATCH_LIMIT: u64 = 10_000;
+
 /// Webhook delivery, when a URL is set (a secret is then required). Its other settings are
 /// checked with or without a URL, so that a bad one stops start-up either way.
 fn webhooks(s: &Settings) -> Result<Option<WebhookConfig>, ConfigError> {
@@ -452,6 +464,13 @@ fn webhooks(s: &Settings) -> Result<Option<WebhookConfig>, ConfigError> {
         s.webhook_member_events.trim(),
     )?;
     let max_age_secs = positive("LIVEROOM_WEBHOOK_MAX_AGE_SECS", s.webhook_max_age_secs)?;
+    let batch_max = positive("LIVEROOM_WEBHOOK_BATCH_MAX", s.webhook_batch_max)?;
+    if batch_max.get() > WEBHOOK_BATCH_LIMIT {
+        return Err(ConfigError::Invalid {
+            setting: "LIVEROOM_WEBHOOK_BATCH_MAX",
+            reason: format!("at most {WEBHOOK_BATCH_LIMIT}, not {batch_max}"),
+        });
+    }
     let raw = match s.webhook_url.as_deref().map(str::trim) {
         None | Some("") => return Ok(None),
         Some(raw) => raw,
@@ -475,6 +494,7 @@ fn webhooks(s: &Settings) -> Result<Option<WebhookConfig>, ConfigError> {
         secret: secret.to_owned(),
         member_events,
         max_age_ms: max_age_secs.get().saturating_mul(1000),
+        batch_max: batch_max.get() as usize,
     }))
 }
 

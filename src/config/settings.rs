@@ -275,6 +275,11 @@ pub struct Settings {
     /// The RTC API secret the tokens are signed with (HS256).
     #[arg(long, env = "LIVEROOM_RTC_API_SECRET", hide_env_values = true)]
     pub rtc_api_secret: Option<String>,
+
+    /// Webhook events a POST may carry: 1 is one event a POST (its JSON as the body); above 1 a
+    /// POST carries `{"events": [...]}` with up to this many, in order per room.
+    #[arg(long, env = "LIVEROOM_WEBHOOK_BATCH_MAX", default_value_t = 1)]
+    pub webhook_batch_max: u64,
 }
 
 impl Settings {

@@ -20,6 +20,11 @@ fn the_defaults_parse_into_their_parts() {
     let c = Config::try_from(settings()).expect("parses");
     assert_eq!(c.presence.member_window_ms, 15_000);
     assert_eq!(c.sweep_period, Duration::from_millis(250));
+    assert_eq!(
+        c.carry_period,
+        Duration::from_millis(5000),
+        "once per heartbeat interval"
+    );
     assert_eq!(c.edge.header_timeout, Some(Duration::from_secs(10)));
     assert_eq!(c.streams.signing, Signing::None);
     assert!(c.webhooks.is_none());
@@ -107,13 +112,21 @@ fn webhooks_are_parsed_once_with_their_settings() {
     s.webhook_secret = Some("hmac".into());
     s.webhook_member_events = "all".into();
     s.webhook_max_age_secs = 60;
-    let c = Config::try_from(s).expect("parses");
+    let c = Config::try_from(s.clone()).expect("parses");
     let hooks = c.webhooks.as_ref().expect("webhooks");
     assert_eq!(hooks.url.as_str(), "https://example.com/hook");
     assert_eq!(hooks.member_events, MemberEvents::All);
     let log = c.event_log();
     assert!(log.webhooks && log.webhook_member_events);
     assert_eq!(log.webhook_max_age_ms, 60_000);
+    assert_eq!(hooks.batch_max, 1, "one event a POST by default");
+    s.webhook_batch_max = 0;
+    assert_eq!(refused(s.clone()).setting(), "LIVEROOM_WEBHOOK_BATCH_MAX");
+    s.webhook_batch_max = 10_001;
+    assert_eq!(refused(s.clone()).setting(), "LIVEROOM_WEBHOOK_BATCH_MAX");
+    s.webhook_batch_max = 100;
+    let c = Config::try_from(s).expect("parses");
+    assert_eq!(c.webhooks.as_ref().map(|w| w.batch_max), Some(100));
 }
 
 #[test]

@@ -149,10 +149,16 @@ impl Edge {
                 let owed = owed.clone();
                 let req = poem::Request::from((req, local.clone(), remote.clone(), Scheme::HTTP));
                 let ep = ep.clone();
-                async move {
-                    let resp: hyper::Response<_> = ep.get_response(req).await.into();
-                    Ok::<_, Infallible>(resp.map(|body| Answer { body, owed }))
-                }
+                // Boxed: hyper keeps room for its service's future in every connection from the
+                // start (`Box::pin(None)` of the future's type), and poem's route future is
+                // kilobytes. Boxed, an idle connection or an open event stream (whose handler
+                // has returned) holds a pointer, and the request's state lives only while it runs.
+                let answer: Pin<Box<dyn Future<Output = Result<_, Infallible>> + Send>> =
+                    Box::pin(async move {
+                        let resp: hyper::Response<_> = ep.get_response(req).await.into();
+                        Ok::<_, Infallible>(resp.map(|body| Answer { body, owed }))
+                    });
+                answer
             });
             let conn = graceful.watch(http.serve_connection(TokioIo::new(io), service));
             let mut cut = cut_rx.clone();

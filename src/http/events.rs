@@ -121,6 +121,10 @@ struct Follow {
     recheck: tokio::time::Interval,
     _open: crate::fanout::OpenStream,
     slot: StreamSlot,
+    /// The stream keeps its member present (CONTRACT section 6) until it closes.
+    carrying: crate::fanout::Carrying,
+    /// The presence refresh found the watcher gone: the stream ends once the log is read.
+    gone: bool,
 }
 
 impl Follow {
@@ -157,6 +161,10 @@ impl Follow {
                 }
                 continue;
             }
+            if self.gone {
+                self.ending = Some("not_member");
+                continue;
+            }
             let expiry = async {
                 match self.expires {
                     Some(at) => tokio::time::sleep_until(at).await,
@@ -177,6 +185,13 @@ impl Follow {
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                 },
                 _ = expiry => self.ending = Some("token_expired"),
+                // a refresh found the watcher no member any more, or the room ended: read the log
+                // once more first, so that the watcher's own member_left (left, kicked, moved,
+                // lapsed) or the room's live_ended says why, else the stream ends as not_member
+                _ = self.carrying.member.gone.notified() => {
+                    self.gone = true;
+                    self.caught_up = false;
+                }
                 _ = self.recheck.tick() => self.recheck_watcher().await,
             }
         }
@@ -212,7 +227,8 @@ impl Follow {
         self.done = true;
     }
 
-    /// Renews the slot and checks that the watcher may still watch.
+    /// Renews the slot and checks that the watcher may still watch (the refresh of its presence
+    /// does that for a member's stream).
     async fn recheck_watcher(&mut self) {
         if let Err(e) = self
             .events
@@ -220,6 +236,11 @@ impl Follow {
             .await
         {
             tracing::info!(error = %e, "renewing an event stream's slot failed");
+        }
+        if self.carrying.member.is_refreshed() {
+            // the presence refresh checks membership every heartbeat interval, in one call per
+            // room: a call per stream here would cost more than the presence itself
+            return;
         }
         match self.events.may_watch(&self.live_id, &self.slot.user).await {
             Ok(()) => {}
@@ -518,6 +539,7 @@ impl EventsApi {
         };
         let slot = StreamSlot::take(&events, user, hub.per_user()).await?;
         let subscription = hub.subscribe(&id).await?;
+        let carrying = hub.carry(&id, user, caller.0.looks.to_json());
         let expires = token_exp(req).map(|exp| {
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -541,6 +563,8 @@ impl EventsApi {
             recheck,
             _open: open,
             slot,
+            carrying,
+            gone: false,
         };
         let events = stream::unfold(follow, |mut f| async move {
             let message = f.next().await?;

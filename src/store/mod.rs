@@ -48,7 +48,7 @@ pub use events::{StoredEvent, Watcher};
 pub use likes::{LIKERS_PER_ROOM_MAX, Likes};
 pub use moderation::{Ban, Kicked, Moderation, RoomStats};
 pub use pk::{PK_INVITES_PER_HOUR, Pks};
-pub use presence::{Heartbeat, Presence};
+pub use presence::{CARRY_CALL_MAX, Carried, Heartbeat, Presence};
 pub use rooms::Rooms;
 pub use seats::{MAX_SEAT_REQUESTS_PER_ROOM, Seats, Switched};
 pub use sweep::{Sweep, SweepReport};

@@ -36,6 +36,24 @@ handle! {
     Presence
 }
 
+/// Members refreshed in one call by `Presence::carry`: a bound on the call's work whatever the
+/// room's crowd (a refresh of 50 000 watchers is 100 calls).
+pub const CARRY_CALL_MAX: usize = 500;
+
+/// What a refresh of presence carried by a stream found (`Presence::carry`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Carried {
+    /// Still a member, present from now.
+    Present,
+    /// Not a member (left, kicked, moved, lapsed or never joined): nothing
+    /// was refreshed, and no later refresh will bring the user back.
+    Gone,
+    /// The room ended or is gone.
+    Ended,
+    /// The room's anchor: its stream carries nobody (its presence is its own).
+    Anchor,
+}
+
 impl Presence {
     /// Joins the room, leaving the user's previous room. Round trips: the user's pointer, the
     /// room, and the previous room when there is one (plus two the first time a user is seen).
@@ -201,6 +219,84 @@ impl Presence {
         }
     }
 
+    /// Presence carried by open event streams: each of `members` (user, profile JSON) still a
+    /// member of the room is present from now, as its heartbeat would make it, without a request
+    /// of its own. In calls of at most `CARRY_CALL_MAX` members; answers one `Carried` per member,
+    /// in order. A member that is not one any more is never brought back.
+    pub async fn carry(
+        &self,
+        id: &LiveId,
+        members: &[(UserId, String)],
+    ) -> StoreResult<Vec<Carried>> {
+        let mut carried = Vec::with_capacity(members.len());
+        for chunk in members.chunks(CARRY_CALL_MAX) {
+            let answers = self
+                .call(&calls::Carry {
+                    room: id,
+                    members: chunk,
+                    window_ms: self.window(),
+                })
+                .await;
+            let answers = match answers {
+                Err(StoreError::NotFound) => {
+                    carried.resize(members.len(), Carried::Ended);
+                    return Ok(carried);
+                }
+                other => other?,
+            };
+            let mut due: Option<u64> = None;
+            let mut wrote = false;
+            for answer in answers {
+                let Some(answer) = answer else {
+                    carried.push(Carried::Anchor);
+                    continue;
+                };
+                carried.push(match answer {
+                    Ok(HeartbeatReply::Beat {
+                        live_status,
+                        events_written,
+                        lapsed_dropped,
+                        due_in_ms,
+                        share,
+                        ..
+                    }) => {
+                        wrote |= events_written;
+                        if lapsed_dropped {
+                            self.note_online(id, share);
+                        }
+                        due = min_due(due, due_in_ms);
+                        if live_status == 2 {
+                            Carried::Ended
+                        } else {
+                            Carried::Present
+                        }
+                    }
+                    Ok(HeartbeatReply::NotMember {
+                        dropped,
+                        due_in_ms,
+                        share,
+                    }) => {
+                        if dropped {
+                            wrote = true;
+                            self.note_online(id, share);
+                        }
+                        due = min_due(due, due_in_ms);
+                        Carried::Gone
+                    }
+                    Err(StoreError::NotFound) => Carried::Ended,
+                    Err(e) => return Err(e),
+                });
+            }
+            if wrote {
+                self.note_events(id);
+            }
+            if let Some(delay) = due {
+                self.schedule_sweep_after(id, delay as i64).await;
+            }
+        }
+        Ok(carried)
+    }
+
     /// A page of the room's current members, most recent joiner first: one round trip.
     pub async fn members(&self, id: &LiveId, page: PageRequest) -> StoreResult<Page<Person>> {
         let MembersReply { total, members } = self
@@ -275,5 +371,13 @@ impl Core {
             self.refresh_card_of(id);
         }
         evicted.removed
+    }
+}
+
+/// The sooner of two optional delays.
+fn min_due(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }

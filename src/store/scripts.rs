@@ -64,6 +64,9 @@ pub struct Scripts {
     pub heartbeat_batch: Script,
     /// Several likes in one call (KEYS: four per room, `Keys::like_room`; store/likes.rs).
     pub like_batch: Script,
+    /// Presence carried by open streams: one room's watching members at once (KEYS: the six of
+    /// `Keys::heartbeat_room`; fanout.rs).
+    pub carry: Script,
     pub members: Script,
     pub sweep_room: Script,
     pub may_watch: Script,
@@ -136,6 +139,11 @@ impl Scripts {
                 include_str!("lua/heartbeat_batch.lua")
             )),
             like_batch: room(include_str!("lua/like_batch.lua")),
+            carry: room(&format!(
+                "{}\n{}",
+                include_str!("lua/heartbeat_fn.lua"),
+                include_str!("lua/carry.lua")
+            )),
             members: room(include_str!("lua/members.lua")),
             sweep_room: room(include_str!("lua/sweep_room.lua")),
             may_watch: room(include_str!("lua/may_watch.lua")),
@@ -194,6 +202,7 @@ impl Scripts {
             ("heartbeat", &self.heartbeat),
             ("heartbeat_batch", &self.heartbeat_batch),
             ("like_batch", &self.like_batch),
+            ("carry", &self.carry),
             ("members", &self.members),
             ("sweep_room", &self.sweep_room),
             ("may_watch", &self.may_watch),

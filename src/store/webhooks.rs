@@ -177,6 +177,39 @@ impl Webhooks {
         Ok(Some(Vec::new()))
     }
 
+    /// The webhook backlog of all replicas: how many rooms have events waiting, and when the
+    /// oldest of them was marked (unix ms, the marking replica's clock). Two O(1) / O(log n)
+    /// reads of the pending set.
+    pub async fn backlog(&self) -> StoreResult<(u64, Option<u64>)> {
+        let key = self.keys().webhook_pending();
+        let rooms: u64 = self.command(redis::cmd("ZCARD").arg(&key).clone()).await?;
+        let oldest: Vec<(String, f64)> = self
+            .command(
+                redis::cmd("ZRANGE")
+                    .arg(&key)
+                    .arg(0)
+                    .arg(0)
+                    .arg("WITHSCORES")
+                    .clone(),
+            )
+            .await?;
+        Ok((rooms, oldest.first().map(|(_, at)| *at as u64)))
+    }
+
+    /// The receiver has these events of the room (one XACK for a batch).
+    pub async fn delivered_all(&self, id: &LiveId, event_ids: &[&str]) -> StoreResult<()> {
+        if event_ids.is_empty() {
+            return Ok(());
+        }
+        let mut cmd = redis::cmd("XACK");
+        cmd.arg(self.events_key(id)).arg(GROUP);
+        for event_id in event_ids {
+            cmd.arg(*event_id);
+        }
+        let _: i64 = self.command(cmd).await?;
+        Ok(())
+    }
+
     /// The receiver has the event.
     pub async fn delivered(&self, id: &LiveId, event_id: &str) -> StoreResult<()> {
         let cmd = redis::cmd("XACK")

@@ -295,6 +295,8 @@ async fn only_members_and_the_anchor_may_watch() {
 #[derive(Default)]
 pub struct Received {
     pub requests: Vec<(String, String)>, // (signature header, body)
+    /// When each accepted request arrived.
+    pub arrived: Vec<std::time::Instant>,
     pub refused: usize,
     pub fail_first: usize,
 }
@@ -318,6 +320,7 @@ pub async fn receiver(fail_first: usize) -> (String, Arc<Mutex<Received>>) {
             return StatusCode::INTERNAL_SERVER_ERROR;
         }
         r.requests.push((sig, body));
+        r.arrived.push(std::time::Instant::now());
         StatusCode::NO_CONTENT
     }
     let shared = Arc::new(Mutex::new(Received {

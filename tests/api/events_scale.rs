@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
@@ -289,6 +290,153 @@ async fn webhooks_lose_nothing_while_the_receiver_is_down() {
     .await;
     let expected: Vec<String> = (0..EVENTS).map(|n| n.to_string()).collect();
     assert_eq!(updates, expected, "all of them, in order");
+}
+
+/// The events a batched webhook POST carries (`{"events": [...]}`), or the one a single POST is.
+fn events_of(body: &str) -> Vec<Value> {
+    let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    match v.get("events").and_then(Value::as_array) {
+        Some(events) => events.clone(),
+        None => vec![v],
+    }
+}
+
+/// A metric line's value as a number (gauges may have a fraction).
+async fn metric_f64(app: &TestApp, name: &str) -> Option<f64> {
+    let text = reqwest::get(format!("{}/metrics", app.base))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_10_000_events_goes_in_signed_batches_in_order_per_room() {
+    const ROOMS: usize = 100;
+    const PER_ROOM: usize = 100;
+    const BATCH: usize = 100;
+    // the receiver is down while the burst is written, so the whole burst waits at once
+    let (url, received) = receiver(usize::MAX).await;
+    let mut s = with_webhooks(&url);
+    s.webhook_batch_max = BATCH as u64;
+    // the burst of joins shares a loaded machine with the other tests: a slow call is not the
+    // point here
+    s.redis_timeout_ms = 10_000;
+    // no lapses while the burst waits: every event is written before the receiver is back, so
+    // what the POSTs carry does not hang on how fast the machine is
+    s.heartbeat_interval_ms = 120_000;
+    let app = spawn_app_with(s).await;
+    let mut rooms = Vec::new();
+    for r in 0..ROOMS {
+        rooms.push(app.create_room(&format!("anchor-{r}"), "burst").await);
+    }
+    // 10 000 member_joined, written by joins 16 at a time
+    let joins: Vec<(String, String)> = (0..ROOMS * PER_ROOM)
+        .map(|n| (rooms[n % ROOMS].clone(), format!("viewer-{n}")))
+        .collect();
+    let app_ref = &app;
+    futures_util::stream::iter(joins.iter())
+        .map(|(room, user)| async move {
+            app_ref.join(room, user).await.assert_ok();
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await;
+    let waiting = eventually(
+        Duration::from_secs(30),
+        "the backlog gauges show the burst waiting",
+        || async {
+            let events = app.metric("liveroom_webhook_backlog_events").await?;
+            let rooms = app.metric("liveroom_webhook_backlog_rooms").await?;
+            let oldest = metric_f64(&app, "liveroom_webhook_backlog_oldest_seconds").await?;
+            (events > 0 && rooms > 0 && oldest > 0.0).then_some((events, rooms, oldest))
+        },
+    )
+    .await;
+    assert!(accepted(&received).is_empty(), "the receiver was down");
+    received.lock().unwrap().fail_first = 0; // the receiver is back
+
+    let delivered = eventually(
+        Duration::from_secs(120),
+        "every member_joined delivered",
+        || async {
+            let joined = accepted(&received)
+                .iter()
+                .flat_map(|(_, body)| events_of(body))
+                .filter(|e| e["type"] == "member_joined")
+                .map(|e| e["event_id"].as_str().unwrap_or("").to_owned())
+                .collect::<std::collections::HashSet<_>>()
+                .len();
+            (joined >= ROOMS * PER_ROOM).then_some(joined)
+        },
+    )
+    .await;
+    assert_eq!(delivered, ROOMS * PER_ROOM);
+    eventually(
+        Duration::from_secs(30),
+        "the backlog gauges drained to 0",
+        || async {
+            let events = app.metric("liveroom_webhook_backlog_events").await?;
+            let rooms = app.metric("liveroom_webhook_backlog_rooms").await?;
+            let oldest = metric_f64(&app, "liveroom_webhook_backlog_oldest_seconds").await?;
+            (events == 0 && rooms == 0 && oldest == 0.0).then_some(())
+        },
+    )
+    .await;
+
+    let posts = accepted(&received);
+    let mut last_of_room: std::collections::HashMap<String, (u64, u64)> = Default::default();
+    let mut seen = std::collections::HashSet::new();
+    let mut events = 0;
+    for (sig, body) in &posts {
+        assert!(valid_signature(sig, body), "every POST signed");
+        let batch = events_of(body);
+        assert!(
+            (1..=BATCH).contains(&batch.len()),
+            "a POST carries 1 to {BATCH} events, not {}",
+            batch.len()
+        );
+        for e in batch {
+            let event_id = e["event_id"].as_str().expect("event_id").to_owned();
+            if !seen.insert(event_id.clone()) {
+                continue; // at-least-once: a redelivery repeats an event already seen
+            }
+            events += 1;
+            let (room, position) = event_id.split_once('-').expect("{live_id}-{stream id}");
+            let (ms, n) = position.split_once('-').expect("stream id");
+            let at = (ms.parse::<u64>().unwrap(), n.parse::<u64>().unwrap());
+            if let Some(before) = last_of_room.insert(room.to_owned(), at) {
+                assert!(
+                    before < at,
+                    "{room}: {before:?} then {at:?}, out of log order"
+                );
+            }
+        }
+    }
+    // batched: a room's events go in units of up to BATCH, packed together; one event a POST
+    // would be `events` POSTs
+    assert!(
+        posts.len() * 10 <= events,
+        "{} POSTs for {events} events in batches of {BATCH}",
+        posts.len()
+    );
+    let arrived = received.lock().unwrap().arrived.clone();
+    let took = arrived
+        .last()
+        .zip(arrived.first())
+        .map(|(last, first)| last.duration_since(*first));
+    // a figure for the report, not an assertion
+    eprintln!(
+        "webhook burst: {events} events in {} POSTs (batch {BATCH}); waiting at the peak: \
+         {} events read, {} rooms, oldest {:.1} s; first to last POST {took:?}",
+        posts.len(),
+        waiting.0,
+        waiting.1,
+        waiting.2
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,6 +4,7 @@
 
 mod auth;
 mod bounded;
+mod carried;
 mod discovery;
 mod discovery_cache;
 mod edge;

@@ -10,6 +10,8 @@ mod helpers;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use futures_util::StreamExt;
+
 use liveroom::domain::ids::{LiveId, UserId};
 use liveroom::domain::page::PageRequest;
 use liveroom::domain::profile::{Looks, Profile};
@@ -130,6 +132,48 @@ async fn presence_counts_a_member_from_join_to_leave() {
     // a leave is final: a late heartbeat does not bring the member back
     let late = presence.heartbeat(&id, &profile("viewer-1")).await;
     assert!(matches!(late, Err(StoreError::NotMember)), "{late:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn carrying_refreshes_members_in_bounded_calls_and_brings_nobody_back() {
+    const MEMBERS: usize = 1_100; // more than two calls' worth
+    const { assert!(liveroom::store::CARRY_CALL_MAX * 2 < MEMBERS) };
+    let store = store().await;
+    let presence = store.presence();
+    let id = live_room(&store).await;
+    let viewers: Vec<String> = (0..MEMBERS).map(|n| format!("viewer-{n}")).collect();
+    futures_util::stream::iter(viewers.iter())
+        .for_each_concurrent(16, |v| join(&store, &id, v))
+        .await;
+    join(&store, &id, "left-1").await;
+    presence.leave(&id, &user("left-1")).await.expect("leave");
+
+    let mut carried: Vec<(UserId, String)> = viewers
+        .iter()
+        .map(|v| (user(v), profile(v).looks.to_json()))
+        .collect();
+    for other in ["left-1", "never-joined", "anchor-1"] {
+        carried.push((user(other), profile(other).looks.to_json()));
+    }
+    let answers = presence.carry(&id, &carried).await.expect("carry");
+    use liveroom::store::Carried;
+    assert_eq!(answers.len(), carried.len(), "one answer per member");
+    assert!(answers[..MEMBERS].iter().all(|a| *a == Carried::Present));
+    assert_eq!(
+        answers[MEMBERS..],
+        [Carried::Gone, Carried::Gone, Carried::Anchor],
+        "a leave is final, nobody is created, the anchor is not carried"
+    );
+    let members = presence.members(&id, first_page()).await.expect("members");
+    assert_eq!(members.total_count as usize, MEMBERS, "nobody brought back");
+
+    store
+        .rooms()
+        .stop(&id, &user("anchor-1"))
+        .await
+        .expect("stop");
+    let answers = presence.carry(&id, &carried[..3]).await.expect("carry");
+    assert!(answers.iter().all(|a| *a == Carried::Ended), "{answers:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

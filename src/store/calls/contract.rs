@@ -278,6 +278,14 @@ fn every_call_passes_the_keys_its_script_declares() {
         ),
         check(
             &s,
+            &Carry {
+                room: r,
+                members: &[(u.clone(), "{}".to_owned())],
+                window_ms: 1,
+            },
+        ),
+        check(
+            &s,
             &Members {
                 room: r,
                 window_ms: 1,

@@ -19,7 +19,7 @@ mod contract;
 // members (presence.rs, ratelimit.rs, streams.rs)
 mod heartbeat;
 pub use heartbeat::{
-    BatchedBeat, Heartbeat, HeartbeatBatch, HeartbeatQueue, HeartbeatReply, QueuedBeat,
+    BatchedBeat, Carry, Heartbeat, HeartbeatBatch, HeartbeatQueue, HeartbeatReply, QueuedBeat,
 };
 mod evict;
 mod like_batch;
