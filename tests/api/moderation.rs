@@ -615,8 +615,12 @@ async fn a_kick_does_constant_work_whatever_the_crowd() {
             call.push(line);
         }
     }
+    // the kick's script runs about 28 commands whatever the crowd (bans, the member, its seat,
+    // the event, the count) plus one per level of the join order's tree: log2 of the crowd's
+    // chunks of 64, 3 here and at most 15 for 2 000 000 members; a kick that walked the crowd
+    // would run hundreds
     let most = calls.iter().map(Vec::len).max().unwrap_or(0);
-    assert!(most > 0 && most <= 30, "{calls:#?}");
+    assert!(most > 0 && most <= 45, "{calls:#?}");
     let inside: Vec<&String> = calls.into_iter().flatten().collect();
     // the crowd's keys are touched only by O(log N) commands on one member (the join order:
     // single fields, one chunk of at most 64 ids or one node of its tree, below)
