@@ -80,4 +80,11 @@ async fn a_generated_python_client_drives_a_room() {
         .get(&format!("/client/live/room/pk/{pk}"), &token(anchor))
         .await;
     assert_eq!(read.assert_ok()["ended_reason"], "stopped");
+    // its seat was seat 1 of the other room, and the leave it sent freed it
+    assert_eq!(seen["seat"], 1);
+    let seat_room = seen["seat_room"].as_str().expect("seat_room");
+    let seats = app
+        .get(&format!("/client/live/room/seat/{seat_room}"), &token(viewer))
+        .await;
+    assert_eq!(seats.assert_ok()["list"], serde_json::json!([]));
 }

@@ -19,6 +19,11 @@ type Liked = operations["likeRoom"]["responses"][200]["content"][Json];
 type Invite = operations["invitePk"]["requestBody"]["content"][Json];
 type Pk = operations["invitePk"]["responses"][200]["content"][Json];
 type PkRefused = operations["invitePk"]["responses"][409]["content"][Json];
+type SeatAsk = operations["takeSeat"]["requestBody"]["content"][Json];
+type SeatTaken = operations["takeSeat"]["responses"][200]["content"][Json];
+type SeatRefused = operations["takeSeat"]["responses"][409]["content"][Json];
+type Seats = operations["listSeats"]["responses"][200]["content"][Json];
+type PkRtc = operations["pkRtcToken"]["responses"][200]["content"][Json];
 
 export async function createRoom(base: string, token: string, room: CreateRoom): Promise<string> {
   const response = await fetch(`${base}/client/live/room/instance`, {
@@ -89,6 +94,33 @@ export async function invitePk(base: string, token: string, body: Invite): Promi
   const pk = (await response.json()) as Pk;
   const status: string = pk.data.status;
   return `${pk.data.pk_id} (${status})`;
+}
+
+/** Takes (free room) or asks for (apply room) a co-host seat: the seat number, 0 while pending;
+ * throws with 40902 when none is free or the caller is seated already. */
+export async function takeSeat(base: string, token: string, liveId: string, ask: SeatAsk): Promise<number> {
+  const response = await fetch(`${base}/client/live/room/seat/${liveId}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify(ask),
+  });
+  if (response.status === 409) {
+    const refused = (await response.json()) as SeatRefused;
+    throw new Error(`${refused.code}: ${refused.message}`);
+  }
+  const taken = (await response.json()) as SeatTaken;
+  const status: string = taken.data.status;
+  return status === "pending" ? 0 : taken.data.seat;
+}
+
+/** Who sits where, and whose mic is on. */
+export function seated(seats: Seats): Array<[number, string, boolean]> {
+  return seats.data.list.map((s) => [s.seat, s.user.user_id, s.mic]);
+}
+
+/** A PK anchor's RTC room and token for the other room. */
+export function otherRoom(rtc: PkRtc): [string, string] {
+  return [rtc.data.live_id, rtc.data.rtc_token];
 }
 
 export const example: CreateRoom = { title: "XXX直播", extends: { age: "18" } };

@@ -100,6 +100,7 @@ def drive(base: str) -> dict:
     from liveroom_client.api.presence import heartbeat, join_room, list_members
     from liveroom_client.api.interaction import accept_pk, get_pk, invite_pk, like_room, stop_pk
     from liveroom_client.api.rooms import create_room, start_live
+    from liveroom_client.api.seats import leave_seat, list_seats, take_seat
     from liveroom_client.models import (
         CreateRoomRequest,
         Envelope,
@@ -113,6 +114,9 @@ def drive(base: str) -> dict:
         RoomPageEnvelope,
         MemberPageEnvelope,
         RoomEnvelope,
+        SeatListEnvelope,
+        SeatRequestBody,
+        SeatTakenEnvelope,
     )
 
     anchor_id, viewer_id = os.environ["ANCHOR_ID"], os.environ["VIEWER_ID"]
@@ -193,8 +197,23 @@ def drive(base: str) -> dict:
     read = get_pk.sync_detailed(pk_id=pk_id, client=viewer)
     expect(isinstance(read.parsed, PkEnvelope) and read.parsed.data.status == "ended", "the PK reads ended", read.parsed)
 
+    # 连麦 (CONTRACT section 14): the anchor joins the viewer's live room and takes its first seat
+    join_room.sync_detailed(live_id=other, client=anchor)
+    asked = SeatRequestBody.from_dict({"mic": True, "camera": False})
+    took = take_seat.sync_detailed(live_id=other, client=anchor, body=asked)
+    expect(isinstance(took.parsed, SeatTakenEnvelope) and took.parsed.code == 0, "take succeeds", took.parsed)
+    expect(took.parsed.data.status == "taken" and took.parsed.data.seat == 1 and not took.parsed.data.camera, "seat 1, camera off", took.parsed.data.to_dict())
+    seats = list_seats.sync_detailed(live_id=other, client=viewer)
+    expect(isinstance(seats.parsed, SeatListEnvelope) and [x.user.user_id for x in seats.parsed.data.list_] == [anchor_id], "the seat list", seats.parsed)
+    twice = take_seat.sync_detailed(live_id=other, client=anchor, body=asked)
+    expect(twice.status_code == 409 and isinstance(twice.parsed, Envelope) and twice.parsed.code == 40902, "the 40902 envelope", twice.parsed)
+    left = leave_seat.sync_detailed(live_id=other, client=anchor)
+    expect(isinstance(left.parsed, Envelope) and left.parsed.code == 0, "leave the seat", left.parsed)
+
     return {
         "pk_id": pk_id,
+        "seat": took.parsed.data.seat,
+        "seat_room": other,
         "likes": liked.parsed.data.total,
         "live_id": live_id,
         "members": [m.user_id for m in page.list_],
