@@ -14,16 +14,15 @@
 //! One call's keys must be on one node: on a single Redis a batch takes any rooms; on a cluster
 //! it is split by room (each room's keys are one slot), and the rooms' calls go side by side.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
 use tokio::sync::oneshot;
 
-use super::batch;
+use super::batch::{self, Queued};
 use super::calls::{
     BatchedBeat, Heartbeat, HeartbeatBatch, HeartbeatQueue, HeartbeatReply, QueuedBeat,
 };
-use super::core::{Core, within_deadline};
+use super::core::Core;
 use super::{StoreError, StoreResult};
 use crate::domain::ids::{LiveId, UserId};
 
@@ -75,52 +74,17 @@ impl Core {
         batcher
             .send(pending)
             .map_err(|_| StoreError::Unavailable("the heartbeat queue is closed".into()))?;
-        match tokio::time::timeout_at(deadline.into(), answered).await {
-            Ok(answer) => answer.unwrap_or_else(|_| {
-                Err(StoreError::Unavailable(
-                    "the heartbeat's call was dropped".into(),
-                ))
-            }),
-            Err(_) => {
-                self.stats
-                    .errors
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                Err(StoreError::Unavailable(
-                    "redis did not answer in time".into(),
-                ))
-            }
-        }
+        self.answer_by(answered, deadline).await
     }
 
-    /// Sends one gathered batch: one call on a single Redis, one per room on a cluster.
+    /// Sends one gathered batch (store/batch.rs: one call a node, none past its beats'
+    /// deadlines).
     async fn send_beats(self: &Arc<Self>, batch: Vec<QueuedBeat>) {
-        if self.is_cluster() {
-            let mut by_room: HashMap<LiveId, Vec<QueuedBeat>> = HashMap::new();
-            for beat in batch {
-                by_room.entry(beat.room.clone()).or_default().push(beat);
-            }
-            futures_util::future::join_all(by_room.into_values().map(|beats| self.send(beats)))
-                .await;
-        } else {
-            self.send(batch).await;
-        }
+        self.send_batch(batch, |beats| self.send(beats)).await;
     }
 
     /// One call for `beats` (on one node), each beat answered with its own reply.
     async fn send(self: &Arc<Self>, beats: Vec<QueuedBeat>) {
-        // beats whose request gave up (its deadline passed) are not sent; the rest's call ends
-        // by the earliest deadline among them
-        let beats: Vec<QueuedBeat> = beats
-            .into_iter()
-            .filter(|b| !b.answer.is_closed())
-            .collect();
-        let Some(deadline) = beats.iter().map(|b| b.deadline).min() else {
-            return;
-        };
-        within_deadline(deadline, self.send_within(beats)).await;
-    }
-
-    async fn send_within(self: &Arc<Self>, beats: Vec<QueuedBeat>) {
         let window_ms = self.window();
         if let [one] = beats.as_slice() {
             // alone: the plain script, as if there were no batching
@@ -133,26 +97,20 @@ impl Core {
                 })
                 .await;
             if let Some(p) = beats.into_iter().next() {
-                let _ = p.answer.send(answer);
+                p.answer(answer);
             }
             return;
         }
-        let mut rooms: Vec<&LiveId> = Vec::new();
-        let mut calls = Vec::with_capacity(beats.len());
-        for beat in &beats {
-            let room = match rooms.iter().position(|r| **r == beat.room) {
-                Some(i) => i,
-                None => {
-                    rooms.push(&beat.room);
-                    rooms.len() - 1
-                }
-            };
-            calls.push(BatchedBeat {
+        let (rooms, places) = batch::room_places(&beats);
+        let calls = beats
+            .iter()
+            .zip(places)
+            .map(|(beat, room)| BatchedBeat {
                 room,
                 user: &beat.user,
                 profile: &beat.profile,
-            });
-        }
+            })
+            .collect();
         let answers = self
             .call(&HeartbeatBatch {
                 rooms,
@@ -161,24 +119,26 @@ impl Core {
             })
             .await;
         self.stats.heartbeat_batches.record(beats.len());
-        match answers {
-            Ok(answers) if answers.len() == beats.len() => {
-                for (p, answer) in beats.into_iter().zip(answers) {
-                    let _ = p.answer.send(answer);
-                }
-            }
-            Ok(_) => {
-                for p in beats {
-                    let _ = p.answer.send(Err(StoreError::Internal(
-                        "heartbeat_batch answered a different number of heartbeats".into(),
-                    )));
-                }
-            }
-            Err(e) => {
-                for p in beats {
-                    let _ = p.answer.send(Err(e.clone()));
-                }
-            }
-        }
+        batch::answer_each(beats, answers, "heartbeat_batch");
+    }
+}
+
+impl Queued for QueuedBeat {
+    type Answer = HeartbeatReply;
+
+    fn room(&self) -> &LiveId {
+        &self.room
+    }
+
+    fn deadline(&self) -> std::time::Instant {
+        self.deadline
+    }
+
+    fn given_up(&self) -> bool {
+        self.answer.is_closed()
+    }
+
+    fn answer(self, answer: StoreResult<HeartbeatReply>) {
+        let _ = self.answer.send(answer);
     }
 }

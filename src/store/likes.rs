@@ -3,14 +3,13 @@
 //! together share one `like_batch.lua` call (store/batch.rs, as heartbeats): a like storm in a
 //! hot room costs Redis O(1) per like, and one call per batch.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
 use tokio::sync::oneshot;
 
-use super::batch;
+use super::batch::{self, Queued};
 use super::calls::{BatchedLike, LikeBatch, LikeBatchReply, LikeQueue, Liked, QueuedLike};
-use super::core::{Core, handle, within_deadline};
+use super::core::{Core, handle};
 use super::{StoreError, StoreResult};
 use crate::domain::ids::{LiveId, UserId};
 
@@ -48,16 +47,7 @@ impl Likes {
                 deadline,
             })
             .map_err(|_| StoreError::Unavailable("the like queue is closed".into()))?;
-        match tokio::time::timeout_at(deadline.into(), answered).await {
-            Ok(answer) => answer.unwrap_or_else(|_| {
-                Err(StoreError::Unavailable(
-                    "the like's call was dropped".into(),
-                ))
-            }),
-            Err(_) => Err(StoreError::Unavailable(
-                "redis did not answer in time".into(),
-            )),
-        }
+        self.answer_by(answered, deadline).await
     }
 }
 
@@ -77,56 +67,26 @@ impl Core {
             .map(|_| ())
     }
 
-    /// Sends one gathered batch: one call on a single Redis, one per room on a cluster.
+    /// Sends one gathered batch (store/batch.rs: one call a node, none past its likes'
+    /// deadlines).
     async fn send_likes(self: &Arc<Self>, batch: Vec<QueuedLike>) {
-        if self.is_cluster() {
-            let mut by_room: HashMap<LiveId, Vec<QueuedLike>> = HashMap::new();
-            for like in batch {
-                by_room.entry(like.room.clone()).or_default().push(like);
-            }
-            futures_util::future::join_all(
-                by_room
-                    .into_values()
-                    .map(|likes| self.send_like_call(likes)),
-            )
+        self.send_batch(batch, |likes| self.send_like_call(likes))
             .await;
-        } else {
-            self.send_like_call(batch).await;
-        }
     }
 
     /// One call for `likes` (on one node), each answered with its own reply; then the rooms
     /// whose likes total a burst left unsaid come due on the sweep schedule.
     async fn send_like_call(self: &Arc<Self>, likes: Vec<QueuedLike>) {
-        // likes whose request gave up are not sent; the rest's call ends by the earliest
-        // deadline among them
-        let likes: Vec<QueuedLike> = likes
-            .into_iter()
-            .filter(|l| !l.answer.is_closed())
-            .collect();
-        let Some(deadline) = likes.iter().map(|l| l.deadline).min() else {
-            return;
-        };
-        within_deadline(deadline, self.send_like_call_within(likes)).await;
-    }
-
-    async fn send_like_call_within(self: &Arc<Self>, likes: Vec<QueuedLike>) {
-        let mut rooms: Vec<&LiveId> = Vec::new();
-        let mut calls = Vec::with_capacity(likes.len());
-        for like in &likes {
-            let room = match rooms.iter().position(|r| **r == like.room) {
-                Some(i) => i,
-                None => {
-                    rooms.push(&like.room);
-                    rooms.len() - 1
-                }
-            };
-            calls.push(BatchedLike {
+        let (rooms, places) = batch::room_places(&likes);
+        let calls = likes
+            .iter()
+            .zip(places)
+            .map(|(like, room)| BatchedLike {
                 room,
                 user: &like.user,
                 count: like.count,
-            });
-        }
+            })
+            .collect();
         let answer = self
             .call(&LikeBatch {
                 rooms: rooms.clone(),
@@ -146,25 +106,7 @@ impl Core {
                 .collect(),
             Err(_) => Vec::new(),
         };
-        match answer {
-            Ok(reply) if reply.likes.len() == likes.len() => {
-                for (like, answer) in likes.into_iter().zip(reply.likes) {
-                    let _ = like.answer.send(answer);
-                }
-            }
-            Ok(_) => {
-                for like in likes {
-                    let _ = like.answer.send(Err(StoreError::Internal(
-                        "like_batch answered a different number of likes".into(),
-                    )));
-                }
-            }
-            Err(e) => {
-                for like in likes {
-                    let _ = like.answer.send(Err(e.clone()));
-                }
-            }
-        }
+        batch::answer_each(likes, answer.map(|reply| reply.likes), "like_batch");
         // after the answers, and off the batch's call slot: what follows is the event's
         for (room, due_in, written) in due {
             if written {
@@ -177,5 +119,25 @@ impl Core {
                 tokio::spawn(async move { store.schedule_sweep_after(&room, ms as i64).await });
             }
         }
+    }
+}
+
+impl Queued for QueuedLike {
+    type Answer = Liked;
+
+    fn room(&self) -> &LiveId {
+        &self.room
+    }
+
+    fn deadline(&self) -> std::time::Instant {
+        self.deadline
+    }
+
+    fn given_up(&self) -> bool {
+        self.answer.is_closed()
+    }
+
+    fn answer(self, answer: StoreResult<Liked>) {
+        let _ = self.answer.send(answer);
     }
 }

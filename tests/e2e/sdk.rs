@@ -84,7 +84,10 @@ async fn a_generated_python_client_drives_a_room() {
     assert_eq!(seen["seat"], 1);
     let seat_room = seen["seat_room"].as_str().expect("seat_room");
     let seats = app
-        .get(&format!("/client/live/room/seat/{seat_room}"), &token(viewer))
+        .get(
+            &format!("/client/live/room/seat/{seat_room}"),
+            &token(viewer),
+        )
         .await;
     assert_eq!(seats.assert_ok()["list"], serde_json::json!([]));
 }
