@@ -156,8 +156,11 @@ async fn prometheus_finds_every_metric_the_rules_and_the_dashboard_use() {
         dir.display()
     );
     for name in &recorded {
+        // the recording group is evaluated every 30 s (liveroom-rules.yml), and a rate needs two
+        // scrapes inside its window: the first evaluation may come too early, so wait for up to
+        // the third
         eventually(
-            Duration::from_secs(30),
+            Duration::from_secs(95),
             &format!("the recording rule {name} records a series"),
             || async {
                 let _ = app.heartbeat(&id, "v").await;
