@@ -69,7 +69,6 @@ local function emit(now, etype, fields)
 end
 
 -- online_count events, coalesced: at most one a second per room, only when the count changed.
--- What a burst leaves unsaid is said by the sweeper's next pass (trim.lua).
 -- What a burst leaves unsaid is said when the room comes due (sweep_room.lua): the room hash
 -- keeps when (`oc_due`), and the script tells its caller once, so that the caller schedules
 -- the room (`written.due_in`, ms from now; -1 when nothing to schedule).
@@ -79,23 +78,32 @@ local function due_within(ms)
   if written.due_in < 0 or ms < written.due_in then written.due_in = ms end
 end
 
-local function count_event(now, window)
-  local count = redis.call('ZCOUNT', K[2], '(' .. (now - window), '+inf')
-  local sent = redis.call('HMGET', K[1], 'oc_sent', 'oc_at', 'oc_due')
-  if tonumber(sent[1]) == count then
-    if sent[3] then redis.call('HDEL', K[1], 'oc_due') end
-    return
+-- An announced value's coalescing (online_count, likes): at most one event a second per room
+-- (`at` field), only when the value moved since the last one said (`sent`); a change within the
+-- second marks the room due (`due`) when the second ends, so the sweep says what was left unsaid.
+-- Answers true when the event is to be said now (the fields already record it).
+local function coalesce(now, value, sent_f, at_f, due_f)
+  local sent = redis.call('HMGET', K[1], sent_f, at_f, due_f)
+  if tonumber(sent[1]) == value then
+    if sent[3] then redis.call('HDEL', K[1], due_f) end
+    return false
   end
   local at = tonumber(sent[2]) or 0
   if now - at < 1000 then
     if not sent[3] then
-      redis.call('HSET', K[1], 'oc_due', at + 1000)
+      redis.call('HSET', K[1], due_f, at + 1000)
       due_within(at + 1000 - now)
     end
-    return
+    return false
   end
-  redis.call('HSET', K[1], 'oc_sent', count, 'oc_at', now)
-  redis.call('HDEL', K[1], 'oc_due')
+  redis.call('HSET', K[1], sent_f, value, at_f, now)
+  redis.call('HDEL', K[1], due_f)
+  return true
+end
+
+local function count_event(now, window)
+  local count = redis.call('ZCOUNT', K[2], '(' .. (now - window), '+inf')
+  if not coalesce(now, count, 'oc_sent', 'oc_at', 'oc_due') then return end
   emit(now, 'online_count', {online_count = count})
   -- the caller refreshes the room's card in the index (issue 18: store/cards.rs)
   written.announced = 1
@@ -366,21 +374,8 @@ end
 -- when the total moved since the last one said (`lk_sent`). What a burst leaves unsaid is said
 -- when the room comes due (`lk_due`, sweep_room.lua): the caller schedules it (written.due_in).
 local function likes_event(now)
-  local h = redis.call('HMGET', K[1], 'likes', 'lk_sent', 'lk_at', 'lk_due')
-  local total = tonumber(h[1]) or 0
-  if (tonumber(h[2]) or 0) == total then
-    if h[4] then redis.call('HDEL', K[1], 'lk_due') end
-    return
+  local total = tonumber(redis.call('HGET', K[1], 'likes')) or 0
+  if coalesce(now, total, 'lk_sent', 'lk_at', 'lk_due') then
+    emit(now, 'likes', {total = total})
   end
-  local at = tonumber(h[3]) or 0
-  if now - at < 1000 then
-    if not h[4] then
-      redis.call('HSET', K[1], 'lk_due', at + 1000)
-      due_within(at + 1000 - now)
-    end
-    return
-  end
-  redis.call('HSET', K[1], 'lk_sent', total, 'lk_at', now)
-  redis.call('HDEL', K[1], 'lk_due')
-  emit(now, 'likes', {total = total})
 end
