@@ -12,15 +12,17 @@
 //! The hub also keeps this replica's count of open streams (`LIVEROOM_SSE_MAX`).
 //!
 //! **Presence carried by the streams** (CONTRACT section 6: an open stream counts as its member's
-//! heartbeats). A member's stream registers the member with the hub (`carry`); once per heartbeat
-//! interval one task per replica refreshes every registered member, room by room, in calls of at
-//! most `CARRY_CALL_MAX` members (`Presence::carry`, the heartbeat's own function, so a refresh
-//! never brings back a member that left, was kicked or lapsed). No request of the client's, and
-//! Redis work that grows with the watched rooms and members, not with how often clients beat.
-//! A member whose refresh answers that it is gone, or whose room ended, is dropped from the
-//! refresh and its stream told to end (`CarriedMember::gone`). A stream that closes stops
-//! carrying at once, so the member's window runs from the last refresh; a replica that dies
-//! refreshes nothing more, so its viewers lapse by the normal rule.
+//! heartbeats), as a lease per replica per room (docs/architecture.md, lib.lua): a member's
+//! stream registers the member with the hub (`carry`); once per heartbeat interval one task per
+//! replica sends per room one `Presence::carry`, which renews this replica's lease (O(1)
+//! whatever the crowd), lets go of the members whose last stream here closed (their window runs
+//! from the last renewal), marks the members whose streams started, and answers who went since
+//! the last renewal. A member that went, or whose room ended, has its streams told to end
+//! (`CarriedMember::gone`). A replica that dies renews nothing more, so its viewers lapse by the
+//! normal rule, swept by the other replicas.
+//!
+//! The hub also renews its streams' slots (`LIVEROOM_SSE_PER_USER`) together, every
+//! `SLOT_RENEW`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
