@@ -12,15 +12,17 @@
 //! The hub also keeps this replica's count of open streams (`LIVEROOM_SSE_MAX`).
 //!
 //! **Presence carried by the streams** (CONTRACT section 6: an open stream counts as its member's
-//! heartbeats). A member's stream registers the member with the hub (`carry`); once per heartbeat
-//! interval one task per replica refreshes every registered member, room by room, in calls of at
-//! most `CARRY_CALL_MAX` members (`Presence::carry`, the heartbeat's own function, so a refresh
-//! never brings back a member that left, was kicked or lapsed). No request of the client's, and
-//! Redis work that grows with the watched rooms and members, not with how often clients beat.
-//! A member whose refresh answers that it is gone, or whose room ended, is dropped from the
-//! refresh and its stream told to end (`CarriedMember::gone`). A stream that closes stops
-//! carrying at once, so the member's window runs from the last refresh; a replica that dies
-//! refreshes nothing more, so its viewers lapse by the normal rule.
+//! heartbeats), as a lease per replica per room (docs/architecture.md, lib.lua): a member's
+//! stream registers the member with the hub (`carry`); once per heartbeat interval one task per
+//! replica sends per room one `Presence::carry`, which renews this replica's lease (O(1)
+//! whatever the crowd), lets go of the members whose last stream here closed (their window runs
+//! from the last renewal), marks the members whose streams started, and answers who went since
+//! the last renewal. A member that went, or whose room ended, has its streams told to end
+//! (`CarriedMember::gone`). A replica that dies renews nothing more, so its viewers lapse by the
+//! normal rule, swept by the other replicas.
+//!
+//! The hub also renews its streams' slots (`LIVEROOM_SSE_PER_USER`) together, every
+//! `SLOT_RENEW`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,7 +33,17 @@ use futures_util::StreamExt;
 use tokio::sync::{Notify, broadcast, watch};
 
 use crate::domain::ids::{LiveId, UserId};
-use crate::store::{Carried, Store, StoreError, StoreResult, StoredEvent, Watcher};
+use crate::store::{
+    Carried, CarryAnswer, Store, StoreError, StoreResult, StoredEvent, Watcher, WentAway,
+};
+
+/// How often this replica renews its open streams' slots (`LIVEROOM_SSE_PER_USER`), all in
+/// a few calls (`EventLog::renew_stream_slots`): a per-stream call every few seconds would cost
+/// more than the presence the stream carries (docs/architecture.md, *The event log*).
+pub const SLOT_RENEW: Duration = Duration::from_secs(60);
+/// A slot not renewed for this long lapses: three renewals, so a slot survives two failed ones,
+/// and a replica that died holds its users' slots at most this long.
+pub const SLOT_TTL: Duration = Duration::from_secs(180);
 
 /// Rooms refreshed side by side by the carrier.
 const CARRY_ROOMS_AT_ONCE: usize = 16;
@@ -66,12 +78,18 @@ struct Entry {
 pub struct Hub {
     store: Store,
     feeds: Mutex<HashMap<LiveId, Entry>>,
-    /// The members this replica's open streams keep present, per room, by stream.
-    carried: Mutex<HashMap<LiveId, HashMap<u64, Arc<CarriedMember>>>>,
+    /// The members this replica's open streams keep present, per room.
+    carried: Mutex<HashMap<LiveId, RoomCarry>>,
+    /// This replica's carrier token (lib.lua `cr@<token>`): one per process, so a restarted
+    /// replica carries afresh and its predecessor's lease lapses.
+    token: String,
     /// The number of the next carried stream.
     next_carried: std::sync::atomic::AtomicU64,
     /// How often the carried members are refreshed.
     carry_period: Duration,
+    /// The slots of this replica's open streams (`LIVEROOM_SSE_PER_USER`), by stream: user and
+    /// the slot's id, renewed together every `SLOT_RENEW` (`renew_slots`).
+    slots: Mutex<HashMap<u64, (UserId, String)>>,
     /// Streams open on this replica.
     open: AtomicUsize,
     /// At most this many (0: no limit).
@@ -105,6 +123,8 @@ pub struct CarriedMember {
     pub gone: Notify,
     /// Still refreshed: false once a refresh found the user to be the room's anchor.
     refreshed: std::sync::atomic::AtomicBool,
+    /// Notified once when the member stops being refreshed: its stream checks for itself.
+    pub unrefreshed: Notify,
 }
 
 impl CarriedMember {
@@ -112,6 +132,39 @@ impl CarriedMember {
     /// membership itself.
     pub fn is_refreshed(&self) -> bool {
         self.refreshed.load(Ordering::Relaxed)
+    }
+}
+
+/// This replica's carrying in one room.
+#[derive(Default)]
+struct RoomCarry {
+    /// The open streams of members, by stream.
+    streams: HashMap<u64, Arc<CarriedMember>>,
+    /// The members that hold this replica's mark (as of its last renewal).
+    marked: std::collections::HashSet<UserId>,
+    /// Marked members whose last stream here closed: let go at the next renewal.
+    released: std::collections::HashSet<UserId>,
+}
+
+impl RoomCarry {
+    fn streams_of(&self, user: &UserId) -> bool {
+        self.streams.values().any(|m| &m.user == user)
+    }
+
+    /// Ends the streams of `user` (it is no member) and forgets it.
+    fn end_streams_of(&mut self, user: &UserId) {
+        self.streams.retain(|_, member| {
+            if &member.user == user {
+                member.gone.notify_one();
+                return false;
+            }
+            true
+        });
+        self.marked.remove(user);
+    }
+
+    fn is_idle(&self) -> bool {
+        self.streams.is_empty() && self.released.is_empty()
     }
 }
 
@@ -128,10 +181,31 @@ impl Drop for Carrying {
         if let Ok(mut carried) = self.hub.carried.lock()
             && let Some(room) = carried.get_mut(&self.id)
         {
-            room.remove(&self.key);
-            if room.is_empty() {
+            room.streams.remove(&self.key);
+            let user = &self.member.user;
+            // the member's last stream here: its mark goes at the next renewal (one call per
+            // room for all that closed meanwhile), and its window runs from the last renewal
+            if !room.streams_of(user) && room.marked.remove(user) {
+                room.released.insert(user.clone());
+            }
+            if room.is_idle() {
                 carried.remove(&self.id);
             }
+        }
+    }
+}
+
+/// A stream's slot renewed by the hub while it lives; dropping it stops the renewal (the
+/// stream frees the slot itself).
+pub struct RenewedSlot {
+    hub: Arc<Hub>,
+    key: u64,
+}
+
+impl Drop for RenewedSlot {
+    fn drop(&mut self) {
+        if let Ok(mut slots) = self.hub.slots.lock() {
+            slots.remove(&self.key);
         }
     }
 }
@@ -159,8 +233,10 @@ impl Hub {
             store,
             feeds: Mutex::new(HashMap::new()),
             carried: Mutex::new(HashMap::new()),
+            token: uuid::Uuid::new_v4().simple().to_string(),
             next_carried: std::sync::atomic::AtomicU64::new(0),
             carry_period,
+            slots: Mutex::new(HashMap::new()),
             open: AtomicUsize::new(0),
             max_open,
             per_user,
@@ -212,8 +288,40 @@ impl Hub {
     pub fn carried_streams(&self) -> usize {
         self.carried
             .lock()
-            .map(|c| c.values().map(HashMap::len).sum())
+            .map(|c| c.values().map(|room| room.streams.len()).sum())
             .unwrap_or(0)
+    }
+
+    /// Renews the stream's slot with the others every `SLOT_RENEW` while the answer lives.
+    pub fn renew_slot(self: &Arc<Self>, user: &UserId, stream: &str) -> RenewedSlot {
+        let key = self.next_carried.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut slots) = self.slots.lock() {
+            slots.insert(key, (user.clone(), stream.to_owned()));
+        }
+        RenewedSlot {
+            hub: self.clone(),
+            key,
+        }
+    }
+
+    /// One renewal of every open stream's slot, in calls of many streams.
+    pub async fn renew_slots(&self) {
+        let slots: Vec<(UserId, String)> = match self.slots.lock() {
+            Ok(slots) => slots.values().cloned().collect(),
+            Err(_) => return,
+        };
+        if slots.is_empty() {
+            return;
+        }
+        if let Err(e) = self
+            .store
+            .events()
+            .renew_stream_slots(&slots, SLOT_TTL)
+            .await
+        {
+            // the slots hold SLOT_TTL: the next renewal comes well before
+            tracing::info!(error = %e, "renewing the event streams' slots failed");
+        }
     }
 
     /// Keeps `user` present in the room while the answer lives (an open stream of a member).
@@ -224,12 +332,15 @@ impl Hub {
             profile,
             gone: Notify::new(),
             refreshed: std::sync::atomic::AtomicBool::new(true),
+            unrefreshed: Notify::new(),
         });
         if let Ok(mut carried) = self.carried.lock() {
-            carried
-                .entry(id.clone())
-                .or_default()
-                .insert(key, member.clone());
+            let room = carried.entry(id.clone()).or_default();
+            // a stream that reopens before the renewal: the mark stays
+            if room.released.remove(user) {
+                room.marked.insert(user.clone());
+            }
+            room.streams.insert(key, member.clone());
         }
         Carrying {
             hub: self.clone(),
@@ -243,88 +354,125 @@ impl Hub {
     pub async fn carry_presence(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(self.carry_period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut renew =
+            tokio::time::interval_at(tokio::time::Instant::now() + SLOT_RENEW, SLOT_RENEW);
+        renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = stop.changed() => return,
                 _ = tick.tick() => self.refresh_carried().await,
+                _ = renew.tick() => self.renew_slots().await,
             }
         }
     }
 
-    /// One refresh of every carried member: one call per room (more for a room above
-    /// `CARRY_CALL_MAX` carried members), rooms side by side.
+    /// One renewal of this replica's lease in every room it carries: one O(1) call per room,
+    /// which also lets go of the members whose streams closed and marks the members whose
+    /// streams started (more calls only for a room above `CARRY_CALL_MAX` of those), rooms
+    /// side by side.
     pub async fn refresh_carried(&self) {
-        let rooms: Vec<(LiveId, Vec<(UserId, String)>)> = match self.carried.lock() {
-            Ok(carried) => carried
-                .iter()
-                .map(|(id, streams)| {
-                    let mut members: Vec<(UserId, String)> = streams
+        type Work = (LiveId, Vec<UserId>, Vec<(UserId, String)>);
+        let rooms: Vec<Work> = match self.carried.lock() {
+            Ok(mut carried) => carried
+                .iter_mut()
+                .map(|(id, room)| {
+                    let release: Vec<UserId> = room.released.drain().collect();
+                    let mut members: Vec<(UserId, String)> = room
+                        .streams
                         .values()
+                        .filter(|m| m.is_refreshed() && !room.marked.contains(&m.user))
                         .map(|m| (m.user.clone(), m.profile.clone()))
                         .collect();
                     // a user's several streams in one room are one member
                     members.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
                     members.dedup_by(|a, b| a.0 == b.0);
-                    (id.clone(), members)
+                    (id.clone(), release, members)
                 })
                 .collect(),
             Err(_) => return,
         };
+        // about 1.5 intervals: a live carrier renews every interval, so one that missed a renewal
+        // (a dead or stalled replica) hands its members over before their window ends
+        let takeover = self.carry_period + self.carry_period / 2;
         futures_util::stream::iter(rooms)
-            .for_each_concurrent(CARRY_ROOMS_AT_ONCE, |(id, members)| async move {
-                match self.store.presence().carry(&id, &members).await {
-                    Ok(answers) => {
-                        let mut gone = std::collections::HashSet::new();
-                        let mut anchor = None;
-                        for ((user, _), answer) in members.iter().zip(answers) {
-                            match answer {
-                                Carried::Present => {}
-                                Carried::Anchor => anchor = Some(user),
-                                Carried::Gone | Carried::Ended => {
-                                    gone.insert(user);
+            .for_each_concurrent(CARRY_ROOMS_AT_ONCE, |(id, release, members)| async move {
+                let answer = self
+                    .store
+                    .presence()
+                    .carry(&id, &self.token, takeover, &release, &members)
+                    .await;
+                match answer {
+                    Ok(carried) => self.apply_carried(&id, &members, carried),
+                    // Redis away: the next renewal tries again (within the members' window);
+                    // the members to let go are let go then
+                    Err(e) => {
+                        if let Ok(mut rooms) = self.carried.lock() {
+                            let room = rooms.entry(id.clone()).or_default();
+                            for user in release {
+                                if !room.streams_of(&user) {
+                                    room.released.insert(user);
                                 }
                             }
                         }
-                        if !gone.is_empty() || anchor.is_some() {
-                            self.drop_carried(&id, &gone, anchor);
-                        }
-                    }
-                    // Redis away: the next refresh tries again (within the member's window)
-                    Err(e) => {
-                        tracing::info!(live_id = %id, error = %e, "refreshing stream-carried presence failed")
+                        tracing::info!(live_id = %id, error = %e, "renewing stream-carried presence failed")
                     }
                 }
             })
             .await;
     }
 
-    /// Members a refresh found gone: no more refreshes, and their streams end. The anchor's
-    /// streams stop being refreshed and stay open.
-    fn drop_carried(
-        &self,
-        id: &LiveId,
-        gone: &std::collections::HashSet<&UserId>,
-        anchor: Option<&UserId>,
-    ) {
-        let Ok(mut carried) = self.carried.lock() else {
+    /// What a renewal answered: members gone end their streams, new marks are noted.
+    fn apply_carried(&self, id: &LiveId, asked: &[(UserId, String)], carried: Carried) {
+        let Ok(mut rooms) = self.carried.lock() else {
             return;
         };
-        let Some(room) = carried.get_mut(id) else {
+        if carried.ended {
+            if let Some(room) = rooms.remove(id) {
+                for member in room.streams.values() {
+                    member.gone.notify_one();
+                }
+            }
             return;
-        };
-        room.retain(|_, member| {
-            if gone.contains(&member.user) {
-                member.gone.notify_one();
-                return false;
+        }
+        // (the room's last stream may have closed while the call was out: a member marked
+        // meanwhile is let go at the next renewal)
+        let room = rooms.entry(id.clone()).or_default();
+        if carried.fresh {
+            // the lease had run out: nothing is marked any more, the members are asked again
+            room.marked.clear();
+        }
+        for went in carried.went {
+            match went {
+                WentAway::Left(user) => room.end_streams_of(&user),
+                WentAway::TakenOver(user) => {
+                    room.marked.remove(&user);
+                }
+                WentAway::Unknown => room.marked.clear(),
             }
-            let keep = anchor != Some(&member.user);
-            if !keep {
-                member.refreshed.store(false, Ordering::Relaxed);
+        }
+        for ((user, _), answer) in asked.iter().zip(carried.answers) {
+            match answer {
+                CarryAnswer::Carried => {
+                    if room.streams_of(user) {
+                        room.marked.insert(user.clone());
+                    } else {
+                        // its stream closed while the call was out
+                        room.released.insert(user.clone());
+                    }
+                }
+                // asked again at the next renewal
+                CarryAnswer::Elsewhere | CarryAnswer::Refreshed => {}
+                CarryAnswer::Anchor => {
+                    for member in room.streams.values().filter(|m| &m.user == user) {
+                        member.refreshed.store(false, Ordering::Relaxed);
+                        member.unrefreshed.notify_one();
+                    }
+                }
+                CarryAnswer::Gone => room.end_streams_of(user),
             }
-            keep
-        });
-        if room.is_empty() {
-            carried.remove(id);
+        }
+        if room.is_idle() {
+            rooms.remove(id);
         }
     }
 

@@ -20,12 +20,15 @@ use crate::domain::ids::{LiveId, UserId};
 use crate::fanout::Subscription;
 use crate::store::{EventLog, StoreError, StoredEvent};
 
-const KEEP_ALIVE: Duration = Duration::from_secs(15);
-/// How often an open stream renews its slot and checks that its watcher may still watch (a
-/// leave the log does not show: rooms above the member-event threshold write none).
+/// A comment line on an open stream this often, so that proxies in between keep it: under the
+/// 60 s idle timeouts of nginx's `proxy_read_timeout` and of the common load balancers (AWS ALB,
+/// GCP), and rarely enough to cost little (docs/operations.md, *Edge limits*).
+const KEEP_ALIVE: Duration = Duration::from_secs(45);
+/// How often a stream whose presence the carrier does not check (the anchor's) checks that its
+/// watcher may still watch (a leave the log does not show: rooms above the member-event
+/// threshold write none). The slot is renewed by the hub (`Hub::renew_slots`), not here.
 const RECHECK: Duration = Duration::from_secs(15);
-/// A slot not renewed for this long lapses (a replica that died holds none for long).
-const SLOT_TTL: Duration = Duration::from_secs(45);
+use crate::fanout::SLOT_TTL;
 /// Events read from the log per call while a watcher catches up.
 const CATCH_UP_PAGE: usize = 100;
 
@@ -34,10 +37,17 @@ struct StreamSlot {
     events: EventLog,
     user: UserId,
     stream: String,
+    /// Renewed with the replica's other slots while the stream lives.
+    _renewed: crate::fanout::RenewedSlot,
 }
 
 impl StreamSlot {
-    async fn take(events: &EventLog, user: &UserId, cap: u32) -> Result<Self, ApiError> {
+    async fn take(
+        events: &EventLog,
+        hub: &std::sync::Arc<crate::fanout::Hub>,
+        user: &UserId,
+    ) -> Result<Self, ApiError> {
+        let cap = hub.per_user();
         let stream = uuid::Uuid::new_v4().simple().to_string();
         if let Some(wait_ms) = events
             .open_stream_slot(user, &stream, cap, SLOT_TTL)
@@ -54,6 +64,7 @@ impl StreamSlot {
         Ok(Self {
             events: events.clone(),
             user: user.clone(),
+            _renewed: hub.renew_slot(user, &stream),
             stream,
         })
     }
@@ -192,7 +203,9 @@ impl Follow {
                     self.gone = true;
                     self.caught_up = false;
                 }
-                _ = self.recheck.tick() => self.recheck_watcher().await,
+                // a stream whose presence the carrier checks polls no timer of its own
+                _ = self.recheck.tick(), if !self.carrying.member.is_refreshed() => self.recheck_watcher().await,
+                _ = self.carrying.member.unrefreshed.notified(), if self.carrying.member.is_refreshed() => {}
             }
         }
     }
@@ -227,21 +240,9 @@ impl Follow {
         self.done = true;
     }
 
-    /// Renews the slot and checks that the watcher may still watch (the refresh of its presence
-    /// does that for a member's stream).
+    /// Checks that the watcher may still watch (the carrier does that for a member's stream: a
+    /// call per stream here would cost more than the presence itself).
     async fn recheck_watcher(&mut self) {
-        if let Err(e) = self
-            .events
-            .renew_stream_slot(&self.slot.user, &self.slot.stream, SLOT_TTL)
-            .await
-        {
-            tracing::info!(error = %e, "renewing an event stream's slot failed");
-        }
-        if self.carrying.member.is_refreshed() {
-            // the presence refresh checks membership every heartbeat interval, in one call per
-            // room: a call per stream here would cost more than the presence itself
-            return;
-        }
         match self.events.may_watch(&self.live_id, &self.slot.user).await {
             Ok(()) => {}
             Err(StoreError::NotMember) => self.ending = Some("not_member"),
@@ -537,7 +538,7 @@ impl EventsApi {
                 retry_after: 5,
             });
         };
-        let slot = StreamSlot::take(&events, user, hub.per_user()).await?;
+        let slot = StreamSlot::take(&events, hub, user).await?;
         let subscription = hub.subscribe(&id).await?;
         let carrying = hub.carry(&id, user, caller.0.looks.to_json());
         let expires = token_exp(req).map(|exp| {

@@ -17,6 +17,9 @@ use crate::domain::ids::{LiveId, UserId};
 /// for watchers to read `live_ended`).
 pub(super) const DELETED_LOG_TTL_MS: u64 = 60_000;
 
+/// Streams whose slots one `sse_renew.lua` call renews (a bound on the call's work).
+pub const SLOT_RENEW_CALL_MAX: usize = 500;
+
 /// One event as the log holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {
@@ -137,16 +140,30 @@ impl EventLog {
         )
     }
 
-    /// Keeps the stream's slot (its keep-alive).
-    pub async fn renew_stream_slot(
+    /// Keeps many streams' slots another `ttl` (a replica's periodic renewal, fanout.rs): calls
+    /// of at most `SLOT_RENEW_CALL_MAX` streams on a single Redis, one per stream on a Cluster
+    /// (each user's slots are in the user's own hash tag). Answers the slots renewed; stops at
+    /// the first call that fails (the rest are renewed at the next period, well within `ttl`).
+    pub async fn renew_stream_slots(
         &self,
-        user: &UserId,
-        stream: &str,
+        slots: &[(UserId, String)],
         ttl: Duration,
-    ) -> StoreResult<()> {
-        self.stream_slot(SlotOp::Renew, user, stream, 0, ttl)
-            .await
-            .map(|_| ())
+    ) -> StoreResult<u64> {
+        let per_call = if self.is_cluster() {
+            1
+        } else {
+            SLOT_RENEW_CALL_MAX
+        };
+        let mut renewed = 0;
+        for chunk in slots.chunks(per_call) {
+            renewed += self
+                .call(&calls::SseRenew {
+                    slots: chunk,
+                    ttl_ms: millis(ttl).max(1),
+                })
+                .await?;
+        }
+        Ok(renewed)
     }
 
     /// Frees the stream's slot.

@@ -12,8 +12,8 @@
 //! slots").
 
 use super::calls::{
-    self, EvictReason, EvictReply, HeartbeatReply, JoinReply, MembersReply, UserAbortJoinReply,
-    UserJoinReply,
+    self, CarryAnswer, EvictReason, EvictReply, HeartbeatReply, JoinReply, MembersReply,
+    UserAbortJoinReply, UserJoinReply, WentAway,
 };
 use super::reply::bad;
 use std::sync::Arc;
@@ -36,22 +36,21 @@ handle! {
     Presence
 }
 
-/// Members refreshed in one call by `Presence::carry`: a bound on the call's work whatever the
-/// room's crowd (a refresh of 50 000 watchers is 100 calls).
+/// Members (to carry or to let go) in one call of `Presence::carry`: a bound on the call's
+/// work whatever the room's crowd (50 000 streams starting at once are 100 calls).
 pub const CARRY_CALL_MAX: usize = 500;
 
-/// What a refresh of presence carried by a stream found (`Presence::carry`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Carried {
-    /// Still a member, present from now.
-    Present,
-    /// Not a member (left, kicked, moved, lapsed or never joined): nothing
-    /// was refreshed, and no later refresh will bring the user back.
-    Gone,
-    /// The room ended or is gone.
-    Ended,
-    /// The room's anchor: its stream carries nobody (its presence is its own).
-    Anchor,
+/// What one renewal of a replica's lease in a room found (`Presence::carry`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Carried {
+    /// The room ended or is gone: every stream of it ends.
+    pub ended: bool,
+    /// The replica carries afresh (its lease had run out): whatever it marked before is void.
+    pub fresh: bool,
+    /// Members that went since the last renewal (or were taken over by another replica).
+    pub went: Vec<WentAway>,
+    /// One answer per member to carry, in order.
+    pub answers: Vec<CarryAnswer>,
 }
 
 impl Presence {
@@ -219,82 +218,59 @@ impl Presence {
         }
     }
 
-    /// Presence carried by open event streams: each of `members` (user, profile JSON) still a
-    /// member of the room is present from now, as its heartbeat would make it, without a request
-    /// of its own. In calls of at most `CARRY_CALL_MAX` members; answers one `Carried` per member,
-    /// in order. A member that is not one any more is never brought back.
+    /// Presence carried by open event streams (docs/architecture.md): renews this replica's
+    /// lease in the room (`token`), lets go of `release` (their last stream here closed: their
+    /// window runs from the last renewal) and marks `members` as carried by it (user, profile
+    /// JSON), never bringing back one that is not a member. O(1) for the renewal, O(1) per
+    /// member, in calls of at most `CARRY_CALL_MAX` members.
     pub async fn carry(
         &self,
         id: &LiveId,
+        token: &str,
+        takeover: std::time::Duration,
+        release: &[UserId],
         members: &[(UserId, String)],
-    ) -> StoreResult<Vec<Carried>> {
-        let mut carried = Vec::with_capacity(members.len());
-        for chunk in members.chunks(CARRY_CALL_MAX) {
-            let answers = self
+    ) -> StoreResult<Carried> {
+        let mut carried = Carried::default();
+        let (mut release, mut members) = (release, members);
+        loop {
+            let let_go = release.len().min(CARRY_CALL_MAX);
+            let take = members.len().min(CARRY_CALL_MAX - let_go);
+            let reply = self
                 .call(&calls::Carry {
                     room: id,
-                    members: chunk,
                     window_ms: self.window(),
+                    takeover_ms: u64::try_from(takeover.as_millis()).unwrap_or(u64::MAX),
+                    token,
+                    release: &release[..let_go],
+                    members: &members[..take],
                 })
                 .await;
-            let answers = match answers {
-                Err(StoreError::NotFound) => {
-                    carried.resize(members.len(), Carried::Ended);
+            let reply = match reply {
+                Err(StoreError::NotFound | StoreError::Conflict(_)) => {
+                    carried.ended = true;
                     return Ok(carried);
                 }
                 other => other?,
             };
-            let mut due: Option<u64> = None;
-            let mut wrote = false;
-            for answer in answers {
-                let Some(answer) = answer else {
-                    carried.push(Carried::Anchor);
-                    continue;
-                };
-                carried.push(match answer {
-                    Ok(HeartbeatReply::Beat {
-                        live_status,
-                        events_written,
-                        lapsed_dropped,
-                        due_in_ms,
-                        share,
-                        ..
-                    }) => {
-                        wrote |= events_written;
-                        if lapsed_dropped {
-                            self.note_online(id, share);
-                        }
-                        due = min_due(due, due_in_ms);
-                        if live_status == 2 {
-                            Carried::Ended
-                        } else {
-                            Carried::Present
-                        }
-                    }
-                    Ok(HeartbeatReply::NotMember {
-                        dropped,
-                        due_in_ms,
-                        share,
-                    }) => {
-                        if dropped {
-                            wrote = true;
-                            self.note_online(id, share);
-                        }
-                        due = min_due(due, due_in_ms);
-                        Carried::Gone
-                    }
-                    Err(StoreError::NotFound) => Carried::Ended,
-                    Err(e) => return Err(e),
-                });
-            }
-            if wrote {
+            if reply.events_written {
                 self.note_events(id);
             }
-            if let Some(delay) = due {
+            if reply.dropped {
+                self.note_online(id, reply.share);
+            }
+            if let Some(delay) = reply.due_in_ms {
                 self.schedule_sweep_after(id, delay as i64).await;
             }
+            carried.fresh |= reply.fresh;
+            carried.went.extend(reply.went);
+            carried.answers.extend(reply.answers);
+            release = &release[let_go..];
+            members = &members[take..];
+            if release.is_empty() && members.is_empty() {
+                return Ok(carried);
+            }
         }
-        Ok(carried)
     }
 
     /// A page of the room's current members, most recent joiner first: one round trip.
@@ -371,13 +347,5 @@ impl Core {
             self.refresh_card_of(id);
         }
         evicted.removed
-    }
-}
-
-/// The sooner of two optional delays.
-fn min_due(a: Option<u64>, b: Option<u64>) -> Option<u64> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
     }
 }

@@ -72,6 +72,8 @@ pub struct Scripts {
     pub may_watch: Script,
     /// per user (KEYS: the user's open event streams)
     pub sse_slot: Script,
+    /// a replica's streams' slots renewed together (KEYS: per stream its user's open streams)
+    pub sse_renew: Script,
     pub stream_publish: Script,
     pub stream_unpublish: Script,
     pub kick: Script,
@@ -148,6 +150,7 @@ impl Scripts {
             sweep_room: room(include_str!("lua/sweep_room.lua")),
             may_watch: room(include_str!("lua/may_watch.lua")),
             sse_slot: Script::new(include_str!("lua/sse_slot.lua")),
+            sse_renew: Script::new(include_str!("lua/sse_renew.lua")),
             lease: Script::new(include_str!("lua/lease.lua")),
             ratelimit: Script::new(include_str!("lua/ratelimit.lua")),
             stream_publish: room(include_str!("lua/stream_publish.lua")),
@@ -207,6 +210,7 @@ impl Scripts {
             ("sweep_room", &self.sweep_room),
             ("may_watch", &self.may_watch),
             ("sse_slot", &self.sse_slot),
+            ("sse_renew", &self.sse_renew),
             ("stream_publish", &self.stream_publish),
             ("stream_unpublish", &self.stream_unpublish),
             ("kick", &self.kick),

@@ -6,6 +6,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use serde_json::Value;
 
+use super::events::SseClient;
 use super::helpers::*;
 
 async fn live_room(app: &TestApp, anchor: &str) -> String {
@@ -74,6 +75,9 @@ async fn most_commands(monitor: Monitor, redis: &RedisServer, marker: &str) -> (
 /// The most commands one Redis call ran in each phase of a room's life with `n` members: the
 /// crowd lapsing at once, a deep user_list page, likes, stop (and the release of the members
 /// after it), delete.
+/// The lowest score of a member carried by a stream (lib.lua CARRIED_BASE, 2^50).
+const CARRIED_MARK: f64 = 1_125_899_906_842_624.0;
+
 async fn most_commands_per_call(n: usize) -> Vec<(&'static str, usize, String)> {
     let redis = RedisServer::start(&[]);
     // The crowd that lapses has a short window; the one that stays, the default 15 s.
@@ -131,6 +135,44 @@ async fn most_commands_per_call(n: usize) -> Vec<(&'static str, usize, String)> 
     }
     let (count, what) = most_commands(monitor, &redis, "phase-like").await;
     phases.push(("like", count, what));
+
+    // streams carry members of the full room (on a replica of the same deployment with a short
+    // interval, which renews its lease every second): marking them, the lease's renewals, the
+    // count and the list with carried members, and letting them go cost the same whatever the
+    // crowd (lib.lua present_count: O(carriers · log N); carry.lua: O(1) per member)
+    let mut s = app.settings.clone();
+    // the same member window as `app`'s (60 s), renewed every second
+    s.heartbeat_misses = s.heartbeat_interval_ms * s.heartbeat_misses / 1_000;
+    s.heartbeat_interval_ms = 1_000;
+    let carrier = spawn_app_with(s).await;
+    let marked = app.key(&format!("room:{{{id}}}:members"));
+    let carried = |want: bool| {
+        let (redis, marked) = (&redis, &marked);
+        async move {
+            let score = redis.cli(&["ZSCORE", marked, "v0"]).await?;
+            let is_mark = score.trim().trim_matches('"').parse::<f64>().ok()? >= CARRIED_MARK;
+            (is_mark == want).then_some(())
+        }
+    };
+    let monitor = redis.monitor().await;
+    let mut streams = Vec::new();
+    for viewer in ["v0", "v1", "v2"] {
+        let sse = SseClient::open(&carrier, &id, viewer, None).await;
+        streams.push(sse.expect("a member may watch"));
+    }
+    eventually(Duration::from_secs(30), "the streams carry v0", || {
+        carried(true)
+    })
+    .await;
+    assert_eq!(
+        app.user_list(&id, last_page, 20).await.assert_ok()["total_count"],
+        n
+    );
+    assert_eq!(app.online_count(&id).await, n as u64);
+    drop(streams);
+    eventually(Duration::from_secs(30), "v0 let go", || carried(false)).await;
+    let (count, what) = most_commands(monitor, &redis, "phase-carry").await;
+    phases.push(("carry", count, what));
 
     let monitor = redis.monitor().await;
     app.stop(&id, "anchor").await.assert_ok();

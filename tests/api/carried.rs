@@ -224,3 +224,153 @@ async fn a_killed_replicas_viewers_lapse() {
     // the killed replica's stream ended with the process
     while sse.next().await.is_some() {}
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_count_is_exact_with_carried_and_beating_members_mixed() {
+    let app = spawn_app_with(fast()).await;
+    let id = live_room(&app, "anchor").await;
+    for user in ["streaming", "beating"] {
+        app.join(&id, user).await.assert_ok();
+    }
+    let _sse = SseClient::open(&app, &id, "streaming", None)
+        .await
+        .expect("open");
+    // one carried by its stream, one by its heartbeats: both listed and counted, window after
+    // window (the count adds the plain scores in the window and the live carriers' marks)
+    let until = Instant::now() + WINDOW * 5;
+    while Instant::now() < until {
+        app.heartbeat(&id, "beating").await.assert_ok();
+        let listed = members(&app.user_list(&id, 1, 50).await);
+        assert!(
+            listed.contains(&"streaming".to_owned()) && listed.contains(&"beating".to_owned()),
+            "{listed:?}"
+        );
+        assert_eq!(
+            app.user_list(&id, 1, 50).await.assert_ok()["total_count"],
+            2
+        );
+        assert_eq!(app.online_count(&id).await, 2, "online_count");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    // a heartbeat of the carried member keeps it carried (and counted once)
+    app.heartbeat(&id, "streaming").await.assert_ok();
+    assert_eq!(app.online_count(&id).await, 2);
+    // the beating one stops: the count follows it down to the carried one alone
+    lapses(
+        &app,
+        &id,
+        "beating",
+        "the member that stopped beating lapses",
+    )
+    .await;
+    stays_present(&app, &id, "streaming", 1, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kick_the_log_does_not_show_ends_the_carried_stream() {
+    let mut s = fast();
+    s.member_events_max = 1;
+    let app = spawn_app_with(s).await;
+    let id = live_room(&app, "anchor").await;
+    for user in ["target", "crowd-1", "crowd-2"] {
+        app.join(&id, user).await.assert_ok();
+    }
+    let mut sse = SseClient::open(&app, &id, "target", None)
+        .await
+        .expect("open");
+    // the crowd is carried too, so the room stays above the threshold
+    let mut crowd = Vec::new();
+    for user in ["crowd-1", "crowd-2"] {
+        crowd.push(SseClient::open(&app, &id, user, None).await.expect("open"));
+    }
+    // carried for a while first, so that the kick finds the member marked by its carrier
+    stays_present(&app, &id, "target", 3, 2).await;
+    app.request(
+        reqwest::Method::POST,
+        "/client/live/room/kick",
+        Some(&token("anchor")),
+        Some(json!({"live_id": id, "user_id": "target", "ban_secs": 0})),
+    )
+    .await
+    .assert_ok();
+    let end = sse.until("stream_ended").await;
+    assert_eq!(
+        end.last().map(|e| e.data["reason"].clone()),
+        Some(json!("not_member"))
+    );
+    assert!(!members(&app.user_list(&id, 1, 50).await).contains(&"target".to_owned()));
+    app.heartbeat(&id, "target").await.assert_error(409, 40901);
+}
+
+/// A second replica with the tests' fast presence.
+fn second_replica(settings: &liveroom::config::Settings) -> (Replica, TestApp) {
+    let replica = Replica::start(
+        settings,
+        &[
+            ("LIVEROOM_HEARTBEAT_INTERVAL_MS", "400"),
+            ("LIVEROOM_HEARTBEAT_MISSES", "3"),
+        ],
+    );
+    let remote = through(&format!("http://127.0.0.1:{}", replica.port), settings);
+    (replica, remote)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_carried_by_two_replicas_stays_present_when_either_stream_closes() {
+    let settings = fast();
+    let app = spawn_app_with(settings.clone()).await;
+    let (_replica, remote) = second_replica(&settings);
+    let id = live_room(&app, "anchor").await;
+    app.join(&id, "both").await.assert_ok();
+    let here = SseClient::open(&app, &id, "both", None)
+        .await
+        .expect("open here");
+    stays_present(&app, &id, "both", 1, 2).await;
+    let there = SseClient::open(&remote, &id, "both", None)
+        .await
+        .expect("open there");
+    stays_present(&app, &id, "both", 1, 3).await;
+    // the stream of the replica that holds the mark closes: the other carries the member on
+    drop(here);
+    stays_present(&app, &id, "both", 1, 5).await;
+    drop(there);
+    lapses(
+        &app,
+        &id,
+        "both",
+        "the member lapses once both streams closed",
+    )
+    .await;
+    assert_eq!(app.online_count(&id).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_carried_by_two_replicas_survives_either_ones_death() {
+    let settings = fast();
+    let app = spawn_app_with(settings.clone()).await;
+    let (mut replica, remote) = second_replica(&settings);
+    let id = live_room(&app, "anchor").await;
+    remote.join(&id, "both").await.assert_ok();
+    // the remote replica's stream opens first: its replica holds the mark
+    let there = SseClient::open(&remote, &id, "both", None)
+        .await
+        .expect("open there");
+    stays_present(&app, &id, "both", 1, 2).await;
+    let here = SseClient::open(&app, &id, "both", None)
+        .await
+        .expect("open here");
+    stays_present(&app, &id, "both", 1, 2).await;
+    // the carrier dies: the live one takes the member over before its window ends
+    replica.process.as_ref().expect("running").signal("KILL");
+    stays_present(&app, &id, "both", 1, 6).await;
+    replica.process = None;
+    drop(there);
+    drop(here);
+    lapses(
+        &app,
+        &id,
+        "both",
+        "the member lapses once its last stream closed",
+    )
+    .await;
+}

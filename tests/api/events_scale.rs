@@ -188,7 +188,7 @@ async fn the_fifth_stream_of_one_user_is_429_and_a_closed_one_frees_its_slot() {
         .await
         .expect("the anchor's own streams");
 
-    // a client that goes away frees its slot at once, not at the next keep-alive (15 s)
+    // a client that goes away frees its slot at once, not when its slot lapses (180 s)
     drop(raw);
     let again = eventually(
         Duration::from_secs(5),

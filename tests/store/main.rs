@@ -135,7 +135,7 @@ async fn presence_counts_a_member_from_join_to_leave() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn carrying_refreshes_members_in_bounded_calls_and_brings_nobody_back() {
+async fn carrying_marks_members_in_bounded_calls_and_brings_nobody_back() {
     const MEMBERS: usize = 1_100; // more than two calls' worth
     const { assert!(liveroom::store::CARRY_CALL_MAX * 2 < MEMBERS) };
     let store = store().await;
@@ -155,25 +155,62 @@ async fn carrying_refreshes_members_in_bounded_calls_and_brings_nobody_back() {
     for other in ["left-1", "never-joined", "anchor-1"] {
         carried.push((user(other), profile(other).looks.to_json()));
     }
-    let answers = presence.carry(&id, &carried).await.expect("carry");
-    use liveroom::store::Carried;
+    let takeover = std::time::Duration::from_secs(7);
+    let carried_now = presence
+        .carry(&id, "replica-a", takeover, &[], &carried)
+        .await
+        .expect("carry");
+    use liveroom::store::CarryAnswer;
+    assert!(carried_now.fresh, "a replica's first lease in the room");
+    let answers = carried_now.answers;
     assert_eq!(answers.len(), carried.len(), "one answer per member");
-    assert!(answers[..MEMBERS].iter().all(|a| *a == Carried::Present));
+    assert!(
+        answers[..MEMBERS]
+            .iter()
+            .all(|a| *a == CarryAnswer::Carried)
+    );
     assert_eq!(
         answers[MEMBERS..],
-        [Carried::Gone, Carried::Gone, Carried::Anchor],
+        [CarryAnswer::Gone, CarryAnswer::Gone, CarryAnswer::Anchor],
         "a leave is final, nobody is created, the anchor is not carried"
     );
     let members = presence.members(&id, first_page()).await.expect("members");
     assert_eq!(members.total_count as usize, MEMBERS, "nobody brought back");
+
+    // a second replica: the members stay with the live lease that holds them
+    let other = presence
+        .carry(&id, "replica-b", takeover, &[], &carried[..3])
+        .await
+        .expect("carry");
+    assert_eq!(other.answers, [CarryAnswer::Elsewhere; 3]);
+    // the first lets one go: it stays present a window from the renewal
+    let renewed = presence
+        .carry(
+            &id,
+            "replica-a",
+            takeover,
+            &carried[..1].iter().map(|c| c.0.clone()).collect::<Vec<_>>(),
+            &[],
+        )
+        .await
+        .expect("renew");
+    assert!(!renewed.fresh && renewed.went.is_empty(), "{renewed:?}");
+    let members = presence.members(&id, first_page()).await.expect("members");
+    assert_eq!(
+        members.total_count as usize, MEMBERS,
+        "let go, still in its window"
+    );
 
     store
         .rooms()
         .stop(&id, &user("anchor-1"))
         .await
         .expect("stop");
-    let answers = presence.carry(&id, &carried[..3]).await.expect("carry");
-    assert!(answers.iter().all(|a| *a == Carried::Ended), "{answers:?}");
+    let answers = presence
+        .carry(&id, "replica-a", takeover, &[], &carried[..3])
+        .await
+        .expect("carry");
+    assert!(answers.ended, "{answers:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

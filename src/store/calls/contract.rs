@@ -280,8 +280,11 @@ fn every_call_passes_the_keys_its_script_declares() {
             &s,
             &Carry {
                 room: r,
-                members: &[(u.clone(), "{}".to_owned())],
                 window_ms: 1,
+                takeover_ms: 1,
+                token: "t",
+                release: std::slice::from_ref(&v),
+                members: &[(u.clone(), "{}".to_owned())],
             },
         ),
         check(
@@ -308,6 +311,13 @@ fn every_call_passes_the_keys_its_script_declares() {
                 room: r,
                 user: &u,
                 window_ms: 1,
+            },
+        ),
+        check(
+            &s,
+            &SseRenew {
+                slots: &[(u.clone(), "s".into()), (v.clone(), "t".into())],
+                ttl_ms: 1,
             },
         ),
         check(

@@ -134,43 +134,6 @@ impl ScriptCall for HeartbeatBatch<'_> {
     }
 }
 
-/// KEYS: the six keys a heartbeat touches of one room (`Keys::heartbeat_room`). ARGV: the member
-/// window (ms), then per member: user id, profile JSON. The room's anchor answers `None`: its
-/// stream carries nobody.
-pub struct Carry<'a> {
-    pub room: &'a LiveId,
-    pub members: &'a [(UserId, String)],
-    pub window_ms: u64,
-}
-
-impl ScriptCall for Carry<'_> {
-    /// One answer per member, in order (`None`: the room's anchor).
-    type Reply = Vec<Option<StoreResult<HeartbeatReply>>>;
-
-    fn script(scripts: &Scripts) -> &Script {
-        &scripts.carry
-    }
-
-    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
-        invocation.keys(keys.heartbeat_room(self.room));
-        invocation.arg(self.window_ms);
-        for (user, profile) in self.members {
-            invocation.arg(user.as_str()).arg(profile.as_str());
-        }
-    }
-
-    fn reply(answer: Value) -> StoreResult<Self::Reply> {
-        let answers = array(&answer).ok_or_else(|| bad("carry"))?;
-        Ok(answers
-            .iter()
-            .map(|answer| match array(answer) {
-                Some([word]) if text(word).as_deref() == Some("ANCHOR") => None,
-                _ => Some(decode(answer)),
-            })
-            .collect())
-    }
-}
-
 /// A heartbeat waiting for its batch (store/heartbeats.rs): its call's arguments, and where its
 /// own answer goes.
 pub struct QueuedBeat {

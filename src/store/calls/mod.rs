@@ -17,9 +17,11 @@ use crate::domain::ids::LiveId;
 mod contract;
 
 // members (presence.rs, ratelimit.rs, streams.rs)
+mod carry;
 mod heartbeat;
+pub use carry::{Carry, CarryAnswer, WentAway};
 pub use heartbeat::{
-    BatchedBeat, Carry, Heartbeat, HeartbeatBatch, HeartbeatQueue, HeartbeatReply, QueuedBeat,
+    BatchedBeat, Heartbeat, HeartbeatBatch, HeartbeatQueue, HeartbeatReply, QueuedBeat,
 };
 mod evict;
 mod like_batch;
@@ -106,6 +108,7 @@ mod seat_leave;
 mod seat_switch;
 mod seat_take;
 mod seats;
+mod sse_renew;
 mod sse_slot;
 mod stats;
 mod sweep_room;
@@ -125,6 +128,7 @@ pub use seat_leave::SeatLeave;
 pub use seat_switch::{SeatSwitch, Switched};
 pub use seat_take::SeatTake;
 pub use seats::Seats;
+pub use sse_renew::SseRenew;
 pub use sse_slot::{SlotOp, SlotReply, SseSlot};
 pub use stats::Stats;
 pub use sweep_room::{SweepPhase, SweepRoom};

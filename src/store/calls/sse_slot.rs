@@ -9,13 +9,12 @@ use crate::store::keys::Keys;
 use crate::store::reply::{array, bad, int};
 use crate::store::scripts::Scripts;
 
-/// What is done with the stream's slot: on the wire `'open'`, `'renew'` or `'close'`.
+/// What is done with the stream's slot: on the wire `'open'` or `'close'` (the script's
+/// `'renew'` is what older replicas send; this one renews its slots together, `SseRenew`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SlotOp {
     /// Takes a slot, unless the user already holds `cap` of them.
     Open,
-    /// Keeps the slot another ttl (a stream's keep-alive).
-    Renew,
     /// Frees the slot.
     Close,
 }
@@ -24,7 +23,6 @@ impl ToRedisArgs for SlotOp {
     fn write_redis_args<W: ?Sized + RedisWrite>(&self, out: &mut W) {
         out.write_arg(match self {
             Self::Open => b"open",
-            Self::Renew => b"renew",
             Self::Close => b"close",
         });
     }

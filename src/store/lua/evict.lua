@@ -15,6 +15,6 @@ if not was then
   return {'OK', 0, -1}
 end
 local now = now_ms()
-drop_member(now, user, seq, reason)
+drop_member(now, user, seq, reason, was)
 count_event(now, window)
 return with_share({'OK', 1, written.due_in, written.announced})

@@ -34,8 +34,9 @@ local function heartbeat(user, profile, window)
     end
   end
   local last = redis.call('ZSCORE', K[2], user)
-  if last and tonumber(last) > now - window then
-    redis.call('ZADD', K[2], now, user)
+  if last and is_present(last, now, window) then
+    -- a member an open stream carries keeps its carrier's mark (lib.lua): the stream carries it
+    if tonumber(last) < CARRIED_BASE then redis.call('ZADD', K[2], now, user) end
     local entry = redis.call('HGET', K[4], user)
     -- `seq` keeps the pv at join (`seq:pv`, lib.lua)
     local seq, imid, old = string.match(entry or '', '^([%d:]+)\t([^\t]*)\t(.*)$')
@@ -47,7 +48,7 @@ local function heartbeat(user, profile, window)
   end
   local dropped = 0
   if last then
-    drop_member(now, user, entry_seq(redis.call('HGET', K[4], user)), 'lapsed')
+    drop_member(now, user, entry_seq(redis.call('HGET', K[4], user)), 'lapsed', last)
     count_event(now, window)
     dropped = 1
   end

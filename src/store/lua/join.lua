@@ -19,10 +19,10 @@ if banned and banned > now then return {'BANNED', banned} end
 local first, fresh = 0, 0
 if entry_seq(redis.call('HGET', KEYS[4], user)) <= seq then
   local last = redis.call('ZSCORE', KEYS[2], user)
-  if not (last and tonumber(last) > now - window) then
+  if not (last and is_present(last, now, window)) then
     -- a new visit, counted once; re-joining the room one is in is only a heartbeat
     if last then
-      drop_member(now, user, entry_seq(redis.call('HGET', KEYS[4], user)), 'lapsed')
+      drop_member(now, user, entry_seq(redis.call('HGET', KEYS[4], user)), 'lapsed', last)
     else
       fresh = 1
     end
@@ -37,13 +37,14 @@ if entry_seq(redis.call('HGET', KEYS[4], user)) <= seq then
     count_event(now, window)
     -- the highest online count of the live (stats)
     if status == '1' then
-      local online = redis.call('ZCOUNT', KEYS[2], '(' .. (now - window), '+inf')
+      local online = present_count(now, window)
       if online > (tonumber(redis.call('HGET', KEYS[1], 'peak')) or 0) then
         redis.call('HSET', KEYS[1], 'peak', online)
       end
     end
   else
-    redis.call('ZADD', KEYS[2], now, user)
+    -- a member an open stream carries keeps its carrier's mark (lib.lua)
+    if tonumber(last) < CARRIED_BASE then redis.call('ZADD', KEYS[2], now, user) end
     -- the member keeps their place in the join order
     local pv = entry_pv(redis.call('HGET', KEYS[4], user))
     redis.call('HSET', KEYS[4], user, seq .. (pv and (':' .. pv) or '') .. '\t' .. entry_tail(profile))

@@ -36,10 +36,10 @@ local removed, seq = 0, 0
 local last = redis.call('ZSCORE', KEYS[2], target)
 if last then
   seq = entry_seq(redis.call('HGET', KEYS[4], target))
-  if tonumber(last) > now - window then
-    drop_member(now, target, seq, 'kicked')
+  if is_present(last, now, window) then
+    drop_member(now, target, seq, 'kicked', last)
   else
-    drop_member(now, target, seq, 'lapsed')
+    drop_member(now, target, seq, 'lapsed', last)
   end
   -- the entry says the kick removed the member at this seq, for a replay of the kick's
   -- follow-ups (store/intents.rs `kicked_seq`); a join replaces it

@@ -41,6 +41,106 @@ local function room_id()
   return string.match(K[1], '{(.-)}')
 end
 
+-- Presence carried by a replica's open event streams (fanout.rs, carry.lua): a lease per
+-- replica per room instead of a refresh per member. A carried member's score in K[2] is a mark,
+-- CARRIED_BASE + c (far above any ms time), set once when a stream starts carrying it; c is its
+-- carrier's index in the room. The carrier (one replica) renews its lease, one field, every
+-- heartbeat interval, and a marked member is present while its carrier's last renewal is
+-- within the window. The room's hash keeps, per carrier c (at most CARRIER_SLOTS; fields, like
+-- the seats, so that every script that reads presence already holds the key):
+--   `cr:<c>` its last renewal (ms), `cr#<c>` its replica's token ('' once the replica carries
+--   afresh under another index: the sweep finishes this one), `cr@<token>` the replica's index,
+--   `cl:<c>` the members that went while it carried them, which its next renewal pops
+--   (`user\n` each, `~user\n` for a member another carrier took over; '*' once the list
+--   outgrew LEFT_MAX_BYTES: the carrier checks all its members again), and `cr_n` one more than
+--   the highest index in use.
+-- Marks are exact integers in a double (2^50 + 63 < 2^53), written with '%.0f' (never Lua's
+-- '%.14g').
+local CARRIED_BASE = 1125899906842624
+local CARRIER_SLOTS = 64
+local LEFT_MAX_BYTES = 8192
+
+local function carrier_mark(c)
+  return string.format('%.0f', CARRIED_BASE + c)
+end
+
+-- A carrier's last renewal (false: no such carrier), read once per call and room.
+local carrier_renewals = {}
+local function carrier_renewal(c)
+  local at = K[1] .. '\n' .. c
+  local r = carrier_renewals[at]
+  if r == nil then
+    r = tonumber(redis.call('HGET', K[1], 'cr:' .. c)) or false
+    carrier_renewals[at] = r
+  end
+  return r
+end
+
+-- The one presence predicate: whether a member's score (K[2]) says present now. A plain score
+-- is the last heartbeat (or join); a mark is present while its carrier's lease runs.
+local function is_present(score, now, window)
+  score = tonumber(score)
+  if not score then return false end
+  if score >= CARRIED_BASE then
+    local r = carrier_renewal(score - CARRIED_BASE)
+    return r ~= false and r > now - window
+  end
+  return score > now - window
+end
+
+-- The room's carrier indexes in use (0 .. cr_n - 1), their renewals read in one call.
+local function carriers()
+  local top = tonumber(redis.call('HGET', K[1], 'cr_n')) or 0
+  if top == 0 then return 0 end
+  local fields = {}
+  for c = 0, top - 1 do fields[#fields + 1] = 'cr:' .. c end
+  local got = redis.call('HMGET', K[1], unpack(fields))
+  for c = 0, top - 1 do
+    carrier_renewals[K[1] .. '\n' .. c] = tonumber(got[c + 1]) or false
+  end
+  return top
+end
+
+-- The members present now: the plain scores within the window, plus each live carrier's marks.
+-- O(carriers · log N), carriers bounded by CARRIER_SLOTS.
+local function present_count(now, window)
+  local since = now - window
+  local n = redis.call('ZCOUNT', K[2], '(' .. since, '(' .. carrier_mark(0))
+  for c = 0, carriers() - 1 do
+    local r = carrier_renewal(c)
+    if r and r > since then
+      local mark = carrier_mark(c)
+      n = n + redis.call('ZCOUNT', K[2], mark, mark)
+    end
+  end
+  return n
+end
+
+-- Tells carrier c that `entry` went (its next renewal pops the list). Bounded: past
+-- LEFT_MAX_BYTES the list becomes '*', and the carrier checks all its members again.
+local function carrier_note(c, entry)
+  if not redis.call('HGET', K[1], 'cr#' .. c) then return end
+  local field = 'cl:' .. c
+  local list = redis.call('HGET', K[1], field) or ''
+  if list == '*' then return end
+  if #list + #entry + 1 > LEFT_MAX_BYTES then
+    list = '*'
+  else
+    list = list .. entry .. '\n'
+  end
+  redis.call('HSET', K[1], field, list)
+end
+
+-- Forgets carrier c (its marks all gone): its fields, and its replica's pointer to it.
+local function carrier_forget(c)
+  local owner = redis.call('HGET', K[1], 'cr#' .. c)
+  if owner and owner ~= '' and tonumber(redis.call('HGET', K[1], 'cr@' .. owner)) == c then
+    redis.call('HDEL', K[1], 'cr@' .. owner)
+  end
+  redis.call('HDEL', K[1], 'cr:' .. c, 'cr#' .. c, 'cl:' .. c)
+  carrier_renewals[K[1] .. '\n' .. c] = false
+end
+
 -- How many events this run of the script wrote (a script may say so to its caller).
 local written = {events = 0}
 
@@ -102,7 +202,7 @@ local function coalesce(now, value, sent_f, at_f, due_f)
 end
 
 local function count_event(now, window)
-  local count = redis.call('ZCOUNT', K[2], '(' .. (now - window), '+inf')
+  local count = present_count(now, window)
   if not coalesce(now, count, 'oc_sent', 'oc_at', 'oc_due') then return end
   emit(now, 'online_count', {online_count = count})
   -- the caller refreshes the room's card in the index (issue 18: store/cards.rs)
@@ -118,7 +218,7 @@ end
 -- The room as every answer shows it.
 local function room_view(now, window)
   local h = redis.call('HGETALL', K[1])
-  local online = redis.call('ZCOUNT', K[2], '(' .. (now - window), '+inf')
+  local online = present_count(now, window)
   local uv = redis.call('PFCOUNT', K[5])
   local anchor = redis.call('EXISTS', K[6])
   return {'OK', h, online, uv, anchor}
@@ -296,10 +396,13 @@ local function entry_pv(entry)
   return tonumber(string.match(entry, '^%d+:(%d+)'))
 end
 
--- Removes one member. After a leave or a move the entry keeps the seq, so that a late, older
+-- Removes one member, whose score (K[2]) was `score`. After a leave or a move the entry keeps the seq, so that a late, older
 -- join cannot bring the member back; a lapse (a whole window of silence) needs no such guard,
 -- and its entry goes, so that a crowd that came and went leaves nothing behind.
-local function drop_member(now, user, seq, reason)
+local function drop_member(now, user, seq, reason, score)
+  -- a carried member: its carrier learns at its next renewal, and ends the member's stream
+  score = tonumber(score)
+  if score and score >= CARRIED_BASE then carrier_note(score - CARRIED_BASE, user) end
   redis.call('ZREM', K[2], user)
   local pv = entry_pv(redis.call('HGET', K[4], user))
   if pv then order_remove(user, pv) end
@@ -345,6 +448,10 @@ local function end_room(now, reason)
   -- co-host seats (issue 26): the end frees them all, before the live_ended that closes the log
   seats_free_all(now, 'room_ended')
   emit(now, 'live_ended', {reason = reason})
+  -- the carriers go with the room (at most CARRIER_SLOTS): their replicas' next renewal finds
+  -- the room ended and ends its streams
+  for c = 0, carriers() - 1 do carrier_forget(c) end
+  redis.call('HDEL', K[1], 'cr_n')
   local held = redis.call('ZCARD', K[2])
   -- a room ends once (callers check the status), so K[8] is free
   if held > 0 then redis.call('RENAME', K[2], K[8]) end

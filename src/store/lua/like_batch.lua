@@ -26,7 +26,7 @@ local function like(place, user, count)
   if h[1] ~= '1' then return {'CONFLICT', 'the room is not live'} end
   if h[2] ~= user then
     local last = redis.call('ZSCORE', K[2], user)
-    if not last or tonumber(last) <= now - window then return 'NOT_MEMBER' end
+    if not is_present(last, now, window) then return 'NOT_MEMBER' end
   end
   if redis.call('HEXISTS', likes, user) == 0 and redis.call('HLEN', likes) >= likers_max then
     return {'QUOTA', 'this room keeps the like totals of at most ' .. likers_max ..

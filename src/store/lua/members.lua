@@ -5,15 +5,14 @@
 -- Answers {'OK', total, {user, entry, user, entry, ...}}.
 local window, offset, count = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'NOT_FOUND'} end
-local since = now_ms() - window
-local total = redis.call('ZCOUNT', KEYS[2], '(' .. since, '+inf')
+local total = present_count(now_ms(), window)
 local out = {}
 if total == 0 then return {'OK', 0, out} end
 local users = order_page(offset, count)
 if #users == 0 then return {'OK', total, out} end
 local beats = redis.call('ZMSCORE', KEYS[2], unpack(users))
 for i, user in ipairs(users) do
-  if beats[i] and tonumber(beats[i]) > since then
+  if is_present(beats[i], now_ms(), window) then
     out[#out + 1] = user
     out[#out + 1] = redis.call('HGET', KEYS[4], user) or ''
   end

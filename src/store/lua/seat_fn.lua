@@ -7,7 +7,7 @@
 -- A member present now (not lapsed): the only kind of user a seat or a request may name.
 local function present(user, now, window)
   local last = redis.call('ZSCORE', K[2], user)
-  return last and tonumber(last) > now - window
+  return is_present(last, now, window)
 end
 
 -- The room's seat count; a room created before seats gets the configured one on first use.

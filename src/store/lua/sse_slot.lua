@@ -1,7 +1,8 @@
 --! KEYS: streams
 -- A user's open event streams, over all replicas. KEYS[1]: zset stream id -> expiry ms (Redis
 -- clock), in the user's hash tag. ARGV: op (open | renew | close), stream id, cap (0: none),
--- ttl_ms. A stream renews its slot while it lives (every keep-alive); a replica that died
+-- ttl_ms. A stream's slot is renewed while it lives (its replica renews all its streams' slots
+-- together, sse_renew.lua; `renew` here is what older replicas send); a replica that died
 -- leaves slots that lapse after ttl_ms. At most `cap` entries are ever kept, so every call is
 -- bounded.
 -- open answers {1, 0} or {0, ms until the soonest slot lapses}; renew and close answer {1, 0}.

@@ -13,7 +13,7 @@ if status == '0' then
   redis.call('HINCRBY', KEYS[1], 'ver', 1)
   emit(now, 'live_started')
   -- the members who waited in the created room open the live's peak (stats; join.lua keeps it)
-  redis.call('HSET', KEYS[1], 'peak', redis.call('ZCOUNT', KEYS[2], '(' .. (now - window), '+inf'))
+  redis.call('HSET', KEYS[1], 'peak', present_count(now, window))
 end
 anchor_beat(now, window)
 local view = room_view(now, window)

@@ -6,7 +6,10 @@
 --    lapsed one (still lapsed) leaves the room with member_left 'lapsed';
 -- 2. members set aside by the end of the room: the next batch to release,
 --    {'RELEASE', removed, {user, seq, ...}, events};
--- 3. lapsed members: the next batch, {'LAPSED', removed, {user, seq, ...}, events} (they leave
+-- 3. members of carriers whose lease ran out (lib.lua, presence carried by streams): back to
+--    their carrier's last renewal, at most `batch` a step, so that they lapse by the plain
+--    rule in this same step; a carrier with no marks left is forgotten;
+--    lapsed members: the next batch, {'LAPSED', removed, {user, seq, ...}, events} (they leave
 --    in the next step, once their pointers are released: a crash in between leaves nothing
 --    behind, the next replica does the batch again);
 -- 4. the anchor's presence lapsed: anchor_offline; an online count or a likes total a burst
@@ -29,8 +32,8 @@ for i = 3, #ARGV do
     redis.call('HDEL', entries, user)
   else
     local last = redis.call('ZSCORE', KEYS[2], user)
-    if last and tonumber(last) <= since then
-      drop_member(now, user, 0, 'lapsed')
+    if last and not is_present(last, now, window) then
+      drop_member(now, user, 0, 'lapsed', last)
       removed = removed + 1
     end
   end
@@ -58,6 +61,28 @@ if status ~= '0' and status ~= '1' then
   return with_share({'NEXT', removed, -1, written.events})
 end
 
+local rescored = 0
+local top = carriers()
+for c = 0, top - 1 do
+  local r = carrier_renewal(c)
+  if r and r <= since and rescored < batch then
+    local mark = carrier_mark(c)
+    local marked = redis.call('ZRANGEBYSCORE', KEYS[2], mark, mark, 'LIMIT', 0, batch - rescored)
+    for _, user in ipairs(marked) do
+      redis.call('ZADD', KEYS[2], 'XX', r, user)
+    end
+    rescored = rescored + #marked
+    if rescored < batch then carrier_forget(c) end
+  end
+end
+-- the highest indexes forgotten: the next count reads fewer
+while top > 0 and not carrier_renewal(top - 1) do top = top - 1 end
+if top == 0 then
+  redis.call('HDEL', KEYS[1], 'cr_n')
+elseif top < (tonumber(redis.call('HGET', KEYS[1], 'cr_n')) or 0) then
+  redis.call('HSET', KEYS[1], 'cr_n', top)
+end
+
 local lapsed = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', since, 'LIMIT', 0, batch)
 if #lapsed > 0 then
   if removed > 0 then count_event(now, window) end
@@ -79,7 +104,12 @@ local function at(ms)
   if ms and (next_due < 0 or ms < next_due) then next_due = ms end
 end
 local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-if oldest[2] then at(tonumber(oldest[2]) + window + 1) end
+if oldest[2] and tonumber(oldest[2]) < CARRIED_BASE then at(tonumber(oldest[2]) + window + 1) end
+-- a carrier's members lapse a window after its last renewal, unless it renews
+for c = 0, carriers() - 1 do
+  local r = carrier_renewal(c)
+  if r then at(r + window + 1) end
+end
 if redis.call('HGET', KEYS[1], 'anchor_on') == '1' then
   local ttl = redis.call('PTTL', KEYS[6])
   if ttl > 0 then at(now + ttl + 1) else at(now) end
