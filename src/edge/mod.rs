@@ -160,7 +160,10 @@ impl Edge {
                     });
                 answer
             });
-            let conn = graceful.watch(http.serve_connection(TokioIo::new(io), service));
+            // Boxed: the task's own future then holds a pointer to the connection, where inline
+            // it held the connection twice over (the variable, and `select!`'s copy: ~2.5 KB a
+            // connection against ~1.1 KB; bench/results/events-2026-12-07-0725.md)
+            let conn = Box::pin(graceful.watch(http.serve_connection(TokioIo::new(io), service)));
             let mut cut = cut_rx.clone();
             let metrics = self.metrics.clone();
             metrics.connection(true);

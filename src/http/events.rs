@@ -1,13 +1,15 @@
 //! Room events as Server-Sent Events, for the room's members and anchor, from any replica.
 
 use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::stream::{self, BoxStream, StreamExt};
+use hyper::body::Bytes;
 use poem::web::sse::Event;
 use poem::{IntoResponse, Response};
 use poem_openapi::param::Header;
-use poem_openapi::payload::EventStream;
 use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
@@ -393,6 +395,19 @@ pub struct RoomEventMessage {
     pub data: String,
 }
 
+impl RoomEventMessage {
+    /// As Server-Sent Events frame it; a message without an id (the final `stream_ended`) has
+    /// no `id:` line.
+    fn into_event(self) -> Event {
+        let event = Event::message(self.data).event_type(self.event);
+        if self.id.is_empty() {
+            event
+        } else {
+            event.id(self.id)
+        }
+    }
+}
+
 impl From<StoredEvent> for RoomEventMessage {
     fn from(e: StoredEvent) -> Self {
         Self {
@@ -403,12 +418,49 @@ impl From<StoredEvent> for RoomEventMessage {
     }
 }
 
-/// The answer of the events endpoint: `text/event-stream`, one `RoomEventMessage` per event.
-pub struct RoomEventStream(EventStream<BoxStream<'static, RoomEventMessage>>);
+/// The answer of the events endpoint: `text/event-stream`, one `RoomEventMessage` per event,
+/// and a comment every [`KEEP_ALIVE`].
+///
+/// Framed here rather than by poem's `SSE`, which an open stream pays for all its life: poem
+/// boxes the stream twice more and reads it back through a `StreamReader` into a
+/// `ReaderStream`, whose 4 KiB buffer stays with the stream. Here a message is formatted once,
+/// into the bytes hyper writes (the same bytes: poem's `Event` formats them).
+pub struct RoomEventStream {
+    messages: BoxStream<'static, RoomEventMessage>,
+    keep_alive: tokio::time::Interval,
+}
+
+impl RoomEventStream {
+    fn new(messages: BoxStream<'static, RoomEventMessage>) -> Self {
+        let first = tokio::time::Instant::now() + KEEP_ALIVE;
+        Self {
+            messages,
+            keep_alive: tokio::time::interval_at(first, KEEP_ALIVE),
+        }
+    }
+}
+
+impl futures_util::Stream for RoomEventStream {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Poll::Ready(message) = self.messages.poll_next_unpin(cx) {
+            return Poll::Ready(message.map(|m| Ok(Bytes::from(m.into_event().to_string()))));
+        }
+        // as poem's keep-alive: a comment every period, whether or not events went out
+        self.keep_alive
+            .poll_tick(cx)
+            .map(|_| Some(Ok(Bytes::from_static(b":\n\n"))))
+    }
+}
 
 impl IntoResponse for RoomEventStream {
     fn into_response(self) -> Response {
-        self.0.into_response()
+        Response::builder()
+            .content_type("text/event-stream")
+            .header("X-Accel-Buffering", "no")
+            .header("Cache-Control", "no-cache")
+            .body(poem::Body::from_bytes_stream(self))
     }
 }
 
@@ -567,20 +619,10 @@ impl EventsApi {
             carrying,
             gone: false,
         };
-        let events = stream::unfold(follow, |mut f| async move {
+        let messages = stream::unfold(follow, |mut f| async move {
             let message = f.next().await?;
             Some((message, f))
         });
-        let stream = EventStream::new(events.boxed())
-            .keep_alive(KEEP_ALIVE)
-            .to_event(|m| {
-                let event = Event::message(m.data).event_type(m.event);
-                if m.id.is_empty() {
-                    event
-                } else {
-                    event.id(m.id)
-                }
-            });
-        Ok(RoomEventStream(stream))
+        Ok(RoomEventStream::new(messages.boxed()))
     }
 }

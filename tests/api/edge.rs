@@ -234,6 +234,110 @@ async fn an_event_stream_is_not_idle() {
     }
 }
 
+/// The edge frames event streams itself (issue 28) and hyper releases a waiting connection's
+/// buffers (vendor/hyper.patch): the stream's head and messages are what a browser's
+/// `EventSource` and a proxy expect, byte for byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_stream_is_framed_as_server_sent_events() {
+    let app = spawn_app().await;
+    let live_id = app.create_room("anchor", "t").await;
+    let resp = app
+        .client
+        .get(format!("{}/client/live/room/events/{live_id}", app.base))
+        .header("Authorization", format!("Bearer {}", token("anchor")))
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), 200);
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(header("content-type").as_deref(), Some("text/event-stream"));
+    assert_eq!(header("cache-control").as_deref(), Some("no-cache"));
+    assert_eq!(header("x-accel-buffering").as_deref(), Some("no"));
+    assert_eq!(header("transfer-encoding").as_deref(), Some("chunked"));
+    let mut body = resp.bytes_stream();
+    app.start(&live_id, "anchor").await.assert_ok();
+    let mut seen = String::new();
+    let message = loop {
+        // the message around its event line: from the blank line before it to the one after
+        if let Some(at) = seen.find("event: live_started\n")
+            && let Some(len) = seen[at..].find("\n\n")
+        {
+            let from = seen[..at].rfind("\n\n").map_or(0, |i| i + 2);
+            break seen[from..at + len].to_owned();
+        }
+        match tokio::time::timeout(PATIENCE, body.next()).await {
+            Ok(Some(Ok(chunk))) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+            other => panic!("the stream ended before live_started: {other:?} {seen:?}"),
+        }
+    };
+    let lines: Vec<&str> = message.lines().collect();
+    assert_eq!(lines.len(), 3, "id, event, data: {message:?}");
+    let id = lines[0].strip_prefix("id: ").expect("an id line first");
+    let (ms, seq) = id.split_once('-').expect("an event id");
+    assert!(
+        ms.parse::<u64>().is_ok() && seq.parse::<u64>().is_ok(),
+        "{id}"
+    );
+    assert_eq!(lines[1], "event: live_started");
+    let data: Value =
+        serde_json::from_str(lines[2].strip_prefix("data: ").expect("data")).expect("JSON");
+    assert_eq!(data["type"], "live_started");
+    assert_eq!(data["live_id"], live_id.as_str());
+}
+
+/// hyper releases a connection's buffers while it waits (vendor/hyper.patch) and makes them
+/// again for the next read or write: on one keep-alive connection, heads far over the first
+/// buffer, an answer of hundreds of kilobytes, small ones, and pipelined requests all come out
+/// whole and in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keep_alive_connection_answers_heads_and_answers_of_every_size_in_turn() {
+    let app = spawn_app().await;
+    let mut c = connect(&app).await;
+    assert_eq!(healthz(&mut c).await.status, 200);
+    let pad = "p".repeat(40_000);
+    let big_head = format!("GET /healthz HTTP/1.1\r\nHost: t\r\nX-Pad: {pad}\r\n\r\n");
+    c.write_all(big_head.as_bytes()).await.expect("write");
+    assert_eq!(read_response(&mut c).await.status, 200);
+    c.write_all(b"GET /openapi.json HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .expect("write");
+    let spec = read_response(&mut c).await;
+    assert_eq!(spec.status, 200, "{:?}", spec.head);
+    assert!(spec.body["paths"].as_object().is_some_and(|p| p.len() > 10));
+    assert_eq!(healthz(&mut c).await.status, 200);
+    // two requests in one write: the second waits in the read buffer while the first is answered
+    c.write_all(
+        b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Request-Id: one\r\n\r\n\
+          GET /healthz HTTP/1.1\r\nHost: t\r\nX-Request-Id: two\r\n\r\n",
+    )
+    .await
+    .expect("write");
+    // both answers may come in one read: read until the second's body, then check the order
+    let mut both = String::new();
+    let mut chunk = [0u8; 8192];
+    while both.matches("\r\n\r\nok").count() < 2 {
+        let n = tokio::time::timeout(PATIENCE, c.read(&mut chunk))
+            .await
+            .expect("both answers in time")
+            .expect("read");
+        assert!(n > 0, "closed before both answers: {both:?}");
+        both.push_str(&String::from_utf8_lossy(&chunk[..n]));
+    }
+    let one = both.find("x-request-id: one\r\n").expect("the first answer");
+    let two = both.find("x-request-id: two\r\n").expect("the second answer");
+    assert!(one < two, "answered in order: {both:?}");
+    assert_eq!(both.matches("HTTP/1.1 200 OK\r\n").count(), 2, "{both:?}");
+    assert_eq!(healthz(&mut c).await.status, 200);
+    c.write_all(big_head.as_bytes()).await.expect("write");
+    assert_eq!(read_response(&mut c).await.status, 200);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_connection_cap_new_connections_are_refused_while_open_ones_are_served() {
     let mut s = test_settings();
