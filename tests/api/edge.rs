@@ -329,8 +329,12 @@ async fn a_keep_alive_connection_answers_heads_and_answers_of_every_size_in_turn
         assert!(n > 0, "closed before both answers: {both:?}");
         both.push_str(&String::from_utf8_lossy(&chunk[..n]));
     }
-    let one = both.find("x-request-id: one\r\n").expect("the first answer");
-    let two = both.find("x-request-id: two\r\n").expect("the second answer");
+    let one = both
+        .find("x-request-id: one\r\n")
+        .expect("the first answer");
+    let two = both
+        .find("x-request-id: two\r\n")
+        .expect("the second answer");
     assert!(one < two, "answered in order: {both:?}");
     assert_eq!(both.matches("HTTP/1.1 200 OK\r\n").count(), 2, "{both:?}");
     assert_eq!(healthz(&mut c).await.status, 200);
