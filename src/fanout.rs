@@ -24,7 +24,7 @@
 //! The hub also renews its streams' slots (`LIVEROOM_SSE_PER_USER`) together, every
 //! `SLOT_RENEW`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -135,32 +135,119 @@ impl CarriedMember {
     }
 }
 
-/// This replica's carrying in one room.
+/// This replica's carrying in one room. Kept so that a renewal costs nothing per carried
+/// member: it asks for the members in `unasked` and lets go of those in `released`, both filled
+/// as streams open and close, never by scanning the room's streams.
 #[derive(Default)]
 struct RoomCarry {
     /// The open streams of members, by stream.
     streams: HashMap<u64, Arc<CarriedMember>>,
+    /// Each user's open streams here (a few: `LIVEROOM_SSE_PER_USER`), so that a close or a
+    /// member gone finds them without scanning the room's streams.
+    users: HashMap<UserId, Vec<u64>>,
+    /// Users with a stream here whom the next renewal asks to mark: not marked yet, or told
+    /// `ELSEWHERE` or refreshed one by one (asked again every renewal), never the anchor.
+    unasked: HashSet<UserId>,
     /// The members that hold this replica's mark (as of its last renewal).
-    marked: std::collections::HashSet<UserId>,
+    marked: HashSet<UserId>,
     /// Marked members whose last stream here closed: let go at the next renewal.
-    released: std::collections::HashSet<UserId>,
+    released: HashSet<UserId>,
 }
 
 impl RoomCarry {
     fn streams_of(&self, user: &UserId) -> bool {
-        self.streams.values().any(|m| &m.user == user)
+        self.users.contains_key(user)
+    }
+
+    fn add(&mut self, key: u64, member: Arc<CarriedMember>) {
+        let user = member.user.clone();
+        self.users.entry(user.clone()).or_default().push(key);
+        self.streams.insert(key, member);
+        // a stream that reopens before the renewal: the mark stays
+        if self.released.remove(&user) {
+            self.marked.insert(user);
+        } else if !self.marked.contains(&user) {
+            self.unasked.insert(user);
+        }
+    }
+
+    fn remove(&mut self, key: u64) {
+        let Some(member) = self.streams.remove(&key) else {
+            return;
+        };
+        let user = &member.user;
+        let last = match self.users.get_mut(user) {
+            Some(keys) => {
+                keys.retain(|k| *k != key);
+                keys.is_empty()
+            }
+            None => true,
+        };
+        if last {
+            self.users.remove(user);
+            self.unasked.remove(user);
+            // the member's last stream here: its mark goes at the next renewal (one call per
+            // room for all that closed meanwhile), and its window runs from the last renewal
+            if self.marked.remove(user) {
+                self.released.insert(user.clone());
+            }
+        }
+    }
+
+    /// The profile a heartbeat of `user` would send (its first stream's).
+    fn profile_of(&self, user: &UserId) -> String {
+        self.users
+            .get(user)
+            .and_then(|keys| keys.first())
+            .and_then(|key| self.streams.get(key))
+            .map(|m| m.profile.clone())
+            .unwrap_or_default()
     }
 
     /// Ends the streams of `user` (it is no member) and forgets it.
     fn end_streams_of(&mut self, user: &UserId) {
-        self.streams.retain(|_, member| {
-            if &member.user == user {
+        for key in self.users.remove(user).unwrap_or_default() {
+            if let Some(member) = self.streams.remove(&key) {
                 member.gone.notify_one();
-                return false;
             }
-            true
-        });
+        }
         self.marked.remove(user);
+        self.unasked.remove(user);
+    }
+
+    /// `user` holds no mark of this replica (taken over, or all marks forgotten): asked again
+    /// at the next renewal while a stream of it here is refreshed.
+    fn ask_again(&mut self, user: &UserId) {
+        let refreshed = self.users.get(user).is_some_and(|keys| {
+            keys.iter()
+                .filter_map(|k| self.streams.get(k))
+                .any(|m| m.is_refreshed())
+        });
+        if refreshed {
+            self.unasked.insert(user.clone());
+        }
+    }
+
+    /// Every mark forgotten (the lease ran out, or the list of who went was cut short): all
+    /// the room's refreshed members are asked again. O(members), and rare.
+    fn ask_all_again(&mut self) {
+        self.marked.clear();
+        let users: Vec<UserId> = self.users.keys().cloned().collect();
+        for user in &users {
+            self.ask_again(user);
+        }
+    }
+
+    /// `user` is the room's anchor, whom presence does not carry: its streams check for
+    /// themselves.
+    fn not_carried(&mut self, user: &UserId) {
+        self.unasked.remove(user);
+        for key in self.users.get(user).map(Vec::as_slice).unwrap_or_default() {
+            if let Some(member) = self.streams.get(key) {
+                member.refreshed.store(false, Ordering::Relaxed);
+                member.unrefreshed.notify_one();
+            }
+        }
     }
 
     fn is_idle(&self) -> bool {
@@ -181,13 +268,7 @@ impl Drop for Carrying {
         if let Ok(mut carried) = self.hub.carried.lock()
             && let Some(room) = carried.get_mut(&self.id)
         {
-            room.streams.remove(&self.key);
-            let user = &self.member.user;
-            // the member's last stream here: its mark goes at the next renewal (one call per
-            // room for all that closed meanwhile), and its window runs from the last renewal
-            if !room.streams_of(user) && room.marked.remove(user) {
-                room.released.insert(user.clone());
-            }
+            room.remove(self.key);
             if room.is_idle() {
                 carried.remove(&self.id);
             }
@@ -335,12 +416,10 @@ impl Hub {
             unrefreshed: Notify::new(),
         });
         if let Ok(mut carried) = self.carried.lock() {
-            let room = carried.entry(id.clone()).or_default();
-            // a stream that reopens before the renewal: the mark stays
-            if room.released.remove(user) {
-                room.marked.insert(user.clone());
-            }
-            room.streams.insert(key, member.clone());
+            carried
+                .entry(id.clone())
+                .or_default()
+                .add(key, member.clone());
         }
         Carrying {
             hub: self.clone(),
@@ -376,16 +455,14 @@ impl Hub {
             Ok(mut carried) => carried
                 .iter_mut()
                 .map(|(id, room)| {
+                    // O(what changed since the last renewal), not O(the room's streams)
                     let release: Vec<UserId> = room.released.drain().collect();
                     let mut members: Vec<(UserId, String)> = room
-                        .streams
-                        .values()
-                        .filter(|m| m.is_refreshed() && !room.marked.contains(&m.user))
-                        .map(|m| (m.user.clone(), m.profile.clone()))
+                        .unasked
+                        .iter()
+                        .map(|user| (user.clone(), room.profile_of(user)))
                         .collect();
-                    // a user's several streams in one room are one member
                     members.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
-                    members.dedup_by(|a, b| a.0 == b.0);
                     (id.clone(), release, members)
                 })
                 .collect(),
@@ -439,20 +516,22 @@ impl Hub {
         let room = rooms.entry(id.clone()).or_default();
         if carried.fresh {
             // the lease had run out: nothing is marked any more, the members are asked again
-            room.marked.clear();
+            room.ask_all_again();
         }
         for went in carried.went {
             match went {
                 WentAway::Left(user) => room.end_streams_of(&user),
                 WentAway::TakenOver(user) => {
                     room.marked.remove(&user);
+                    room.ask_again(&user);
                 }
-                WentAway::Unknown => room.marked.clear(),
+                WentAway::Unknown => room.ask_all_again(),
             }
         }
         for ((user, _), answer) in asked.iter().zip(carried.answers) {
             match answer {
                 CarryAnswer::Carried => {
+                    room.unasked.remove(user);
                     if room.streams_of(user) {
                         room.marked.insert(user.clone());
                     } else {
@@ -460,14 +539,9 @@ impl Hub {
                         room.released.insert(user.clone());
                     }
                 }
-                // asked again at the next renewal
+                // asked again at the next renewal (still in `unasked`)
                 CarryAnswer::Elsewhere | CarryAnswer::Refreshed => {}
-                CarryAnswer::Anchor => {
-                    for member in room.streams.values().filter(|m| &m.user == user) {
-                        member.refreshed.store(false, Ordering::Relaxed);
-                        member.unrefreshed.notify_one();
-                    }
-                }
+                CarryAnswer::Anchor => room.not_carried(user),
                 CarryAnswer::Gone => room.end_streams_of(user),
             }
         }
