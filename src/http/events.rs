@@ -184,7 +184,10 @@ impl Follow {
                     None => std::future::pending().await,
                 }
             };
+            // biased: the events in hand go first, so that a watcher that fell behind is cut
+            // off as `lagged` even when its room's end (`gone`) is noticed at the same time
             tokio::select! {
+                biased;
                 received = self.subscription.rx.recv() => match received {
                     Ok(event) => {
                         let newer = StoredEvent::position(&event.id) > StoredEvent::position(&self.last);
