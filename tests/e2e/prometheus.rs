@@ -86,11 +86,18 @@ async fn prometheus_finds_every_metric_the_rules_and_the_dashboard_use() {
     let held: Vec<_> = (0..5)
         .filter_map(|_| std::net::TcpStream::connect(&addr).ok())
         .collect();
+    // each look bounded: a connection the cap leaves waiting must not hold the test
+    let looks = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .expect("a client");
     eventually(
         Duration::from_secs(10),
         "a refusal at the cap is counted",
         || async {
-            let text = reqwest::get(format!("{}/metrics", app.base))
+            let text = looks
+                .get(format!("{}/metrics", app.base))
+                .send()
                 .await
                 .ok()?
                 .text()
@@ -123,7 +130,10 @@ async fn prometheus_finds_every_metric_the_rules_and_the_dashboard_use() {
         &dir.join("prometheus.log"),
     );
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("a client");
 
     eventually(
         Duration::from_secs(30),
