@@ -108,7 +108,9 @@ impl TokenCache {
                 .max(window.iat)
                 .map_or(0, |t| t.saturating_sub(self.leeway_secs));
             let usable_until = window.exp.saturating_add(self.leeway_secs);
-            if usable_from <= now && now < usable_until {
+            // `verify` reads the clock after `now` was read: a token it accepted in the second
+            // after `now` is cached too (a hit is still checked against its window)
+            if usable_from <= now + 1 && now < usable_until {
                 entries.insert(
                     key,
                     Verified {
