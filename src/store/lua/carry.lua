@@ -107,13 +107,7 @@ local function carry(user, profile)
     return gone_lapsed(user, last)
   end
   redis.call('ZADD', K[2], 'XX', carrier_mark(c), user)
-  local entry = redis.call('HGET', K[4], user)
-  -- `seq` keeps the pv at join (`seq:pv`, lib.lua)
-  local seq, imid, old = string.match(entry or '', '^([%d:]+)\t([^\t]*)\t(.*)$')
-  local stored = stored_profile(profile)
-  if seq and old ~= stored then
-    redis.call('HSET', K[4], user, seq .. '\t' .. imid .. '\t' .. stored)
-  end
+  refresh_profile(K[4], user, profile)
   return 'CARRIED'
 end
 local answers = {}

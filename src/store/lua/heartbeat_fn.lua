@@ -37,13 +37,7 @@ local function heartbeat(user, profile, window)
   if last and is_present(last, now, window) then
     -- a member an open stream carries keeps its carrier's mark (lib.lua): the stream carries it
     if tonumber(last) < CARRIED_BASE then redis.call('ZADD', K[2], now, user) end
-    local entry = redis.call('HGET', K[4], user)
-    -- `seq` keeps the pv at join (`seq:pv`, lib.lua)
-    local seq, imid, old = string.match(entry or '', '^([%d:]+)\t([^\t]*)\t(.*)$')
-    local stored = stored_profile(profile)
-    if seq and old ~= stored then
-      redis.call('HSET', K[4], user, seq .. '\t' .. imid .. '\t' .. stored)
-    end
+    refresh_profile(K[4], user, profile)
     return {'OK', tonumber(status), changed, written.events, 0, written.due_in}
   end
   local dropped = 0

@@ -382,6 +382,17 @@ local function stored_profile(profile)
   return profile
 end
 
+-- A present member's entry (`seq:pv TAB imid TAB profile`) takes the profile its heartbeat or
+-- stream sends, written only when it changed.
+local function refresh_profile(entries, user, profile)
+  local entry = redis.call('HGET', entries, user)
+  local seq, imid, old = string.match(entry or '', '^([%d:]+)\t([^\t]*)\t(.*)$')
+  local stored = stored_profile(profile)
+  if seq and old ~= stored then
+    redis.call('HSET', entries, user, seq .. '\t' .. imid .. '\t' .. stored)
+  end
+end
+
 -- The entry's part after the seq, from a join's "imid TAB profile json".
 local function entry_tail(person)
   local imid, profile = string.match(person, '^([^\t]*)\t(.*)$')
