@@ -7,8 +7,8 @@ use poem_openapi::types::Example;
 #[derive(Object, Debug, Default, serde::Deserialize)]
 #[oai(example)]
 pub struct LikeRequest {
-    /// 点赞数 — 1–100 (default 1).
-    #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+    /// 点赞数 — 1–100 (null or absent: 1).
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "100")))]
     pub count: Option<i64>,
 }
 
