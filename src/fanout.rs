@@ -98,6 +98,8 @@ pub struct Hub {
     per_user: u32,
     /// Events a watcher may fall behind its room's reader before it is cut off.
     buffer: usize,
+    /// Silence after which a stream gets a keep-alive comment.
+    keep_alive: Duration,
 }
 
 /// A watcher's place in the fan-out of one room; leaving drops it.
@@ -303,13 +305,7 @@ impl Drop for OpenStream {
 }
 
 impl Hub {
-    pub fn new(
-        store: Store,
-        max_open: usize,
-        per_user: u32,
-        buffer: usize,
-        carry_period: Duration,
-    ) -> Arc<Self> {
+    pub fn new(store: Store, sse: &crate::config::Sse, carry_period: Duration) -> Arc<Self> {
         Arc::new(Self {
             store,
             feeds: Mutex::new(HashMap::new()),
@@ -319,10 +315,16 @@ impl Hub {
             carry_period,
             slots: Mutex::new(HashMap::new()),
             open: AtomicUsize::new(0),
-            max_open,
-            per_user,
-            buffer: buffer.max(1),
+            max_open: sse.max_open,
+            per_user: sse.per_user,
+            buffer: sse.buffer.max(1),
+            keep_alive: sse.keep_alive,
         })
+    }
+
+    /// The silence after which a stream gets a keep-alive comment.
+    pub fn keep_alive(&self) -> Duration {
+        self.keep_alive
     }
 
     /// The cap of streams per user (0: none).

@@ -103,6 +103,8 @@ pub struct Sse {
     pub max_open: usize,
     /// Events a watcher may fall behind before its stream is cut off.
     pub buffer: usize,
+    /// Silence after which a stream gets a keep-alive comment.
+    pub keep_alive: Duration,
 }
 
 /// Rate limits.
@@ -195,6 +197,19 @@ fn positive(setting: &'static str, value: u64) -> Result<NonZeroU64, ConfigError
     NonZeroU64::new(value).ok_or(ConfigError::NotPositive(setting))
 }
 
+/// The keep-alive of event streams: 1 s to an hour (a comment an hour apart keeps no proxy).
+fn keep_alive(secs: u64) -> Result<Duration, ConfigError> {
+    const SETTING: &str = "LIVEROOM_SSE_KEEPALIVE_SECS";
+    match secs {
+        0 => Err(ConfigError::NotPositive(SETTING)),
+        1..=3600 => Ok(Duration::from_secs(secs)),
+        _ => Err(ConfigError::Invalid {
+            setting: SETTING,
+            reason: format!("at most 3600 seconds (got {secs})"),
+        }),
+    }
+}
+
 /// A set, non-blank value.
 fn given(value: &Option<String>) -> Option<&str> {
     value.as_deref().filter(|v| !v.is_empty())
@@ -268,6 +283,7 @@ impl Config {
                     per_user: s.sse_per_user,
                     max_open: s.sse_max,
                     buffer: s.sse_buffer,
+                    keep_alive: keep_alive(s.sse_keepalive_secs)?,
                 },
             },
             limits: Limits {

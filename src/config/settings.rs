@@ -230,6 +230,12 @@ pub struct Settings {
     #[arg(long, env = "LIVEROOM_SSE_MAX", default_value_t = 20_000)]
     pub sse_max: usize,
 
+    /// Seconds of silence after which an open event stream gets a comment line (`:`), so that
+    /// proxies in between keep it; under their idle timeouts (nginx, AWS ALB: 60 s). A stream
+    /// that carried an event meanwhile gets none.
+    #[arg(long, env = "LIVEROOM_SSE_KEEPALIVE_SECS", default_value_t = 45)]
+    pub sse_keepalive_secs: u64,
+
     /// Events a watcher may fall behind its room's reader before its stream is cut off
     /// (`stream_ended`, `lagged`; it resumes with Last-Event-ID).
     #[arg(long, env = "LIVEROOM_SSE_BUFFER", default_value_t = 1024)]

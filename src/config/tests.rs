@@ -211,3 +211,30 @@ fn sentinels_need_a_master_name_and_exclude_a_cluster() {
     s.redis_sentinels = None;
     assert_eq!(refused(s).setting(), "LIVEROOM_REDIS_SENTINEL_MASTER");
 }
+
+#[test]
+fn the_streams_keep_alive_is_one_second_to_an_hour() {
+    assert_eq!(
+        Config::try_from(settings())
+            .expect("parses")
+            .events
+            .sse
+            .keep_alive,
+        Duration::from_secs(45)
+    );
+    let mut s = settings();
+    s.sse_keepalive_secs = 0;
+    assert_eq!(refused(s).setting(), "LIVEROOM_SSE_KEEPALIVE_SECS");
+    let mut s = settings();
+    s.sse_keepalive_secs = 3601;
+    assert_eq!(
+        refused(s).to_string(),
+        "LIVEROOM_SSE_KEEPALIVE_SECS: at most 3600 seconds (got 3601)"
+    );
+    let mut s = settings();
+    s.sse_keepalive_secs = 3600;
+    assert_eq!(
+        Config::try_from(s).expect("parses").events.sse.keep_alive,
+        Duration::from_secs(3600)
+    );
+}

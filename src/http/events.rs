@@ -22,10 +22,6 @@ use crate::domain::ids::{LiveId, UserId};
 use crate::fanout::Subscription;
 use crate::store::{EventLog, StoreError, StoredEvent};
 
-/// A comment line on an open stream this often, so that proxies in between keep it: under the
-/// 60 s idle timeouts of nginx's `proxy_read_timeout` and of the common load balancers (AWS ALB,
-/// GCP), and rarely enough to cost little (docs/operations.md, *Edge limits*).
-const KEEP_ALIVE: Duration = Duration::from_secs(45);
 /// How often a stream whose presence the carrier does not check (the anchor's) checks that its
 /// watcher may still watch (a leave the log does not show: rooms above the member-event
 /// threshold write none). The slot is renewed by the hub (`Hub::renew_slots`), not here.
@@ -422,7 +418,8 @@ impl From<StoredEvent> for RoomEventMessage {
 }
 
 /// The answer of the events endpoint: `text/event-stream`, one `RoomEventMessage` per event,
-/// and a comment every [`KEEP_ALIVE`].
+/// and a comment after `LIVEROOM_SSE_KEEPALIVE_SECS` of silence, so that proxies in between keep
+/// the connection (under their idle timeouts: docs/operations.md, *Edge limits*).
 ///
 /// Framed here rather than by poem's `SSE`, which an open stream pays for all its life: poem
 /// boxes the stream twice more and reads it back through a `StreamReader` into a
@@ -430,15 +427,26 @@ impl From<StoredEvent> for RoomEventMessage {
 /// into the bytes hyper writes (the same bytes: poem's `Event` formats them).
 pub struct RoomEventStream {
     messages: BoxStream<'static, RoomEventMessage>,
+    /// Silence after which a comment goes out.
+    period: Duration,
     keep_alive: tokio::time::Interval,
+    /// When the last message went out, if one did since the timer was last set: the timer is
+    /// moved when it goes off rather than at every message, which keeps a busy stream's messages
+    /// free of timer work.
+    sent_at: Option<tokio::time::Instant>,
 }
 
 impl RoomEventStream {
-    fn new(messages: BoxStream<'static, RoomEventMessage>) -> Self {
-        let first = tokio::time::Instant::now() + KEEP_ALIVE;
+    fn new(messages: BoxStream<'static, RoomEventMessage>, period: Duration) -> Self {
+        let first = tokio::time::Instant::now() + period;
+        let mut keep_alive = tokio::time::interval_at(first, period);
+        // a replica that stalled sends one comment, not one for every period missed
+        keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         Self {
             messages,
-            keep_alive: tokio::time::interval_at(first, KEEP_ALIVE),
+            period,
+            keep_alive,
+            sent_at: None,
         }
     }
 }
@@ -448,12 +456,24 @@ impl futures_util::Stream for RoomEventStream {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         if let Poll::Ready(message) = self.messages.poll_next_unpin(cx) {
+            if message.is_some() {
+                self.sent_at = Some(tokio::time::Instant::now());
+            }
             return Poll::Ready(message.map(|m| Ok(Bytes::from(m.into_event().to_string()))));
         }
-        // as poem's keep-alive: a comment every period, whether or not events went out
-        self.keep_alive
-            .poll_tick(cx)
-            .map(|_| Some(Ok(Bytes::from_static(b":\n\n"))))
+        // a comment only after a whole period without a message: a watched room's events
+        // (online_count, likes) keep its streams open without one, and a keep-alive is a write
+        // and a wake-up per stream (docs/operations.md, *Edge limits*)
+        loop {
+            std::task::ready!(self.keep_alive.poll_tick(cx));
+            match self.sent_at.take() {
+                Some(at) if at.elapsed() < self.period => {
+                    let due = at + self.period;
+                    self.keep_alive.reset_at(due); // and poll again, to wait for it
+                }
+                _ => return Poll::Ready(Some(Ok(Bytes::from_static(b":\n\n")))),
+            }
+        }
     }
 }
 
@@ -472,8 +492,8 @@ impl ApiResponse for RoomEventStream {
         MetaResponses {
             responses: vec![MetaResponse {
                 description: "The room's events from now on (or after `Last-Event-ID`), one \
-                              message each; a comment every 15 s keeps the connection alive; \
-                              the stream ends after `live_ended`, or with a final \
+                              message each; a comment after 45 s without one keeps the \
+                              connection alive (LIVEROOM_SSE_KEEPALIVE_SECS); the stream ends after `live_ended`, or with a final \
                               `stream_ended` saying why (the watcher left, was kicked or \
                               lapsed, its token expired, it fell behind).",
                 status: Some(200),
@@ -626,6 +646,6 @@ impl EventsApi {
             let message = f.next().await?;
             Some((message, f))
         });
-        Ok(RoomEventStream::new(messages.boxed()))
+        Ok(RoomEventStream::new(messages.boxed(), hub.keep_alive()))
     }
 }

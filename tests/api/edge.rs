@@ -291,6 +291,71 @@ async fn an_event_stream_is_framed_as_server_sent_events() {
     assert_eq!(data["live_id"], live_id.as_str());
 }
 
+/// After `LIVEROOM_SSE_KEEPALIVE_SECS` of silence a stream gets a comment line (`:`), so that
+/// proxies keep it; while events come more often than that it gets none (a keep-alive is a
+/// write and a wake-up per stream: issue 28).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_stream_gets_a_comment_after_a_silence_and_none_while_events_flow() {
+    let mut settings = test_settings();
+    settings.sse_keepalive_secs = 3;
+    let app = spawn_app_with(settings).await;
+    let live_id = app.create_room("anchor", "t").await;
+    let anchor = token("anchor");
+    let resp = app
+        .client
+        .get(format!("{}/client/live/room/events/{live_id}", app.base))
+        .header("Authorization", format!("Bearer {anchor}"))
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), 200);
+    let mut body = resp.bytes_stream();
+    let mut seen = String::new();
+    let comments = |seen: &str| seen.lines().filter(|l| l.starts_with(':')).count();
+    // an event every ~100 ms for twice the period: each read before the next is sent
+    let started = std::time::Instant::now();
+    let mut n = 0;
+    while started.elapsed() < Duration::from_secs(6) {
+        let extends = json!({"live_id": live_id, "extends": {"n": n.to_string()}});
+        app.request(
+            Method::PUT,
+            "/client/live/room/extends",
+            Some(&anchor),
+            Some(extends),
+        )
+        .await
+        .assert_ok();
+        let needle = format!("\"extends\":{{\"n\":\"{n}\"}}");
+        while !seen.contains(&needle) {
+            match tokio::time::timeout(PATIENCE, body.next()).await {
+                Ok(Some(Ok(chunk))) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+                other => panic!("the stream ended before event {n}: {other:?} {seen:?}"),
+            }
+        }
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        comments(&seen),
+        0,
+        "a comment among {n} events a period apart at most"
+    );
+    // then silence: a comment comes, and only that
+    let before = seen.len();
+    while comments(&seen) == 0 {
+        match tokio::time::timeout(PATIENCE, body.next()).await {
+            Ok(Some(Ok(chunk))) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+            other => panic!("the stream ended before a comment: {other:?} {seen:?}"),
+        }
+    }
+    assert_eq!(
+        &seen[before..],
+        ":\n\n",
+        "the comment alone after the last event"
+    );
+}
+
 /// hyper releases a connection's buffers while it waits (vendor/hyper.patch) and makes them
 /// again for the next read or write: on one keep-alive connection, heads far over the first
 /// buffer, an answer of hundreds of kilobytes, small ones, and pipelined requests all come out
