@@ -21,21 +21,6 @@ pub fn cpu_secs(pid: &str, clk_tck: f64) -> f64 {
     (get(11) + get(12)) / clk_tck.max(1.0)
 }
 
-/// CPU seconds a process's threads have run, summed over /proc/PID/task/*/schedstat
-/// (nanoseconds: fine enough for one second's work, where /proc/PID/stat counts 10 ms ticks). A
-/// thread that ends leaves the sum: read it across windows of a server whose threads stay.
-pub fn run_secs(pid: &str) -> f64 {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return 0.0;
-    };
-    let ns: f64 = tasks
-        .flatten()
-        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().next()?.parse::<f64>().ok())
-        .sum();
-    ns / 1e9
-}
-
 /// VmRSS and VmHWM of a process, in bytes.
 pub fn rss(pid: &str) -> (u64, u64) {
     let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
