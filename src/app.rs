@@ -69,7 +69,15 @@ pub fn state(config: &Config, conn: Connection) -> AppState {
         config.redis.timeout,
         config.event_log(),
     );
-    let watching = crate::fanout::Hub::new(store.clone(), &config.events.sse, config.carry_period);
+    let sse = &config.events.sse;
+    let watching = crate::fanout::Hub::new(
+        store.clone(),
+        sse.max_open,
+        sse.per_user,
+        sse.buffer,
+        sse.keep_alive,
+        config.carry_period,
+    );
     AppState {
         watching,
         pages: Arc::new(crate::pages::Pages::new(&store, config.list_cache_ms)),

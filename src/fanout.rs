@@ -21,8 +21,9 @@
 //! (`CarriedMember::gone`). A replica that dies renews nothing more, so its viewers lapse by the
 //! normal rule, swept by the other replicas.
 //!
-//! The hub also renews its streams' slots (`LIVEROOM_SSE_PER_USER`) together, every
-//! `SLOT_RENEW`.
+//! The hub also keeps the replica's lease (`replica:{token}`, every carry period) and renews its
+//! streams' slots (`LIVEROOM_SSE_PER_USER`) together, every `SLOT_RENEW`; a user at the cap gets
+//! the slots of a replica whose lease is gone back at once (`Hub::reap_dead_slots`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,12 +39,14 @@ use crate::store::{
 };
 
 /// How often this replica renews its open streams' slots (`LIVEROOM_SSE_PER_USER`), all in
-/// a few calls (`EventLog::renew_stream_slots`): a per-stream call every few seconds would cost
-/// more than the presence the stream carries (docs/architecture.md, *The event log*).
-pub const SLOT_RENEW: Duration = Duration::from_secs(60);
-/// A slot not renewed for this long lapses: three renewals, so a slot survives two failed ones,
-/// and a replica that died holds its users' slots at most this long.
-pub const SLOT_TTL: Duration = Duration::from_secs(180);
+/// a few calls (`EventLog::renew_stream_slots`). Rarely: a replica that died is found by its
+/// lease (`LEASE_PERIODS` carry periods), not by its slots lapsing, so the renewal only bounds
+/// how long a slot whose close failed (Redis away at that moment) is held.
+pub const SLOT_RENEW: Duration = Duration::from_secs(20 * 60);
+/// A slot not renewed for this long lapses: three renewals, so a slot survives two failed ones.
+pub const SLOT_TTL: Duration = Duration::from_secs(60 * 60);
+/// The replica's lease lives this many carry periods: it survives two failed renewals.
+const LEASE_PERIODS: u32 = 3;
 
 /// Rooms refreshed side by side by the carrier.
 const CARRY_ROOMS_AT_ONCE: usize = 16;
@@ -305,7 +308,17 @@ impl Drop for OpenStream {
 }
 
 impl Hub {
-    pub fn new(store: Store, sse: &crate::config::Sse, carry_period: Duration) -> Arc<Self> {
+    /// A hub of `max_open` streams at most (0: no limit), `per_user` per user over all replicas
+    /// (0: no limit), each cut off `buffer` events behind and kept alive after `keep_alive` of
+    /// silence; carried members refreshed every `carry_period`.
+    pub fn new(
+        store: Store,
+        max_open: usize,
+        per_user: u32,
+        buffer: usize,
+        keep_alive: Duration,
+        carry_period: Duration,
+    ) -> Arc<Self> {
         Arc::new(Self {
             store,
             feeds: Mutex::new(HashMap::new()),
@@ -315,10 +328,10 @@ impl Hub {
             carry_period,
             slots: Mutex::new(HashMap::new()),
             open: AtomicUsize::new(0),
-            max_open: sse.max_open,
-            per_user: sse.per_user,
-            buffer: sse.buffer.max(1),
-            keep_alive: sse.keep_alive,
+            max_open,
+            per_user,
+            buffer: buffer.max(1),
+            keep_alive,
         })
     }
 
@@ -373,6 +386,64 @@ impl Hub {
             .lock()
             .map(|c| c.values().map(|room| room.streams.len()).sum())
             .unwrap_or(0)
+    }
+
+    /// A new stream's id, `<carrier token>.<n>`: the slot names its replica, so that the
+    /// replica's lease tells whether it still holds the slot.
+    pub fn stream_id(&self) -> String {
+        let n = self.next_carried.fetch_add(1, Ordering::Relaxed);
+        format!("{}.{n}", self.token)
+    }
+
+    /// How long this replica's lease lives unrenewed: the longest a user at the cap waits for
+    /// the slots of a replica that died.
+    pub fn lease_ttl(&self) -> Duration {
+        self.carry_period * LEASE_PERIODS
+    }
+
+    /// Frees the slots among `holders` (a user's streams, from a refused open) whose replica's
+    /// lease is gone; answers whether any was freed. One call per other replica named, then
+    /// one to free: bounded by the slots a user may hold.
+    pub async fn reap_dead_slots(&self, user: &UserId, holders: &[String]) -> StoreResult<bool> {
+        let events = self.store.events();
+        let mut dead_replicas: HashMap<&str, bool> = HashMap::new();
+        let mut dead = Vec::new();
+        for stream in holders {
+            // older replicas' ids name no replica: their slots lapse by their time to live
+            let Some((token, _)) = stream.split_once('.') else {
+                continue;
+            };
+            if token == self.token {
+                continue;
+            }
+            let is_dead = match dead_replicas.get(token) {
+                Some(known) => *known,
+                None => {
+                    let gone = !events.replica_alive(token).await?;
+                    dead_replicas.insert(token, gone);
+                    gone
+                }
+            };
+            if is_dead {
+                dead.push(stream.clone());
+            }
+        }
+        Ok(events.reap_stream_slots(user, &dead).await? > 0)
+    }
+
+    /// Renews this replica's lease; when it had lapsed (Redis away for a while, or the first
+    /// time), takes its streams' slots again at once, since other replicas may have freed them.
+    async fn keep_lease(&self) {
+        match self
+            .store
+            .events()
+            .keep_replica_lease(&self.token, self.lease_ttl())
+            .await
+        {
+            Ok(true) => self.renew_slots().await,
+            Ok(false) => {}
+            Err(e) => tracing::info!(error = %e, "renewing the replica's lease failed"),
+        }
     }
 
     /// Renews the stream's slot with the others every `SLOT_RENEW` while the answer lives.
@@ -441,7 +512,10 @@ impl Hub {
         loop {
             tokio::select! {
                 _ = stop.changed() => return,
-                _ = tick.tick() => self.refresh_carried().await,
+                _ = tick.tick() => {
+                    self.keep_lease().await;
+                    self.refresh_carried().await;
+                }
                 _ = renew.tick() => self.renew_slots().await,
             }
         }

@@ -20,7 +20,7 @@ use super::model::{EXAMPLE_LIVE_ID, Extends};
 use super::{ApiTags, AppState, live_id};
 use crate::domain::ids::{LiveId, UserId};
 use crate::fanout::Subscription;
-use crate::store::{EventLog, StoreError, StoredEvent};
+use crate::store::{EventLog, SlotReply, StoreError, StoredEvent};
 
 /// How often a stream whose presence the carrier does not check (the anchor's) checks that its
 /// watcher may still watch (a leave the log does not show: rooms above the member-event
@@ -46,18 +46,34 @@ impl StreamSlot {
         user: &UserId,
     ) -> Result<Self, ApiError> {
         let cap = hub.per_user();
-        let stream = uuid::Uuid::new_v4().simple().to_string();
-        if let Some(wait_ms) = events
-            .open_stream_slot(user, &stream, cap, SLOT_TTL)
-            .await?
-        {
-            return Err(ApiError::Busy {
-                why: format!(
-                    "this user has {cap} event streams open, the limit (LIVEROOM_SSE_PER_USER); \
-                     close one first"
-                ),
-                retry_after: wait_ms.div_ceil(1000).clamp(1, SLOT_TTL.as_secs()),
-            });
+        let stream = hub.stream_id();
+        let mut reaped = false;
+        loop {
+            match events
+                .open_stream_slot(user, &stream, cap, SLOT_TTL)
+                .await?
+            {
+                SlotReply::Held => break,
+                // slots held by a replica that died are freed once its lease is gone: look
+                // once, then try again
+                SlotReply::Full { holders, .. }
+                    if !reaped && hub.reap_dead_slots(user, &holders).await? =>
+                {
+                    reaped = true;
+                }
+                SlotReply::Full { wait_ms, .. } => {
+                    return Err(ApiError::Busy {
+                        why: format!(
+                            "this user has {cap} event streams open, the limit \
+                             (LIVEROOM_SSE_PER_USER); close one first"
+                        ),
+                        // a stream closes when it will; a dead replica's slots are free by then
+                        retry_after: wait_ms
+                            .div_ceil(1000)
+                            .clamp(1, hub.lease_ttl().as_secs().max(1)),
+                    });
+                }
+            }
         }
         Ok(Self {
             events: events.clone(),

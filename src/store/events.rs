@@ -120,24 +120,55 @@ handle! {
 }
 
 impl EventLog {
-    /// Takes a slot of the user's open streams (over all replicas): `Ok(None)` when taken,
-    /// `Ok(Some(ms))` when the user is at `cap`, with the time until the soonest slot lapses.
+    /// Takes a slot of the user's open streams (over all replicas): `Held` when taken, `Full`
+    /// when the user is at `cap`, with the time until the soonest slot lapses and the streams
+    /// holding the slots.
     pub async fn open_stream_slot(
         &self,
         user: &UserId,
         stream: &str,
         cap: u32,
         ttl: Duration,
-    ) -> StoreResult<Option<u64>> {
-        Ok(
-            match self
-                .stream_slot(SlotOp::Open, user, stream, cap, ttl)
-                .await?
-            {
-                SlotReply::Held => None,
-                SlotReply::Full { wait_ms } => Some(wait_ms),
-            },
-        )
+    ) -> StoreResult<SlotReply> {
+        self.stream_slot(SlotOp::Open, user, stream, cap, ttl).await
+    }
+
+    /// Frees the slots of `streams`, whose replicas' leases the caller found gone. Answers the
+    /// slots freed (0 when they were freed already: idempotent).
+    pub async fn reap_stream_slots(&self, user: &UserId, streams: &[String]) -> StoreResult<u64> {
+        if streams.is_empty() {
+            return Ok(0);
+        }
+        self.call(&calls::SseReap { user, streams }).await
+    }
+
+    /// Renews this replica's lease for `ttl`; answers whether it had lapsed (or never was):
+    /// then other replicas may have freed its streams' slots, which the caller takes again.
+    pub async fn keep_replica_lease(&self, token: &str, ttl: Duration) -> StoreResult<bool> {
+        let previous: Option<String> = self
+            .command(
+                redis::cmd("SET")
+                    .arg(self.keys().replica_lease(token))
+                    .arg(1)
+                    .arg("PX")
+                    .arg(millis(ttl).max(1))
+                    .arg("GET")
+                    .clone(),
+            )
+            .await?;
+        Ok(previous.is_none())
+    }
+
+    /// Whether the replica with carrier token `token` holds its lease.
+    pub async fn replica_alive(&self, token: &str) -> StoreResult<bool> {
+        let exists: i64 = self
+            .command(
+                redis::cmd("EXISTS")
+                    .arg(self.keys().replica_lease(token))
+                    .clone(),
+            )
+            .await?;
+        Ok(exists > 0)
     }
 
     /// Keeps many streams' slots another `ttl` (a replica's periodic renewal, fanout.rs): calls

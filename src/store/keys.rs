@@ -296,6 +296,13 @@ impl Keys {
         format!("{}idx:{{rooms}}:webhook_pending", self.prefix)
     }
 
+    /// A replica's lease (a string with a TTL, renewed every carry period while the process
+    /// lives; `token` is the replica's carrier token): the event streams' slots of a replica
+    /// whose lease is gone are freed at the next open at the cap (`sse_slot.lua` `reap`).
+    pub fn replica_lease(&self, token: &str) -> String {
+        format!("{}replica:{{{token}}}", self.prefix)
+    }
+
     /// The lease of the replica delivering a room's webhooks.
     pub fn webhook_lease(&self, id: &LiveId) -> String {
         format!("{}room:{{{id}}}:webhook_lease", self.prefix)

@@ -40,7 +40,7 @@ use redis::Value;
 
 pub use crate::metrics::Gauges;
 pub use calls::Liked;
-pub use calls::{CarryAnswer, WentAway};
+pub use calls::{CarryAnswer, SlotReply, WentAway};
 pub use connection::{Connection, RedisTarget};
 pub use core::one_redis_timeout;
 pub use discovery::Discovery;

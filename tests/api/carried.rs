@@ -225,6 +225,61 @@ async fn a_killed_replicas_viewers_lapse() {
     while sse.next().await.is_some() {}
 }
 
+/// A replica that dies holds its users' stream slots (`LIVEROOM_SSE_PER_USER`) only until its
+/// lease is gone (three carry periods), not until the slots lapse (an hour): the user's next
+/// stream elsewhere is refused while the replica lives and taken once it is dead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_replicas_stream_slots_are_freed_for_its_users_next_stream() {
+    let mut settings = fast();
+    settings.sse_per_user = 1;
+    let app = spawn_app_with(settings.clone()).await;
+    let mut replica = Replica::start(
+        &settings,
+        &[
+            ("LIVEROOM_HEARTBEAT_INTERVAL_MS", "400"),
+            ("LIVEROOM_HEARTBEAT_MISSES", "3"),
+            ("LIVEROOM_SSE_PER_USER", "1"),
+        ],
+    );
+    let remote = through(&format!("http://127.0.0.1:{}", replica.port), &settings);
+    let id = live_room(&app, "anchor").await;
+    remote.join(&id, "roamer").await.assert_ok();
+    let mut sse = SseClient::open(&remote, &id, "roamer", None)
+        .await
+        .expect("open on the replica");
+    // the replica lives (its lease is held): the slot is its, across many lease periods
+    let until = Instant::now() + WINDOW * 3;
+    while Instant::now() < until {
+        let refused = SseClient::open(&app, &id, "roamer", None)
+            .await
+            .err()
+            .expect("a second stream of the user is refused while the first lives");
+        refused.assert_error(429, 42900);
+        tokio::time::sleep(Duration::from_millis(200)).await; // a pace for the checks
+    }
+    replica.process.as_ref().expect("running").signal("KILL");
+    while sse.next().await.is_some() {}
+    replica.process = None;
+    // within a few lease periods the dead replica's slot is freed by the next open at the cap
+    // (the user joins again: its presence lapsed with the replica that carried it)
+    let again = eventually(
+        Duration::from_secs(15),
+        "a stream after the replica's death",
+        || async {
+            app.join(&id, "roamer").await.assert_ok();
+            match SseClient::open(&app, &id, "roamer", None).await {
+                Ok(sse) => Some(sse),
+                Err(refused) => {
+                    refused.assert_error(429, 42900);
+                    None
+                }
+            }
+        },
+    )
+    .await;
+    drop(again);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_count_is_exact_with_carried_and_beating_members_mixed() {
     let app = spawn_app_with(fast()).await;

@@ -17,7 +17,7 @@ use liveroom::domain::page::PageRequest;
 use liveroom::domain::profile::{Looks, Profile};
 use liveroom::domain::room::{LiveStatus, NewRoom, NewRoomInput};
 use liveroom::domain::search::Keyword;
-use liveroom::store::{Connection, Store, StoreError};
+use liveroom::store::{Connection, SlotReply, Store, StoreError};
 
 /// A store on the shared test Redis, under a prefix of its own.
 async fn store() -> Store {
@@ -288,21 +288,79 @@ async fn a_users_stream_slots_are_capped_over_replicas() {
             .open_stream_slot(&who, "s1", 1, ttl)
             .await
             .expect("open"),
-        None
+        SlotReply::Held
     );
     let full = events
         .open_stream_slot(&who, "s2", 1, ttl)
         .await
         .expect("open");
-    assert!(full.is_some_and(|wait_ms| wait_ms > 0), "{full:?}");
+    assert!(
+        matches!(&full, SlotReply::Full { wait_ms, holders } if *wait_ms > 0 && holders == &["s1"]),
+        "{full:?}"
+    );
     events.close_stream_slot(&who, "s1").await.expect("close");
     assert_eq!(
         events
             .open_stream_slot(&who, "s2", 1, ttl)
             .await
             .expect("open"),
-        None
+        SlotReply::Held
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replicas_lease_lives_its_ttl_and_reaping_frees_only_the_named_slots() {
+    let store = store().await;
+    let events = store.events();
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    assert!(!events.replica_alive(&token).await.expect("exists"));
+    let ttl = Duration::from_millis(300);
+    assert!(
+        events.keep_replica_lease(&token, ttl).await.expect("set"),
+        "the first lease had lapsed (never was)"
+    );
+    assert!(
+        !events.keep_replica_lease(&token, ttl).await.expect("set"),
+        "a renewal within the ttl finds it held"
+    );
+    assert!(events.replica_alive(&token).await.expect("exists"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while events.replica_alive(&token).await.expect("exists") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lease never lapsed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let who = user("viewer-2");
+    let hour = Duration::from_secs(3600);
+    for id in ["a.1", "b.1"] {
+        assert_eq!(
+            events
+                .open_stream_slot(&who, id, 2, hour)
+                .await
+                .expect("open"),
+            SlotReply::Held
+        );
+    }
+    let reap = ["a.1".to_owned(), "gone.9".to_owned()];
+    assert_eq!(
+        events.reap_stream_slots(&who, &reap).await.expect("reap"),
+        1
+    );
+    assert_eq!(
+        events.reap_stream_slots(&who, &reap).await.expect("reap"),
+        0
+    );
+    match events
+        .open_stream_slot(&who, "c.1", 1, hour)
+        .await
+        .expect("open")
+    {
+        SlotReply::Full { holders, .. } => assert_eq!(holders, ["b.1"]),
+        held => panic!("b.1 still holds the one slot: {held:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -332,6 +332,13 @@ fn every_call_passes_the_keys_its_script_declares() {
         ),
         check(
             &s,
+            &SseReap {
+                user: &u,
+                streams: &["a.1".into(), "b.2".into()],
+            },
+        ),
+        check(
+            &s,
             &StreamPublish {
                 room: r,
                 window_ms: 1,

@@ -129,7 +129,7 @@ pub use seat_switch::{SeatSwitch, Switched};
 pub use seat_take::SeatTake;
 pub use seats::Seats;
 pub use sse_renew::SseRenew;
-pub use sse_slot::{SlotOp, SlotReply, SseSlot};
+pub use sse_slot::{SlotOp, SlotReply, SseReap, SseSlot};
 pub use stats::Stats;
 pub use sweep_room::{SweepPhase, SweepRoom};
 pub use unban::Unban;

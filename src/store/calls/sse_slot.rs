@@ -6,7 +6,7 @@ use super::{Invocation, ScriptCall};
 use crate::domain::ids::UserId;
 use crate::store::StoreResult;
 use crate::store::keys::Keys;
-use crate::store::reply::{array, bad, int};
+use crate::store::reply::{array, bad, int, text};
 use crate::store::scripts::Scripts;
 
 /// What is done with the stream's slot: on the wire `'open'` or `'close'` (the script's
@@ -39,13 +39,15 @@ pub struct SseSlot<'a> {
     pub ttl_ms: u64,
 }
 
-/// `{1, 0}`, or for an open at the cap `{0, ms until the soonest slot lapses}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `{1, 0}`, or for an open at the cap `{0, ms until the soonest slot lapses, the ids holding
+/// the slots}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SlotReply {
     /// The stream holds its slot (or, after a close, no longer has one).
     Held,
-    /// The user is at the cap: a slot frees within this many ms at most.
-    Full { wait_ms: u64 },
+    /// The user is at the cap: a slot lapses within `wait_ms` at most, unless its stream closes
+    /// or its replica is found dead first (`holders`: the streams' ids, `<replica token>.<n>`).
+    Full { wait_ms: u64, holders: Vec<String> },
 }
 
 impl ScriptCall for SseSlot<'_> {
@@ -65,16 +67,54 @@ impl ScriptCall for SseSlot<'_> {
     }
 
     fn reply(answer: Value) -> StoreResult<SlotReply> {
-        let Some([held, wait]) = array(&answer) else {
+        let Some([held, wait, holders @ ..]) = array(&answer) else {
             return Err(bad("sse_slot"));
         };
         let (held, wait) = int(held).zip(int(wait)).ok_or_else(|| bad("sse_slot"))?;
         Ok(if held == 0 {
             SlotReply::Full {
                 wait_ms: wait.max(0) as u64,
+                holders: holders.iter().filter_map(text).collect(),
             }
         } else {
             SlotReply::Held
         })
+    }
+}
+
+/// `sse_slot.lua`'s `reap`: frees the slots of streams whose replica is gone (the caller read
+/// their leases). KEYS: the user's open streams. ARGV: `reap`, '', 0, 0, the ids. Answers the
+/// slots freed.
+pub struct SseReap<'a> {
+    pub user: &'a UserId,
+    pub streams: &'a [String],
+}
+
+impl ScriptCall for SseReap<'_> {
+    type Reply = u64;
+
+    fn script(scripts: &Scripts) -> &Script {
+        &scripts.sse_slot
+    }
+
+    fn keys_and_args(&self, keys: &Keys, invocation: &mut Invocation<'_>) {
+        invocation
+            .key("streams", keys.sse_streams(self.user.as_str()))
+            .arg("reap")
+            .arg("")
+            .arg(0)
+            .arg(0);
+        for stream in self.streams {
+            invocation.arg(stream);
+        }
+    }
+
+    fn reply(answer: Value) -> StoreResult<u64> {
+        let Some([_, removed]) = array(&answer) else {
+            return Err(bad("sse_slot reap"));
+        };
+        int(removed)
+            .map(|n| n.max(0) as u64)
+            .ok_or_else(|| bad("sse_slot reap"))
     }
 }
