@@ -47,33 +47,29 @@ impl StreamSlot {
     ) -> Result<Self, ApiError> {
         let cap = hub.per_user();
         let stream = hub.stream_id();
-        let mut reaped = false;
-        loop {
-            match events
+        let mut reply = events
+            .open_stream_slot(user, &stream, cap, SLOT_TTL)
+            .await?;
+        // slots held by a replica that died are freed once its lease is gone: look once, then
+        // try again
+        if let SlotReply::Full { holders, .. } = &reply
+            && hub.reap_dead_slots(user, holders).await?
+        {
+            reply = events
                 .open_stream_slot(user, &stream, cap, SLOT_TTL)
-                .await?
-            {
-                SlotReply::Held => break,
-                // slots held by a replica that died are freed once its lease is gone: look
-                // once, then try again
-                SlotReply::Full { holders, .. }
-                    if !reaped && hub.reap_dead_slots(user, &holders).await? =>
-                {
-                    reaped = true;
-                }
-                SlotReply::Full { wait_ms, .. } => {
-                    return Err(ApiError::Busy {
-                        why: format!(
-                            "this user has {cap} event streams open, the limit \
-                             (LIVEROOM_SSE_PER_USER); close one first"
-                        ),
-                        // a stream closes when it will; a dead replica's slots are free by then
-                        retry_after: wait_ms
-                            .div_ceil(1000)
-                            .clamp(1, hub.lease_ttl().as_secs().max(1)),
-                    });
-                }
-            }
+                .await?;
+        }
+        if let SlotReply::Full { wait_ms, .. } = reply {
+            return Err(ApiError::Busy {
+                why: format!(
+                    "this user has {cap} event streams open, the limit (LIVEROOM_SSE_PER_USER); \
+                     close one first"
+                ),
+                // a stream closes when it will; a dead replica's slots are free by then
+                retry_after: wait_ms
+                    .div_ceil(1000)
+                    .clamp(1, hub.lease_ttl().as_secs().max(1)),
+            });
         }
         Ok(Self {
             events: events.clone(),
@@ -509,8 +505,8 @@ impl ApiResponse for RoomEventStream {
             responses: vec![MetaResponse {
                 description: "The room's events from now on (or after `Last-Event-ID`), one \
                               message each; a comment after 45 s without one keeps the \
-                              connection alive (LIVEROOM_SSE_KEEPALIVE_SECS); the stream ends after `live_ended`, or with a final \
-                              `stream_ended` saying why (the watcher left, was kicked or \
+                              connection alive (LIVEROOM_SSE_KEEPALIVE_SECS); the stream ends \
+                              after `live_ended`, or with a final `stream_ended` saying why (the watcher left, was kicked or \
                               lapsed, its token expired, it fell behind).",
                 status: Some(200),
                 status_range: None,

@@ -203,14 +203,7 @@ async fn the_anchors_stream_keeps_nobody_present() {
 async fn a_killed_replicas_viewers_lapse() {
     let settings = fast();
     let app = spawn_app_with(settings.clone()).await;
-    let mut replica = Replica::start(
-        &settings,
-        &[
-            ("LIVEROOM_HEARTBEAT_INTERVAL_MS", "400"),
-            ("LIVEROOM_HEARTBEAT_MISSES", "3"),
-        ],
-    );
-    let remote = through(&format!("http://127.0.0.1:{}", replica.port), &settings);
+    let (mut replica, remote) = second_replica(&settings);
     let id = live_room(&app, "anchor").await;
     remote.join(&id, "remote").await.assert_ok();
     let mut sse = SseClient::open(&remote, &id, "remote", None)
@@ -233,15 +226,7 @@ async fn a_killed_replicas_stream_slots_are_freed_for_its_users_next_stream() {
     let mut settings = fast();
     settings.sse_per_user = 1;
     let app = spawn_app_with(settings.clone()).await;
-    let mut replica = Replica::start(
-        &settings,
-        &[
-            ("LIVEROOM_HEARTBEAT_INTERVAL_MS", "400"),
-            ("LIVEROOM_HEARTBEAT_MISSES", "3"),
-            ("LIVEROOM_SSE_PER_USER", "1"),
-        ],
-    );
-    let remote = through(&format!("http://127.0.0.1:{}", replica.port), &settings);
+    let (mut replica, remote) = second_replica(&settings);
     let id = live_room(&app, "anchor").await;
     remote.join(&id, "roamer").await.assert_ok();
     let mut sse = SseClient::open(&remote, &id, "roamer", None)
@@ -357,13 +342,15 @@ async fn a_kick_the_log_does_not_show_ends_the_carried_stream() {
     app.heartbeat(&id, "target").await.assert_error(409, 40901);
 }
 
-/// A second replica with the tests' fast presence.
+/// A second replica with the tests' fast presence and the same cap of streams per user.
 fn second_replica(settings: &liveroom::config::Settings) -> (Replica, TestApp) {
+    let per_user = settings.sse_per_user.to_string();
     let replica = Replica::start(
         settings,
         &[
             ("LIVEROOM_HEARTBEAT_INTERVAL_MS", "400"),
             ("LIVEROOM_HEARTBEAT_MISSES", "3"),
+            ("LIVEROOM_SSE_PER_USER", &per_user),
         ],
     );
     let remote = through(&format!("http://127.0.0.1:{}", replica.port), settings);

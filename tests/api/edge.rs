@@ -211,26 +211,41 @@ async fn a_stalled_body_is_cut_after_the_body_timeout() {
 async fn an_event_stream_is_not_idle() {
     let app = spawn_app_with(short(60_000, 60_000, 200)).await;
     let live_id = app.create_room("anchor", "t").await;
-    let resp = app
-        .client
-        .get(format!("{}/client/live/room/events/{live_id}", app.base))
-        .header("Authorization", format!("Bearer {}", token("anchor")))
-        .timeout(Duration::from_secs(30))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(resp.status(), 200);
-    let mut body = resp.bytes_stream();
+    let mut body = open_events(&app, &live_id, "anchor").await.bytes_stream();
     // longer than the idle timeout with nothing sent either way: a plain connection would be
     // closed by now (the test above); the stream must still deliver
     tokio::time::sleep(Duration::from_millis(1000)).await;
     app.start(&live_id, "anchor").await.assert_ok();
     let mut seen = String::new();
     while !seen.contains("live_started") {
-        match tokio::time::timeout(PATIENCE, body.next()).await {
-            Ok(Some(Ok(chunk))) => seen.push_str(&String::from_utf8_lossy(&chunk)),
-            other => panic!("the stream ended before live_started: {other:?} {seen:?}"),
-        }
+        read_more(&mut body, &mut seen, "live_started").await;
+    }
+}
+
+/// Opens the room's event stream as `user` (200), for a test that reads its bytes.
+async fn open_events(app: &TestApp, live_id: &str, user: &str) -> reqwest::Response {
+    let resp = app
+        .client
+        .get(format!("{}/client/live/room/events/{live_id}", app.base))
+        .header("Authorization", format!("Bearer {}", token(user)))
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), 200);
+    resp
+}
+
+/// Reads the next chunk of an event stream into `seen`; the stream ending or going quiet for
+/// `PATIENCE` before `what` fails the test.
+async fn read_more<B: AsRef<[u8]> + std::fmt::Debug>(
+    body: &mut (impl futures_util::Stream<Item = reqwest::Result<B>> + Unpin),
+    seen: &mut String,
+    what: &str,
+) {
+    match tokio::time::timeout(PATIENCE, body.next()).await {
+        Ok(Some(Ok(chunk))) => seen.push_str(&String::from_utf8_lossy(chunk.as_ref())),
+        other => panic!("the stream ended before {what}: {other:?} {seen:?}"),
     }
 }
 
@@ -241,15 +256,7 @@ async fn an_event_stream_is_not_idle() {
 async fn an_event_stream_is_framed_as_server_sent_events() {
     let app = spawn_app().await;
     let live_id = app.create_room("anchor", "t").await;
-    let resp = app
-        .client
-        .get(format!("{}/client/live/room/events/{live_id}", app.base))
-        .header("Authorization", format!("Bearer {}", token("anchor")))
-        .timeout(Duration::from_secs(30))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(resp.status(), 200);
+    let resp = open_events(&app, &live_id, "anchor").await;
     let header = |name: &str| {
         resp.headers()
             .get(name)
@@ -271,10 +278,7 @@ async fn an_event_stream_is_framed_as_server_sent_events() {
             let from = seen[..at].rfind("\n\n").map_or(0, |i| i + 2);
             break seen[from..at + len].to_owned();
         }
-        match tokio::time::timeout(PATIENCE, body.next()).await {
-            Ok(Some(Ok(chunk))) => seen.push_str(&String::from_utf8_lossy(&chunk)),
-            other => panic!("the stream ended before live_started: {other:?} {seen:?}"),
-        }
+        read_more(&mut body, &mut seen, "live_started").await;
     };
     let lines: Vec<&str> = message.lines().collect();
     assert_eq!(lines.len(), 3, "id, event, data: {message:?}");
@@ -301,16 +305,7 @@ async fn an_event_stream_gets_a_comment_after_a_silence_and_none_while_events_fl
     let app = spawn_app_with(settings).await;
     let live_id = app.create_room("anchor", "t").await;
     let anchor = token("anchor");
-    let resp = app
-        .client
-        .get(format!("{}/client/live/room/events/{live_id}", app.base))
-        .header("Authorization", format!("Bearer {anchor}"))
-        .timeout(Duration::from_secs(60))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(resp.status(), 200);
-    let mut body = resp.bytes_stream();
+    let mut body = open_events(&app, &live_id, "anchor").await.bytes_stream();
     let mut seen = String::new();
     let comments = |seen: &str| seen.lines().filter(|l| l.starts_with(':')).count();
     // an event every ~100 ms for twice the period: each read before the next is sent
@@ -328,10 +323,7 @@ async fn an_event_stream_gets_a_comment_after_a_silence_and_none_while_events_fl
         .assert_ok();
         let needle = format!("\"extends\":{{\"n\":\"{n}\"}}");
         while !seen.contains(&needle) {
-            match tokio::time::timeout(PATIENCE, body.next()).await {
-                Ok(Some(Ok(chunk))) => seen.push_str(&String::from_utf8_lossy(&chunk)),
-                other => panic!("the stream ended before event {n}: {other:?} {seen:?}"),
-            }
+            read_more(&mut body, &mut seen, &format!("event {n}")).await;
         }
         n += 1;
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -344,10 +336,7 @@ async fn an_event_stream_gets_a_comment_after_a_silence_and_none_while_events_fl
     // then silence: a comment comes, and only that
     let before = seen.len();
     while comments(&seen) == 0 {
-        match tokio::time::timeout(PATIENCE, body.next()).await {
-            Ok(Some(Ok(chunk))) => seen.push_str(&String::from_utf8_lossy(&chunk)),
-            other => panic!("the stream ended before a comment: {other:?} {seen:?}"),
-        }
+        read_more(&mut body, &mut seen, "a comment").await;
     }
     assert_eq!(
         &seen[before..],
