@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::Value;
+use tokio::io::AsyncReadExt;
 
 use super::helpers::*;
 
@@ -83,9 +84,26 @@ async fn prometheus_finds_every_metric_the_rules_and_the_dashboard_use() {
         .assert_error(404, 40400);
     // past the connection cap: a 503/50300 refusal (the 5xx the rules count)
     let addr = app.base.trim_start_matches("http://").to_owned();
-    let held: Vec<_> = (0..5)
+    let mut held: Vec<_> = (0..5)
         .filter_map(|_| std::net::TcpStream::connect(&addr).ok())
         .collect();
+    // the last is past the cap whatever else is open: its answer is the refusal, counted as it
+    // is written. Then the places are given back before /metrics is read: while they are held,
+    // a look is refused too, until the header timeout (10 s) closes them
+    let last = held.pop().expect("connected");
+    last.set_nonblocking(true).expect("non-blocking");
+    let mut last = tokio::net::TcpStream::from_std(last).expect("a tokio stream");
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), last.read_to_end(&mut answer))
+        .await
+        .expect("the refusal in time")
+        .expect("read");
+    assert!(
+        answer.starts_with(b"HTTP/1.1 503"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    drop(held);
     // each look bounded: a connection the cap leaves waiting must not hold the test
     let looks = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
@@ -107,7 +125,6 @@ async fn prometheus_finds_every_metric_the_rules_and_the_dashboard_use() {
         },
     )
     .await;
-    drop(held);
 
     let dir = std::env::temp_dir().join(format!("liveroom-prometheus-{}", free_port()));
     std::fs::create_dir_all(&dir).expect("a scratch directory");
