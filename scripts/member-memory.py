@@ -75,6 +75,9 @@ def main():
     info = call(conn, "GET", f"/client/live/room/info/{room}", anchor)["data"]
     keys = {s: f"{prefix}room:{{{room}}}{s}" for s in ["", ":members", ":order", ":joins", ":entries", ":uv", ":anchor"]}
     usage = {s: int(redis(port, "MEMORY", "USAGE", k, "SAMPLES", "0") or 0) for s, k in keys.items()}
+    # the entries past their first bucket (`:entries:<b>`, lua/lib.lua), since issue 27
+    more, more_bytes = usage_of_pattern(port, keys[":entries"] + ":*")
+    usage[":entries"] += more_bytes
     # the join order: a sorted set (`:order`) before issue 27, a hash of chunks (`:joins`) since
     per_member_room = (usage[":members"] + usage[":order"] + usage[":joins"] + usage[":entries"]) / n
     # the users' pointers: a hash each (`user:{U}`), or shared bucket hashes (`users:{b}`)
@@ -84,6 +87,7 @@ def main():
     print(f"members joined: {n} in {took:.1f} s ({n / took:.0f} joins/s); online_count={info['online_count']} pv={info['pv']} uv={info['uv']}")
     for s, b in usage.items():
         print(f"  MEMORY USAGE room{s or ' (hash)'}: {b} bytes")
+    print(f"  (the entries over {more + 1} buckets)")
     print(f"room-side bytes per member (members + join order + entries): {per_member_room:.0f}")
     print(f"user pointers (room, seq, im_userid): {own} own keys + {shared} shared buckets, {user_bytes:.0f} bytes per user")
     print(f"total MEMORY USAGE per member: {per_member_room + user_bytes:.0f} bytes")

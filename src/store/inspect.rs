@@ -26,7 +26,8 @@ impl KeyNames {
     }
 
     /// The bucket hash that holds the user's pointer: field = the user id, value =
-    /// `seq TAB im_userid TAB live_id` (the live_id empty when the user is in no room).
+    /// `seq TAB im_userid TAB room` (the room empty when the user is in no room; compact, read
+    /// it with [`pointer_room`]).
     pub fn user_pointers(&self, user_id: &str) -> String {
         self.keys.user_pointers(user_id)
     }
@@ -36,6 +37,11 @@ impl KeyNames {
         let [due, _claims] = self.keys.sweep_schedule();
         due
     }
+}
+
+/// The room a pointer's third field names (compact, or a live_id as older pointers keep it).
+pub fn pointer_room(stored: &str) -> Option<LiveId> {
+    super::keys::pointer_room(stored)
 }
 
 /// The text of a script exactly as the service loads it (prelude and default event-log

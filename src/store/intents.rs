@@ -156,21 +156,8 @@ impl Core {
     /// leaves the entry `seq TAB kicked`); `None` otherwise (the kick removed nothing, or the user
     /// joined again, which replaced the entry).
     async fn kicked_seq(self: &Arc<Self>, id: &LiveId, user: &str) -> StoreResult<Option<i64>> {
-        let [_, members, _, entries, ..] = self.keys().room(id);
-        let entry: Option<String> = self
-            .command(redis::cmd("HGET").arg(entries).arg(user).clone())
-            .await?;
-        let Some(seq) = entry
-            .as_deref()
-            .and_then(|e| e.strip_suffix("\tkicked"))
-            .and_then(|seq| seq.parse::<i64>().ok())
-        else {
-            return Ok(None);
-        };
-        let member: Option<f64> = self
-            .command(redis::cmd("ZSCORE").arg(members).arg(user).clone())
-            .await?;
-        Ok(member.is_none().then_some(seq))
+        // the entry's bucket is the script's to find (lib.lua, the entries over buckets)
+        self.call(&calls::Kicked { room: id, user }).await
     }
 
     /// The room's script failed: when it refused (it changed nothing), no follow-ups are owed

@@ -27,7 +27,8 @@ const ROOM_KEYS: [(&str, &str); 10] = [
     // the join order: a hash of chunks of member ids and a Fenwick tree of their counts
     // (lib.lua `order_push`); not `:order`, the sorted set it replaced (a key of another type)
     ("order", ":joins"),
-    // hash: user -> "seq:pv\timid\tprofile json" (or "seq" once gone)
+    // hash: user -> "seq:pv\timid\tprofile json" (or "seq" once gone); the first bucket of the
+    // entries, `:entries:<b>` the others, named by the scripts (lib.lua `entry_key`)
     ("entries", ":entries"),
     // HyperLogLog of the users who ever joined
     ("uv", ":uv"),
@@ -35,7 +36,8 @@ const ROOM_KEYS: [(&str, &str); 10] = [
     ("anchor", ":anchor"),
     // the room's event log (stream)
     ("events", ":events"),
-    // members and entries of an ended room, set aside until the sweeper released them
+    // members of an ended room, set aside until the sweeper released them; once the room is
+    // deleted, how many buckets its entries (left in place for the release) have
     ("leaving", ":leaving"),
     ("leaving_entries", ":leaving_entries"),
     // bans: user -> end of the ban (ms); expires with its last ban, goes with the room
@@ -129,7 +131,7 @@ impl Keys {
     }
 
     /// The bucket hash that holds the user's pointer: field = the user id, value =
-    /// `seq TAB im_userid TAB live_id` (lua/user_join.lua). Shared by the users whose id hashes
+    /// `seq TAB im_userid TAB room` (lua/user_join.lua; the room compact: [`pointer_room`]). Shared by the users whose id hashes
     /// to the bucket, so that a user costs one small field of a listpack hash (~60 bytes)
     /// instead of a key of its own (~176 bytes with the key's overhead; issue 27). Buckets
     /// spread over the cluster's slots like the users did.
@@ -341,9 +343,34 @@ pub fn user_bucket(user_id: &str) -> u32 {
     hash % USER_BUCKETS
 }
 
+/// The room a user's pointer names, as the pointer keeps it (lua/pointer_lib.lua): the 16
+/// bytes of its live_id in base64url without padding (22 bytes instead of 37: issue 27), or the
+/// live_id itself as pointers written before kept it. `None` for '' (no room) or anything else.
+pub fn pointer_room(stored: &str) -> Option<LiveId> {
+    use base64::Engine as _;
+    if let Some(id) = LiveId::parse(stored) {
+        return Some(id);
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(stored)
+        .ok()
+        .filter(|b| b.len() == 16)?;
+    LiveId::parse(&format!("live_{}", hex::encode(bytes)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pointers_room_reads_back_in_either_form() {
+        let id = LiveId::parse("live_0190aaaabbbbccccddddeeeeffff0123").expect("a live_id");
+        // base64url of the 16 bytes 01 90 aa … 01 23, as pointer_lib.lua writes it
+        assert_eq!(pointer_room("AZCqqru7zMzd3e7u__8BIw"), Some(id.clone()));
+        assert_eq!(pointer_room(id.as_str()), Some(id));
+        assert_eq!(pointer_room(""), None);
+        assert_eq!(pointer_room("AZCqqru7zMzd3e7u__8B"), None);
+    }
 
     #[test]
     fn users_spread_over_the_buckets() {

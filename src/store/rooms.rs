@@ -175,13 +175,19 @@ impl Rooms {
                 authority: calls::Authority::of(admin),
             })
             .await;
-        let calls::DeleteReply { held, anchor } = match deleted {
+        let calls::DeleteReply {
+            held,
+            anchor,
+            sweep,
+        } = match deleted {
             Ok(reply) => reply,
             Err(e) => return Err(self.failed(owing, e).await),
         };
         self.note_events(id);
         let owing = owing.with_anchor(anchor);
-        self.settle(owing, After::Gone, held, None).await;
+        // entries set aside in buckets (lib.lua set_entries_aside) are unlinked by the sweep
+        self.settle(owing, After::Gone, held, sweep.then_some(0))
+            .await;
         Ok(())
     }
 

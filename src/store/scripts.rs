@@ -6,6 +6,7 @@ use super::EventLogSettings;
 
 const ROOM_LIB: &str = include_str!("lua/lib.lua");
 const INDEX_LIB: &str = include_str!("lua/index_lib.lua");
+const POINTER_LIB: &str = include_str!("lua/pointer_lib.lua");
 
 fn with(lib: &str, body: &str) -> Script {
     Script::new(&joined(lib, body))
@@ -70,6 +71,7 @@ pub struct Scripts {
     pub members: Script,
     pub sweep_room: Script,
     pub may_watch: Script,
+    pub kicked: Script,
     /// per user (KEYS: the user's open event streams)
     pub sse_slot: Script,
     /// a replica's streams' slots renewed together (KEYS: per stream its user's open streams)
@@ -123,6 +125,7 @@ impl Scripts {
         let room_lib = room_lib(events);
         let room = |body: &str| with(&room_lib, body);
         let index = |body| with(INDEX_LIB, body);
+        let pointer = |body| with(POINTER_LIB, body);
         Self {
             create: room(include_str!("lua/create.lua")),
             read: room(include_str!("lua/read.lua")),
@@ -149,6 +152,7 @@ impl Scripts {
             members: room(include_str!("lua/members.lua")),
             sweep_room: room(include_str!("lua/sweep_room.lua")),
             may_watch: room(include_str!("lua/may_watch.lua")),
+            kicked: room(include_str!("lua/kicked.lua")),
             sse_slot: Script::new(include_str!("lua/sse_slot.lua")),
             sse_renew: Script::new(include_str!("lua/sse_renew.lua")),
             lease: Script::new(include_str!("lua/lease.lua")),
@@ -164,10 +168,10 @@ impl Scripts {
             unban: room(include_str!("lua/unban.lua")),
             bans: room(include_str!("lua/bans.lua")),
             stats: room(include_str!("lua/stats.lua")),
-            user_join: Script::new(include_str!("lua/user_join.lua")),
-            user_abort_join: Script::new(include_str!("lua/user_abort_join.lua")),
-            user_leave: Script::new(include_str!("lua/user_leave.lua")),
-            user_release: Script::new(include_str!("lua/user_release.lua")),
+            user_join: pointer(include_str!("lua/user_join.lua")),
+            user_abort_join: pointer(include_str!("lua/user_abort_join.lua")),
+            user_leave: pointer(include_str!("lua/user_leave.lua")),
+            user_release: pointer(include_str!("lua/user_release.lua")),
             user_imid: Script::new(include_str!("lua/user_imid.lua")),
             open_slot: Script::new(include_str!("lua/open_slot.lua")),
             index_sync: index(include_str!("lua/index_sync.lua")),
@@ -209,6 +213,7 @@ impl Scripts {
             ("members", &self.members),
             ("sweep_room", &self.sweep_room),
             ("may_watch", &self.may_watch),
+            ("kicked", &self.kicked),
             ("sse_slot", &self.sse_slot),
             ("sse_renew", &self.sse_renew),
             ("stream_publish", &self.stream_publish),

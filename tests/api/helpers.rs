@@ -850,7 +850,8 @@ impl TestApp {
     }
 
     /// The room the user's pointer names ("" when none): the user's field of the pointer
-    /// buckets, `seq TAB im_userid TAB live_id` (store/keys.rs `user_pointers`).
+    /// buckets, `seq TAB im_userid TAB room` (store/keys.rs `user_pointers`; the room compact,
+    /// read back by `store::inspect::pointer_room`).
     pub async fn pointer_room(&self, user: &str) -> String {
         let bucket = liveroom::store::inspect::KeyNames::new(&self.settings.redis_key_prefix)
             .user_pointers(user);
@@ -858,12 +859,14 @@ impl TestApp {
             .cli(&["--raw", "HGET", &bucket, user])
             .await
             .unwrap_or_default();
-        record
+        let stored = record
             .trim_end_matches('\n')
             .split('\t')
             .nth(2)
-            .unwrap_or("")
-            .to_owned()
+            .unwrap_or("");
+        liveroom::store::inspect::pointer_room(stored)
+            .map(|id| id.to_string())
+            .unwrap_or_else(|| stored.to_owned())
     }
 
     /// Redis key of this app's deployment (its prefix + `rest`).

@@ -8,6 +8,7 @@ mod carried;
 mod discovery;
 mod discovery_cache;
 mod edge;
+mod entries;
 mod events;
 mod events_scale;
 mod faults;

@@ -1,5 +1,7 @@
 //! Endpoints 1–5 and 11: the room lifecycle (CONTRACT sections 1, 2, 5, 8).
 
+use std::time::Duration;
+
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -222,10 +224,20 @@ async fn delete_removes_the_room_and_every_key_of_it() {
     app.delete(&id, "anchor").await.assert_error(404, 40400);
     app.join(&id, "viewer").await.assert_error(404, 40400);
     app.heartbeat(&id, "viewer").await.assert_error(404, 40400);
-    for suffix in ["", ":members", ":joins", ":entries", ":uv", ":anchor"] {
+    for suffix in ["", ":members", ":joins", ":uv", ":anchor"] {
         let key = app.key(&format!("room:{{{id}}}{suffix}"));
         let exists = shared_redis().cli(&["EXISTS", &key]).await.unwrap();
         assert_eq!(exists.trim(), "(integer) 0", "{key} left behind");
+    }
+    // the member's entry (its seq) waits for the sweep, which releases the member's pointer
+    // first, then the entries and the set-aside keys go
+    for suffix in [":entries", ":leaving", ":leaving_entries"] {
+        let key = app.key(&format!("room:{{{id}}}{suffix}"));
+        eventually(Duration::from_secs(30), &format!("{key} gone"), || async {
+            let exists = shared_redis().cli(&["EXISTS", &key]).await?;
+            (exists.trim() == "(integer) 0").then_some(())
+        })
+        .await;
     }
 }
 

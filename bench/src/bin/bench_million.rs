@@ -615,6 +615,23 @@ async fn room_memory(bench: &mut Bench, id: &LiveId, members: usize) -> Result<S
         );
         let _ = name;
     }
+    // the entries past their first bucket (`:entries:<b>`, lua/lib.lua): on the room's master
+    if let Ok(at) = owner(&mut bench.nodes, &keys[3]).await {
+        let found = scan(&mut bench.nodes[at], &format!("{}:*", keys[3])).await?;
+        let mut bytes = 0;
+        for key in &found {
+            bytes += memory_usage(&mut bench.nodes[at], key).await?;
+        }
+        room_total += bytes;
+        let _ = writeln!(
+            text,
+            "| `room:{{L}}:entries:<b>` ({} more buckets) | {} | {} | {:.1} |",
+            found.len(),
+            bench.nodes[at].addr,
+            bytes,
+            bytes as f64 / members as f64
+        );
+    }
     let mut buckets = (0, 0);
     let mut per_node = Vec::new();
     for node in bench.nodes.iter_mut() {
@@ -871,6 +888,12 @@ async fn main() -> Result<()> {
                 let bytes = memory_usage(&mut bench.nodes[at], key).await?;
                 let _ = write!(left, " `{name}` {bytes} B;");
             }
+        }
+    }
+    if let Ok(at) = owner(&mut bench.nodes, &keys[3]).await {
+        let found = scan(&mut bench.nodes[at], &format!("{}:*", keys[3])).await?;
+        if !found.is_empty() {
+            let _ = write!(left, " {} entry buckets;", found.len());
         }
     }
     bench.say(&format!(

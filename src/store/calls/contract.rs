@@ -307,6 +307,13 @@ fn every_call_passes_the_keys_its_script_declares() {
         ),
         check(
             &s,
+            &Kicked {
+                room: r,
+                user: u.as_str(),
+            },
+        ),
+        check(
+            &s,
             &MayWatch {
                 room: r,
                 user: &u,

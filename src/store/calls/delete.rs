@@ -24,6 +24,8 @@ pub struct DeleteReply {
     pub held: i64,
     /// Whose room it was (for the anchor's open-rooms quota).
     pub anchor: Option<String>,
+    /// The room's sweep has work left (members or entries set aside): schedule it.
+    pub sweep: bool,
 }
 
 impl ScriptCall for Delete<'_> {
@@ -46,6 +48,7 @@ impl ScriptCall for Delete<'_> {
         Ok(DeleteReply {
             held: rest.first().and_then(int).unwrap_or(0),
             anchor: rest.get(1).and_then(text),
+            sweep: rest.get(2).and_then(int).unwrap_or(0) == 1,
         })
     }
 }

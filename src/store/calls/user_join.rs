@@ -5,7 +5,7 @@ use redis::{Script, Value};
 use super::{Invocation, ScriptCall};
 use crate::domain::ids::{LiveId, UserId};
 use crate::store::StoreResult;
-use crate::store::keys::Keys;
+use crate::store::keys::{Keys, pointer_room};
 use crate::store::reply::{array, bad, int, text};
 use crate::store::scripts::Scripts;
 
@@ -48,11 +48,11 @@ impl ScriptCall for UserJoin<'_> {
             .ok_or_else(|| bad("user_join"))?;
         Ok(UserJoinReply {
             seq,
-            // '' when the user was in no room; only live_ids are ever written there
+            // '' when the user was in no room; the room as the pointer keeps it
             previous: parts
                 .get(1)
                 .and_then(text)
-                .and_then(|prev| LiveId::parse(&prev)),
+                .and_then(|prev| pointer_room(&prev)),
             // '' when the user has none yet
             im_userid: parts.get(2).and_then(int),
         })

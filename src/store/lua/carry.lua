@@ -81,7 +81,7 @@ end
 -- 3. members to carry
 local dropped = 0
 local function gone_lapsed(user, last)
-  drop_member(now, user, entry_seq(redis.call('HGET', K[4], user)), 'lapsed', last)
+  drop_member(now, user, entry_seq(entry_get(user)), 'lapsed', last)
   dropped = dropped + 1
   return 'GONE'
 end
@@ -107,7 +107,7 @@ local function carry(user, profile)
     return gone_lapsed(user, last)
   end
   redis.call('ZADD', K[2], 'XX', carrier_mark(c), user)
-  refresh_profile(K[4], user, profile)
+  refresh_profile(user, profile)
   return 'CARRIED'
 end
 local answers = {}

@@ -8,10 +8,10 @@ local user, seq, reason, window = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(
 local status = redis.call('HGET', KEYS[1], 'live_status')
 if not status then return {'NOT_FOUND'} end
 if status == '2' then return {'OK', 0, -1} end
-if entry_seq(redis.call('HGET', KEYS[4], user)) > seq then return {'OK', 0, -1} end
+if entry_seq(entry_get(user)) > seq then return {'OK', 0, -1} end
 local was = redis.call('ZSCORE', KEYS[2], user)
 if not was then
-  redis.call('HSET', KEYS[4], user, tostring(seq))
+  entry_set(user, tostring(seq))
   return {'OK', 0, -1}
 end
 local now = now_ms()

@@ -37,12 +37,12 @@ local function heartbeat(user, profile, window)
   if last and is_present(last, now, window) then
     -- a member an open stream carries keeps its carrier's mark (lib.lua): the stream carries it
     if tonumber(last) < CARRIED_BASE then redis.call('ZADD', K[2], now, user) end
-    refresh_profile(K[4], user, profile)
+    refresh_profile(user, profile)
     return {'OK', tonumber(status), changed, written.events, 0, written.due_in}
   end
   local dropped = 0
   if last then
-    drop_member(now, user, entry_seq(redis.call('HGET', K[4], user)), 'lapsed', last)
+    drop_member(now, user, entry_seq(entry_get(user)), 'lapsed', last)
     count_event(now, window)
     dropped = 1
   end

@@ -17,12 +17,12 @@ local now = now_ms()
 local banned = tonumber(redis.call('ZSCORE', KEYS[10], user))
 if banned and banned > now then return {'BANNED', banned} end
 local first, fresh = 0, 0
-if entry_seq(redis.call('HGET', KEYS[4], user)) <= seq then
+if entry_seq(entry_get(user)) <= seq then
   local last = redis.call('ZSCORE', KEYS[2], user)
   if not (last and is_present(last, now, window)) then
     -- a new visit, counted once; re-joining the room one is in is only a heartbeat
     if last then
-      drop_member(now, user, entry_seq(redis.call('HGET', KEYS[4], user)), 'lapsed', last)
+      drop_member(now, user, entry_seq(entry_get(user)), 'lapsed', last)
     else
       fresh = 1
     end
@@ -32,7 +32,7 @@ if entry_seq(redis.call('HGET', KEYS[4], user)) <= seq then
     order_push(user, pv)
     redis.call('ZADD', KEYS[2], now, user)
     redis.call('HINCRBY', KEYS[1], 'mver', 1)
-    redis.call('HSET', KEYS[4], user, seq .. ':' .. pv .. '\t' .. entry_tail(profile))
+    entry_set(user, seq .. ':' .. pv .. '\t' .. entry_tail(profile))
     emit(now, 'member_joined', {user_id = user})
     count_event(now, window)
     -- the highest online count of the live (stats)
@@ -46,8 +46,8 @@ if entry_seq(redis.call('HGET', KEYS[4], user)) <= seq then
     -- a member an open stream carries keeps its carrier's mark (lib.lua)
     if tonumber(last) < CARRIED_BASE then redis.call('ZADD', KEYS[2], now, user) end
     -- the member keeps their place in the join order
-    local pv = entry_pv(redis.call('HGET', KEYS[4], user))
-    redis.call('HSET', KEYS[4], user, seq .. (pv and (':' .. pv) or '') .. '\t' .. entry_tail(profile))
+    local pv = entry_pv(entry_get(user))
+    entry_set(user, seq .. (pv and (':' .. pv) or '') .. '\t' .. entry_tail(profile))
   end
   if redis.call('HGET', KEYS[1], 'anchor_id') == user then anchor_beat(now, window) end
 end

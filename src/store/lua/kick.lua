@@ -35,7 +35,7 @@ end
 local removed, seq = 0, 0
 local last = redis.call('ZSCORE', KEYS[2], target)
 if last then
-  seq = entry_seq(redis.call('HGET', KEYS[4], target))
+  seq = entry_seq(entry_get(target))
   if is_present(last, now, window) then
     drop_member(now, target, seq, 'kicked', last)
   else
@@ -43,7 +43,7 @@ if last then
   end
   -- the entry says the kick removed the member at this seq, for a replay of the kick's
   -- follow-ups (store/intents.rs `kicked_seq`); a join replaces it
-  redis.call('HSET', KEYS[4], target, seq .. '\tkicked')
+  entry_set(target, seq .. '\tkicked')
   count_event(now, window)
   removed = 1
 end

@@ -6,12 +6,14 @@
 --   K[1] room: hash, K[2] members: zset user -> last heartbeat ms,
 --   K[3] order: join order (a hash of chunks and their counts, below), K[4] entries
 --   (hash: user -> "seq:pv\timid\tprofile json", pv the room's pv at the user's join; "seq"
---   alone once the user has gone, "seq\tkicked" after a kick),
+--   alone once the user has gone, "seq\tkicked" after a kick; the first of the entries'
+--   buckets, K[4]..':'..b the others: see entry_key below),
 --   K[5] uv (HyperLogLog), K[6] anchor: presence (string with a TTL of one member window),
 --   K[7] events: the room's event log (stream, bounded),
 --   K[8] leaving: members being released after the room ended (zset, the members key renamed),
---   K[9] leaving_entries: their entries (hash, the entries key renamed, when the room was
---   deleted), K[10] bans (zset: user -> end of the ban, ms).
+--   K[9] leaving_entries: once the room was deleted or purged, how many buckets its entries
+--   (left in place for the release) have (set_entries_aside; a hash of older versions held the
+--   entries themselves, renamed), K[10] bans (zset: user -> end of the ban, ms).
 -- Ending a room renames its member keys aside in O(1); the sweeper releases them in batches
 -- (sweep_room.lua), so that no call grows with the room's crowd.
 --
@@ -382,14 +384,114 @@ local function stored_profile(profile)
   return profile
 end
 
+-- The entries (K[4]) over buckets (issue 27): one hash of a room's 100 000 entries costs ~105
+-- bytes an entry (a hashtable: an allocation for the field, one for the value, one for the
+-- slot); in small hashes (listpacks, at most 512 fields of at most 64 bytes by Redis's
+-- defaults) an entry costs its bytes and ~4 more, ~57 in all. So a room's entries are spread
+-- over buckets by linear hashing: bucket 0 is K[4] itself, bucket b >= 1 is K[4]..':'..b, all
+-- in the room's hash tag. A room starts with one bucket (a room of a few members keeps exactly
+-- one hash), and each time the room's entries (`enn` in the room hash: entries and tombstones)
+-- pass ENTRY_BUCKET_LOAD per bucket, one bucket splits into two (`ebk`: how many). A split
+-- moves at most one bucket's entries (~2 * ENTRY_BUCKET_LOAD): no call grows with the crowd.
+-- A user's bucket is computed from the user id and `ebk` alone, by any script, without a read
+-- of the bucket. Buckets never merge; the room's end unlinks them in steps (sweep_room.lua).
+local ENTRY_BUCKET_LOAD = 128
+-- The field of an ended room's K[9] that says how many buckets its entries still have (a
+-- deleted room's hash is gone). No user id can be it: user ids hold no control characters.
+local ASIDE_BUCKETS = '\1buckets'
+
+-- Read once per call and room (a batch of a hot room's heartbeats reads it once); a split
+-- updates it.
+local bucket_counts = {}
+local function entry_buckets()
+  local n = bucket_counts[K[4]]
+  if not n then
+    n = tonumber(redis.call('HGET', K[1], 'ebk')) or 1
+    bucket_counts[K[4]] = n
+  end
+  return n
+end
+
+-- The bucket's key: `base` is K[4], bucket 0 is the key itself.
+local function bucket_key(base, b)
+  if b == 0 then return base end
+  return base .. ':' .. b
+end
+
+-- Which of `n` buckets holds the user's entry: the user id's hash (the first 32 bits of its
+-- SHA-1) modulo the power of two at or below n, or the next one for the buckets split already.
+local function user_hash(user)
+  return tonumber(string.sub(redis.sha1hex(user), 1, 8), 16)
+end
+local function entry_bucket(user, n)
+  local low = 1
+  while low * 2 <= n do low = low * 2 end
+  local h = user_hash(user)
+  local b = h % low
+  if b < n - low then b = h % (low * 2) end
+  return b
+end
+
+-- The key of the user's entry, `n` (the room's bucket count) read when not given.
+local function entry_key(user, n)
+  return bucket_key(K[4], entry_bucket(user, n or entry_buckets()))
+end
+
+local function entry_get(user, n)
+  return redis.call('HGET', entry_key(user, n), user)
+end
+
+-- Splits the next bucket in line (linear hashing): with n buckets and `low` the power of two
+-- at or below n, bucket n - low splits into itself and bucket n.
+local function entries_split(n)
+  local low = 1
+  while low * 2 <= n do low = low * 2 end
+  local from = bucket_key(K[4], n - low)
+  local fields = redis.call('HGETALL', from)
+  local moved, names = {}, {}
+  for i = 1, #fields, 2 do
+    if user_hash(fields[i]) % (low * 2) == n then
+      moved[#moved + 1] = fields[i]
+      moved[#moved + 1] = fields[i + 1]
+      names[#names + 1] = fields[i]
+    end
+  end
+  if #names > 0 then
+    redis.call('HSET', bucket_key(K[4], n), unpack(moved))
+    redis.call('HDEL', from, unpack(names))
+  end
+  redis.call('HSET', K[1], 'ebk', n + 1)
+  bucket_counts[K[4]] = n + 1
+end
+
+-- Writes the user's entry; a new one counts, and may split a bucket.
+local function entry_set(user, value)
+  local n = entry_buckets()
+  if redis.call('HSET', entry_key(user, n), user, value) == 1 then
+    local count = tonumber(redis.call('HGET', K[1], 'enn'))
+    -- a room from before the buckets has one, uncounted: its size is the count
+    if count then count = count + 1 else count = redis.call('HLEN', K[4]) end
+    redis.call('HSET', K[1], 'enn', count)
+    if count > n * ENTRY_BUCKET_LOAD then entries_split(n) end
+  end
+end
+
+local function entry_del(user)
+  if redis.call('HDEL', entry_key(user), user) == 1 then
+    local count = tonumber(redis.call('HGET', K[1], 'enn'))
+    if count then redis.call('HSET', K[1], 'enn', count - 1) end
+  end
+end
+
 -- A present member's entry (`seq:pv TAB imid TAB profile`) takes the profile its heartbeat or
 -- stream sends, written only when it changed.
-local function refresh_profile(entries, user, profile)
-  local entry = redis.call('HGET', entries, user)
+local function refresh_profile(user, profile)
+  local key = entry_key(user)
+  local entry = redis.call('HGET', key, user)
   local seq, imid, old = string.match(entry or '', '^([%d:]+)\t([^\t]*)\t(.*)$')
   local stored = stored_profile(profile)
   if seq and old ~= stored then
-    redis.call('HSET', entries, user, seq .. '\t' .. imid .. '\t' .. stored)
+    redis.call('HSET', key, user, seq .. '\t' .. imid .. '\t' .. stored)
   end
 end
 
@@ -415,16 +517,16 @@ local function drop_member(now, user, seq, reason, score)
   score = tonumber(score)
   if score and score >= CARRIED_BASE then carrier_note(score - CARRIED_BASE, user) end
   redis.call('ZREM', K[2], user)
-  local pv = entry_pv(redis.call('HGET', K[4], user))
+  local pv = entry_pv(entry_get(user))
   if pv then order_remove(user, pv) end
   redis.call('HINCRBY', K[1], 'mver', 1)
   -- co-host seats (issue 26): a member who goes frees its seat; a move to another room reads
   -- as `left` (CONTRACT 11's seat_left reasons)
   seat_free(now, user, reason == 'moved' and 'left' or reason)
   if reason == 'lapsed' then
-    redis.call('HDEL', K[4], user)
+    entry_del(user)
   else
-    redis.call('HSET', K[4], user, tostring(seq))
+    entry_set(user, tostring(seq))
   end
   emit(now, 'member_left', {user_id = user, reason = reason})
 end
@@ -470,16 +572,19 @@ local function end_room(now, reason)
   return held
 end
 
--- Sets the entries aside with the members (deleted rooms: their seqs are what the release
--- compares user pointers with).
+-- Sets the entries aside with the members, for a room about to be deleted or purged (its hash
+-- goes): their seqs are what the release compares user pointers with. The entries stay where
+-- they are, and K[9] says how many buckets they have (ASIDE_BUCKETS); the room's sweep unlinks
+-- them once the members are released, in bounded steps (sweep_room.lua). One bucket and no
+-- member to release: it goes at once. Returns true when the sweep has something to do.
 local function set_entries_aside()
-  if redis.call('EXISTS', K[4]) == 1 then
-    if redis.call('EXISTS', K[8]) == 1 then
-      redis.call('RENAME', K[4], K[9])
-    else
-      redis.call('UNLINK', K[4])
-    end
+  local n = entry_buckets()
+  if n == 1 and redis.call('EXISTS', K[8]) == 0 then
+    redis.call('UNLINK', K[4])
+    return false
   end
+  if redis.call('EXISTS', K[9]) == 0 then redis.call('HSET', K[9], ASIDE_BUCKETS, n) end
+  return true
 end
 
 -- The deadline of the anchor-offline close: last heard from + the close delay.

@@ -11,10 +11,11 @@ if total == 0 then return {'OK', 0, out} end
 local users = order_page(offset, count)
 if #users == 0 then return {'OK', total, out} end
 local beats = redis.call('ZMSCORE', KEYS[2], unpack(users))
+local buckets = entry_buckets()
 for i, user in ipairs(users) do
   if is_present(beats[i], now_ms(), window) then
     out[#out + 1] = user
-    out[#out + 1] = redis.call('HGET', KEYS[4], user) or ''
+    out[#out + 1] = entry_get(user, buckets) or ''
   end
 end
 return {'OK', total, out}

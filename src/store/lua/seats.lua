@@ -14,7 +14,7 @@ for n = 1, tonumber(room[3]) or 0 do
   if user and present(user, now, window) then
     out[#out + 1] = n
     out[#out + 1] = raw
-    out[#out + 1] = redis.call('HGET', KEYS[4], user) or ''
+    out[#out + 1] = entry_get(user) or ''
   end
 end
 return {'OK', room[1], tonumber(room[2]), out}

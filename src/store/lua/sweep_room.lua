@@ -23,13 +23,22 @@ local window, batch = tonumber(ARGV[1]), tonumber(ARGV[2])
 local now = now_ms()
 local since = now - window
 local aside = redis.call('EXISTS', KEYS[8]) == 1
-local entries = KEYS[4]
-if redis.call('EXISTS', KEYS[9]) == 1 then entries = KEYS[9] end
+-- where the entries are (lib.lua, the entries over buckets): the room's own keys, as many
+-- buckets as the room hash says (`ebk`) or, once the room was deleted or purged, as K[9] says;
+-- a K[9] without that field is the entries hash itself, set aside whole before the buckets
+local entries, buckets, bucket_field = KEYS[4], entry_buckets(), nil
+if redis.call('EXISTS', KEYS[9]) == 1 then
+  local n = tonumber(redis.call('HGET', KEYS[9], ASIDE_BUCKETS))
+  if n then buckets, bucket_field = n, true else entries, buckets = KEYS[9], 1 end
+end
+local function entry_of(user)
+  return bucket_key(entries, entry_bucket(user, buckets))
+end
 local removed = 0
 for i = 3, #ARGV do
   local user = ARGV[i]
   if aside and redis.call('ZREM', KEYS[8], user) == 1 then
-    redis.call('HDEL', entries, user)
+    redis.call('HDEL', entry_of(user), user)
   else
     local last = redis.call('ZSCORE', KEYS[2], user)
     if last and not is_present(last, now, window) then
@@ -43,7 +52,7 @@ local function with_seqs(users)
   local out = {}
   for _, user in ipairs(users) do
     out[#out + 1] = user
-    out[#out + 1] = tostring(entry_seq(redis.call('HGET', entries, user)))
+    out[#out + 1] = tostring(entry_seq(redis.call('HGET', entry_of(user), user)))
   end
   return out
 end
@@ -54,9 +63,25 @@ if aside then
 end
 local status = redis.call('HGET', KEYS[1], 'live_status')
 if status ~= '0' and status ~= '1' then
-  -- ended or gone: what is left of the crowd (entries, tombstones) goes, off the main thread
+  -- ended or gone: what is left of the crowd (entries, tombstones) goes, off the main thread,
+  -- at most `batch` buckets a step from the last one down (the count shrinks with them, so a
+  -- step that a crash cut short is done again by the next)
+  if status == '2' or bucket_field then
+    local first = math.max(0, buckets - batch)
+    local doomed = {}
+    for b = first, buckets - 1 do doomed[#doomed + 1] = bucket_key(entries, b) end
+    redis.call('UNLINK', unpack(doomed))
+    if first > 0 then
+      if bucket_field then
+        redis.call('HSET', KEYS[9], ASIDE_BUCKETS, first)
+      else
+        redis.call('HSET', KEYS[1], 'ebk', first)
+      end
+      return with_share({'NEXT', removed, now, written.events})
+    end
+    if status == '2' then redis.call('HDEL', KEYS[1], 'ebk', 'enn') end
+  end
   redis.call('UNLINK', KEYS[9])
-  if status == '2' then redis.call('UNLINK', KEYS[4]) end
   if not status then return with_share({'GONE', removed, -1, written.events}) end
   return with_share({'NEXT', removed, -1, written.events})
 end

@@ -8,6 +8,6 @@
 local rec = redis.call('HGET', KEYS[1], ARGV[1]) or ''
 local seq, imid, room = string.match(rec, '^(%d*)\t(%d*)\t(.*)$')
 if tonumber(seq) ~= tonumber(ARGV[3]) then return 0 end
-if room == ARGV[2] then room = ARGV[4] end
+if same_room(room, ARGV[2]) then room = compact_room(ARGV[4]) end
 redis.call('HSET', KEYS[1], ARGV[1], (tonumber(ARGV[3]) - 1) .. '\t' .. imid .. '\t' .. room)
 return 1

@@ -5,6 +5,6 @@
 local rec = redis.call('HGET', KEYS[1], ARGV[1]) or ''
 local seq, imid, room = string.match(rec, '^(%d*)\t(%d*)\t(.*)$')
 seq = (tonumber(seq) or 0) + 1
-if room ~= ARGV[2] then room = room or '' else room = '' end
+if not same_room(room or '', ARGV[2]) then room = room or '' else room = '' end
 redis.call('HSET', KEYS[1], ARGV[1], seq .. '\t' .. (imid or '') .. '\t' .. room)
 return {seq, (imid and imid ~= '') and 1 or 0}

@@ -5,7 +5,7 @@
 local rec = redis.call('HGET', KEYS[1], ARGV[1])
 if not rec then return 0 end
 local seq, imid, room = string.match(rec, '^(%d*)\t(%d*)\t(.*)$')
-if room == ARGV[2] and tonumber(seq) == tonumber(ARGV[3]) then
+if same_room(room, ARGV[2]) and tonumber(seq) == tonumber(ARGV[3]) then
   redis.call('HSET', KEYS[1], ARGV[1], seq .. '\t' .. imid .. '\t')
   return 1
 end
