@@ -424,6 +424,8 @@ local function user_hash(user)
   return tonumber(string.sub(redis.sha1hex(user), 1, 8), 16)
 end
 local function entry_bucket(user, n)
+  -- one bucket (a room of up to 128 entries): no hash to compute
+  if n == 1 then return 0 end
   local low = 1
   while low * 2 <= n do low = low * 2 end
   local h = user_hash(user)
