@@ -82,6 +82,9 @@ pub struct Core {
     pub(super) heartbeats: std::sync::OnceLock<HeartbeatQueue>,
     /// Gathers the likes that arrive together into one script call (started on first use).
     pub(super) likes: std::sync::OnceLock<LikeQueue>,
+    /// The profile each (room, user) last sent in a heartbeat that counted, by digest
+    /// (store/heartbeats.rs): a heartbeat with the same profile does not send it again.
+    pub(super) profiles_sent: quick_cache::sync::Cache<u64, u64>,
     /// Changes this replica made to the indexes (see `Discovery::generation`).
     index_changes: AtomicU64,
     /// The test hook of `Store::abandon_follow_ups`.
@@ -111,6 +114,7 @@ impl Core {
             event_log,
             heartbeats: std::sync::OnceLock::new(),
             likes: std::sync::OnceLock::new(),
+            profiles_sent: quick_cache::sync::Cache::new(super::heartbeats::PROFILES_SENT_MAX),
             index_changes: AtomicU64::new(0),
             abandon_follow_ups: std::sync::atomic::AtomicBool::new(false),
             abandon_pk_after: std::sync::atomic::AtomicUsize::new(0),

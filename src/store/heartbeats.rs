@@ -13,7 +13,17 @@
 //!
 //! One call's keys must be on one node: on a single Redis a batch takes any rooms; on a cluster
 //! it is split by room (each room's keys are one slot), and the rooms' calls go side by side.
+//!
+//! A heartbeat carries the caller's profile (the token's), which the room's entry takes when it
+//! changed. Finding the entry costs Redis more since the entries are spread over buckets (the
+//! user's bucket, then a listpack scan: ~4.5 µs a heartbeat at 1 000 000 members, issue 27), so
+//! the replica remembers the profile each (room, user) last sent in a heartbeat that counted,
+//! by digest, and sends the same profile again as '' (heartbeat_fn.lua leaves the entry and the
+//! anchor's profile alone). A different profile is sent and written as before. Bounded: at most
+//! [`PROFILES_SENT_MAX`] remembered, the least used forgotten (they send their profile once
+//! more).
 
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Weak};
 
 use tokio::sync::oneshot;
@@ -25,6 +35,16 @@ use super::calls::{
 use super::core::Core;
 use super::{StoreError, StoreResult};
 use crate::domain::ids::{LiveId, UserId};
+
+/// How many (room, user) profiles a replica remembers (two u64s and the cache's own ~16 bytes
+/// each: ~32 MB at most): a million viewers beating through one replica.
+pub(super) const PROFILES_SENT_MAX: usize = 1 << 20;
+
+fn digest(parts: &[&str]) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    parts.hash(&mut hasher);
+    hasher.finish()
+}
 
 /// Starts the task that gathers a replica's heartbeats into calls (store/batch.rs); it ends
 /// when the store is dropped.
@@ -38,6 +58,28 @@ impl Core {
     /// One heartbeat's script answer: batched with the others arriving now, unless batching is
     /// off (`LIVEROOM_HEARTBEAT_BATCH_MAX=1`).
     pub(super) async fn beat(
+        self: &Arc<Self>,
+        room: &LiveId,
+        user: &UserId,
+        profile: String,
+    ) -> StoreResult<HeartbeatReply> {
+        let key = digest(&[room.as_str(), user.as_str()]);
+        let sent = digest(&[&profile]);
+        let profile = if self.profiles_sent.get(&key) == Some(sent) {
+            String::new()
+        } else {
+            profile
+        };
+        let fresh = !profile.is_empty();
+        let answer = self.beat_with(room, user, profile).await;
+        if fresh && matches!(answer, Ok(HeartbeatReply::Beat { .. })) {
+            self.profiles_sent.insert(key, sent);
+        }
+        answer
+    }
+
+    /// One heartbeat's script answer, `profile` '' when unchanged.
+    async fn beat_with(
         self: &Arc<Self>,
         room: &LiveId,
         user: &UserId,

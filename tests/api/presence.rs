@@ -435,6 +435,11 @@ async fn the_latest_profile_is_shown() {
     let app = spawn_app().await;
     let id = live_room(&app, "anchor").await;
     app.join(&id, "v").await.assert_ok();
+    // the same profile beat after beat: a replica sends it once, then '' (store/heartbeats.rs)
+    for _ in 0..2 {
+        app.heartbeat(&id, "v").await.assert_ok();
+        app.heartbeat(&id, "anchor").await.assert_ok();
+    }
     let renamed = token_with(json!({
         "sub": "v", "exp": now_secs() + 600, "nick": "新名字", "avatar": "https://x.com/v.png",
         "extends": {"vip": "1"}
@@ -449,6 +454,10 @@ async fn the_latest_profile_is_shown() {
         (Some("新名字"), Some("https://x.com/v.png"))
     );
     assert_eq!(m["extends"], json!({"vip": "1"}));
+    // and back to the first profile: written again, though this replica sent it before
+    app.heartbeat(&id, "v").await.assert_ok();
+    let list = app.user_list(&id, 1, 20).await;
+    assert_eq!(list.assert_ok()["list"][0]["nick"], "nick-v");
 
     let anchor = token_with(json!({"sub": "anchor", "exp": now_secs() + 600, "nick": "主播新名"}));
     app.get(&format!("/client/live/room/heartbeat/{id}"), &anchor)

@@ -779,6 +779,24 @@ async fn main() -> Result<()> {
     .await?;
     bench.end(phase, &beaten, Some(served.clone())).await?;
 
+    // 3b. every member once more: the steady state of a crowd that beats every interval (the
+    // replica sends a profile it sent before as '', store/heartbeats.rs)
+    let phase = bench
+        .begin(
+            "3b. heartbeats, every member once more (the steady state: each profile sent before)",
+        )
+        .await?;
+    let (store, id) = (a1.clone(), room.clone());
+    let beaten = drive(members, concurrency, move |i| {
+        let (store, id) = (store.clone(), id.clone());
+        async move {
+            store.presence().heartbeat(&id, &profile(i)?).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    bench.end(phase, &beaten, Some(served.clone())).await?;
+
     // 4. user_list pages at the start, middle and end
     let last_page = (members as i64 + PAGE - 1) / PAGE;
     for (place, num) in [

@@ -5,7 +5,7 @@ use redis::{Script, Value};
 use super::{Invocation, ScriptCall};
 use crate::domain::ids::{LiveId, UserId};
 use crate::store::StoreResult;
-use crate::store::keys::Keys;
+use crate::store::keys::{Keys, pointer_value};
 use crate::store::reply::{bad, int};
 use crate::store::scripts::Scripts;
 
@@ -41,7 +41,8 @@ impl ScriptCall for UserAbortJoin<'_> {
             .arg(self.user.as_str())
             .arg(self.room.as_str())
             .arg(self.seq)
-            .arg(self.previous.map_or("", LiveId::as_str));
+            .arg(self.previous.map_or_else(String::new, pointer_value))
+            .arg(pointer_value(self.room));
     }
 
     fn reply(answer: Value) -> StoreResult<UserAbortJoinReply> {

@@ -5,11 +5,12 @@ use redis::{Script, Value};
 use super::{Invocation, ScriptCall};
 use crate::domain::ids::{LiveId, UserId};
 use crate::store::StoreResult;
-use crate::store::keys::{Keys, pointer_room};
+use crate::store::keys::{Keys, pointer_room, pointer_value};
 use crate::store::reply::{array, bad, int, text};
 use crate::store::scripts::Scripts;
 
-/// KEYS: the bucket of the user's pointer. ARGV: the user id, then the room's live_id.
+/// KEYS: the bucket of the user's pointer. ARGV: the user id, then the room as the pointer keeps
+/// it (`keys::pointer_value`).
 pub struct UserJoin<'a> {
     pub user: &'a UserId,
     pub room: &'a LiveId,
@@ -37,7 +38,7 @@ impl ScriptCall for UserJoin<'_> {
         invocation
             .key("users", keys.user_pointers(self.user.as_str()))
             .arg(self.user.as_str())
-            .arg(self.room.as_str());
+            .arg(pointer_value(self.room));
     }
 
     fn reply(answer: Value) -> StoreResult<UserJoinReply> {

@@ -5,7 +5,7 @@ use redis::{Script, Value};
 use super::{Invocation, ScriptCall};
 use crate::domain::ids::{LiveId, UserId};
 use crate::store::StoreResult;
-use crate::store::keys::Keys;
+use crate::store::keys::{Keys, pointer_value};
 use crate::store::reply::{array, bad, int};
 use crate::store::scripts::Scripts;
 
@@ -35,7 +35,8 @@ impl ScriptCall for UserLeave<'_> {
         invocation
             .key("users", keys.user_pointers(self.user.as_str()))
             .arg(self.user.as_str())
-            .arg(self.room.as_str());
+            .arg(self.room.as_str())
+            .arg(pointer_value(self.room));
     }
 
     fn reply(answer: Value) -> StoreResult<UserLeaveReply> {

@@ -5,7 +5,7 @@ use redis::{Script, Value};
 use super::{Invocation, ScriptCall};
 use crate::domain::ids::LiveId;
 use crate::store::StoreResult;
-use crate::store::keys::Keys;
+use crate::store::keys::{Keys, pointer_value};
 use crate::store::reply::{bad, int};
 use crate::store::scripts::Scripts;
 
@@ -29,7 +29,8 @@ impl ScriptCall for UserRelease<'_> {
             .key("users", keys.user_pointers(self.user))
             .arg(self.user)
             .arg(self.room.as_str())
-            .arg(self.seq);
+            .arg(self.seq)
+            .arg(pointer_value(self.room));
     }
 
     fn reply(answer: Value) -> StoreResult<bool> {

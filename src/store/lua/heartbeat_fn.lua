@@ -11,7 +11,8 @@ local function room_head()
 end
 
 -- A member's or the anchor's heartbeat, in the room `K` names (lib.lua): the body of
--- heartbeat.lua and heartbeat_batch.lua. Takes user_id, "profile json", window_ms.
+-- heartbeat.lua and heartbeat_batch.lua. Takes user_id, "profile json" ('' when the replica
+-- sent this profile before: store/heartbeats.rs), window_ms.
 -- Never creates a member: a lapsed or departed user answers NOT_MEMBER and must join again.
 -- Never touches the schedule of lapses: a heartbeat only makes a lapse later.
 -- Answers {'OK', live_status, anchor profile changed (0/1), events written (0/1), lapsed member
@@ -27,7 +28,7 @@ local function heartbeat(user, profile, window)
   local changed = 0
   if is_anchor then
     anchor_beat(now, window)
-    if redis.call('HGET', K[1], 'anchor_profile') ~= profile then
+    if profile ~= '' and redis.call('HGET', K[1], 'anchor_profile') ~= profile then
       redis.call('HSET', K[1], 'anchor_profile', profile)
       redis.call('HINCRBY', K[1], 'ver', 1)
       changed = 1
@@ -37,7 +38,7 @@ local function heartbeat(user, profile, window)
   if last and is_present(last, now, window) then
     -- a member an open stream carries keeps its carrier's mark (lib.lua): the stream carries it
     if tonumber(last) < CARRIED_BASE then redis.call('ZADD', K[2], now, user) end
-    refresh_profile(user, profile)
+    if profile ~= '' then refresh_profile(user, profile) end
     return {'OK', tonumber(status), changed, written.events, 0, written.due_in}
   end
   local dropped = 0

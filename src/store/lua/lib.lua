@@ -395,7 +395,7 @@ end
 -- moves at most one bucket's entries (~2 * ENTRY_BUCKET_LOAD): no call grows with the crowd.
 -- A user's bucket is computed from the user id and `ebk` alone, by any script, without a read
 -- of the bucket. Buckets never merge; the room's end unlinks them in steps (sweep_room.lua).
-local ENTRY_BUCKET_LOAD = 128
+local ENTRY_BUCKET_LOAD = 64
 -- The field of an ended room's K[9] that says how many buckets its entries still have (a
 -- deleted room's hash is gone). No user id can be it: user ids hold no control characters.
 local ASIDE_BUCKETS = '\1buckets'
@@ -420,11 +420,18 @@ end
 
 -- Which of `n` buckets holds the user's entry: the user id's hash (the first 32 bits of its
 -- SHA-1) modulo the power of two at or below n, or the next one for the buckets split already.
+-- (Kept per call: a join finds the same user's entry two or three times.)
+local user_hashes = {}
 local function user_hash(user)
-  return tonumber(string.sub(redis.sha1hex(user), 1, 8), 16)
+  local h = user_hashes[user]
+  if not h then
+    h = tonumber(string.sub(redis.sha1hex(user), 1, 8), 16)
+    user_hashes[user] = h
+  end
+  return h
 end
 local function entry_bucket(user, n)
-  -- one bucket (a room of up to 128 entries): no hash to compute
+  -- one bucket (a room of up to ENTRY_BUCKET_LOAD entries): no hash to compute
   if n == 1 then return 0 end
   local low = 1
   while low * 2 <= n do low = low * 2 end
