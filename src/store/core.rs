@@ -65,6 +65,11 @@ pub(super) async fn within_deadline<F: Future>(deadline: Instant, work: F) -> F:
         .await
 }
 
+/// How many (room, user) profiles a replica remembers for its heartbeats (store/heartbeats.rs;
+/// two u64s and the cache's own ~16 bytes each: ~32 MB at most): a million viewers beating
+/// through one replica.
+const PROFILES_SENT_MAX: usize = 1 << 20;
+
 pub struct Core {
     conn: Connection,
     /// Where Redis is, for connections of their own (blocking reads of event logs).
@@ -114,7 +119,7 @@ impl Core {
             event_log,
             heartbeats: std::sync::OnceLock::new(),
             likes: std::sync::OnceLock::new(),
-            profiles_sent: quick_cache::sync::Cache::new(super::heartbeats::PROFILES_SENT_MAX),
+            profiles_sent: quick_cache::sync::Cache::new(PROFILES_SENT_MAX),
             index_changes: AtomicU64::new(0),
             abandon_follow_ups: std::sync::atomic::AtomicBool::new(false),
             abandon_pk_after: std::sync::atomic::AtomicUsize::new(0),

@@ -20,7 +20,7 @@
 //! the replica remembers the profile each (room, user) last sent in a heartbeat that counted,
 //! by digest, and sends the same profile again as '' (heartbeat_fn.lua leaves the entry and the
 //! anchor's profile alone). A different profile is sent and written as before. Bounded: at most
-//! [`PROFILES_SENT_MAX`] remembered, the least used forgotten (they send their profile once
+//! `PROFILES_SENT_MAX` (core.rs) remembered, the least used forgotten (they send their profile once
 //! more).
 
 use std::hash::{Hash, Hasher};
@@ -35,10 +35,6 @@ use super::calls::{
 use super::core::Core;
 use super::{StoreError, StoreResult};
 use crate::domain::ids::{LiveId, UserId};
-
-/// How many (room, user) profiles a replica remembers (two u64s and the cache's own ~16 bytes
-/// each: ~32 MB at most): a million viewers beating through one replica.
-pub(super) const PROFILES_SENT_MAX: usize = 1 << 20;
 
 fn digest(parts: &[&str]) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
