@@ -66,8 +66,7 @@ pub(super) async fn within_deadline<F: Future>(deadline: Instant, work: F) -> F:
 }
 
 /// How many (room, user) profiles a replica remembers for its heartbeats (store/heartbeats.rs;
-/// two u64s and the cache's own ~16 bytes each: ~32 MB at most): a million viewers beating
-/// through one replica.
+/// its memory: docs/operations.md, *Sizing*): a million viewers beating through one replica.
 const PROFILES_SENT_MAX: usize = 1 << 20;
 
 pub struct Core {

@@ -16,7 +16,7 @@
 //!
 //! A heartbeat carries the caller's profile (the token's), which the room's entry takes when it
 //! changed. Finding the entry costs Redis more since the entries are spread over buckets (the
-//! user's bucket, then a listpack scan: ~4.5 µs a heartbeat at 1 000 000 members, issue 27), so
+//! user's bucket, then a listpack scan; figures in docs/operations.md, *Sizing*), so
 //! the replica remembers the profile each (room, user) last sent in a heartbeat that counted,
 //! by digest, and sends the same profile again as '' (heartbeat_fn.lua leaves the entry and the
 //! anchor's profile alone). A different profile is sent and written as before. Bounded: at most

@@ -345,8 +345,8 @@ pub fn user_bucket(user_id: &str) -> u32 {
 
 /// A room as a user's pointer keeps it: the 16 bytes its live_id's hex digits spell, in
 /// base64url without padding (22 bytes instead of 37: issue 27). Computed here, not in the
-/// scripts (a Lua loop over the digits cost a join ~4.5 µs of Redis CPU); the scripts take
-/// both forms (lua/pointer_lib.lua).
+/// scripts (a Lua loop over the digits costs Redis far more: docs/operations.md, *Sizing*);
+/// the scripts take both forms (lua/pointer_lib.lua).
 pub fn pointer_value(id: &LiveId) -> String {
     use base64::Engine as _;
     let hex = id.as_str().strip_prefix("live_").unwrap_or_default();

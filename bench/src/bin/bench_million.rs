@@ -764,38 +764,24 @@ async fn main() -> Result<()> {
     }
     bench.say(&text);
 
-    // 3. heartbeats, every member once
-    let phase = bench
-        .begin("3. heartbeats, every member once (`Presence::heartbeat`, batched by the store)")
+    // 3. heartbeats, every member once, then once more: the steady state of a crowd that beats
+    // every interval (the replica sends a profile it sent before as '', store/heartbeats.rs)
+    for title in [
+        "3. heartbeats, every member once (`Presence::heartbeat`, batched by the store)",
+        "3b. heartbeats, every member once more (the steady state: each profile sent before)",
+    ] {
+        let phase = bench.begin(title).await?;
+        let (store, id) = (a1.clone(), room.clone());
+        let beaten = drive(members, concurrency, move |i| {
+            let (store, id) = (store.clone(), id.clone());
+            async move {
+                store.presence().heartbeat(&id, &profile(i)?).await?;
+                Ok(())
+            }
+        })
         .await?;
-    let (store, id) = (a1.clone(), room.clone());
-    let beaten = drive(members, concurrency, move |i| {
-        let (store, id) = (store.clone(), id.clone());
-        async move {
-            store.presence().heartbeat(&id, &profile(i)?).await?;
-            Ok(())
-        }
-    })
-    .await?;
-    bench.end(phase, &beaten, Some(served.clone())).await?;
-
-    // 3b. every member once more: the steady state of a crowd that beats every interval (the
-    // replica sends a profile it sent before as '', store/heartbeats.rs)
-    let phase = bench
-        .begin(
-            "3b. heartbeats, every member once more (the steady state: each profile sent before)",
-        )
-        .await?;
-    let (store, id) = (a1.clone(), room.clone());
-    let beaten = drive(members, concurrency, move |i| {
-        let (store, id) = (store.clone(), id.clone());
-        async move {
-            store.presence().heartbeat(&id, &profile(i)?).await?;
-            Ok(())
-        }
-    })
-    .await?;
-    bench.end(phase, &beaten, Some(served.clone())).await?;
+        bench.end(phase, &beaten, Some(served.clone())).await?;
+    }
 
     // 4. user_list pages at the start, middle and end
     let last_page = (members as i64 + PAGE - 1) / PAGE;

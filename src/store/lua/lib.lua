@@ -384,10 +384,10 @@ local function stored_profile(profile)
   return profile
 end
 
--- The entries (K[4]) over buckets (issue 27): one hash of a room's 100 000 entries costs ~105
--- bytes an entry (a hashtable: an allocation for the field, one for the value, one for the
--- slot); in small hashes (listpacks, at most 512 fields of at most 64 bytes by Redis's
--- defaults) an entry costs its bytes and ~4 more, ~57 in all. So a room's entries are spread
+-- The entries (K[4]) over buckets (issue 27): one big hash is a hashtable (allocations for the
+-- field, the value and the slot of each entry); a small hash (a listpack: at most 512 fields of
+-- at most 64 bytes by Redis's defaults) costs an entry its bytes and a few more (figures in
+-- docs/operations.md, *Sizing*). So a room's entries are spread
 -- over buckets by linear hashing: bucket 0 is K[4] itself, bucket b >= 1 is K[4]..':'..b, all
 -- in the room's hash tag. A room starts with one bucket (a room of a few members keeps exactly
 -- one hash), and each time the room's entries (`enn` in the room hash: entries and tombstones)
@@ -430,11 +430,16 @@ local function user_hash(user)
   end
   return h
 end
+-- The power of two at or below n (n >= 1).
+local function power_below(n)
+  local low = 1
+  while low * 2 <= n do low = low * 2 end
+  return low
+end
 local function entry_bucket(user, n)
   -- one bucket (a room of up to ENTRY_BUCKET_LOAD entries): no hash to compute
   if n == 1 then return 0 end
-  local low = 1
-  while low * 2 <= n do low = low * 2 end
+  local low = power_below(n)
   local h = user_hash(user)
   local b = h % low
   if b < n - low then b = h % (low * 2) end
@@ -453,8 +458,7 @@ end
 -- Splits the next bucket in line (linear hashing): with n buckets and `low` the power of two
 -- at or below n, bucket n - low splits into itself and bucket n.
 local function entries_split(n)
-  local low = 1
-  while low * 2 <= n do low = low * 2 end
+  local low = power_below(n)
   local from = bucket_key(K[4], n - low)
   local fields = redis.call('HGETALL', from)
   local moved, names = {}, {}

@@ -26,10 +26,10 @@ local aside = redis.call('EXISTS', KEYS[8]) == 1
 -- where the entries are (lib.lua, the entries over buckets): the room's own keys, as many
 -- buckets as the room hash says (`ebk`) or, once the room was deleted or purged, as K[9] says;
 -- a K[9] without that field is the entries hash itself, set aside whole before the buckets
-local entries, buckets, bucket_field = KEYS[4], entry_buckets(), nil
+local entries, buckets, counted_aside = KEYS[4], entry_buckets(), nil
 if redis.call('EXISTS', KEYS[9]) == 1 then
   local n = tonumber(redis.call('HGET', KEYS[9], ASIDE_BUCKETS))
-  if n then buckets, bucket_field = n, true else entries, buckets = KEYS[9], 1 end
+  if n then buckets, counted_aside = n, true else entries, buckets = KEYS[9], 1 end
 end
 local function entry_of(user)
   return bucket_key(entries, entry_bucket(user, buckets))
@@ -66,13 +66,13 @@ if status ~= '0' and status ~= '1' then
   -- ended or gone: what is left of the crowd (entries, tombstones) goes, off the main thread,
   -- at most `batch` buckets a step from the last one down (the count shrinks with them, so a
   -- step that a crash cut short is done again by the next)
-  if status == '2' or bucket_field then
+  if status == '2' or counted_aside then
     local first = math.max(0, buckets - batch)
     local doomed = {}
     for b = first, buckets - 1 do doomed[#doomed + 1] = bucket_key(entries, b) end
     redis.call('UNLINK', unpack(doomed))
     if first > 0 then
-      if bucket_field then
+      if counted_aside then
         redis.call('HSET', KEYS[9], ASIDE_BUCKETS, first)
       else
         redis.call('HSET', KEYS[1], 'ebk', first)
