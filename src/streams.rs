@@ -296,6 +296,7 @@ mod tests {
             anchor_seen_ms: 0,
             publish_expire_at,
             version: 1,
+            member_shards: 1,
         }
     }
 

@@ -23,6 +23,40 @@ impl LiveId {
         ok.then(|| Self(raw.to_owned()))
     }
 
+    /// A room of members as the store names it: a room's id, or one of a sharded room's shard
+    /// rooms, `<live_id>#<n>` (issue 27; store/keys.rs `room_shard_tag` picks n). Only for
+    /// names the server wrote itself (the sweep's schedule, pointers): a client's live_id is
+    /// parsed by [`LiveId::parse`], which names rooms only.
+    pub fn parse_member_room(raw: &str) -> Option<Self> {
+        match raw.split_once('#') {
+            Some((room, n)) => {
+                let ok = !n.is_empty() && n.len() <= 9 && n.bytes().all(|b| b.is_ascii_digit());
+                Self::parse(room)
+                    .filter(|_| ok)
+                    .map(|_| Self(raw.to_owned()))
+            }
+            None => Self::parse(raw),
+        }
+    }
+
+    /// Shard room `n` of this room (store/keys.rs `room_shard_tag`).
+    pub fn shard_room(&self, n: u32) -> Self {
+        Self(format!("{}#{n}", self.room().0))
+    }
+
+    /// The room this names: itself, or the room a shard room belongs to.
+    pub fn room(&self) -> Self {
+        match self.0.split_once('#') {
+            Some((room, _)) => Self(room.to_owned()),
+            None => self.clone(),
+        }
+    }
+
+    /// Whether this names one of a sharded room's shard rooms.
+    pub fn is_shard_room(&self) -> bool {
+        self.0.contains('#')
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -72,6 +106,30 @@ mod tests {
     fn generated_ids_parse_back() {
         let id = LiveId::generate();
         assert_eq!(LiveId::parse(id.as_str()), Some(id));
+    }
+
+    #[test]
+    fn shard_rooms_name_their_room() {
+        let id = LiveId::generate();
+        let shard = id.shard_room(17);
+        assert_eq!(shard.as_str(), format!("{id}#17"));
+        assert_eq!(shard.room(), id);
+        assert!(shard.is_shard_room() && !id.is_shard_room());
+        assert_eq!(
+            LiveId::parse_member_room(shard.as_str()),
+            Some(shard.clone())
+        );
+        assert_eq!(LiveId::parse_member_room(id.as_str()), Some(id.clone()));
+        // a client's live_id never names a shard room
+        assert_eq!(LiveId::parse(shard.as_str()), None);
+        for raw in [
+            format!("{id}#"),
+            format!("{id}#x"),
+            format!("{id}#1#2"),
+            "live_1#2".into(),
+        ] {
+            assert_eq!(LiveId::parse_member_room(&raw), None, "{raw:?}");
+        }
     }
 
     #[test]

@@ -13,6 +13,11 @@ pub const MAX_EXTENDS_KEY_CHARS: usize = 64;
 pub const MAX_EXTENDS_VALUE_CHARS: usize = 1024;
 
 /// 0 created, 1 live, 2 ended.
+/// The most rooms of members one room's members may be spread over (issue 27): the cluster
+/// that serves 1 000 000 viewers needs 8 (docs/architecture.md); a member's shard is read from
+/// nothing, so every replica must agree on the count, which is fixed per room.
+pub const MEMBER_SHARDS_MAX: u32 = 16;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LiveStatus {
     Created = 0,
@@ -283,6 +288,9 @@ pub struct Room {
     pub publish_expire_at: i64,
     /// Bumped by every change the global indexes follow (status, title, anchor nick).
     pub version: i64,
+    /// Over how many rooms of members its members are spread (1: the room alone; issue 27,
+    /// store/shards.rs).
+    pub member_shards: u32,
 }
 
 #[cfg(test)]

@@ -257,7 +257,7 @@ impl Follow {
     /// call per stream here would cost more than the presence itself).
     async fn recheck_watcher(&mut self) {
         match self.events.may_watch(&self.live_id, &self.slot.user).await {
-            Ok(()) => {}
+            Ok(_) => {}
             Err(StoreError::NotMember) => self.ending = Some("not_member"),
             Err(StoreError::NotFound) => self.ending = Some("deleted"),
             Err(_) => {} // Redis away: look again next time
@@ -591,7 +591,8 @@ impl EventsApi {
         }
         let id = live_id.0;
         let (events, user) = (self.state.store.events(), caller.user_id());
-        events.may_watch(&id, user).await?;
+        // the room of members that holds the user's presence, which the stream carries
+        let members_room = events.may_watch(&id, user).await?;
         let last = match last_event_id.0.as_deref().map(str::trim) {
             Some(raw) if is_stream_id(raw) => {
                 // an id from the future would skip every event until then: refused
@@ -627,7 +628,7 @@ impl EventsApi {
         };
         let slot = StreamSlot::take(&events, hub, user).await?;
         let subscription = hub.subscribe(&id).await?;
-        let carrying = hub.carry(&id, user, caller.0.looks.to_json());
+        let carrying = hub.carry(&members_room, user, caller.0.looks.to_json());
         let expires = token_exp(req).map(|exp| {
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)

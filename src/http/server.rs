@@ -18,6 +18,7 @@ use super::moderation::{
 };
 use super::{ApiTags, AppState, live_id};
 use crate::domain::page::PageRequest;
+use crate::domain::room::MEMBER_SHARDS_MAX;
 use crate::domain::search::Keyword;
 use crate::store::RoomStats;
 
@@ -107,6 +108,22 @@ pub struct StatsEnvelope {
     pub data: StatsData,
 }
 
+/// 成员分片 — over how many rooms of members (hash tags, and so Redis Cluster masters) a room's
+/// members are spread (docs/architecture.md, *Members over S hash tags*).
+#[derive(Object, Debug, serde::Deserialize)]
+#[oai(example)]
+pub struct MemberShards {
+    /// 分片数 — 1 (the room alone, the default) to 16.
+    #[oai(validator(minimum(value = "1"), maximum(value = "16")))]
+    pub member_shards: u32,
+}
+
+impl Example for MemberShards {
+    fn example() -> Self {
+        Self { member_shards: 3 }
+    }
+}
+
 pub struct ServerApi {
     pub state: AppState,
 }
@@ -179,6 +196,38 @@ impl ServerApi {
             .stop_as(&id, admin.0.user_id(), true)
             .await?;
         log_admin(&admin.0, "stop", &id);
+        Ok(Envelope::ok())
+    }
+
+    /// 成员分片 — spread a room's members over several rooms of members, for a room expected to
+    /// outgrow one Redis node: each member's heartbeats, joins and memory go to the shard of
+    /// their user id. Only before the room's first member joined (40900 after: the shards are
+    /// fixed then); the same count again is a no-op.
+    #[oai(
+        path = "/server/live/room/:live_id/shards",
+        method = "put",
+        operation_id = "serverSetMemberShards"
+    )]
+    async fn set_member_shards(
+        &self,
+        admin: Admin,
+        /// 直播间ID
+        live_id: live_id::Path,
+        body: JsonBody<MemberShards>,
+    ) -> Result<Json<Envelope>, ApiError> {
+        let id = live_id.0;
+        let shards = body.0.member_shards;
+        if !(1..=MEMBER_SHARDS_MAX).contains(&shards) {
+            return Err(ApiError::BadRequest(format!(
+                "member_shards must be 1 to {MEMBER_SHARDS_MAX}"
+            )));
+        }
+        self.state
+            .store
+            .rooms()
+            .set_member_shards(&id, shards)
+            .await?;
+        log_admin(&admin.0, "shards", &id);
         Ok(Envelope::ok())
     }
 

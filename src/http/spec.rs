@@ -303,6 +303,7 @@ mod tests {
                 "serverDeleteRoom",
                 "serverKickUser",
                 "serverRoomStats",
+                "serverSetMemberShards",
                 "serverStopLive",
                 "startLive",
                 "stopLive",
@@ -330,7 +331,7 @@ mod tests {
             ("/client/live/room/{live_id}", "put"),
             ("/client/live/room/user/{live_id}", "post"),
         ] {
-            assert_eq!(links(path, method).len(), 26, "{method} {path}");
+            assert_eq!(links(path, method).len(), 27, "{method} {path}");
         }
         assert!(links("/client/live/room/{live_id}", "post").is_empty());
     }

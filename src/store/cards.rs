@@ -98,6 +98,7 @@ pub(super) fn decode(live_id: LiveId, raw: &str) -> Option<Room> {
         ended_ms: 0,
         anchor_seen_ms: 0,
         version: 0,
+        member_shards: 1,
     })
 }
 
@@ -140,6 +141,7 @@ mod tests {
             anchor_seen_ms: 3,
             publish_expire_at: 4,
             version: 6,
+            member_shards: 1,
         };
         let back = decode(room.live_id.clone(), &encode(&room)).expect("decodes");
         assert_eq!(encode(&back), encode(&room));

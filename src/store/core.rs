@@ -89,6 +89,10 @@ pub struct Core {
     /// The profile each (room, user) last sent in a heartbeat that counted, by digest
     /// (store/heartbeats.rs): a heartbeat with the same profile does not send it again.
     pub(super) profiles_sent: quick_cache::sync::Cache<u64, u64>,
+    /// Rooms' layouts over shard rooms, once fixed (store/shards.rs).
+    pub(super) layouts: quick_cache::sync::Cache<LiveId, super::layout::Layout>,
+    /// Sharded rooms' shard rooms' counts, for join answers (store/shards.rs).
+    pub(super) shard_counts: quick_cache::sync::Cache<LiveId, super::layout::ShardCounts>,
     /// Changes this replica made to the indexes (see `Discovery::generation`).
     index_changes: AtomicU64,
     /// The test hook of `Store::abandon_follow_ups`.
@@ -119,6 +123,8 @@ impl Core {
             heartbeats: std::sync::OnceLock::new(),
             likes: std::sync::OnceLock::new(),
             profiles_sent: quick_cache::sync::Cache::new(PROFILES_SENT_MAX),
+            layouts: quick_cache::sync::Cache::new(super::layout::LAYOUTS_MAX),
+            shard_counts: quick_cache::sync::Cache::new(super::layout::LAYOUTS_MAX),
             index_changes: AtomicU64::new(0),
             abandon_follow_ups: std::sync::atomic::AtomicBool::new(false),
             abandon_pk_after: std::sync::atomic::AtomicUsize::new(0),

@@ -224,14 +224,21 @@ impl EventLog {
         .await
     }
 
-    /// Whether `user` may watch the room: its anchor, or a present member.
-    pub async fn may_watch(&self, id: &LiveId, user: &UserId) -> StoreResult<()> {
+    /// Whether `user` may watch the room: its anchor, or a present member. Answers the room of
+    /// members that holds the user's presence (the room, or in a sharded room the user's shard
+    /// room: store/shards.rs), which the user's open stream carries.
+    pub async fn may_watch(&self, id: &LiveId, user: &UserId) -> StoreResult<LiveId> {
+        let members_room = match self.layout(id).await? {
+            Some(layout) => layout.member_room(id, user.as_str()),
+            None => return Err(crate::store::StoreError::NotFound),
+        };
         self.call(&calls::MayWatch {
-            room: id,
+            room: &members_room,
             user,
             window_ms: self.window(),
         })
-        .await
+        .await?;
+        Ok(members_room)
     }
 
     /// Redis's clock, unix ms (`TIME`): what the log's ids are made of.

@@ -76,11 +76,18 @@ impl Core {
     }
 
     /// As `refresh_card`, reading the room first (when the caller has no view of it).
+    /// `id` may name a shard room (store/shards.rs): the card is its room's, counted over its
+    /// shards.
     pub(super) fn refresh_card_of(self: &Arc<Self>, id: &LiveId) {
         let store = self.clone();
-        let id = id.clone();
+        let id = id.room();
         tokio::spawn(async move {
-            match store.read_room(&id).await {
+            match store.read_room_over_shards(&id).await {
+                Ok(room) if room.member_shards > 1 => {
+                    // a sharded room's count is said by the room (store/shards.rs)
+                    store.say_count(&room).await;
+                    store.refresh_card(room);
+                }
                 Ok(room) => store.refresh_card(room),
                 Err(StoreError::NotFound) => {}
                 Err(e) => {

@@ -32,6 +32,22 @@ impl KeyNames {
         self.keys.user_pointers(user_id)
     }
 
+    /// The hash tag of shard `shard` of a room over `shards` tags (issue 27, designed in
+    /// docs/architecture.md; shard 0 is the room's own tag).
+    pub fn room_shard_tag(&self, id: &LiveId, shard: u32, shards: u32) -> String {
+        super::keys::room_shard_tag(id, shard, shards)
+    }
+
+    /// Which of a room's `shards` would hold the user's membership.
+    pub fn member_shard(&self, user_id: &str, shards: u32) -> u32 {
+        super::keys::member_shard(user_id, shards)
+    }
+
+    /// The Redis Cluster slot of a hash tag.
+    pub fn slot_of(&self, tag: &str) -> u32 {
+        super::keys::slot_of(tag)
+    }
+
     /// The sweep schedule (rooms by when something about them comes due).
     pub fn sweep_due(&self) -> String {
         let [due, _claims] = self.keys.sweep_schedule();

@@ -13,6 +13,7 @@ use std::sync::atomic::Ordering;
 
 use super::calls::{self, IntentOp, Owed, Share};
 use super::core::Core;
+use super::keys::{member_shard, shard_room};
 use super::{StoreError, StoreResult};
 use crate::domain::ids::LiveId;
 use crate::domain::room::{LiveStatus, Room};
@@ -33,6 +34,8 @@ pub(super) struct Owing {
     room: LiveId,
     token: String,
     anchor: String,
+    /// The room's member shards (store/shards.rs) when the intent was written.
+    shards: u32,
 }
 
 impl Owing {
@@ -62,6 +65,8 @@ impl Core {
         kicked: &str,
     ) -> StoreResult<Owing> {
         let token = uuid::Uuid::new_v4().simple().to_string();
+        // a deleted room's replay has no room to read its shards from: the intent keeps them
+        let shards = self.layout(id).await?.map_or(1, |layout| layout.shards);
         self.call(&calls::Intent {
             room: id,
             token: &token,
@@ -69,6 +74,7 @@ impl Core {
                 anchor,
                 delay_ms: FOLLOW_UP_GRACE_MS,
                 kicked,
+                shards,
             },
         })
         .await?;
@@ -76,6 +82,7 @@ impl Core {
             room: id.clone(),
             token,
             anchor: anchor.to_owned(),
+            shards,
         })
     }
 
@@ -97,7 +104,7 @@ impl Core {
         }
         let sweep_in = if held > 0 { Some(0) } else { sweep_in };
         let done = async {
-            self.follow_up(&owing.room, &owing.anchor, after, sweep_in)
+            self.follow_up(&owing.room, &owing.anchor, owing.shards, after, sweep_in)
                 .await?;
             self.intent_done(&owing.room, &owing.token).await
         };
@@ -110,9 +117,12 @@ impl Core {
     /// share of the online total (`share`), its pointer released (if it still names the
     /// room at `seq`), the room's card shows the count, and the room comes due in `sweep_in`
     /// ms. Then the intent goes. A failure is logged: the sweep replays the intent.
+    /// `members_room`: the room of members the kick removed the user from (the room, or one
+    /// of its shard rooms: store/shards.rs).
     pub(super) async fn settle_kick(
         self: &Arc<Self>,
         owing: Owing,
+        members_room: &LiveId,
         (user, seq): (&str, i64),
         share: Option<Share>,
         sweep_in: Option<i64>,
@@ -122,11 +132,11 @@ impl Core {
         }
         let done = async {
             if let Some(share) = share {
-                self.report_online(&owing.room, share).await?;
+                self.report_online(members_room, share).await?;
             }
-            self.kick_follow_up(&owing.room, user, seq).await?;
+            self.kick_follow_up(members_room, user, seq).await?;
             if let Some(delay) = sweep_in {
-                self.schedule_sweep(&owing.room, delay).await?;
+                self.schedule_sweep(members_room, delay).await?;
             }
             self.intent_done(&owing.room, &owing.token).await
         };
@@ -137,6 +147,7 @@ impl Core {
 
     /// What a kick of `user` (entry `seq`) owes beyond the room's slot and the online total
     /// (which a replay leaves to the room's sweep, scheduled at once); each step idempotent.
+    /// `id`: the room of members the kick removed the user from.
     async fn kick_follow_up(
         self: &Arc<Self>,
         id: &LiveId,
@@ -145,7 +156,7 @@ impl Core {
     ) -> StoreResult<()> {
         self.try_release_users(id, &[(user.to_owned(), seq)])
             .await?;
-        match self.read_room(id).await {
+        match self.read_room_over_shards(&id.room()).await {
             Ok(room) => self.write_card(&room).await,
             Err(StoreError::NotFound) => Ok(()),
             Err(e) => Err(e),
@@ -186,23 +197,29 @@ impl Core {
             Err(StoreError::NotFound) => None,
             Err(e) => return Err(e),
         };
-        if let Some(user) = &owed.kicked
-            && let Some(seq) = self.kicked_seq(&owed.room, user).await?
-        {
-            self.kick_follow_up(&owed.room, user, seq).await?;
+        if let Some(user) = &owed.kicked {
+            // the kick's room of members: the user's shard (never the anchor's: not kickable)
+            let members_room = shard_room(&owed.room, member_shard(user, owed.shards), owed.shards);
+            if let Some(seq) = self.kicked_seq(&members_room, user).await? {
+                self.kick_follow_up(&members_room, user, seq).await?;
+                self.schedule_sweep(&members_room, 0).await?;
+            }
         }
         let after = room.as_ref().map_or(After::Gone, After::Room);
         // members set aside by an ended room, the anchor's presence: the room's sweep looks
-        self.follow_up(&owed.room, &owed.anchor, after, Some(0))
+        self.follow_up(&owed.room, &owed.anchor, owed.shards, after, Some(0))
             .await?;
         self.intent_done(&owed.room, &owed.token).await
     }
 
     /// Converges every slot the room's changes touch beyond its own to what the room is.
+    /// `shards`: the room's member shards as the intent knew them (a room that is still there
+    /// says its own).
     async fn follow_up(
         self: &Arc<Self>,
         id: &LiveId,
         anchor: &str,
+        shards: u32,
         after: After<'_>,
         sweep_in: Option<i64>,
     ) -> StoreResult<()> {
@@ -210,6 +227,14 @@ impl Core {
             After::Room(room) => room.live_status == LiveStatus::Ended,
             After::Gone => true,
         };
+        // the shard rooms first: their members are released like the room's own
+        match &after {
+            After::Room(room) if ended => {
+                self.end_shard_rooms(id, room.member_shards, false).await?
+            }
+            After::Room(room) => self.mirror_shard_rooms(id, room.member_shards).await?,
+            After::Gone => self.end_shard_rooms(id, shards, true).await?,
+        }
         if ended {
             self.settle_online(id).await?;
         }

@@ -349,9 +349,17 @@ pub fn user_bucket(user_id: &str) -> u32 {
 /// the scripts take both forms (lua/pointer_lib.lua).
 pub fn pointer_value(id: &LiveId) -> String {
     use base64::Engine as _;
-    let hex = id.as_str().strip_prefix("live_").unwrap_or_default();
+    // a shard room keeps its `#n` after the room's compact form
+    let (room, shard) = id.as_str().split_once('#').unwrap_or((id.as_str(), ""));
+    let hex = room.strip_prefix("live_").unwrap_or_default();
     match hex::decode(hex) {
-        Ok(bytes) => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
+        Ok(bytes) if shard.is_empty() => {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+        }
+        Ok(bytes) => format!(
+            "{}#{shard}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+        ),
         // not a server-made id (cannot happen: LiveId parses the form): kept whole
         Err(_) => id.as_str().to_owned(),
     }
@@ -361,14 +369,74 @@ pub fn pointer_value(id: &LiveId) -> String {
 /// live_id itself as pointers written before kept it. `None` for '' (no room) or anything else.
 pub fn pointer_room(stored: &str) -> Option<LiveId> {
     use base64::Engine as _;
-    if let Some(id) = LiveId::parse(stored) {
+    if let Some(id) = LiveId::parse_member_room(stored) {
         return Some(id);
     }
+    let (room, shard) = match stored.split_once('#') {
+        Some((room, shard)) => (room, Some(shard)),
+        None => (stored, None),
+    };
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(stored)
+        .decode(room)
         .ok()
         .filter(|b| b.len() == 16)?;
-    LiveId::parse(&format!("live_{}", hex::encode(bytes)))
+    let room = format!("live_{}", hex::encode(bytes));
+    match shard {
+        Some(shard) => LiveId::parse_member_room(&format!("{room}#{shard}")),
+        None => LiveId::parse(&room),
+    }
+}
+
+/// Redis Cluster's slots: a key's slot is the CRC16 (XMODEM) of its hash tag modulo this.
+pub const SLOTS: u32 = 16_384;
+
+/// The slot of a hash tag, as Redis Cluster computes it (CRC16/XMODEM, mod 16 384).
+pub fn slot_of(tag: &str) -> u32 {
+    let mut crc: u16 = 0;
+    for byte in tag.bytes() {
+        crc ^= u16::from(byte) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    u32::from(crc) % SLOTS
+}
+
+/// The hash tag of shard `shard` of a room whose members are spread over `shards` tags
+/// (docs/architecture.md, *Members over S hash tags*). Shard 0 is the room's own tag, so a room
+/// of one shard is today's layout. Shard s ≥ 1 is `L#t`, t the smallest number whose slot falls
+/// in the (r0 + s)-th of `shards` equal ranges of the slots, r0 the range of the room's own
+/// tag: the S tags fall in S different ranges, so a cluster whose masters own equal contiguous
+/// ranges (what `redis-cli --cluster create` makes) holds one shard on each of S masters.
+/// Any replica computes the same tags, without a read.
+pub fn room_shard_tag(id: &LiveId, shard: u32, shards: u32) -> String {
+    shard_room(id, shard, shards).as_str().to_owned()
+}
+
+/// The room of members that holds shard `shard` of room `id` over `shards` (issue 27): `id`
+/// itself for shard 0, else the shard room whose tag [`room_shard_tag`] describes.
+pub fn shard_room(id: &LiveId, shard: u32, shards: u32) -> LiveId {
+    let room = id.room();
+    if shard == 0 || shards <= 1 {
+        return room;
+    }
+    let range = |slot: u32| slot * shards / SLOTS;
+    let wanted = (range(slot_of(room.as_str())) + shard) % shards;
+    // each try lands in the wanted range with probability 1/shards: a few tries
+    (0u32..)
+        .map(|t| room.shard_room(t))
+        .find(|tag| range(slot_of(tag.as_str())) == wanted)
+        .unwrap_or(room)
+}
+
+/// The shard of a room's `shards` that holds the user's membership (the same bucket as the
+/// user's pointer, modulo the shards).
+pub fn member_shard(user_id: &str, shards: u32) -> u32 {
+    user_bucket(user_id) % shards.max(1)
 }
 
 #[cfg(test)]
@@ -383,9 +451,47 @@ mod tests {
         assert_eq!(pointer_room(&pointer_value(&id)), Some(id.clone()));
         let fresh = LiveId::generate();
         assert_eq!(pointer_room(&pointer_value(&fresh)), Some(fresh));
-        assert_eq!(pointer_room(id.as_str()), Some(id));
+        assert_eq!(pointer_room(id.as_str()), Some(id.clone()));
         assert_eq!(pointer_room(""), None);
         assert_eq!(pointer_room("AZCqqru7zMzd3e7u__8B"), None);
+        // a shard room's pointer keeps its number after the compact room
+        let shard = id.shard_room(5);
+        assert_eq!(pointer_value(&shard), "AZCqqru7zMzd3e7u__8BIw#5");
+        assert_eq!(pointer_room(&pointer_value(&shard)), Some(shard.clone()));
+        assert_eq!(pointer_room(shard.as_str()), Some(shard));
+        assert_eq!(pointer_room("AZCqqru7zMzd3e7u__8BIw#"), None);
+    }
+
+    #[test]
+    fn slots_are_redis_clusters() {
+        // published by Redis: CLUSTER KEYSLOT foo = 12182, bar = 5061, hello = 866
+        assert_eq!(slot_of("foo"), 12_182);
+        assert_eq!(slot_of("bar"), 5_061);
+        assert_eq!(slot_of("hello"), 866);
+    }
+
+    #[test]
+    fn a_rooms_shards_fall_in_different_ranges_of_slots() {
+        for _ in 0..200 {
+            let id = LiveId::generate();
+            for shards in [2u32, 3, 4, 8] {
+                let ranges: std::collections::HashSet<u32> = (0..shards)
+                    .map(|s| slot_of(&room_shard_tag(&id, s, shards)) * shards / SLOTS)
+                    .collect();
+                assert_eq!(ranges.len(), shards as usize, "{id:?} over {shards}");
+            }
+            assert_eq!(room_shard_tag(&id, 0, 3), id.as_str());
+        }
+    }
+
+    #[test]
+    fn members_spread_evenly_over_the_shards() {
+        let mut per = [0u32; 3];
+        for i in 0..30_000 {
+            per[member_shard(&format!("viewer-{i:06}"), 3) as usize] += 1;
+        }
+        // no shard (and so no master) above 45 % of the members
+        assert!(per.iter().all(|&n| n < 13_500), "{per:?}");
     }
 
     #[test]

@@ -8,10 +8,11 @@ use std::sync::{Arc, Weak};
 use tokio::sync::oneshot;
 
 use super::batch::{self, Queued};
-use super::calls::{BatchedLike, LikeBatch, LikeBatchReply, LikeQueue, Liked, QueuedLike};
+use super::calls::{self, BatchedLike, LikeBatch, LikeBatchReply, LikeQueue, Liked, QueuedLike};
 use super::core::{Core, handle};
 use super::{StoreError, StoreResult};
 use crate::domain::ids::{LiveId, UserId};
+use crate::domain::room::LiveStatus;
 
 /// Distinct likers a room keeps own totals for (its `room:{L}:likes` hash): a room of a million
 /// members that all like still fits; past it a new liker is refused (429/42900).
@@ -30,6 +31,33 @@ impl Likes {
     /// the user's own total after them. The room must be live (409/40900, checked first) and the
     /// user a present member or the anchor (409/40901).
     pub async fn like(&self, room: &LiveId, user: &UserId, count: u32) -> StoreResult<Liked> {
+        // In a sharded room the liker's presence is in their shard room, another slot than
+        // the room's likes: it is checked there first (like_batch.lua does not, in such a room).
+        if let Some(layout) = self.layout(room).await?
+            && layout.sharded()
+        {
+            let members_room = layout.member_room(room, user.as_str());
+            let present = self
+                .call(&calls::MayWatch {
+                    room: &members_room,
+                    user,
+                    window_ms: self.window(),
+                })
+                .await;
+            match present {
+                Ok(()) => {}
+                // the room's state is said first, as like_batch.lua says it
+                Err(StoreError::NotMember | StoreError::NotFound) => {
+                    let status = self.read_room(room).await?.live_status;
+                    return Err(if status == LiveStatus::Live {
+                        StoreError::NotMember
+                    } else {
+                        StoreError::Conflict("the room is not live".into())
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+        }
         let max = self.timings().heartbeat_batch_max.max(1);
         // the like's call runs in the batcher's task: it carries the request's deadline, and the
         // request waits no longer than that (as a heartbeat, store/heartbeats.rs)

@@ -1,9 +1,11 @@
 //! Moderation and the platform's own view of a room: kick and ban, the room's bans, and a
 //! room's figures.
 
+use super::StoreError;
 use super::StoreResult;
 use super::calls::{self, Authority};
 use super::core::handle;
+use super::keys::shard_room;
 use crate::domain::ids::{LiveId, UserId};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::room::LiveStatus;
@@ -68,15 +70,25 @@ impl Moderation {
         let owing = self
             .intend_kick(id, if admin { "" } else { actor.as_str() }, target.as_str())
             .await?;
+        // the kick (and the ban) goes to the target's room of members (store/shards.rs); a
+        // sharded room's bans are capped per shard, so that they stay capped in all
+        let (members_room, max_bans) = match self.layout(id).await {
+            Ok(Some(layout)) => (
+                layout.member_room(id, target.as_str()),
+                MAX_BANS_PER_ROOM / layout.shards.max(1),
+            ),
+            Ok(None) => (id.clone(), MAX_BANS_PER_ROOM),
+            Err(e) => return Err(self.failed(owing, e).await),
+        };
         let reply = match self
             .call(&calls::Kick {
-                room: id,
+                room: &members_room,
                 actor,
                 authority: Authority::of(admin),
                 target,
                 ban_ms,
                 window_ms: self.window(),
-                max_bans: MAX_BANS_PER_ROOM,
+                max_bans,
             })
             .await
         {
@@ -90,12 +102,18 @@ impl Moderation {
         };
         match reply.removed_seq {
             Some(seq) => {
-                self.note_events(id);
+                self.note_events(&members_room);
                 // O(1) each: the room's share of the online total, the pointer released unless
                 // the user moved on, the card (issue 18), the sweep's schedule
                 let sweep_in = reply.due_in_ms.map(|delay| delay as i64);
-                self.settle_kick(owing, (target.as_str(), seq), reply.share, sweep_in)
-                    .await;
+                self.settle_kick(
+                    owing,
+                    &members_room,
+                    (target.as_str(), seq),
+                    reply.share,
+                    sweep_in,
+                )
+                .await;
             }
             None => self.forgo(owing).await,
         }
@@ -110,8 +128,12 @@ impl Moderation {
         admin: bool,
         target: &UserId,
     ) -> StoreResult<bool> {
+        let members_room = match self.layout(id).await? {
+            Some(layout) => layout.member_room(id, target.as_str()),
+            None => id.clone(),
+        };
         self.call(&calls::Unban {
-            room: id,
+            room: &members_room,
             actor,
             authority: Authority::of(admin),
             target,
@@ -127,26 +149,83 @@ impl Moderation {
         admin: bool,
         page: PageRequest,
     ) -> StoreResult<Page<Ban>> {
-        let calls::BansPage { total, bans } = self
-            .call(&calls::Bans {
-                room: id,
-                actor,
-                authority: Authority::of(admin),
-                offset: page.offset(),
-                count: page.size,
-            })
-            .await?;
+        let shards = self.layout(id).await?.map_or(1, |layout| layout.shards);
+        if shards <= 1 {
+            let calls::BansPage { total, bans } = self
+                .call(&calls::Bans {
+                    room: id,
+                    actor,
+                    authority: Authority::of(admin),
+                    offset: page.offset(),
+                    count: page.size,
+                })
+                .await?;
+            return Ok(Page::new(page, total, bans));
+        }
+        // A sharded room's bans are its shards' (each user's in their shard's): the page is
+        // merged from each shard's first offset + size, soonest to end first. Bounded by the
+        // bans' cap (MAX_BANS_PER_ROOM in all).
+        let upto = u32::try_from(page.offset() + u64::from(page.size)).unwrap_or(u32::MAX);
+        let reads = futures_util::future::join_all((0..shards).map(|s| {
+            let room = shard_room(id, s, shards);
+            async move {
+                self.call(&calls::Bans {
+                    room: &room,
+                    actor,
+                    authority: Authority::of(admin),
+                    offset: 0,
+                    count: upto,
+                })
+                .await
+            }
+        }))
+        .await;
+        let (mut total, mut bans) = (0, Vec::new());
+        for (s, read) in reads.into_iter().enumerate() {
+            match read {
+                Ok(shard) => {
+                    total += shard.total;
+                    bans.extend(shard.bans);
+                }
+                // a shard room that no member was routed to yet
+                Err(StoreError::NotFound) if s > 0 => {}
+                Err(e) => return Err(e),
+            }
+        }
+        bans.sort_by(|a, b| (a.end_ms, &a.user_id).cmp(&(b.end_ms, &b.user_id)));
+        let skip = usize::try_from(page.offset()).unwrap_or(usize::MAX);
+        let bans = bans
+            .into_iter()
+            .skip(skip)
+            .take(page.size as usize)
+            .collect();
         Ok(Page::new(page, total, bans))
     }
 
-    /// A room's figures: one read.
+    /// A room's figures: one read (and one per shard room of a sharded room, whose peak is the
+    /// highest of its counts as said: store/shards.rs `say_count`).
     pub async fn stats(&self, id: &LiveId) -> StoreResult<RoomStats> {
-        let s = self
+        let mut s = self
             .call(&calls::Stats {
                 room: id,
                 window_ms: self.window(),
             })
             .await?;
+        if let Some(layout) = self.layout(id).await?
+            && layout.sharded()
+        {
+            for shard in 1..layout.shards {
+                match self.read_room(&shard_room(id, shard, layout.shards)).await {
+                    Ok(room) => {
+                        s.online += room.online_count as i64;
+                        s.pv += room.pv as i64;
+                        s.uv += room.uv as i64;
+                    }
+                    Err(StoreError::NotFound) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
         let online = s.online.max(0) as u64;
         let mut peak = s.peak.max(0) as u64;
         if s.live_status == LiveStatus::Live {

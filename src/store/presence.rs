@@ -12,13 +12,14 @@
 //! slots").
 
 use super::calls::{
-    self, CarryAnswer, EvictReason, EvictReply, HeartbeatReply, JoinReply, MembersReply,
-    UserAbortJoinReply, UserJoinReply, WentAway,
+    self, CarryAnswer, EvictReason, EvictReply, HeartbeatReply, JoinAnswer, JoinReply,
+    MembersReply, UserAbortJoinReply, UserJoinReply, WentAway,
 };
 use super::reply::bad;
 use std::sync::Arc;
 
 use super::core::{Core, handle};
+use super::layout::Layout;
 use super::{StoreError, StoreResult};
 use crate::domain::ids::{LiveId, UserId};
 use crate::domain::page::{Page, PageRequest};
@@ -55,8 +56,43 @@ pub struct Carried {
 
 impl Presence {
     /// Joins the room, leaving the user's previous room. Round trips: the user's pointer, the
-    /// room, and the previous room when there is one (plus two the first time a user is seen).
+    /// room, and the previous room when there is one (plus two the first time a user is seen,
+    /// and the room's layout while this replica does not know it: store/shards.rs).
+    /// In a sharded room (store/shards.rs) the user joins the room of members of their shard,
+    /// after taking the room's next join number, and the answer adds up the shards' counts
+    /// (the other shards' as this replica read them within the last second).
     pub async fn join(&self, id: &LiveId, who: &Profile) -> StoreResult<Room> {
+        let user = &who.user_id;
+        let layout = self.layout(id).await?.ok_or(StoreError::NotFound)?;
+        let members_room = layout.member_room(id, user.as_str());
+        // every join into a sharded room, its own shard's too, is numbered by the room: the
+        // shards' join orders share the numbers (user_list's order over them)
+        let number = if layout.sharded() {
+            Some(self.take_join_number(id, &layout).await?)
+        } else {
+            None
+        };
+        let room = self
+            .join_members_room(&members_room, &layout, who, number)
+            .await?;
+        if layout.sharded() {
+            // the room as the room itself says it, with its shards' counts as this replica
+            // read them within the last second (store/shards.rs)
+            let room = self.read_room(id).await?;
+            return self.add_recent_shards_counts(room).await;
+        }
+        Ok(room)
+    }
+
+    /// The join, in the room of members that holds the user's membership (`id`: the room
+    /// itself, or one of its shard rooms).
+    async fn join_members_room(
+        &self,
+        id: &LiveId,
+        layout: &Layout,
+        who: &Profile,
+        number: Option<i64>,
+    ) -> StoreResult<Room> {
         let user = &who.user_id;
         // The room is put on the sweep schedule (due when this member could lapse, unless it
         // is due sooner) before the member exists, alongside the user's side of the join: a
@@ -83,16 +119,34 @@ impl Presence {
         };
 
         let profile = who.looks.to_json();
-        let joined = self
-            .call(&calls::Join {
-                room: id,
-                user,
-                seq,
-                im_userid,
-                profile: &profile,
-                window_ms: self.window(),
-            })
-            .await;
+        let join = calls::Join {
+            room: id,
+            user,
+            seq,
+            im_userid,
+            profile: &profile,
+            window_ms: self.window(),
+            shards: layout.shards,
+            number,
+        };
+        let mut joined = self.call(&join).await;
+        if matches!(joined, Err(StoreError::NotFound)) && id.is_shard_room() {
+            // the first member routed to this shard: the shard room is made, then joined
+            joined = match self.init_shard_room(&id.room(), id).await {
+                Ok(()) => self.call(&join).await,
+                Err(e) => Err(e),
+            };
+        }
+        let joined = match joined {
+            Ok(JoinAnswer::Joined(joined)) => Ok(*joined),
+            Ok(JoinAnswer::Shards(_)) => {
+                self.forget_layout(&id.room());
+                Err(StoreError::Conflict(
+                    "the room's shards changed while joining; join again".into(),
+                ))
+            }
+            Err(e) => Err(e),
+        };
         let JoinReply {
             room,
             first_member,
@@ -113,8 +167,13 @@ impl Presence {
             self.note_online(id, share);
         }
         if announced {
-            // the online count was said: the room's card in the index follows (issue 18)
-            self.refresh_card(room.clone());
+            // the online count was said: the room's card in the index follows (issue 18),
+            // counted over the room's shards when it has some
+            if layout.sharded() {
+                self.refresh_card_of(id);
+            } else {
+                self.refresh_card(room.clone());
+            }
         }
         // Once more after the member exists, when it made the room non-empty: a sweep that saw
         // the room empty just before this join then looks again instead of parking it.
@@ -144,6 +203,12 @@ impl Presence {
     /// Leaves the room. Final: a late heartbeat does not bring the member back.
     /// Round trips: the user's pointer, the room.
     pub async fn leave(&self, id: &LiveId, user: &UserId) -> StoreResult<()> {
+        // the room of members that holds the user's membership (store/shards.rs)
+        let members_room = match self.layout(id).await? {
+            Some(layout) => layout.member_room(id, user.as_str()),
+            None => id.clone(),
+        };
+        let id = &members_room;
         let pointer = self.call(&calls::UserLeave { user, room: id }).await?;
         let mut seq = pointer.seq;
         if !pointer.known {
@@ -168,7 +233,28 @@ impl Presence {
     /// A member's or the anchor's heartbeat: one round trip (the index is touched only when the
     /// anchor's nick changed, which search follows).
     pub async fn heartbeat(&self, id: &LiveId, who: &Profile) -> StoreResult<Heartbeat> {
-        let reply = self.beat(id, &who.user_id, who.looks.to_json()).await?;
+        // The room of members that holds the user's membership (store/shards.rs): known once
+        // the room's layout is fixed; until this replica knows it, the room itself, and where
+        // that finds no member, the layout is read (a sharded room's member the first time).
+        let user = who.user_id.as_str();
+        let known = self.layouts.get(id);
+        let mut members_room = known
+            .as_ref()
+            .map_or_else(|| id.clone(), |layout| layout.member_room(id, user));
+        let mut reply = self
+            .beat(&members_room, &who.user_id, who.looks.to_json())
+            .await?;
+        if known.is_none()
+            && matches!(reply, HeartbeatReply::NotMember { dropped: false, .. })
+            && let Some(layout) = self.layout(id).await?
+            && layout.member_room(id, user) != members_room
+        {
+            members_room = layout.member_room(id, user);
+            reply = self
+                .beat(&members_room, &who.user_id, who.looks.to_json())
+                .await?;
+        }
+        let id = &members_room;
         match reply {
             HeartbeatReply::NotMember {
                 dropped,
@@ -273,8 +359,14 @@ impl Presence {
         }
     }
 
-    /// A page of the room's current members, most recent joiner first: one round trip.
+    /// A page of the room's current members, most recent joiner first: one round trip (a
+    /// sharded room's: store/shards.rs `members_over_shards`).
     pub async fn members(&self, id: &LiveId, page: PageRequest) -> StoreResult<Page<Person>> {
+        if let Some(layout) = self.layout(id).await?
+            && layout.sharded()
+        {
+            return self.members_over_shards(id, &layout, page).await;
+        }
         let MembersReply { total, members } = self
             .call(&calls::Members {
                 room: id,

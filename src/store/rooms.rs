@@ -98,9 +98,17 @@ impl Rooms {
         .await
     }
 
-    /// One room as it is now: one round trip.
+    /// One room as it is now: one round trip (and one per shard room of a sharded room, side
+    /// by side: store/shards.rs).
     pub async fn room(&self, id: &LiveId) -> StoreResult<Room> {
-        self.read_room(id).await
+        let room = self.read_room(id).await?;
+        self.add_shards_counts(room).await
+    }
+
+    /// Spreads the room's members over `shards` rooms of members (issue 27, store/shards.rs),
+    /// before its first member: Conflict once a member joined or the room ended.
+    pub async fn set_member_shards(&self, id: &LiveId, shards: u32) -> StoreResult<u32> {
+        self.call(&calls::SetShards { room: id, shards }).await
     }
 
     /// Starts the live (anchor only). On a live room it answers the room, as a heartbeat.

@@ -5,9 +5,9 @@
 //! (leave, move, kick, the sweep's lapse, a heartbeat that finds its sender lapsed) and by the
 //! room's end, in the same step (lua/lib.lua, "Co-host seats").
 
-use super::StoreResult;
 use super::calls::{self, Authority};
-use super::core::handle;
+use super::core::{Core, handle};
+use super::{StoreError, StoreResult};
 use crate::domain::ids::{LiveId, UserId};
 use crate::domain::seat::{SeatAsk, SeatList, SeatOutcome};
 
@@ -22,6 +22,20 @@ handle! {
     Seats
 }
 
+impl Core {
+    /// Co-host seats are not offered in a sharded room (store/shards.rs): a seat holder's
+    /// presence is in their shard, another slot than the seats, and the seat scripts free a
+    /// seat in the same step as its holder goes. Refused before anything is written.
+    async fn refuse_sharded(&self, id: &LiveId) -> StoreResult<()> {
+        match self.layout(id).await? {
+            Some(layout) if layout.sharded() => Err(StoreError::Conflict(
+                "co-host seats are not available in a room whose members are sharded".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 impl Seats {
     /// A member asks for a seat: taken at once in a `free` room, pending in an `apply` room.
     pub async fn take(
@@ -31,6 +45,7 @@ impl Seats {
         ask: &SeatAsk,
     ) -> StoreResult<SeatOutcome> {
         let t = self.timings();
+        self.refuse_sharded(id).await?;
         let outcome = self
             .call(&calls::SeatTake {
                 room: id,

@@ -76,7 +76,11 @@ impl Webhooks {
             .arg(count.max(1) - 1)
             .clone();
         let ids: Vec<String> = self.command(cmd).await?;
-        Ok(ids.iter().filter_map(|raw| LiveId::parse(raw)).collect())
+        // rooms of members: a sharded room's shard rooms keep their members' events (shards.rs)
+        Ok(ids
+            .iter()
+            .filter_map(|raw| LiveId::parse_member_room(raw))
+            .collect())
     }
 
     /// Takes the room's delivery lease for `ttl` (or extends it when `owner` holds it already);

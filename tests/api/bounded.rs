@@ -78,7 +78,40 @@ async fn most_commands(monitor: Monitor, redis: &RedisServer, marker: &str) -> (
 /// The lowest score of a member carried by a stream (lib.lua CARRIED_BASE, 2^50).
 const CARRIED_MARK: f64 = 1_125_899_906_842_624.0;
 
-async fn most_commands_per_call(n: usize) -> Vec<(&'static str, usize, String)> {
+/// The hash tag of each of a room's rooms of members (the room itself when `shards` is 1).
+fn member_tags(app: &TestApp, id: &str, shards: u32) -> Vec<String> {
+    let names = liveroom::store::inspect::KeyNames::new(&app.settings.redis_key_prefix);
+    let id = liveroom::domain::ids::LiveId::parse(id).expect("a live_id");
+    (0..shards)
+        .map(|s| names.room_shard_tag(&id, s, shards))
+        .collect()
+}
+
+/// The hash tag of the room of members that holds `user`.
+fn member_tag_of(app: &TestApp, id: &str, shards: u32, user: &str) -> String {
+    let names = liveroom::store::inspect::KeyNames::new(&app.settings.redis_key_prefix);
+    member_tags(app, id, shards)[names.member_shard(user, shards) as usize].clone()
+}
+
+/// A live room, its members over `shards` rooms of members.
+async fn live_room_over(app: &TestApp, anchor: &str, shards: u32) -> String {
+    let id = live_room(app, anchor).await;
+    if shards > 1 {
+        let admin =
+            token_with(serde_json::json!({"sub": "ops", "exp": now_secs() + 3600, "admin": true}));
+        app.request(
+            reqwest::Method::PUT,
+            &format!("/server/live/room/{id}/shards"),
+            Some(&admin),
+            Some(serde_json::json!({"member_shards": shards})),
+        )
+        .await
+        .assert_ok();
+    }
+    id
+}
+
+async fn most_commands_per_call(n: usize, shards: u32) -> Vec<(&'static str, usize, String)> {
     let redis = RedisServer::start(&[]);
     // The crowd that lapses has a short window; the one that stays, the default 15 s.
     let mut s = settings_for(&redis);
@@ -92,24 +125,26 @@ async fn most_commands_per_call(n: usize) -> Vec<(&'static str, usize, String)> 
     let mut phases = Vec::new();
 
     // the crowd lapses: everyone joined, nobody beats
-    let lapsing = live_room(&brief, "a-lapse").await;
+    let lapsing = live_room_over(&brief, "a-lapse", shards).await;
     join_many(&brief, &lapsing, "l", n).await;
     let monitor = redis.monitor().await;
     eventually(Duration::from_secs(30), "the crowd lapsed", || async {
         (brief.online_count(&lapsing).await == 0).then_some(())
     })
     .await;
-    let members_key = brief.key(&format!("room:{{{lapsing}}}:members"));
-    eventually(Duration::from_secs(30), "the crowd trimmed", || async {
-        let card = redis.cli(&["ZCARD", &members_key]).await?;
-        (int_of(&card) == 0).then_some(())
-    })
-    .await;
+    for tag in member_tags(&brief, &lapsing, shards) {
+        let members_key = brief.key(&format!("room:{{{tag}}}:members"));
+        eventually(Duration::from_secs(30), "the crowd trimmed", || async {
+            let card = redis.cli(&["ZCARD", &members_key]).await?;
+            (int_of(&card) == 0).then_some(())
+        })
+        .await;
+    }
     let (count, what) = most_commands(monitor, &redis, "phase-lapse").await;
     phases.push(("lapse", count, what));
 
     // a deep page of a full room, then its end and delete
-    let id = live_room(&app, "anchor").await;
+    let id = live_room_over(&app, "anchor", shards).await;
     join_many(&app, &id, "v", n).await;
     let monitor = redis.monitor().await;
     let last_page = (n / 20) as u32;
@@ -145,7 +180,10 @@ async fn most_commands_per_call(n: usize) -> Vec<(&'static str, usize, String)> 
     s.heartbeat_misses = s.heartbeat_interval_ms * s.heartbeat_misses / 1_000;
     s.heartbeat_interval_ms = 1_000;
     let carrier = spawn_app_with(s).await;
-    let marked = app.key(&format!("room:{{{id}}}:members"));
+    let marked = app.key(&format!(
+        "room:{{{}}}:members",
+        member_tag_of(&app, &id, shards, "v0")
+    ));
     let carried = |want: bool| {
         let (redis, marked) = (&redis, &marked);
         async move {
@@ -176,12 +214,14 @@ async fn most_commands_per_call(n: usize) -> Vec<(&'static str, usize, String)> 
 
     let monitor = redis.monitor().await;
     app.stop(&id, "anchor").await.assert_ok();
-    let leaving = app.key(&format!("room:{{{id}}}:leaving"));
-    eventually(Duration::from_secs(30), "members released", || async {
-        let exists = redis.cli(&["EXISTS", &leaving]).await?;
-        (int_of(&exists) == 0).then_some(())
-    })
-    .await;
+    for tag in member_tags(&app, &id, shards) {
+        let leaving = app.key(&format!("room:{{{tag}}}:leaving"));
+        eventually(Duration::from_secs(30), "members released", || async {
+            let exists = redis.cli(&["EXISTS", &leaving]).await?;
+            (int_of(&exists) == 0).then_some(())
+        })
+        .await;
+    }
     let (count, what) = most_commands(monitor, &redis, "phase-stop").await;
     phases.push(("stop", count, what));
 
@@ -194,8 +234,18 @@ async fn most_commands_per_call(n: usize) -> Vec<(&'static str, usize, String)> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_redis_call_grows_with_the_room() {
-    let small = most_commands_per_call(200).await;
-    let large = most_commands_per_call(2_000).await;
+    calls_stay_bounded(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_redis_call_grows_with_a_sharded_room() {
+    // the same phases with the room's members over three shard rooms (store/shards.rs)
+    calls_stay_bounded(3).await;
+}
+
+async fn calls_stay_bounded(shards: u32) {
+    let small = most_commands_per_call(200, shards).await;
+    let large = most_commands_per_call(2_000, shards).await;
     for ((phase, small_n, _), (_, large_n, what)) in small.iter().zip(&large) {
         // Ten times the crowd: a call that walked it runs about ten times the commands; a
         // bounded one about the same (steps of at most 100 members, pages of 20).

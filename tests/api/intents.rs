@@ -430,3 +430,56 @@ async fn members_online_converges_after_an_abandoned_join_or_leave() {
     online(2, &["c1", "c2"]).await;
     assert_eq!(app.online_count(&id).await, 2);
 }
+
+/// A sharded room's stop or delete (issue 27, store/shards.rs) by a replica that dies right after
+/// the room's own script: another replica's sweep replays the intent, which ends (or deletes)
+/// every shard room, so that every member of every shard is released and counted out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sharded_rooms_end_abandoned_after_the_rooms_script_reaches_every_shard() {
+    let s = test_settings();
+    let app = spawn_app_with(s.clone()).await;
+    let dead = dying_replica(&s).await;
+    let admin = token_with(json!({"sub": "ops", "exp": now_secs() + 3600, "admin": true}));
+    for delete in [false, true] {
+        let id = app.create_room("sharder", "abandonedshards").await;
+        app.request(
+            reqwest::Method::PUT,
+            &format!("/server/live/room/{id}/shards"),
+            Some(&admin),
+            Some(json!({"member_shards": 3})),
+        )
+        .await
+        .assert_ok();
+        app.start(&id, "sharder").await.assert_ok();
+        let viewers: Vec<String> = (0..30).map(|i| format!("shardviewer-{i}")).collect();
+        for viewer in &viewers {
+            app.join(&id, viewer).await.assert_ok();
+        }
+        members_online(&app, 30).await;
+        if delete {
+            dead.rooms()
+                .delete(&live_id(&id), &user("sharder"))
+                .await
+                .expect("deleted");
+        } else {
+            dead.rooms()
+                .stop(&live_id(&id), &user("sharder"))
+                .await
+                .expect("stopped");
+        }
+        // every member of every shard leaves the total, and its pointer is released
+        members_online(&app, 0).await;
+        for viewer in &viewers {
+            eventually(CONVERGES, &format!("{viewer}'s pointer"), || async {
+                app.pointer_room(viewer).await.is_empty().then_some(())
+            })
+            .await;
+        }
+        let heartbeat = app.heartbeat(&id, &viewers[1]).await;
+        if delete {
+            heartbeat.assert_error(404, 40400);
+        } else {
+            assert_eq!(heartbeat.assert_ok()["live_status"], 2);
+        }
+    }
+}

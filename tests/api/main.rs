@@ -25,6 +25,7 @@ mod replica;
 mod replicas;
 mod rooms;
 mod seats;
+mod shards;
 mod stream_support;
 mod streams;
 mod token_cache;

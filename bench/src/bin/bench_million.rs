@@ -68,6 +68,10 @@ struct Cli {
     /// The member window of the replicas that sweep the crowd's lapse (interval × misses).
     #[arg(long, default_value_t = 2000)]
     lapse_window_ms: u64,
+    /// The rooms' members over this many shard rooms (issue 27; `PUT /server/live/room/{id}/shards`
+    /// before the first member): 1 is the room alone.
+    #[arg(long, default_value_t = 1)]
+    shards: u32,
     /// Skip the second crowd and its lapse.
     #[arg(long)]
     no_lapse: bool,
@@ -152,7 +156,7 @@ fn anchor() -> Result<Profile> {
     })
 }
 
-async fn live_room(store: &Store, config: &Config, title: &str) -> Result<LiveId> {
+async fn live_room(store: &Store, config: &Config, title: &str, shards: u32) -> Result<LiveId> {
     let input = NewRoomInput {
         title: title.to_owned(),
         ..Default::default()
@@ -160,8 +164,58 @@ async fn live_room(store: &Store, config: &Config, title: &str) -> Result<LiveId
     let new = NewRoom::parse(input, config.zone)?;
     let anchor = anchor()?;
     let id = store.rooms().create(new, &anchor).await?.live_id;
+    if shards > 1 {
+        store.rooms().set_member_shards(&id, shards).await?;
+    }
     store.rooms().start(&id, &anchor.user_id).await?;
     Ok(id)
+}
+
+/// The keys of each of a room's rooms of members (the room itself first), in lib.lua's order.
+fn rooms_of_members(id: &LiveId, shards: u32) -> Vec<[String; 10]> {
+    let names = KeyNames::new(PREFIX);
+    (0..shards.max(1))
+        .map(|s| {
+            let tag = names.room_shard_tag(id, s, shards.max(1));
+            let shard = LiveId::parse_member_room(&tag).unwrap_or_else(|| id.clone());
+            names
+                .room(&shard)
+                .try_into()
+                .unwrap_or_else(|_| names.room(id).try_into().unwrap_or_default())
+        })
+        .collect()
+}
+
+/// How many members each master holds (ZCARD of each room of members' members on its owner).
+async fn members_per_master(nodes: &mut [Node], id: &LiveId, shards: u32) -> Result<Vec<usize>> {
+    let mut per = vec![0; nodes.len()];
+    for keys in rooms_of_members(id, shards) {
+        let Ok(at) = owner(nodes, &keys[1]).await else {
+            continue;
+        };
+        let n: i64 = redis::cmd("ZCARD")
+            .arg(&keys[1])
+            .query_async(&mut nodes[at].conn)
+            .await?;
+        per[at] += n.max(0) as usize;
+    }
+    Ok(per)
+}
+
+/// Whether any room of members of the room still holds the key at `place` (lib.lua's order).
+async fn any_left(nodes: &mut [Node], id: &LiveId, shards: u32, place: usize) -> Result<bool> {
+    for keys in rooms_of_members(id, shards) {
+        if let Ok(at) = owner(nodes, &keys[place]).await {
+            let held: i64 = redis::cmd("EXISTS")
+                .arg(&keys[place])
+                .query_async(&mut nodes[at].conn)
+                .await?;
+            if held == 1 {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// Latencies in µs, up to an hour.
@@ -590,8 +644,9 @@ impl Bench {
     }
 }
 
-/// Where a room's members live, and their memory.
-async fn room_memory(bench: &mut Bench, id: &LiveId, members: usize) -> Result<String> {
+/// Where a room's members live, and their memory: a table of the room's (or shard room's) keys,
+/// and their bytes.
+async fn room_memory(bench: &mut Bench, id: &LiveId, members: usize) -> Result<(String, i64)> {
     let names = [
         "room", "members", "joins", "entries", "uv", "anchor", "events",
     ];
@@ -632,6 +687,12 @@ async fn room_memory(bench: &mut Bench, id: &LiveId, members: usize) -> Result<S
             bytes as f64 / members as f64
         );
     }
+    Ok((text, room_total))
+}
+
+/// The users' pointers: a table row, and their bytes.
+async fn pointer_memory(bench: &mut Bench, members: usize) -> Result<(String, i64)> {
+    let mut text = String::new();
     let mut buckets = (0, 0);
     let mut per_node = Vec::new();
     for node in bench.nodes.iter_mut() {
@@ -656,13 +717,7 @@ async fn room_memory(bench: &mut Bench, id: &LiveId, members: usize) -> Result<S
         buckets.1,
         buckets.1 as f64 / members as f64
     );
-    let _ = writeln!(
-        text,
-        "| all of the above | | {} | **{:.1}** |",
-        room_total + buckets.1,
-        (room_total + buckets.1) as f64 / members as f64
-    );
-    Ok(text)
+    Ok((text, buckets.1))
 }
 
 #[tokio::main]
@@ -691,9 +746,14 @@ async fn main() -> Result<()> {
         report: String::new(),
     };
     let header = format!(
-        "\n## {} members in one room: {}\n\n{} masters ({}); the store's calls from one process, {} in flight; two replicas' sweeps (`liveroom::sweeper::run`, every {} ms); SLOWLOG at {} µs; `nproc` = {}",
+        "\n## {} members in one room: {}{}\n\n{} masters ({}); the store's calls from one process, {} in flight; two replicas' sweeps (`liveroom::sweeper::run`, every {} ms); SLOWLOG at {} µs; `nproc` = {}",
         members,
         bench.cli.label,
+        if bench.cli.shards > 1 {
+            format!(", members over {} shard rooms", bench.cli.shards)
+        } else {
+            String::new()
+        },
         bench.nodes.len(),
         bench.cli.nodes.join(", "),
         concurrency,
@@ -703,7 +763,8 @@ async fn main() -> Result<()> {
     );
     bench.say(&header);
     let stop_sweep = sweepers(&[a1.clone(), a2.clone()], &config);
-    let room = live_room(&a1, &config, "a million").await?;
+    let shards = bench.cli.shards;
+    let room = live_room(&a1, &config, "a million", shards).await?;
     let start = snapshots(&mut bench.nodes).await?;
 
     // 1. joins
@@ -718,10 +779,7 @@ async fn main() -> Result<()> {
     })
     .await?;
     let keys = KeyNames::new(PREFIX).room(&room);
-    let members_at = owner(&mut bench.nodes, &keys[1]).await?;
-    let served: Vec<usize> = (0..bench.nodes.len())
-        .map(|i| if i == members_at { members } else { 0 })
-        .collect();
+    let served = members_per_master(&mut bench.nodes, &room, shards).await?;
     let after_joins = bench.end(phase, &joined, None).await?;
 
     // 2. memory
@@ -741,7 +799,32 @@ async fn main() -> Result<()> {
         used,
         used as f64 / members as f64
     );
-    text.push_str(&room_memory(&mut bench, &room, members).await?);
+    let mut total = 0;
+    for (s, shard_keys) in rooms_of_members(&room, shards).iter().enumerate() {
+        if shards > 1 {
+            let _ = writeln!(text, "\nshard {s} (`{}`):\n", shard_keys[0]);
+        }
+        let shard = LiveId::parse_member_room(
+            shard_keys[0]
+                .split('{')
+                .nth(1)
+                .and_then(|t| t.split('}').next())
+                .unwrap_or_default(),
+        )
+        .unwrap_or_else(|| room.clone());
+        let (table, bytes) = room_memory(&mut bench, &shard, members).await?;
+        text.push_str(&table);
+        total += bytes;
+    }
+    let (row, bytes) = pointer_memory(&mut bench, members).await?;
+    total += bytes;
+    let _ = writeln!(
+        text,
+        "\n| the users' pointers, and the sum | master | MEMORY USAGE | bytes per member |\n|---|---|---:|---:|\n{row}| all of the above{} | | {} | **{:.1}** |",
+        if shards > 1 { ", every shard" } else { "" },
+        total,
+        total as f64 / members as f64
+    );
     if bench.nodes.len() > 1 {
         let _ = writeln!(
             text,
@@ -758,8 +841,11 @@ async fn main() -> Result<()> {
                 100.0 * (a.used_memory - b.used_memory) as f64 / used.max(1) as f64
             );
         }
-        text.push_str(
-            "\nThe room's members are one hash tag today (`{L}`), so one master holds all of them: the baseline that members over S hash tags (issue 27 part 1, designed in docs/architecture.md, not built) is to be measured against.\n",
+        let most = served.iter().copied().max().unwrap_or(0);
+        let _ = writeln!(
+            text,
+            "\nThe room's members over {shards} shard room(s): the master holding most holds **{:.1} %** of them.",
+            100.0 * most as f64 / members.max(1) as f64
         );
     }
     bench.say(&text);
@@ -832,16 +918,7 @@ async fn main() -> Result<()> {
     let t = Instant::now();
     a1.rooms().stop(&room, &anchor_id).await?;
     let stop_took = t.elapsed();
-    let leaving = &keys[7];
-    let leaving_at = owner(&mut bench.nodes, leaving).await.unwrap_or(members_at);
-    loop {
-        let held: i64 = redis::cmd("EXISTS")
-            .arg(leaving)
-            .query_async(&mut bench.nodes[leaving_at].conn)
-            .await?;
-        if held == 0 {
-            break;
-        }
+    while any_left(&mut bench.nodes, &room, shards, 7).await? {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let released = Driven {
@@ -910,7 +987,7 @@ async fn main() -> Result<()> {
 
     if !bench.cli.no_lapse {
         // 6. a second crowd, then its lapse
-        let room_b = live_room(&a1, &config, "a million, lapsing").await?;
+        let room_b = live_room(&a1, &config, "a million, lapsing", shards).await?;
         let phase = bench
             .begin("6a. joins into a second room (the same users, their pointers released)")
             .await?;
@@ -924,11 +1001,7 @@ async fn main() -> Result<()> {
         })
         .await?;
         let joined_at = Instant::now();
-        let keys_b = KeyNames::new(PREFIX).room(&room_b);
-        let b_at = owner(&mut bench.nodes, &keys_b[1]).await?;
-        let served_b: Vec<usize> = (0..bench.nodes.len())
-            .map(|i| if i == b_at { members } else { 0 })
-            .collect();
+        let served_b = members_per_master(&mut bench.nodes, &room_b, shards).await?;
         bench.end(phase, &joined, None).await?;
         // the replicas go; two come whose member window is short (as after a restart with a
         // short window): nobody beats any more, so everyone lapses within that window
@@ -943,24 +1016,33 @@ async fn main() -> Result<()> {
         }
         // The room is due at its oldest member's lapse under the window it was joined with
         // (30 min): one join through a short-window replica brings it forward (ZADD LT), as
-        // any join does.
-        let probe = profile(members)?;
-        l1.presence().join(&room_b, &probe).await?;
+        // any join does; in a sharded room one join in each shard room (the probes' ids are
+        // chosen so).
+        let names = KeyNames::new(PREFIX);
+        let mut probed = vec![false; shards.max(1) as usize];
+        let mut probes = 0;
+        for i in members.. {
+            let shard = names.member_shard(user(i)?.as_str(), shards.max(1)) as usize;
+            if !probed[shard] {
+                probed[shard] = true;
+                probes += 1;
+                l1.presence().join(&room_b, &profile(i)?).await?;
+            }
+            if probed.iter().all(|p| *p) {
+                break;
+            }
+        }
         let phase = bench
             .begin("6b. the crowd's lapse, swept by two replicas in bounded steps")
             .await?;
         let due = Instant::now() + window;
         let stop_lapse = sweepers(&[l1.clone(), l2.clone()], &lconfig);
-        let members_key = &keys_b[1];
         let mut all_gone = None;
         let mut counted = None;
         let give_up = Instant::now() + Duration::from_secs(1800);
         while (all_gone.is_none() || counted.is_none()) && Instant::now() < give_up {
-            let left: i64 = redis::cmd("ZCARD")
-                .arg(members_key)
-                .query_async(&mut bench.nodes[b_at].conn)
-                .await?;
-            if left == 0 && all_gone.is_none() {
+            let left = any_left(&mut bench.nodes, &room_b, shards, 1).await?;
+            if !left && all_gone.is_none() {
                 all_gone = Some(Instant::now());
             }
             if counted.is_none() && l1.sweep().gauges().await?.members_online == 0 {
@@ -971,7 +1053,7 @@ async fn main() -> Result<()> {
         let _ = stop_lapse.send(true);
         let swept = all_gone.map(|t| t.saturating_duration_since(due));
         let lapsed = Driven {
-            ops: members + 1,
+            ops: members + probes,
             wall: swept.unwrap_or_default(),
             latency: histogram(),
             errors: usize::from(swept.is_none()),
@@ -982,7 +1064,7 @@ async fn main() -> Result<()> {
         let info = l1.rooms().room(&room_b).await?;
         bench.say(&format!(
             "\n- {} members lapsed; the last left the room {:.2} s after the crowd's window ended (that is the phase's wall time below); `members_online` 0 after {}; the room's `online_count` now {}",
-            members + 1,
+            members + probes,
             lapsed.wall.as_secs_f64(),
             counted.map_or("never".to_owned(), |t| format!(
                 "{:.2} s",

@@ -55,6 +55,8 @@ pub struct Owed {
     pub anchor: String,
     /// A kick's intent: the user it removes (store/moderation.rs).
     pub kicked: Option<String>,
+    /// The room's member shards as the intent knew them (store/shards.rs).
+    pub shards: u32,
 }
 
 impl ScriptCall for Claim<'_> {
@@ -77,6 +79,7 @@ impl ScriptCall for Claim<'_> {
 
     fn reply(answer: Value) -> StoreResult<Claimed> {
         let lists = array(&answer).ok_or_else(|| bad("claim"))?;
+        // rooms of members: a room, or one of a sharded room's shard rooms (store/shards.rs)
         let ids = |i: usize| -> Vec<LiveId> {
             lists
                 .get(i)
@@ -84,13 +87,19 @@ impl ScriptCall for Claim<'_> {
                 .unwrap_or_default()
                 .iter()
                 .filter_map(text)
-                .filter_map(|raw| LiveId::parse(&raw))
+                .filter_map(|raw| LiveId::parse_member_room(&raw))
+                .collect()
+        };
+        let rooms = |i: usize| -> Vec<LiveId> {
+            ids(i)
+                .into_iter()
+                .filter(|id| !id.is_shard_room())
                 .collect()
         };
         Ok(Claimed {
             rooms: ids(0),
-            closes: ids(1),
-            purges: ids(2),
+            closes: rooms(1),
+            purges: rooms(2),
             owed: lists
                 .get(3)
                 .and_then(array)
@@ -99,15 +108,17 @@ impl ScriptCall for Claim<'_> {
                 .filter_map(|pair| {
                     let room = LiveId::parse(&text(pair.first()?)?)?;
                     let of = text(pair.get(1)?).unwrap_or_default();
-                    let mut fields = of.splitn(3, '\t');
+                    let mut fields = of.splitn(4, '\t');
                     let token = fields.next().unwrap_or_default();
                     let anchor = fields.next().unwrap_or_default();
                     let kicked = fields.next().filter(|u| !u.is_empty());
+                    let shards = fields.next().and_then(|n| n.parse().ok()).unwrap_or(1);
                     Some(Owed {
                         room,
                         token: token.to_owned(),
                         anchor: anchor.to_owned(),
                         kicked: kicked.map(str::to_owned),
+                        shards,
                     })
                 })
                 .collect(),

@@ -179,6 +179,8 @@ fn every_call_passes_the_keys_its_script_declares() {
                 im_userid: 1,
                 profile: "{}",
                 window_ms: 1,
+                shards: 1,
+                number: Some(1),
             },
         ),
         check(
@@ -312,6 +314,34 @@ fn every_call_passes_the_keys_its_script_declares() {
                 user: u.as_str(),
             },
         ),
+        check(&s, &SetShards { room: r, shards: 3 }),
+        check(&s, &JoinNumber { room: r, shards: 3 }),
+        check(
+            &s,
+            &ShardInit {
+                shard_room: r,
+                fields: &[("live_status".to_owned(), "1".to_owned())],
+            },
+        ),
+        check(
+            &s,
+            &ShardEnd {
+                shard_room: r,
+                reason: "stopped",
+            },
+        ),
+        check(
+            &s,
+            &ShardPage {
+                room: r,
+                read: ShardPageRead::Nodes {
+                    pos: 0,
+                    step: 1,
+                    levels: 1,
+                },
+            },
+        ),
+        check(&s, &SayCount { room: r, count: 1 }),
         check(
             &s,
             &MayWatch {

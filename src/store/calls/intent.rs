@@ -15,17 +15,20 @@ use crate::store::scripts::Scripts;
 pub enum IntentOp<'a> {
     /// Owe the follow-ups: the sweep carries them out in `delay_ms` unless `Done` comes first.
     /// `anchor` is the room's anchor ('' when not known before the room's script).
-    /// `kicked`: the user a kick removes ('' for any other change).
+    /// `kicked`: the user a kick removes ('' for any other change). `shards`: the room's
+    /// member shards (store/shards.rs).
     Add {
         anchor: &'a str,
         delay_ms: u64,
         kicked: &'a str,
+        shards: u32,
     },
     /// The follow-ups are done.
     Done,
 }
 
-/// KEYS: the owed follow-ups, their owners. ARGV: op, live_id, token, anchor, delay ms, kicked user.
+/// KEYS: the owed follow-ups, their owners. ARGV: op, live_id, token, anchor, delay ms, kicked
+/// user, member shards.
 pub struct Intent<'a> {
     pub room: &'a LiveId,
     pub token: &'a str,
@@ -51,9 +54,10 @@ impl ScriptCall for Intent<'_> {
             anchor,
             delay_ms,
             kicked,
+            shards,
         } = self.op
         {
-            invocation.arg(anchor).arg(delay_ms).arg(kicked);
+            invocation.arg(anchor).arg(delay_ms).arg(kicked).arg(shards);
         }
     }
 

@@ -53,5 +53,6 @@ pub(in crate::store) fn decode_view(v: &[Value]) -> StoreResult<Room> {
         anchor_seen_ms: num("anchor_seen"),
         publish_expire_at: num("publish_expire_at"),
         version: num("ver"),
+        member_shards: u32::try_from(num("shards")).unwrap_or(1).max(1),
     })
 }

@@ -1,5 +1,9 @@
 --! KEYS: (lib.lua)
--- A user joins (or re-joins) the room. ARGV: user_id, seq, "imid\tprofile json", window_ms.
+-- A user joins (or re-joins) the room. ARGV: user_id, seq, "imid\tprofile json", window_ms,
+-- the room's shards as the caller routed the join by them (store/shards.rs: a room whose
+-- count changed since answers SHARDS and the count, and the caller routes again), and in a
+-- sharded room the join's number (join_number.lua), which files the member in the join order
+-- in place of the room's own pv (the shards share the numbers: shard_page.lua).
 -- The entry keeps the room's pv at the join (`seq:pv`), the member's place in the join order.
 -- seq orders this user's joins and leaves across rooms (see store/presence.rs): an entry
 -- written by a later seq wins, so a join that lost a race is superseded, not applied.
@@ -9,8 +13,11 @@
 -- (the caller refreshes the room's card), then the room's share of the online total (count,
 -- version: lib.lua online_share).
 local user, seq, profile, window = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
-local status = redis.call('HGET', KEYS[1], 'live_status')
+local head = redis.call('HMGET', KEYS[1], 'live_status', 'shards')
+local status = head[1]
 if not status then return {'NOT_FOUND'} end
+local shards = tonumber(head[2]) or 1
+if shards ~= (tonumber(ARGV[5]) or 1) then return {'SHARDS', shards} end
 if status == '2' then return {'CONFLICT', 'the live has ended; it cannot be joined'} end
 local now = now_ms()
 -- a ban (kick.lua; KEYS[10]) still running refuses the join
@@ -28,6 +35,7 @@ if entry_seq(entry_get(user)) <= seq then
     end
     if redis.call('ZCARD', KEYS[2]) == 0 then first = 1 end
     local pv = redis.call('HINCRBY', KEYS[1], 'pv', 1)
+    if ARGV[6] then pv = tonumber(ARGV[6]) end
     redis.call('PFADD', KEYS[5], user)
     order_push(user, pv)
     redis.call('ZADD', KEYS[2], now, user)

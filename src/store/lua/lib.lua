@@ -39,8 +39,14 @@ end
 -- if and only if its change happened. Bounded: SSE clients resume from it, webhooks drain it.
 local EVENTS_MAXLEN = 1000
 
+-- The room's id: a shard room's (store/shards.rs, `<live_id>#<n>`) is its room's.
 local function room_id()
-  return string.match(K[1], '{(.-)}')
+  return string.match(string.match(K[1], '{(.-)}'), '^[^#]*')
+end
+
+-- Whether K names one of a sharded room's shard rooms rather than a room.
+local function is_shard_room()
+  return string.find(string.match(K[1], '{(.-)}') or '', '#', 1, true) ~= nil
 end
 
 -- Presence carried by a replica's open event streams (fanout.rs, carry.lua): a lease per
@@ -153,6 +159,10 @@ local written = {events = 0}
 local MEMBER_EVENTS = {member_joined = true, member_left = true}
 
 local function emit(now, etype, fields)
+  -- A shard room's log is read by webhooks only (watchers read the room's): it keeps its
+  -- members' joins and leaves for them, and says nothing of the room (its start, end, counts:
+  -- the room's own log does).
+  if is_shard_room() and not (EVENT_LOG.webhooks and MEMBER_EVENTS[etype]) then return end
   local hot = MEMBER_EVENTS[etype] and redis.call('ZCARD', K[2]) > EVENT_LOG.member_max
   if hot and not (EVENT_LOG.webhooks and EVENT_LOG.member_all) then return end
   written.events = written.events + 1
@@ -206,7 +216,10 @@ end
 local function count_event(now, window)
   local count = present_count(now, window)
   if not coalesce(now, count, 'oc_sent', 'oc_at', 'oc_due') then return end
-  emit(now, 'online_count', {online_count = count})
+  -- a sharded room's count is its shards' sum, which the caller says (say_count.lua)
+  if (tonumber(redis.call('HGET', K[1], 'shards')) or 1) == 1 then
+    emit(now, 'online_count', {online_count = count})
+  end
   -- the caller refreshes the room's card in the index (issue 18: store/cards.rs)
   written.announced = 1
 end
