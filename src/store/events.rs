@@ -232,13 +232,21 @@ impl EventLog {
             Some(layout) => layout.member_room(id, user.as_str()),
             None => return Err(crate::store::StoreError::NotFound),
         };
-        self.call(&calls::MayWatch {
-            room: &members_room,
-            user,
-            window_ms: self.window(),
-        })
-        .await?;
-        Ok(members_room)
+        let may = self
+            .call(&calls::MayWatch {
+                room: &members_room,
+                user,
+                window_ms: self.window(),
+            })
+            .await;
+        match may {
+            Ok(()) => Ok(members_room),
+            // a shard room that no member was routed to yet: the user is not a member
+            Err(crate::store::StoreError::NotFound) if members_room.is_shard_room() => {
+                Err(self.shard_not_found(&members_room).await)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Redis's clock, unix ms (`TIME`): what the log's ids are made of.

@@ -72,26 +72,39 @@ impl Moderation {
             .await?;
         // the kick (and the ban) goes to the target's room of members (store/shards.rs); a
         // sharded room's bans are capped per shard, so that they stay capped in all
-        let (members_room, max_bans) = match self.layout(id).await {
+        let (members_room, max_bans, anchor) = match self.layout(id).await {
             Ok(Some(layout)) => (
                 layout.member_room(id, target.as_str()),
                 MAX_BANS_PER_ROOM / layout.shards.max(1),
+                layout.anchor,
             ),
-            Ok(None) => (id.clone(), MAX_BANS_PER_ROOM),
+            Ok(None) => (id.clone(), MAX_BANS_PER_ROOM, String::new()),
             Err(e) => return Err(self.failed(owing, e).await),
         };
-        let reply = match self
-            .call(&calls::Kick {
-                room: &members_room,
-                actor,
-                authority: Authority::of(admin),
-                target,
-                ban_ms,
-                window_ms: self.window(),
-                max_bans,
-            })
-            .await
-        {
+        let kick = calls::Kick {
+            room: &members_room,
+            actor,
+            authority: Authority::of(admin),
+            target,
+            ban_ms,
+            window_ms: self.window(),
+            max_bans,
+        };
+        let mut kicked = self.call(&kick).await;
+        if matches!(kicked, Err(StoreError::NotFound)) && members_room.is_shard_room() {
+            // a ban of a user whose shard room no member was routed to yet: the shard room is
+            // made (it keeps the ban), then the kick runs there; for the anchor or an admin
+            // only (anyone else is refused, and nothing is made)
+            kicked = if admin || actor.as_str() == anchor {
+                match self.init_shard_room(id, &members_room).await {
+                    Ok(()) => self.call(&kick).await,
+                    Err(e) => Err(e),
+                }
+            } else {
+                Err(StoreError::NotAnchor)
+            };
+        }
+        let reply = match kicked {
             Ok(reply) => reply,
             Err(e) => return Err(self.failed(owing, e).await),
         };
@@ -132,13 +145,28 @@ impl Moderation {
             Some(layout) => layout.member_room(id, target.as_str()),
             None => id.clone(),
         };
-        self.call(&calls::Unban {
-            room: &members_room,
-            actor,
-            authority: Authority::of(admin),
-            target,
-        })
-        .await
+        let unbanned = self
+            .call(&calls::Unban {
+                room: &members_room,
+                actor,
+                authority: Authority::of(admin),
+                target,
+            })
+            .await;
+        match unbanned {
+            // a shard room that no member was routed to yet holds no ban; the room's anchor
+            // (or an admin) is checked on the room itself
+            Err(StoreError::NotFound) if members_room.is_shard_room() => {
+                self.call(&calls::Unban {
+                    room: id,
+                    actor,
+                    authority: Authority::of(admin),
+                    target,
+                })
+                .await
+            }
+            other => other,
+        }
     }
 
     /// The room's running bans, soonest to end first (anchor or admin).

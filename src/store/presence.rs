@@ -224,7 +224,18 @@ impl Presence {
                 reason: EvictReason::Left,
                 window_ms: self.window(),
             })
-            .await?;
+            .await;
+        let evicted = match evicted {
+            Ok(evicted) => evicted,
+            // a shard room that no member was routed to yet: the user was not a member
+            Err(StoreError::NotFound) if id.is_shard_room() => {
+                return match self.shard_not_found(id).await {
+                    StoreError::NotMember => Ok(()),
+                    e => Err(e),
+                };
+            }
+            Err(e) => return Err(e),
+        };
         self.note_events(id);
         self.member_removed(id, evicted).await;
         Ok(())
@@ -243,17 +254,25 @@ impl Presence {
             .map_or_else(|| id.clone(), |layout| layout.member_room(id, user));
         let mut reply = self
             .beat(&members_room, &who.user_id, who.looks.to_json())
-            .await?;
+            .await;
         if known.is_none()
-            && matches!(reply, HeartbeatReply::NotMember { dropped: false, .. })
+            && matches!(reply, Ok(HeartbeatReply::NotMember { dropped: false, .. }))
             && let Some(layout) = self.layout(id).await?
             && layout.member_room(id, user) != members_room
         {
             members_room = layout.member_room(id, user);
             reply = self
                 .beat(&members_room, &who.user_id, who.looks.to_json())
-                .await?;
+                .await;
         }
+        let reply = match reply {
+            Ok(reply) => reply,
+            // a shard room that no member was routed to yet: the user is not a member
+            Err(StoreError::NotFound) if members_room.is_shard_room() => {
+                return Err(self.shard_not_found(&members_room).await);
+            }
+            Err(e) => return Err(e),
+        };
         let id = &members_room;
         match reply {
             HeartbeatReply::NotMember {

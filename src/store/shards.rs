@@ -115,6 +115,18 @@ impl Core {
         .await
     }
 
+    /// What a shard room's NOT_FOUND means to a user: a room they are not a member of when the
+    /// room is there (no member was routed to this shard yet), no such room when it is gone.
+    pub(super) async fn shard_not_found(&self, shard: &LiveId) -> StoreError {
+        let [room, ..] = self.keys().room(&shard.room());
+        let exists: StoreResult<i64> = self.command(redis::cmd("EXISTS").arg(room).clone()).await;
+        match exists {
+            Ok(1) => StoreError::NotMember,
+            Ok(_) => StoreError::NotFound,
+            Err(e) => e,
+        }
+    }
+
     /// Room `id` as it is now, its counts added up over its shard rooms.
     pub(super) async fn read_room_over_shards(&self, id: &LiveId) -> StoreResult<Room> {
         let room = self.read_room(id).await?;

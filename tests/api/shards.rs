@@ -612,3 +612,63 @@ async fn likes_stats_and_seats_in_a_sharded_room() {
     like(viewers[2].clone()).await.assert_error(409, 40900);
     like("stranger".into()).await.assert_error(409, 40900);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shard_no_member_reached_yet_answers_as_a_room_without_the_user() {
+    let app = spawn_app().await;
+    let raw = app.create_room("anchor", "a big one").await;
+    set_shards(&app, &raw, 3).await.assert_ok();
+    app.start(&raw, "anchor").await.assert_ok();
+    // users of the shard rooms (not the room's own shard), before anyone joined
+    let names = KeyNames::new(&app.settings.redis_key_prefix);
+    let strangers: Vec<String> = one_of_each_shard(&app, "stranger")
+        .into_iter()
+        .filter(|u| names.member_shard(u, 3) != 0)
+        .collect();
+    assert_eq!(strangers.len(), 2);
+    let (first, second) = (&strangers[0], &strangers[1]);
+    app.heartbeat(&raw, first).await.assert_error(409, 40901);
+    app.leave(&raw, first).await.assert_ok();
+    let watch = app
+        .client
+        .get(format!("{}/client/live/room/events/{raw}", app.base))
+        .header("Authorization", format!("Bearer {}", token(first)))
+        .send()
+        .await
+        .expect("sent");
+    // a non-member may not watch (409/40901, as in any room)
+    assert_eq!(watch.status(), 409);
+    let said: serde_json::Value = watch.json().await.unwrap_or_default();
+    assert_eq!(said["code"], 40901);
+    // lifting a ban nobody set succeeds; a stranger may not lift one
+    let unban = |by: String, user: String| {
+        let app = &app;
+        let raw = raw.clone();
+        async move {
+            app.request(
+                reqwest::Method::DELETE,
+                &format!("/client/live/room/ban/{raw}/{user}"),
+                Some(&token(&by)),
+                None,
+            )
+            .await
+        }
+    };
+    unban("anchor".into(), first.clone()).await.assert_ok();
+    unban("viewer".into(), first.clone())
+        .await
+        .assert_error(403, 40300);
+    // a ban before the user ever came keeps them out; only the anchor may set it
+    kick(&app, &raw, second, 600).await.assert_ok();
+    app.join(&raw, second).await.assert_error(403, 40301);
+    let by_viewer = app
+        .request(
+            reqwest::Method::POST,
+            "/client/live/room/kick",
+            Some(&token("viewer")),
+            Some(serde_json::json!({"live_id": raw, "user_id": first, "ban_secs": 60})),
+        )
+        .await;
+    by_viewer.assert_error(403, 40300);
+    app.join(&raw, first).await.assert_ok();
+}
