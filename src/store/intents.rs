@@ -56,6 +56,15 @@ impl Core {
         self.intend_kick(id, anchor, "").await
     }
 
+    /// As `intend`, for the room's creation: a room not made yet has no shards to read.
+    pub(super) async fn intend_new(
+        self: &Arc<Self>,
+        id: &LiveId,
+        anchor: &str,
+    ) -> StoreResult<Owing> {
+        self.write_intent(id, anchor, "", 1).await
+    }
+
     /// As `intend`, for a kick of `kicked`: a replay also takes the kicked member off the
     /// online total (once) and releases its pointer, when the kick removed it (`kicked_seq`).
     pub(super) async fn intend_kick(
@@ -64,9 +73,19 @@ impl Core {
         anchor: &str,
         kicked: &str,
     ) -> StoreResult<Owing> {
-        let token = uuid::Uuid::new_v4().simple().to_string();
         // a deleted room's replay has no room to read its shards from: the intent keeps them
         let shards = self.layout(id).await?.map_or(1, |layout| layout.shards);
+        self.write_intent(id, anchor, kicked, shards).await
+    }
+
+    async fn write_intent(
+        self: &Arc<Self>,
+        id: &LiveId,
+        anchor: &str,
+        kicked: &str,
+        shards: u32,
+    ) -> StoreResult<Owing> {
+        let token = uuid::Uuid::new_v4().simple().to_string();
         self.call(&calls::Intent {
             room: id,
             token: &token,

@@ -242,17 +242,10 @@ impl Moderation {
         if let Some(layout) = self.layout(id).await?
             && layout.sharded()
         {
-            for shard in 1..layout.shards {
-                match self.read_room(&shard_room(id, shard, layout.shards)).await {
-                    Ok(room) => {
-                        s.online += room.online_count as i64;
-                        s.pv += room.pv as i64;
-                        s.uv += room.uv as i64;
-                    }
-                    Err(StoreError::NotFound) => {}
-                    Err(e) => return Err(e),
-                }
-            }
+            let shards = self.read_shards_counts(id, layout.shards).await?;
+            s.online += shards.online as i64;
+            s.pv += shards.pv as i64;
+            s.uv += shards.uv as i64;
         }
         let online = s.online.max(0) as u64;
         let mut peak = s.peak.max(0) as u64;

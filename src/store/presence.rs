@@ -139,12 +139,7 @@ impl Presence {
         }
         let joined = match joined {
             Ok(JoinAnswer::Joined(joined)) => Ok(*joined),
-            Ok(JoinAnswer::Shards(_)) => {
-                self.forget_layout(&id.room());
-                Err(StoreError::Conflict(
-                    "the room's shards changed while joining; join again".into(),
-                ))
-            }
+            Ok(JoinAnswer::Shards(_)) => Err(self.shards_changed(&id.room())),
             Err(e) => Err(e),
         };
         let JoinReply {

@@ -31,7 +31,7 @@ impl Rooms {
         // the anchor's slot is taken before the room exists (CONTRACT section 8)
         let reserved = self.reserve_open_room(anchor_id, &id).await?;
         // then the intent: whatever happens next, the reservation and the index follow the room
-        let owing = match self.intend(&id, anchor_id).await {
+        let owing = match self.intend_new(&id, anchor_id).await {
             Ok(owing) => owing,
             Err(e) => {
                 if reserved {
@@ -101,8 +101,7 @@ impl Rooms {
     /// One room as it is now: one round trip (and one per shard room of a sharded room, side
     /// by side: store/shards.rs).
     pub async fn room(&self, id: &LiveId) -> StoreResult<Room> {
-        let room = self.read_room(id).await?;
-        self.add_shards_counts(room).await
+        self.read_room_over_shards(id).await
     }
 
     /// Spreads the room's members over `shards` rooms of members (issue 27, store/shards.rs),

@@ -84,13 +84,15 @@ impl Core {
             .await?
         {
             JoinNumberReply::Number(n) => Ok(n),
-            JoinNumberReply::Shards(_) => {
-                self.forget_layout(id);
-                Err(StoreError::Conflict(
-                    "the room's shards changed while joining; join again".into(),
-                ))
-            }
+            JoinNumberReply::Shards(_) => Err(self.shards_changed(id)),
         }
+    }
+
+    /// A join was routed by shards the room no longer has (shards.lua changed them between
+    /// this replica's read and the join): the layout is read again, and the user joins again.
+    pub(super) fn shards_changed(&self, id: &LiveId) -> StoreError {
+        self.forget_layout(id);
+        StoreError::Conflict("the room's shards changed while joining; join again".into())
     }
 
     /// Makes `shard` (a shard room of `id`) if it is not made yet, from the room's fields
@@ -139,7 +141,9 @@ impl Core {
         if room.member_shards <= 1 {
             return Ok(room);
         }
-        let counts = self.read_shards_counts(&room).await?;
+        let counts = self
+            .read_shards_counts(&room.live_id, room.member_shards)
+            .await?;
         room.online_count += counts.online;
         room.uv += counts.uv;
         room.pv += counts.pv;
@@ -155,7 +159,10 @@ impl Core {
         }
         let counts = match self.shard_counts.get(&room.live_id) {
             Some(counts) if counts.read_at.elapsed() <= SHARD_COUNTS_FRESH => counts,
-            _ => self.read_shards_counts(&room).await?,
+            _ => {
+                self.read_shards_counts(&room.live_id, room.member_shards)
+                    .await?
+            }
         };
         room.online_count += counts.online;
         room.uv += counts.uv;
@@ -163,12 +170,14 @@ impl Core {
         Ok(room)
     }
 
-    /// The shard rooms' counts added up (all but the room itself), read now and remembered.
-    async fn read_shards_counts(&self, room: &Room) -> StoreResult<ShardCounts> {
-        let id = &room.live_id;
-        let shards: Vec<LiveId> = (1..room.member_shards)
-            .map(|s| shard_room(id, s, room.member_shards))
-            .collect();
+    /// The shard rooms' counts of room `id` over `shards` added up (all but the room itself),
+    /// read now and remembered.
+    pub(super) async fn read_shards_counts(
+        &self,
+        id: &LiveId,
+        shards: u32,
+    ) -> StoreResult<ShardCounts> {
+        let shards: Vec<LiveId> = (1..shards).map(|s| shard_room(id, s, shards)).collect();
         let read_at = std::time::Instant::now();
         let reads = futures_util::future::join_all(shards.iter().map(|r| self.read_room(r))).await;
         let mut counts = ShardCounts {

@@ -97,16 +97,7 @@ fn member_tag_of(app: &TestApp, id: &str, shards: u32, user: &str) -> String {
 async fn live_room_over(app: &TestApp, anchor: &str, shards: u32) -> String {
     let id = live_room(app, anchor).await;
     if shards > 1 {
-        let admin =
-            token_with(serde_json::json!({"sub": "ops", "exp": now_secs() + 3600, "admin": true}));
-        app.request(
-            reqwest::Method::PUT,
-            &format!("/server/live/room/{id}/shards"),
-            Some(&admin),
-            Some(serde_json::json!({"member_shards": shards})),
-        )
-        .await
-        .assert_ok();
+        app.set_member_shards(&id, shards).await.assert_ok();
     }
     id
 }

@@ -691,6 +691,11 @@ pub fn token(sub: &str) -> String {
     token_with(json!({"sub": sub, "exp": now_secs() + 3600, "nick": format!("nick-{sub}")}))
 }
 
+/// A token of the platform's admin `ops` (the server API, moderation of any room).
+pub fn admin_token() -> String {
+    token_with(json!({"sub": "ops", "exp": now_secs() + 3600, "admin": true}))
+}
+
 impl TestApp {
     /// A metric of `/metrics` without labels (`name value`), None when the scrape fails or the
     /// metric is not there.
@@ -838,6 +843,18 @@ impl TestApp {
                 "/client/live/room/user_list?live_id={live_id}&page_num={page_num}&page_size={page_size}"
             ),
             &token("lister"),
+        )
+        .await
+    }
+
+    /// Spreads a room's members over `shards` shard rooms, as the platform's admin
+    /// (`PUT /server/live/room/{live_id}/shards`).
+    pub async fn set_member_shards(&self, live_id: &str, shards: u32) -> Answer {
+        self.request(
+            Method::PUT,
+            &format!("/server/live/room/{live_id}/shards"),
+            Some(&admin_token()),
+            Some(json!({ "member_shards": shards })),
         )
         .await
     }

@@ -48,10 +48,6 @@ fn profile(name: &str) -> liveroom::domain::profile::Profile {
     }
 }
 
-fn admin_token() -> String {
-    token_with(json!({"sub": "ops", "exp": now_secs() + 3600, "admin": true}))
-}
-
 fn live_id(raw: &str) -> LiveId {
     LiveId::parse(raw).expect("a live_id")
 }
@@ -439,17 +435,9 @@ async fn a_sharded_rooms_end_abandoned_after_the_rooms_script_reaches_every_shar
     let s = test_settings();
     let app = spawn_app_with(s.clone()).await;
     let dead = dying_replica(&s).await;
-    let admin = token_with(json!({"sub": "ops", "exp": now_secs() + 3600, "admin": true}));
     for delete in [false, true] {
         let id = app.create_room("sharder", "abandonedshards").await;
-        app.request(
-            reqwest::Method::PUT,
-            &format!("/server/live/room/{id}/shards"),
-            Some(&admin),
-            Some(json!({"member_shards": 3})),
-        )
-        .await
-        .assert_ok();
+        app.set_member_shards(&id, 3).await.assert_ok();
         app.start(&id, "sharder").await.assert_ok();
         let viewers: Vec<String> = (0..30).map(|i| format!("shardviewer-{i}")).collect();
         for viewer in &viewers {

@@ -20,10 +20,6 @@ use super::helpers::*;
 /// Within this, another replica has finished what a dead one left (the intent's grace is 5 s).
 const CONVERGES: Duration = Duration::from_secs(30);
 
-fn admin_token() -> String {
-    token_with(json!({"sub": "ops", "exp": now_secs() + 3600, "admin": true}))
-}
-
 async fn live_room(app: &TestApp, anchor: &str) -> String {
     let id = app.create_room(anchor, "pk room").await;
     app.start(&id, anchor).await.assert_ok();

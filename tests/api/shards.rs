@@ -76,20 +76,6 @@ async fn owner_of(slot: u32) -> String {
     "none".to_owned()
 }
 
-fn admin_token() -> String {
-    token_with(serde_json::json!({"sub": "ops", "exp": now_secs() + 3600, "admin": true}))
-}
-
-async fn set_shards(app: &TestApp, id: &str, shards: u32) -> Answer {
-    app.request(
-        reqwest::Method::PUT,
-        &format!("/server/live/room/{id}/shards"),
-        Some(&admin_token()),
-        Some(serde_json::json!({ "member_shards": shards })),
-    )
-    .await
-}
-
 /// How many members each of a room's `shards` rooms of members holds (ZCARD of each).
 async fn members_per_shard(app: &TestApp, id: &LiveId, shards: u32) -> Vec<usize> {
     let names = KeyNames::new(&app.settings.redis_key_prefix);
@@ -120,10 +106,14 @@ async fn a_sharded_rooms_members_join_beat_count_and_leave_over_its_shards() {
     app.start(&raw, "anchor").await.assert_ok();
 
     // bad counts name the problem; the same count twice is a no-op
-    set_shards(&app, &raw, 0).await.assert_error(400, 40000);
-    set_shards(&app, &raw, 17).await.assert_error(400, 40000);
-    set_shards(&app, &raw, 3).await.assert_ok();
-    set_shards(&app, &raw, 3).await.assert_ok();
+    app.set_member_shards(&raw, 0)
+        .await
+        .assert_error(400, 40000);
+    app.set_member_shards(&raw, 17)
+        .await
+        .assert_error(400, 40000);
+    app.set_member_shards(&raw, 3).await.assert_ok();
+    app.set_member_shards(&raw, 3).await.assert_ok();
     let viewer = |i: usize| format!("viewer-{i:04}");
     for i in 0..CROWD {
         let joined = app.join(&raw, &viewer(i)).await;
@@ -132,7 +122,9 @@ async fn a_sharded_rooms_members_join_beat_count_and_leave_over_its_shards() {
         assert!(said >= 1 && said <= i as u64 + 1, "{i}: {said}");
     }
     // the shards are fixed once members joined
-    set_shards(&app, &raw, 2).await.assert_error(409, 40900);
+    app.set_member_shards(&raw, 2)
+        .await
+        .assert_error(409, 40900);
 
     // every member is in exactly one room of members, and no shard holds most of them
     let per = members_per_shard(&app, &id, 3).await;
@@ -198,7 +190,7 @@ async fn a_sharded_rooms_end_releases_every_member_and_pointer_of_every_shard() 
     let app = spawn_app().await;
     let raw = app.create_room("anchor", "a big one").await;
     let id = LiveId::parse(&raw).expect("a live_id");
-    set_shards(&app, &raw, 3).await.assert_ok();
+    app.set_member_shards(&raw, 3).await.assert_ok();
     let viewer = |i: usize| format!("viewer-{i:04}");
     // some join the waiting room, the rest once it is live
     for i in 0..CROWD / 2 {
@@ -264,7 +256,7 @@ async fn a_sharded_rooms_silent_members_lapse_in_every_shard() {
     settings.heartbeat_misses = 3;
     let app = spawn_app_with(settings).await;
     let raw = app.create_room("anchor", "a big one").await;
-    set_shards(&app, &raw, 3).await.assert_ok();
+    app.set_member_shards(&raw, 3).await.assert_ok();
     app.start(&raw, "anchor").await.assert_ok();
     let viewer = |i: usize| format!("viewer-{i:04}");
     for i in 0..60 {
@@ -301,7 +293,7 @@ async fn kick(app: &TestApp, id: &str, user: &str, ban_secs: i64) -> Answer {
 async fn kicks_and_bans_reach_the_members_shard() {
     let app = spawn_app().await;
     let raw = app.create_room("anchor", "a big one").await;
-    set_shards(&app, &raw, 3).await.assert_ok();
+    app.set_member_shards(&raw, 3).await.assert_ok();
     app.start(&raw, "anchor").await.assert_ok();
     let names = KeyNames::new(&app.settings.redis_key_prefix);
     // one user of each shard is kicked with a ban, each ending a different time
@@ -401,7 +393,7 @@ async fn user_list_pages_a_sharded_room_most_recent_joiner_first() {
     const CROWD: usize = 400;
     let app = spawn_app().await;
     let raw = app.create_room("anchor", "a big one").await;
-    set_shards(&app, &raw, 3).await.assert_ok();
+    app.set_member_shards(&raw, 3).await.assert_ok();
     app.start(&raw, "anchor").await.assert_ok();
     let other = spawn_app_with(app.settings.clone()).await;
     let viewer = |i: usize| format!("viewer-{i:04}");
@@ -483,7 +475,7 @@ async fn open_streams_carry_their_members_in_every_shard() {
     settings.heartbeat_misses = 3;
     let app = spawn_app_with(settings).await;
     let raw = app.create_room("anchor", "a big one").await;
-    set_shards(&app, &raw, 3).await.assert_ok();
+    app.set_member_shards(&raw, 3).await.assert_ok();
     app.start(&raw, "anchor").await.assert_ok();
     let watching = one_of_each_shard(&app, "watching");
     let silent = one_of_each_shard(&app, "silent");
@@ -522,7 +514,7 @@ async fn open_streams_carry_their_members_in_every_shard() {
 async fn watchers_see_the_online_count_of_all_shards() {
     let app = spawn_app().await;
     let raw = app.create_room("anchor", "a big one").await;
-    set_shards(&app, &raw, 3).await.assert_ok();
+    app.set_member_shards(&raw, 3).await.assert_ok();
     app.start(&raw, "anchor").await.assert_ok();
     let mut watcher = super::events::SseClient::open(&app, &raw, "anchor", None)
         .await
@@ -559,7 +551,7 @@ async fn watchers_see_the_online_count_of_all_shards() {
 async fn likes_stats_and_seats_in_a_sharded_room() {
     let app = spawn_app().await;
     let raw = app.create_room("anchor", "a big one").await;
-    set_shards(&app, &raw, 3).await.assert_ok();
+    app.set_member_shards(&raw, 3).await.assert_ok();
     app.start(&raw, "anchor").await.assert_ok();
     let viewers = one_of_each_shard(&app, "viewer");
     for user in &viewers {
@@ -617,7 +609,7 @@ async fn likes_stats_and_seats_in_a_sharded_room() {
 async fn a_shard_no_member_reached_yet_answers_as_a_room_without_the_user() {
     let app = spawn_app().await;
     let raw = app.create_room("anchor", "a big one").await;
-    set_shards(&app, &raw, 3).await.assert_ok();
+    app.set_member_shards(&raw, 3).await.assert_ok();
     app.start(&raw, "anchor").await.assert_ok();
     // users of the shard rooms (not the room's own shard), before anyone joined
     let names = KeyNames::new(&app.settings.redis_key_prefix);

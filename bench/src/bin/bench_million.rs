@@ -171,17 +171,15 @@ async fn live_room(store: &Store, config: &Config, title: &str, shards: u32) -> 
     Ok(id)
 }
 
-/// The keys of each of a room's rooms of members (the room itself first), in lib.lua's order.
-fn rooms_of_members(id: &LiveId, shards: u32) -> Vec<[String; 10]> {
+/// Each of a room's rooms of members (the room itself first) and its keys, in lib.lua's order.
+fn rooms_of_members(id: &LiveId, shards: u32) -> Vec<(LiveId, Vec<String>)> {
     let names = KeyNames::new(PREFIX);
     (0..shards.max(1))
         .map(|s| {
             let tag = names.room_shard_tag(id, s, shards.max(1));
             let shard = LiveId::parse_member_room(&tag).unwrap_or_else(|| id.clone());
-            names
-                .room(&shard)
-                .try_into()
-                .unwrap_or_else(|_| names.room(id).try_into().unwrap_or_default())
+            let keys = names.room(&shard);
+            (shard, keys)
         })
         .collect()
 }
@@ -189,7 +187,7 @@ fn rooms_of_members(id: &LiveId, shards: u32) -> Vec<[String; 10]> {
 /// How many members each master holds (ZCARD of each room of members' members on its owner).
 async fn members_per_master(nodes: &mut [Node], id: &LiveId, shards: u32) -> Result<Vec<usize>> {
     let mut per = vec![0; nodes.len()];
-    for keys in rooms_of_members(id, shards) {
+    for (_, keys) in rooms_of_members(id, shards) {
         let Ok(at) = owner(nodes, &keys[1]).await else {
             continue;
         };
@@ -204,7 +202,7 @@ async fn members_per_master(nodes: &mut [Node], id: &LiveId, shards: u32) -> Res
 
 /// Whether any room of members of the room still holds the key at `place` (lib.lua's order).
 async fn any_left(nodes: &mut [Node], id: &LiveId, shards: u32, place: usize) -> Result<bool> {
-    for keys in rooms_of_members(id, shards) {
+    for (_, keys) in rooms_of_members(id, shards) {
         if let Ok(at) = owner(nodes, &keys[place]).await {
             let held: i64 = redis::cmd("EXISTS")
                 .arg(&keys[place])
@@ -800,19 +798,11 @@ async fn main() -> Result<()> {
         used as f64 / members as f64
     );
     let mut total = 0;
-    for (s, shard_keys) in rooms_of_members(&room, shards).iter().enumerate() {
+    for (s, (shard, shard_keys)) in rooms_of_members(&room, shards).iter().enumerate() {
         if shards > 1 {
             let _ = writeln!(text, "\nshard {s} (`{}`):\n", shard_keys[0]);
         }
-        let shard = LiveId::parse_member_room(
-            shard_keys[0]
-                .split('{')
-                .nth(1)
-                .and_then(|t| t.split('}').next())
-                .unwrap_or_default(),
-        )
-        .unwrap_or_else(|| room.clone());
-        let (table, bytes) = room_memory(&mut bench, &shard, members).await?;
+        let (table, bytes) = room_memory(&mut bench, shard, members).await?;
         text.push_str(&table);
         total += bytes;
     }
